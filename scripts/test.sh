@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: install dependencies, build Release and ASan+UBSan,
+# run every unit/integration test on both, then the end-to-end suite against a real control plane
+# (Release build). The output ends with ctest's summary.
+#
+#   bash scripts/test.sh            # everything
+#   SPOTFIT_E2E=0 bash scripts/test.sh   # skip the end-to-end suite (no Kubernetes build)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+e2e=${SPOTFIT_E2E:-1}
+
+bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+
+configure_and_build() {  # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null || return 1
+  cmake --build "$dir" -j "$jobs" || return 1
+}
+
+status=0
+echo "::: building Release"
+configure_and_build build/release -DCMAKE_BUILD_TYPE=Release -DSPOTFIT_E2E=$([ "$e2e" = 1 ] && echo ON || echo OFF) || exit 1
+echo "::: building ASan+UBSan"
+configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DSPOTFIT_SANITIZE=ON -DSPOTFIT_BUILD_BENCH=OFF || exit 1
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "::: tests under ASan+UBSan"
+(cd build/asan && ctest --output-on-failure -j "$jobs" -LE e2e) || status=1
+
+echo "::: tests, Release (unit, integration, end-to-end)"
+(cd build/release && ctest --output-on-failure -j "$jobs") || status=1
+exit $status
