@@ -1,0 +1,168 @@
+#pragma once
+// The extender's view of the cluster: nodes and the requests of the pods bound to them (fed by
+// informers), plus an assumed-pod ledger for pods that prioritize has just placed but whose binding the
+// informer has not shown yet.
+//
+// A node's usage = Σ requests of the non-terminal pods bound to it (informer-confirmed)
+//                + Σ requests of live ledger entries on it (this replica's own assumptions).
+// A ledger entry ends when the informer shows the pod bound (anywhere) or deleted, or after the TTL
+// (30 s, kube-scheduler's own assume timeout) on the injected clock.
+//
+// Concurrency: one shared_mutex. Filter and prioritize read many nodes under one shared lock (a
+// consistent snapshot); informer events and assume() take it exclusively. assume() re-checks the fit
+// against the usage it sees under the exclusive lock, so two pods can never both be assumed onto the
+// last free GPU of a node, however their prioritize calls interleave.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "extender/clock.hpp"
+#include "placement/fit.hpp"
+#include "placement/model.hpp"
+#include "placement/resources.hpp"
+
+namespace spotfit::extender {
+
+// The informer events the cache consumes. The kube informer adapter calls these from its watch threads;
+// tests and benchmarks call them directly. Pods are identified by uid (namespace/name when uid is
+// empty); a pod counts on a node while it has spec.nodeName and is not terminal.
+class ClusterEvents {
+ public:
+  virtual ~ClusterEvents() = default;
+  virtual void nodeUpserted(placement::NodeInfo node) = 0;
+  virtual void nodeDeleted(std::string_view name) = 0;
+  // `nodeName` is spec.nodeName ("" while unbound); `terminal` is phase Succeeded or Failed.
+  virtual void podUpserted(const placement::PodInfo& pod, std::string_view nodeName, bool terminal) = 0;
+  virtual void podDeleted(const placement::PodInfo& pod) = 0;
+  // The initial lists of both informers have been delivered.
+  virtual void synced() = 0;
+};
+
+// Whether a pod's owning workflow is over its budget right now (fed by the cost ledger). The extender
+// narrows a `budget-action: spot-only` pod to spot capacity while this says yes.
+class BudgetStatus {
+ public:
+  virtual ~BudgetStatus() = default;
+  virtual bool overBudget(std::string_view workflow) const = 0;
+};
+
+struct CacheStats {
+  std::size_t nodes = 0;        // nodes known from the informer
+  std::size_t boundPods = 0;    // non-terminal pods counted on some node
+  std::size_t assumedPods = 0;  // live ledger entries
+};
+
+enum class AssumeOutcome {
+  kAssumed,        // the ledger now holds the pod on that node
+  kNoLongerFits,   // under the lock the node had no room left (a concurrent assumption or binding won)
+  kUnknownNode,    // names mode and the node is not in the cache
+};
+
+class ClusterCache final : public ClusterEvents {
+ public:
+  static constexpr std::chrono::seconds kDefaultAssumeTtl{30};
+
+  explicit ClusterCache(const Clock& clock, std::chrono::nanoseconds assumeTtl = kDefaultAssumeTtl);
+  ~ClusterCache() override;
+  ClusterCache(const ClusterCache&) = delete;
+  ClusterCache& operator=(const ClusterCache&) = delete;
+
+  // ClusterEvents
+  void nodeUpserted(placement::NodeInfo node) override;
+  void nodeDeleted(std::string_view name) override;
+  void podUpserted(const placement::PodInfo& pod, std::string_view nodeName, bool terminal) override;
+  void podDeleted(const placement::PodInfo& pod) override;
+  void synced() override;
+
+  bool isSynced() const;
+  CacheStats stats() const;
+
+  // A consistent read of many nodes: holds the shared lock until destroyed. Keep it short-lived.
+  class Snapshot {
+   public:
+    // The cached node with `requested` raised by the live assumptions of pods other than `podKey`;
+    // nullptr when the informer has not shown the node. The pointer is valid until the next call with
+    // the same `scratch` or the end of the snapshot.
+    const placement::NodeInfo* node(std::string_view name, std::string_view podKey,
+                                    placement::NodeInfo& scratch) const;
+    // Usage on a node by name (bound + live assumptions of other pods), for nodes sent in full by
+    // kube-scheduler; zero for a node nothing is known about.
+    placement::Resources usage(std::string_view name, std::string_view podKey) const;
+
+   private:
+    friend class ClusterCache;
+    Snapshot(const ClusterCache& cache);
+    const ClusterCache& cache_;
+    std::shared_lock<std::shared_mutex> lock_;
+    Clock::time_point now_;
+  };
+  Snapshot snapshot() const { return Snapshot(*this); }
+
+  // Assumes `pod` onto `nodeName` after re-checking placement::fit under the exclusive lock against the
+  // usage at that moment. `requestNode` is the node as kube-scheduler sent it (objects mode), or nullptr
+  // to use the cached node (names mode). Replaces any earlier assumption of the same pod.
+  AssumeOutcome assume(const placement::PodInfo& pod, const placement::Resources& requests,
+                       std::string_view nodeName, const placement::NodeInfo* requestNode = nullptr);
+
+  // The node a pod is assumed on, if a live ledger entry exists (for tests and debugging).
+  std::optional<std::string> assumedNode(std::string_view podKey) const;
+
+  // Ledger identity of a pod: its uid, else namespace/name.
+  static std::string podKey(const placement::PodInfo& pod);
+
+ private:
+  struct NodeSlot;
+  struct BoundPod {
+    NodeSlot* node = nullptr;
+    placement::Resources requests;
+  };
+  struct AssumedPod {
+    std::string key;
+    NodeSlot* node = nullptr;
+    placement::Resources requests;
+    Clock::time_point expires;
+  };
+  struct NodeSlot {
+    std::string name;
+    std::optional<placement::NodeInfo> info;  // requested kept equal to `requested` below
+    placement::Resources requested;           // bound, non-terminal pods
+    int64_t boundPods = 0;
+    std::vector<AssumedPod*> assumed;
+  };
+
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+  NodeSlot& slotLocked(std::string_view name);
+  void releaseSlotIfUnusedLocked(NodeSlot& slot);
+  void unbindLocked(std::string_view key);
+  void forgetAssumedLocked(std::string_view key);
+  void sweepLocked(Clock::time_point now);
+  // Adds the live assumptions on `slot` of pods other than podKey to `into`; returns whether any did.
+  static bool addAssumed(const NodeSlot& slot, std::string_view podKey, Clock::time_point now,
+                         placement::Resources& into);
+
+  const Clock& clock_;
+  const std::chrono::nanoseconds ttl_;
+  mutable std::shared_mutex mu_;
+  StringMap<std::unique_ptr<NodeSlot>> nodes_;
+  StringMap<BoundPod> bound_;
+  StringMap<std::unique_ptr<AssumedPod>> assumed_;
+  std::size_t knownNodes_ = 0;
+  bool synced_ = false;
+  Clock::time_point nextSweep_{};
+};
+
+}  // namespace spotfit::extender
