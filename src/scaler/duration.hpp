@@ -1,0 +1,19 @@
+#pragma once
+// Go-style durations as Kubernetes objects write them ("1s", "90s", "10m", "1h30m", "500ms").
+
+#include <string>
+#include <string_view>
+
+#include "placement/result.hpp"
+#include "scaler/clock.hpp"
+
+namespace spotfit::scaler {
+
+// Parses a non-negative duration: one or more <integer or decimal><unit> terms, units ms, s, m, h.
+// "0" alone is accepted. Anything else (empty, negative, unknown unit, overflow) is an "invalid" error.
+Result<Duration> parseDuration(std::string_view text);
+
+// Exact spelling that parseDuration reads back: 90000ms -> "1m30s", 1500ms -> "1s500ms", 0 -> "0s".
+std::string formatDuration(Duration d);
+
+}  // namespace spotfit::scaler

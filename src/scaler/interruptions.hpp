@@ -1,0 +1,59 @@
+#pragma once
+// Spot interruption bookkeeping: which taints are notices, how often each pool and instance type was
+// interrupted recently, and whether a pool is in its on-demand cool-off after too many interruptions.
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scaler/clock.hpp"
+#include "scaler/provider.hpp"
+
+namespace spotfit::scaler {
+
+// The taint the kwok provider (and the simulator) put on a node to announce its interruption.
+inline constexpr const char* kKwokInterruptionTaint = "spotfit.io/interruption-notice";
+
+// Taint keys treated as interruption notices unless the config says otherwise.
+std::vector<std::string> defaultInterruptionTaints();
+
+// The first taint whose key is a notice, or nullopt.
+std::optional<NodeTaint> findInterruptionNotice(const std::vector<NodeTaint>& taints,
+                                                const std::vector<std::string>& noticeKeys);
+
+struct InterruptionPolicy {
+  Duration window = std::chrono::minutes(30);   // interruptions counted over this window
+  int threshold = 3;                            // this many in a pool within the window ...
+  Duration coolOff = std::chrono::minutes(30);  // ... sends the pool's new capacity on-demand this long
+};
+
+class InterruptionTracker {
+ public:
+  explicit InterruptionTracker(InterruptionPolicy policy) : policy_(policy) {}
+
+  // Records one interruption. Returns true when it starts (or extends) the pool's cool-off.
+  bool record(const std::string& pool, const std::string& instanceType, TimePoint now);
+
+  int count(const std::string& pool, TimePoint now) const;
+  int count(const std::string& pool, const std::string& instanceType, TimePoint now) const;
+  // Interruptions per hour over the window, for NodePool status.
+  double ratePerHour(const std::string& pool, TimePoint now) const;
+  bool inCoolOff(const std::string& pool, TimePoint now) const;
+  std::optional<TimePoint> coolOffUntil(const std::string& pool, TimePoint now) const;
+
+  const InterruptionPolicy& policy() const { return policy_; }
+
+ private:
+  void prune(TimePoint now) const;
+  InterruptionPolicy policy_;
+  struct Event {
+    TimePoint at;
+    std::string instanceType;
+  };
+  mutable std::map<std::string, std::deque<Event>> events_;
+  std::map<std::string, TimePoint> coolOffUntil_;
+};
+
+}  // namespace spotfit::scaler
