@@ -1,0 +1,497 @@
+#include "scaler/nodepool.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "placement/quantity.hpp"
+#include "scaler/duration.hpp"
+
+namespace spotfit::scaler {
+
+bool NodePool::allows(CapacityType t) const {
+  return std::find(capacityTypes.begin(), capacityTypes.end(), t) != capacityTypes.end();
+}
+
+const InstanceType* NodePool::instanceType(std::string_view n) const {
+  for (const auto& it : instanceTypes) {
+    if (it.name == n) return &it;
+  }
+  return nullptr;
+}
+
+NodeRequest NodePool::nodeRequest(const std::string& nodeName, const InstanceType& type, CapacityType capacity,
+                                  const std::string& zone) const {
+  NodeRequest r;
+  r.nodeName = nodeName;
+  r.pool = name;
+  r.instanceType = type.name;
+  r.capacityType = capacity;
+  r.zone = zone;
+  r.cpuMilli = type.cpuMilli;
+  r.memoryBytes = type.memoryBytes;
+  r.pods = type.maxPods;
+  if (type.gpus > 0) r.extended[kResourceGpu] = type.gpus;
+  r.labels = labels;
+  r.labels[kLabelNodePool] = name;
+  r.labels[kLabelInstanceType] = type.name;
+  r.labels[kLabelCapacityType] = toString(capacity);
+  r.labels[kLabelSpotfitCapacityType] = toString(capacity);
+  r.labels["kubernetes.io/hostname"] = nodeName;
+  if (!zone.empty()) r.labels[kLabelZone] = zone;
+  if (type.gpus > 0) {
+    r.labels[kLabelGpuCount] = std::to_string(type.gpus);
+    if (!type.gpuProduct.empty()) r.labels[kLabelGpuProduct] = type.gpuProduct;
+    if (type.gpuMemoryMiB > 0) r.labels[kLabelGpuMemory] = std::to_string(type.gpuMemoryMiB);
+  }
+  r.taints = taints;
+  r.providerParams = provider.parameters;
+  return r;
+}
+
+std::string ConfigIssue::str() const {
+  std::string out = path;
+  if (line > 0) out += " (line " + std::to_string(line) + ")";
+  return out + ": " + message;
+}
+
+std::string ParsedNodePool::summary() const {
+  std::string out;
+  for (const auto& i : issues) {
+    if (!out.empty()) out += "; ";
+    out += i.str();
+  }
+  return out;
+}
+
+namespace {
+
+// Strict reader over a yaml-cpp tree: every problem becomes a ConfigIssue with path and line.
+class Reader {
+ public:
+  explicit Reader(std::vector<ConfigIssue>& issues) : issues_(issues) {}
+
+  void issue(const YAML::Node& n, const std::string& path, std::string message) {
+    int line = 0;
+    if (n.IsDefined()) {
+      auto m = n.Mark();
+      if (m.line >= 0) line = m.line + 1;
+    }
+    issues_.push_back({path, line, std::move(message)});
+  }
+
+  bool map(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
+    if (!n.IsMap()) {
+      issue(n, path, "expected a mapping");
+      return false;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+      if (!allowed.count(key)) issue(it->first, path + "." + key, "unknown field");
+    }
+    return true;
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar()) {
+      issue(n, path, "expected a scalar value");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<std::string> string(const YAML::Node& n, const std::string& path, bool nonEmpty = false) {
+    auto s = scalar(n, path);
+    if (s && nonEmpty && s->empty()) {
+      issue(n, path, "must not be empty");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<int64_t> integer(const YAML::Node& n, const std::string& path, int64_t min = 0) {
+    auto s = scalar(n, path);
+    if (!s) return std::nullopt;
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size()) {
+      issue(n, path, "expected an integer, got \"" + *s + "\"");
+      return std::nullopt;
+    }
+    if (v < min) {
+      issue(n, path, "must be at least " + std::to_string(min));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<double> number(const YAML::Node& n, const std::string& path, double min, double max) {
+    auto s = scalar(n, path);
+    if (!s) return std::nullopt;
+    double v = 0;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc() || p != s->data() + s->size() || !std::isfinite(v)) {
+      issue(n, path, "expected a number, got \"" + *s + "\"");
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      issue(n, path, "must be between " + fmt(min) + " and " + fmt(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& path) {
+    auto s = scalar(n, path);
+    if (!s) return std::nullopt;
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    issue(n, path, "expected true or false, got \"" + *s + "\"");
+    return std::nullopt;
+  }
+
+  std::optional<Duration> duration(const YAML::Node& n, const std::string& path) {
+    auto s = scalar(n, path);
+    if (!s) return std::nullopt;
+    auto d = parseDuration(*s);
+    if (!d) {
+      issue(n, path, d.error().message);
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  // cpu quantities in millicores, everything else as whole values (bytes for memory).
+  std::optional<int64_t> quantity(const YAML::Node& n, const std::string& path, bool milli) {
+    auto s = scalar(n, path);
+    if (!s) return std::nullopt;
+    auto q = milli ? placement::parseMilli(*s) : placement::parseValue(*s);
+    if (!q) {
+      issue(n, path, "invalid quantity \"" + *s + "\": " + q.error().message);
+      return std::nullopt;
+    }
+    if (*q < 0) {
+      issue(n, path, "must not be negative");
+      return std::nullopt;
+    }
+    return *q;
+  }
+
+  template <typename F>
+  void sequence(const YAML::Node& n, const std::string& path, F&& each) {
+    if (!n.IsSequence()) {
+      issue(n, path, "expected a list");
+      return;
+    }
+    for (size_t i = 0; i < n.size(); ++i) each(n[i], path + "[" + std::to_string(i) + "]");
+  }
+
+  std::map<std::string, std::string> stringMap(const YAML::Node& n, const std::string& path) {
+    std::map<std::string, std::string> out;
+    if (!n.IsMap()) {
+      issue(n, path, "expected a mapping");
+      return out;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      auto k = string(it->first, path, true);
+      if (!k) continue;
+      auto v = string(it->second, path + "." + *k);
+      if (v) out[*k] = *v;
+    }
+    return out;
+  }
+
+ private:
+  static std::string fmt(double v) {
+    char buf[32];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, p) : std::string("?");
+  }
+  std::vector<ConfigIssue>& issues_;
+};
+
+void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, InstanceType& t) {
+  if (!r.map(n, path, {"name", "cpu", "memory", "gpus", "gpuProduct", "gpuMemoryMiB", "maxPods", "onDemandPrice",
+                       "spotPrice"}))
+    return;
+  for (const char* required : {"name", "cpu", "memory", "onDemandPrice"}) {
+    if (!n[required]) r.issue(n, path + "." + required, "required field missing");
+  }
+  if (n["name"]) t.name = r.string(n["name"], path + ".name", true).value_or("");
+  if (n["cpu"]) t.cpuMilli = r.quantity(n["cpu"], path + ".cpu", true).value_or(0);
+  if (n["memory"]) t.memoryBytes = r.quantity(n["memory"], path + ".memory", false).value_or(0);
+  if (n["gpus"]) t.gpus = r.integer(n["gpus"], path + ".gpus").value_or(0);
+  if (n["gpuProduct"]) t.gpuProduct = r.string(n["gpuProduct"], path + ".gpuProduct").value_or("");
+  if (n["gpuMemoryMiB"]) t.gpuMemoryMiB = r.integer(n["gpuMemoryMiB"], path + ".gpuMemoryMiB").value_or(0);
+  if (n["maxPods"]) t.maxPods = r.integer(n["maxPods"], path + ".maxPods", 1).value_or(110);
+  if (n["onDemandPrice"]) t.onDemandPrice = r.number(n["onDemandPrice"], path + ".onDemandPrice", 0, 1e6).value_or(0);
+  if (n["spotPrice"]) t.spotPrice = r.number(n["spotPrice"], path + ".spotPrice", 0, 1e6).value_or(0);
+}
+
+// The NodePool spec fields (plus `name` when reading the config file).
+void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool& pool, bool withName) {
+  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones", "labels", "taints", "minNodes",
+                                "maxNodes", "limits", "disruption", "provider"};
+  if (withName) allowed.insert("name");
+  if (!r.map(n, path, allowed)) return;
+  for (const char* required : {"capacityTypes", "instanceTypes", "provider"}) {
+    if (!n[required]) r.issue(n, path + "." + required, "required field missing");
+  }
+  if (withName) {
+    if (!n["name"]) r.issue(n, path + ".name", "required field missing");
+    else pool.name = r.string(n["name"], path + ".name", true).value_or("");
+  }
+  if (auto c = n["capacityTypes"]) {
+    r.sequence(c, path + ".capacityTypes", [&](const YAML::Node& e, const std::string& p) {
+      auto s = r.string(e, p);
+      if (!s) return;
+      if (*s == "spot") pool.capacityTypes.push_back(CapacityType::Spot);
+      else if (*s == "on-demand") pool.capacityTypes.push_back(CapacityType::OnDemand);
+      else r.issue(e, p, "expected spot or on-demand, got \"" + *s + "\"");
+    });
+  }
+  if (auto c = n["instanceTypes"]) {
+    r.sequence(c, path + ".instanceTypes", [&](const YAML::Node& e, const std::string& p) {
+      InstanceType t;
+      parseInstanceType(r, e, p, t);
+      pool.instanceTypes.push_back(std::move(t));
+    });
+  }
+  if (auto c = n["zones"]) {
+    r.sequence(c, path + ".zones", [&](const YAML::Node& e, const std::string& p) {
+      if (auto s = r.string(e, p, true)) pool.zones.push_back(*s);
+    });
+  }
+  if (auto c = n["labels"]) pool.labels = r.stringMap(c, path + ".labels");
+  if (auto c = n["taints"]) {
+    r.sequence(c, path + ".taints", [&](const YAML::Node& e, const std::string& p) {
+      if (!r.map(e, p, {"key", "value", "effect"})) return;
+      NodeTaint t;
+      if (!e["key"]) r.issue(e, p + ".key", "required field missing");
+      else t.key = r.string(e["key"], p + ".key", true).value_or("");
+      if (e["value"]) t.value = r.string(e["value"], p + ".value").value_or("");
+      if (!e["effect"]) {
+        r.issue(e, p + ".effect", "required field missing");
+      } else if (auto eff = r.string(e["effect"], p + ".effect")) {
+        if (*eff != "NoSchedule" && *eff != "PreferNoSchedule" && *eff != "NoExecute") {
+          r.issue(e["effect"], p + ".effect", "expected NoSchedule, PreferNoSchedule or NoExecute");
+        }
+        t.effect = *eff;
+      }
+      pool.taints.push_back(std::move(t));
+    });
+  }
+  if (auto c = n["minNodes"]) pool.minNodes = r.integer(c, path + ".minNodes").value_or(0);
+  if (auto c = n["maxNodes"]) pool.maxNodes = r.integer(c, path + ".maxNodes").value_or(pool.maxNodes);
+  if (auto c = n["limits"]) {
+    const std::string p = path + ".limits";
+    if (r.map(c, p, {"cpu", "memory", "gpus", "costPerHour"})) {
+      if (c["cpu"]) pool.limits.cpuMilli = r.quantity(c["cpu"], p + ".cpu", true).value_or(0);
+      if (c["memory"]) pool.limits.memoryBytes = r.quantity(c["memory"], p + ".memory", false).value_or(0);
+      if (c["gpus"]) pool.limits.gpus = r.integer(c["gpus"], p + ".gpus").value_or(0);
+      if (c["costPerHour"]) pool.limits.costPerHour = r.number(c["costPerHour"], p + ".costPerHour", 0, 1e9).value_or(0);
+    }
+  }
+  if (auto c = n["disruption"]) {
+    const std::string p = path + ".disruption";
+    auto& d = pool.disruption;
+    if (r.map(c, p, {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
+                     "disruptCheckpointedJobs", "drainTimeout"})) {
+      if (c["consolidateAfter"]) d.consolidateAfter = r.duration(c["consolidateAfter"], p + ".consolidateAfter").value_or(d.consolidateAfter);
+      if (c["utilizationThreshold"]) d.utilizationThreshold = r.number(c["utilizationThreshold"], p + ".utilizationThreshold", 0, 1).value_or(d.utilizationThreshold);
+      if (c["unneededTime"]) d.unneededTime = r.duration(c["unneededTime"], p + ".unneededTime").value_or(d.unneededTime);
+      if (c["consolidateUnderused"]) d.consolidateUnderused = r.boolean(c["consolidateUnderused"], p + ".consolidateUnderused").value_or(d.consolidateUnderused);
+      if (c["disruptCheckpointedJobs"]) d.disruptCheckpointedJobs = r.boolean(c["disruptCheckpointedJobs"], p + ".disruptCheckpointedJobs").value_or(false);
+      if (c["drainTimeout"]) d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
+    }
+  }
+  if (auto c = n["provider"]) {
+    const std::string p = path + ".provider";
+    if (r.map(c, p, {"type", "readyTimeout", "parameters"})) {
+      if (!c["type"]) r.issue(c, p + ".type", "required field missing");
+      else pool.provider.type = r.string(c["type"], p + ".type", true).value_or("");
+      if (c["readyTimeout"]) pool.provider.readyTimeout = r.duration(c["readyTimeout"], p + ".readyTimeout").value_or(pool.provider.readyTimeout);
+      if (c["parameters"]) pool.provider.parameters = r.stringMap(c["parameters"], p + ".parameters");
+    }
+  }
+}
+
+bool isDnsSubdomain(const std::string& s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char ch : s) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.')) return false;
+  }
+  auto alnum = [](char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+  return alnum(s.front()) && alnum(s.back());
+}
+
+}  // namespace
+
+std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::string& path) {
+  std::vector<ConfigIssue> out;
+  auto add = [&](std::string p, std::string m) { out.push_back({std::move(p), 0, std::move(m)}); };
+  if (!isDnsSubdomain(pool.name) || pool.name.size() > 50) {
+    add(path + ".name", "\"" + pool.name + "\" is not a DNS subdomain of at most 50 characters");
+  }
+  std::set<CapacityType> seenTypes;
+  for (auto t : pool.capacityTypes) {
+    if (!seenTypes.insert(t).second) add(path + ".capacityTypes", std::string("duplicate ") + toString(t));
+  }
+  std::set<std::string> names;
+  bool anySpot = false;
+  for (size_t i = 0; i < pool.instanceTypes.size(); ++i) {
+    const auto& t = pool.instanceTypes[i];
+    const std::string p = path + ".instanceTypes[" + std::to_string(i) + "]";
+    if (!t.name.empty() && !names.insert(t.name).second) add(p + ".name", "duplicate instance type " + t.name);
+    if (t.cpuMilli <= 0) add(p + ".cpu", "must be positive");
+    if (t.memoryBytes <= 0) add(p + ".memory", "must be positive");
+    if (pool.allows(CapacityType::OnDemand) && t.onDemandPrice <= 0) add(p + ".onDemandPrice", "must be positive");
+    if (t.gpus == 0 && !t.gpuProduct.empty()) add(p + ".gpuProduct", "set on an instance type without gpus");
+    anySpot = anySpot || t.spotPrice > 0;
+  }
+  if (pool.allows(CapacityType::Spot) && !pool.instanceTypes.empty() && !anySpot) {
+    add(path + ".instanceTypes", "the pool allows spot but no instance type has a spotPrice");
+  }
+  if (pool.minNodes > pool.maxNodes) {
+    add(path + ".minNodes", "minNodes " + std::to_string(pool.minNodes) + " exceeds maxNodes " +
+                                std::to_string(pool.maxNodes));
+  }
+  const auto& prov = pool.provider;
+  const std::string pp = path + ".provider";
+  auto allowParams = [&](std::set<std::string> allowed, std::set<std::string> required) {
+    for (const auto& [k, v] : prov.parameters) {
+      if (!allowed.count(k)) add(pp + ".parameters." + k, "unknown parameter for provider " + prov.type);
+    }
+    for (const auto& k : required) {
+      if (!prov.parameters.count(k) || prov.parameters.at(k).empty()) {
+        add(pp + ".parameters." + k, "required by provider " + prov.type);
+      }
+    }
+  };
+  if (prov.type == "kwok") {
+    allowParams({"readyDelay"}, {});
+    if (auto it = prov.parameters.find("readyDelay"); it != prov.parameters.end()) {
+      if (auto d = parseDuration(it->second); !d) add(pp + ".parameters.readyDelay", d.error().message);
+    }
+  } else if (prov.type == "clusterapi") {
+    allowParams({"namespace", "machineDeployment"}, {"namespace", "machineDeployment"});
+  } else if (prov.type == "memory") {
+    allowParams({}, {});
+  } else if (!prov.type.empty()) {
+    add(pp + ".type", "unknown provider \"" + prov.type + "\" (expected kwok, clusterapi or memory)");
+  }
+  if (prov.readyTimeout.count() <= 0) add(pp + ".readyTimeout", "must be positive");
+  return out;
+}
+
+Result<ParsedNodePool> parseNodePoolObject(std::string_view json) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(json));
+  } catch (const YAML::Exception& e) {
+    return makeError("invalid", std::string("NodePool is not valid JSON: ") + e.what());
+  }
+  if (!root.IsMap()) return makeError("invalid", "NodePool is not a JSON object");
+  auto kind = root["kind"];
+  if (kind && (!kind.IsScalar() || kind.Scalar() != "NodePool")) {
+    return makeError("invalid", "object is not a NodePool");
+  }
+  auto meta = root["metadata"];
+  if (!meta || !meta.IsMap() || !meta["name"] || !meta["name"].IsScalar()) {
+    return makeError("invalid", "NodePool has no metadata.name");
+  }
+  ParsedNodePool out;
+  out.pool.name = meta["name"].Scalar();
+  if (meta["generation"] && meta["generation"].IsScalar()) {
+    int64_t g = 0;
+    const auto& s = meta["generation"].Scalar();
+    std::from_chars(s.data(), s.data() + s.size(), g);
+    out.pool.generation = g;
+  }
+  Reader r(out.issues);
+  if (!root["spec"]) r.issue(root, "spec", "required field missing");
+  else parseSpec(r, root["spec"], "spec", out.pool, false);
+  if (out.issues.empty()) out.issues = validateNodePool(out.pool, "spec");
+  return out;
+}
+
+Result<ScalerConfig> parseScalerConfig(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return makeError("invalid", std::string("config is not valid YAML: ") + e.what());
+  }
+  ScalerConfig cfg;
+  if (root.IsNull() || !root["scaler"]) return cfg;
+  std::vector<ConfigIssue> issues;
+  Reader r(issues);
+  const auto s = root["scaler"];
+  const std::string base = "scaler";
+  if (r.map(s, base, {"namespace", "batchIdle", "batchMax", "offeringUnavailableFor", "scaleDownCooldown",
+                      "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
+                      "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
+                      "nodePools"})) {
+    if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
+    auto dur = [&](const char* key, Duration& into) {
+      if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
+    };
+    dur("batchIdle", cfg.batchIdle);
+    dur("batchMax", cfg.batchMax);
+    dur("offeringUnavailableFor", cfg.offeringUnavailableFor);
+    dur("scaleDownCooldown", cfg.scaleDownCooldown);
+    dur("evictionRetry", cfg.evictionRetry);
+    dur("drainFailureBackoff", cfg.drainFailureBackoff);
+    dur("ledgerFlushInterval", cfg.ledgerFlushInterval);
+    if (s["maxParallelDrains"]) cfg.maxParallelDrains = static_cast<int>(r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
+    if (s["ledgerConfigMap"]) cfg.ledgerConfigMap = r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
+    if (s["watchNodePoolObjects"]) cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);
+    if (auto t = s["interruptionTaints"]) {
+      cfg.interruptionTaints.clear();
+      r.sequence(t, base + ".interruptionTaints", [&](const YAML::Node& e, const std::string& p) {
+        if (auto v = r.string(e, p, true)) cfg.interruptionTaints.push_back(*v);
+      });
+    }
+    if (auto i = s["interruption"]) {
+      const std::string p = base + ".interruption";
+      if (r.map(i, p, {"window", "threshold", "coolOff"})) {
+        if (i["window"]) cfg.interruption.window = r.duration(i["window"], p + ".window").value_or(cfg.interruption.window);
+        if (i["threshold"]) cfg.interruption.threshold = static_cast<int>(r.integer(i["threshold"], p + ".threshold", 1).value_or(cfg.interruption.threshold));
+        if (i["coolOff"]) cfg.interruption.coolOff = r.duration(i["coolOff"], p + ".coolOff").value_or(cfg.interruption.coolOff);
+      }
+    }
+    if (cfg.batchIdle > cfg.batchMax) issues.push_back({base + ".batchIdle", 0, "must not exceed batchMax"});
+    if (auto pools = s["nodePools"]) {
+      std::set<std::string> names;
+      r.sequence(pools, base + ".nodePools", [&](const YAML::Node& e, const std::string& p) {
+        NodePool pool;
+        size_t before = issues.size();
+        parseSpec(r, e, p, pool, true);
+        if (issues.size() == before) {
+          for (auto& i : validateNodePool(pool, p)) {
+            if (i.line == 0 && e.Mark().line >= 0) i.line = e.Mark().line + 1;
+            issues.push_back(std::move(i));
+          }
+        }
+        if (!pool.name.empty() && !names.insert(pool.name).second) {
+          r.issue(e, p + ".name", "duplicate node pool " + pool.name);
+        }
+        cfg.nodePools.push_back(std::move(pool));
+      });
+    }
+  }
+  if (!issues.empty()) {
+    std::string msg = issues.front().str();
+    if (issues.size() > 1) msg += " (and " + std::to_string(issues.size() - 1) + " more: ";
+    for (size_t i = 1; i < issues.size(); ++i) msg += (i > 1 ? "; " : "") + issues[i].str();
+    if (issues.size() > 1) msg += ")";
+    return makeError("invalid", msg);
+  }
+  return cfg;
+}
+
+}  // namespace spotfit::scaler

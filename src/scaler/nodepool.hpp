@@ -1,0 +1,130 @@
+#pragma once
+// NodePool: the nodes the scaler may create and remove, from the `nodepools.spotfit.io/v1alpha1` CRD or
+// from `scaler.nodePools` in the config file (same fields). Parsing is strict: unknown keys, wrong types
+// and bad values are reported with their key path and line, never thrown past this module.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "placement/result.hpp"
+#include "scaler/clock.hpp"
+#include "scaler/interruptions.hpp"
+#include "scaler/provider.hpp"
+
+namespace spotfit::scaler {
+
+// Labels every scaler-created node carries (GPU labels follow NVIDIA GPU feature discovery).
+inline constexpr const char* kLabelNodePool = "spotfit.io/nodepool";
+inline constexpr const char* kLabelCapacityType = "karpenter.sh/capacity-type";
+inline constexpr const char* kLabelSpotfitCapacityType = "spotfit.io/capacity-type";
+inline constexpr const char* kLabelInstanceType = "node.kubernetes.io/instance-type";
+inline constexpr const char* kLabelZone = "topology.kubernetes.io/zone";
+inline constexpr const char* kLabelGpuProduct = "nvidia.com/gpu.product";
+inline constexpr const char* kLabelGpuCount = "nvidia.com/gpu.count";
+inline constexpr const char* kLabelGpuMemory = "nvidia.com/gpu.memory";
+inline constexpr const char* kResourceGpu = "nvidia.com/gpu";
+
+struct InstanceType {
+  std::string name;
+  int64_t cpuMilli = 0;
+  int64_t memoryBytes = 0;
+  int64_t gpus = 0;
+  std::string gpuProduct;
+  int64_t gpuMemoryMiB = 0;
+  int64_t maxPods = 110;
+  double onDemandPrice = 0;  // USD per hour
+  double spotPrice = 0;      // USD per hour; 0 = not offered as spot
+  double price(CapacityType t) const { return t == CapacityType::Spot ? spotPrice : onDemandPrice; }
+  bool offers(CapacityType t) const { return t == CapacityType::OnDemand || spotPrice > 0; }
+};
+
+struct PoolLimits {  // 0 = unlimited
+  int64_t cpuMilli = 0;
+  int64_t memoryBytes = 0;
+  int64_t gpus = 0;
+  double costPerHour = 0;
+};
+
+struct DisruptionSettings {
+  Duration consolidateAfter = std::chrono::seconds(60);  // empty nodes go after this
+  double utilizationThreshold = 0.5;                     // underused below this share of allocatable ...
+  Duration unneededTime = std::chrono::minutes(10);      // ... for this long
+  bool consolidateUnderused = true;
+  bool disruptCheckpointedJobs = false;  // may running Job pods with a checkpoint preStop be evicted
+  Duration drainTimeout = std::chrono::minutes(10);  // PDB refusals are retried until this deadline
+};
+
+struct ProviderSettings {
+  std::string type;                                   // kwok | clusterapi | memory
+  Duration readyTimeout = std::chrono::minutes(5);   // a node not Ready by then marks its offering unavailable
+  std::map<std::string, std::string> parameters;      // provider-specific (kwok readyDelay, clusterapi ...)
+};
+
+struct NodePool {
+  std::string name;
+  int64_t generation = 0;
+  std::vector<CapacityType> capacityTypes;  // in order of preference
+  std::vector<InstanceType> instanceTypes;
+  std::vector<std::string> zones;
+  std::map<std::string, std::string> labels;
+  std::vector<NodeTaint> taints;
+  int64_t minNodes = 0;
+  int64_t maxNodes = 100;
+  PoolLimits limits;
+  DisruptionSettings disruption;
+  ProviderSettings provider;
+
+  bool allows(CapacityType t) const;
+  const InstanceType* instanceType(std::string_view name) const;
+  // Labels and taints of a node of this pool, and the full create request.
+  NodeRequest nodeRequest(const std::string& nodeName, const InstanceType& type, CapacityType capacity,
+                          const std::string& zone) const;
+};
+
+struct ConfigIssue {
+  std::string path;  // "scaler.nodePools[0].instanceTypes[1].cpu"
+  int line = 0;      // 1-based, 0 when unknown
+  std::string message;
+  std::string str() const;  // "scaler.nodePools[0].cpu (line 12): invalid quantity \"4x\""
+};
+
+struct ParsedNodePool {
+  NodePool pool;
+  std::vector<ConfigIssue> issues;  // empty = valid
+  bool valid() const { return issues.empty(); }
+  std::string summary() const;      // issues joined with "; " (for conditions and events)
+};
+
+// A NodePool object as the API server returns it (JSON). Invalid specs come back with issues, not errors;
+// an error is returned only when the text is not a NodePool object at all.
+Result<ParsedNodePool> parseNodePoolObject(std::string_view json);
+
+struct ScalerConfig {
+  std::string namespaceName = "spotfit-system";  // spotfit's own namespace (ledger, leases, events)
+  Duration batchIdle = std::chrono::seconds(1);
+  Duration batchMax = std::chrono::seconds(10);
+  Duration offeringUnavailableFor = std::chrono::minutes(3);
+  Duration scaleDownCooldown = std::chrono::minutes(5);  // no scale-down in a pool this long after a scale-up
+  int maxParallelDrains = 3;
+  Duration evictionRetry = std::chrono::seconds(5);      // between retries of a PDB-refused eviction
+  Duration drainFailureBackoff = std::chrono::minutes(5);
+  std::vector<std::string> interruptionTaints = defaultInterruptionTaints();
+  InterruptionPolicy interruption;
+  std::string ledgerConfigMap = "spotfit-cost-ledger";
+  Duration ledgerFlushInterval = std::chrono::seconds(30);
+  bool watchNodePoolObjects = true;  // also use NodePool CRD objects
+  std::vector<NodePool> nodePools;
+};
+
+// Reads the `scaler:` section of spotfit's YAML config (other top-level keys belong to other roles and are
+// ignored). A file without the section yields the defaults. Any issue fails with every problem listed.
+Result<ScalerConfig> parseScalerConfig(std::string_view yaml);
+
+// Semantic checks shared by both sources (min <= max, prices, duplicate instance types, provider params).
+std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::string& path);
+
+}  // namespace spotfit::scaler
