@@ -1,0 +1,51 @@
+#pragma once
+// The scaler's planning port. The production planner (placement_planner.cpp) hands the request to the
+// placement core's scale-up solver, the same code the extender's fit and scores come from, so capacity
+// the scaler creates is capacity the extender accepts (Cluster Autoscaler cannot simulate extenders).
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "placement/model.hpp"
+#include "scaler/nodepool.hpp"
+
+namespace spotfit::scaler {
+
+struct Offering {
+  std::string instanceType;
+  CapacityType capacityType = CapacityType::OnDemand;
+  auto operator<=>(const Offering&) const = default;
+};
+
+struct PlannerPool {
+  const NodePool* pool = nullptr;
+  std::set<Offering> available;  // offerings that may be launched now (unavailable and cooled-off ones removed)
+};
+
+struct PlanRequest {
+  std::vector<placement::PodInfo> pods;    // pending pods, capacity policy already adjusted for budgets
+  std::vector<placement::NodeInfo> nodes;  // schedulable nodes incl. in-flight ones (inFlight = true)
+  std::vector<PlannerPool> pools;
+};
+
+struct PlannedNode {
+  std::string pool, instanceType;
+  CapacityType capacityType = CapacityType::OnDemand;
+  std::vector<std::string> podKeys;  // namespace/name of the pods it is for
+};
+
+struct PlanResult {
+  std::vector<PlannedNode> newNodes;
+  std::map<std::string, std::string> onExisting;   // pod key -> node name (existing or in-flight)
+  std::map<std::string, std::string> unplaceable;  // pod key -> why no node, existing or new, can take it
+};
+
+class ScaleUpPlanner {
+ public:
+  virtual ~ScaleUpPlanner() = default;
+  virtual PlanResult plan(const PlanRequest& request) = 0;
+};
+
+}  // namespace spotfit::scaler

@@ -1,0 +1,46 @@
+#pragma once
+// What the scaler sees of the cluster at one instant: the placement model of every node and pod plus the
+// few facts only the scaler needs (readiness, unschedulable condition, times). The serve wiring fills it
+// from the informers' stores; tests and the simulator build it directly.
+
+#include <string>
+#include <vector>
+
+#include "placement/model.hpp"
+#include "scaler/clock.hpp"
+
+namespace spotfit::scaler {
+
+inline constexpr const char* kAnnotationBudget = "spotfit.io/budget";
+inline constexpr const char* kAnnotationBudgetAction = "spotfit.io/budget-action";
+inline constexpr const char* kAnnotationCheckpoint = "spotfit.io/checkpoint";
+inline constexpr const char* kAnnotationMirror = "kubernetes.io/config.mirror";
+
+struct ClusterNode {
+  placement::NodeInfo info;  // labels, taints, allocatable, requested, pool, instance type, capacity type
+  bool ready = false;
+  TimePoint created{};
+  bool deleting = false;  // deletionTimestamp set
+};
+
+struct ClusterPod {
+  placement::PodInfo info;
+  bool unschedulable = false;  // PodScheduled=False, reason Unschedulable (extender rejections included)
+  TimePoint unschedulableSince{};
+  TimePoint boundAt{};  // PodScheduled=True transition (or first sight bound)
+  bool deleting = false;
+  TimePoint finishedAt{};  // for Succeeded/Failed pods: when the last container stopped (0: unknown)
+};
+
+struct ClusterSnapshot {
+  std::vector<ClusterNode> nodes;
+  std::vector<ClusterPod> pods;
+};
+
+// DaemonSet and mirror (static) pods stay on a node being drained and never block removal.
+bool isNodeBound(const placement::PodInfo& pod);  // DaemonSet or mirror pod
+bool isFinished(const placement::PodInfo& pod);   // Succeeded or Failed
+// The workload pods that must leave a node before it can be removed (bound, not finished, not node-bound).
+bool needsEviction(const ClusterPod& pod);
+
+}  // namespace spotfit::scaler
