@@ -10,7 +10,7 @@ Result<ProviderNode> InMemoryProvider::create(const NodeRequest& request) {
     return createError_;
   }
   if (unavailable_.count({request.instanceType, request.capacityType})) {
-    return makeError(kErrInsufficientCapacity, std::string("no ") + toString(request.capacityType) +
+    return makeError(kErrInsufficientCapacity, "no " + std::string(toString(request.capacityType)) +
                                                    " capacity for " + request.instanceType);
   }
   if (quota_ >= 0 && static_cast<int>(nodes_.size()) >= quota_) {

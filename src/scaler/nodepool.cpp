@@ -37,10 +37,10 @@ NodeRequest NodePool::nodeRequest(const std::string& nodeName, const InstanceTyp
   r.pods = type.maxPods;
   if (type.gpus > 0) r.extended[kResourceGpu] = type.gpus;
   r.labels = labels;
-  r.labels[kLabelNodePool] = name;
-  r.labels[kLabelInstanceType] = type.name;
-  r.labels[kLabelCapacityType] = toString(capacity);
-  r.labels[kLabelSpotfitCapacityType] = toString(capacity);
+  r.labels[std::string(kLabelNodePool)] = name;
+  r.labels[std::string(kLabelInstanceType)] = type.name;
+  r.labels[std::string(kLabelCapacityType)] = std::string(toString(capacity));
+  r.labels[std::string(kLabelSpotfitCapacityType)] = std::string(toString(capacity));
   r.labels["kubernetes.io/hostname"] = nodeName;
   if (!zone.empty()) r.labels[kLabelZone] = zone;
   if (type.gpus > 0) {
@@ -277,10 +277,8 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
       if (!e["effect"]) {
         r.issue(e, p + ".effect", "required field missing");
       } else if (auto eff = r.string(e["effect"], p + ".effect")) {
-        if (*eff != "NoSchedule" && *eff != "PreferNoSchedule" && *eff != "NoExecute") {
-          r.issue(e["effect"], p + ".effect", "expected NoSchedule, PreferNoSchedule or NoExecute");
-        }
-        t.effect = *eff;
+        if (auto parsed = placement::parseTaintEffect(*eff)) t.effect = *parsed;
+        else r.issue(e["effect"], p + ".effect", "expected NoSchedule, PreferNoSchedule or NoExecute");
       }
       pool.taints.push_back(std::move(t));
     });
@@ -339,7 +337,7 @@ std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::strin
   }
   std::set<CapacityType> seenTypes;
   for (auto t : pool.capacityTypes) {
-    if (!seenTypes.insert(t).second) add(path + ".capacityTypes", std::string("duplicate ") + toString(t));
+    if (!seenTypes.insert(t).second) add(path + ".capacityTypes", "duplicate " + std::string(toString(t)));
   }
   std::set<std::string> names;
   bool anySpot = false;

@@ -18,10 +18,10 @@
 namespace spotfit::scaler {
 
 // Labels every scaler-created node carries (GPU labels follow NVIDIA GPU feature discovery).
-inline constexpr const char* kLabelNodePool = "spotfit.io/nodepool";
-inline constexpr const char* kLabelCapacityType = "karpenter.sh/capacity-type";
-inline constexpr const char* kLabelSpotfitCapacityType = "spotfit.io/capacity-type";
-inline constexpr const char* kLabelInstanceType = "node.kubernetes.io/instance-type";
+inline constexpr std::string_view kLabelNodePool = placement::kLabelNodePool;  // spotfit.io/node-pool
+inline constexpr std::string_view kLabelCapacityType = placement::kLabelKarpenterCapacityType;
+inline constexpr std::string_view kLabelSpotfitCapacityType = placement::kLabelCapacityType;
+inline constexpr std::string_view kLabelInstanceType = placement::kLabelInstanceType;
 inline constexpr const char* kLabelZone = "topology.kubernetes.io/zone";
 inline constexpr const char* kLabelGpuProduct = "nvidia.com/gpu.product";
 inline constexpr const char* kLabelGpuCount = "nvidia.com/gpu.count";

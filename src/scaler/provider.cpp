@@ -20,6 +20,4 @@ const char* toString(ProviderErrorKind k) {
   return kErrOther;
 }
 
-const char* toString(CapacityType c) { return c == CapacityType::Spot ? "spot" : "on-demand"; }
-
 }  // namespace spotfit::scaler

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "placement/model.hpp"
 #include "placement/result.hpp"
 #include "scaler/clock.hpp"
 
@@ -22,13 +23,10 @@ enum class ProviderErrorKind { InsufficientCapacity, Quota, Other };
 ProviderErrorKind providerErrorKind(const Error& e);
 const char* toString(ProviderErrorKind k);
 
-enum class CapacityType { Spot, OnDemand };
-const char* toString(CapacityType c);  // "spot" | "on-demand" (the karpenter.sh/capacity-type values)
-
-struct NodeTaint {
-  std::string key, value, effect;  // effect: NoSchedule | PreferNoSchedule | NoExecute
-  bool operator==(const NodeTaint&) const = default;
-};
+// The placement model's types, so plans, nodes and requests speak one vocabulary.
+using CapacityType = placement::CapacityType;
+using NodeTaint = placement::Taint;
+using placement::toString;
 
 // Everything a provider needs to bring up one node. Names are chosen by the scaler so an in-flight node
 // can be matched to its Node object before the provider has answered.

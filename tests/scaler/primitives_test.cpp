@@ -98,8 +98,8 @@ TEST(UnavailableOfferings, ExpiresAfterTtlAndMatchesWildcards) {
 }
 
 TEST(Interruptions, RecognisesConfiguredNoticeTaints) {
-  std::vector<NodeTaint> taints{{"node.kubernetes.io/unschedulable", "", "NoSchedule"},
-                                {"aws-node-termination-handler/spot-itn", "x", "NoSchedule"}};
+  std::vector<NodeTaint> taints{{"node.kubernetes.io/unschedulable", "", placement::TaintEffect::NoSchedule},
+                                {"aws-node-termination-handler/spot-itn", "x", placement::TaintEffect::NoSchedule}};
   auto n = findInterruptionNotice(taints, defaultInterruptionTaints());
   ASSERT_TRUE(n);
   EXPECT_EQ(n->key, "aws-node-termination-handler/spot-itn");
