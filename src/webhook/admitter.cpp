@@ -1,0 +1,299 @@
+#include "webhook/admitter.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+#include "webhook/json_patch.hpp"
+#include "webhook/options.hpp"
+#include "webhook/policy.hpp"
+
+namespace spotfit::webhook {
+namespace {
+
+enum class ObjectKind { Pod, Job, Other };
+
+ObjectKind classify(const GroupVersionKind& gvk) {
+  if (gvk.group.empty() && gvk.kind == "Pod") return ObjectKind::Pod;
+  if (gvk.group == "batch" && gvk.kind == "Job") return ObjectKind::Job;
+  return ObjectKind::Other;
+}
+
+std::string_view kindLabel(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::Pod:
+      return "Pod";
+    case ObjectKind::Job:
+      return "Job";
+    case ObjectKind::Other:
+      break;
+  }
+  return "other";
+}
+
+std::string usd(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "$%.2f", v);
+  return buf;
+}
+
+Admission finish(Admission a, std::string_view apiVersion) {
+  a.body = encodeAdmissionReview(apiVersion, a.response);
+  return a;
+}
+
+Admission allowUnchanged(const AdmissionRequest& req, ReviewResult result) {
+  Admission a;
+  a.result = result;
+  a.response.uid = req.uid;
+  return finish(std::move(a), req.apiVersion);
+}
+
+Admission refuse(const AdmissionRequest& req, ReviewResult result, int code, std::string reason, std::string message) {
+  Admission a;
+  a.result = result;
+  a.response.uid = req.uid;
+  a.response.allowed = false;
+  a.response.status = AdmissionStatus{code, std::move(reason), std::move(message)};
+  return finish(std::move(a), req.apiVersion);
+}
+
+}  // namespace
+
+Admitter::Admitter(WebhookConfig config, AdmitterPorts ports) : config_(std::move(config)), ports_(ports) {}
+
+Admission Admitter::review(std::string_view body) const {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  if (body.size() > config_.maxBodyBytes) {
+    Admission a;
+    a.httpStatus = 413;
+    a.result = ReviewResult::BadRequest;
+    a.response.allowed = false;
+    a.response.status = AdmissionStatus{413, "RequestEntityTooLarge",
+                                        "AdmissionReview body of " + std::to_string(body.size()) +
+                                            " bytes exceeds the limit of " + std::to_string(config_.maxBodyBytes)};
+    a = finish(std::move(a), kAdmissionV1);
+    if (ports_.metrics) ports_.metrics->request("other", "other", a.result, elapsed());
+    return a;
+  }
+  DecodeResult d = decodeAdmissionReview(body);
+  if (!d.request) {
+    Admission a;
+    a.httpStatus = 400;
+    a.result = ReviewResult::BadRequest;
+    a.response.uid = d.failure.uid;
+    a.response.allowed = false;
+    a.response.status = AdmissionStatus{400, "BadRequest", d.failure.message};
+    a = finish(std::move(a), d.failure.apiVersion);
+    if (ports_.metrics) ports_.metrics->request("other", "other", a.result, elapsed());
+    return a;
+  }
+  Admission a = admit(*d.request);
+  if (ports_.metrics) {
+    ports_.metrics->request(kindLabel(classify(d.request->kind)), d.request->operation, a.result, elapsed());
+  }
+  return a;
+}
+
+Admission Admitter::admit(const AdmissionRequest& req) const {
+  try {
+    return admitChecked(req);
+  } catch (const std::exception& e) {
+    if (ports_.metrics) ports_.metrics->internalError();
+    Admission a;
+    a.result = ReviewResult::Error;
+    a.response.uid = req.uid;
+    a.response.warnings.push_back(std::string("spotfit: internal error, admitted unchanged: ") + e.what());
+    return finish(std::move(a), req.apiVersion);
+  } catch (...) {
+    if (ports_.metrics) ports_.metrics->internalError();
+    Admission a;
+    a.result = ReviewResult::Error;
+    a.response.uid = req.uid;
+    a.response.warnings.emplace_back("spotfit: internal error, admitted unchanged");
+    return finish(std::move(a), req.apiVersion);
+  }
+}
+
+Admission Admitter::admitChecked(const AdmissionRequest& req) const {
+  const ObjectKind kind = classify(req.kind);
+  if (kind == ObjectKind::Other || req.operation != "CREATE" || !req.subResource.empty() || !req.object) {
+    return allowUnchanged(req, ReviewResult::Skipped);
+  }
+  json::Value& original = *req.object;
+  const std::string where = kind == ObjectKind::Pod ? "Pod" : "Job";
+  if (Status s = validateObjectMetaShape(original, where); !s) {
+    Admission a = allowUnchanged(req, ReviewResult::Error);
+    a.response.warnings.push_back("spotfit: not mutated: " + s.error().message);
+    if (ports_.metrics) ports_.metrics->internalError();
+    return finish(std::move(a), req.apiVersion);
+  }
+  // Read-only view of the original for scope decisions (ObjectMeta only writes on set*).
+  json::Document scratch;
+  ObjectMeta objMeta(original, scratch.GetAllocator());
+
+  std::string ns = req.namespace_.empty() ? std::string(objMeta.namespace_()) : req.namespace_;
+  if (ns == config_.ownNamespace ||
+      std::find(config_.excludedNamespaces.begin(), config_.excludedNamespaces.end(), ns) !=
+          config_.excludedNamespaces.end()) {
+    return allowUnchanged(req, ReviewResult::Skipped);
+  }
+  if (config_.requireNamespaceLabel && ports_.namespaces) {
+    if (auto labels = ports_.namespaces->labels(ns)) {
+      auto it = labels->find(std::string(kLabelEnabled));
+      if (it == labels->end() || it->second != "true") return allowUnchanged(req, ReviewResult::Skipped);
+    }
+  }
+  if (objMeta.label(kLabelSkip) == std::string_view("true")) return allowUnchanged(req, ReviewResult::Skipped);
+
+  json::Value* tmplOriginal = &original;
+  if (kind == ObjectKind::Job) {
+    json::Value* spec = json::object(original, "spec");
+    tmplOriginal = spec ? json::object(*spec, "template") : nullptr;
+    if (!tmplOriginal) {
+      Admission a = allowUnchanged(req, ReviewResult::Error);
+      a.response.warnings.emplace_back("spotfit: not mutated: Job.spec.template is missing");
+      return finish(std::move(a), req.apiVersion);
+    }
+  }
+  if (Status s = validatePodTemplateShape(*tmplOriginal, kind == ObjectKind::Pod ? "Pod" : "Job.spec.template"); !s) {
+    Admission a = allowUnchanged(req, ReviewResult::Error);
+    a.response.warnings.push_back("spotfit: not mutated: " + s.error().message);
+    if (ports_.metrics) ports_.metrics->internalError();
+    return finish(std::move(a), req.apiVersion);
+  }
+  ObjectMeta tmplMetaOriginal(*tmplOriginal, scratch.GetAllocator());
+  if (kind == ObjectKind::Job && tmplMetaOriginal.label(kLabelSkip) == std::string_view("true")) {
+    return allowUnchanged(req, ReviewResult::Skipped);
+  }
+
+  // Options: a Job's annotations, overridden by its template's; a Pod's own.
+  Result<SpotfitOptions> options = parseOptions(objMeta);
+  if (options && kind == ObjectKind::Job) options = parseOptions(tmplMetaOriginal, *options);
+  if (!options) return refuse(req, ReviewResult::Invalid, 422, "Invalid", "spotfit: " + options.error().message);
+
+  PolicyInput in;
+  in.config = &config_;
+  in.options = *options;
+  std::string jobName;       // the Job this object is or belongs to
+  std::string cronJobName;   // its CronJob, when known
+  std::optional<OwnerReference> jobOwner;
+  if (kind == ObjectKind::Job) {
+    jobName = std::string(objMeta.name());
+    if (auto cron = objMeta.owner("CronJob")) cronJobName = cron->name;
+  } else if ((jobOwner = objMeta.owner("Job"))) {
+    jobName = jobOwner->name;
+  }
+  std::optional<JobInfo> jobInfo;
+  if (kind == ObjectKind::Pod && !jobName.empty() && ports_.jobs) {
+    jobInfo = ports_.jobs->find(ns, jobName);
+    if (jobInfo) cronJobName = jobInfo->cronJob;
+  }
+  in.workflow = options->workflow ? *options->workflow
+                                  : (kind == ObjectKind::Job ? jobName : defaultWorkflowForPod(objMeta));
+
+  Admission a;
+  a.response.uid = req.uid;
+
+  // Budget gate.
+  if (config_.budgets.enabled && options->budgetUsd && ports_.spend && !in.workflow.empty()) {
+    const double budget = *options->budgetUsd;
+    const std::optional<double> spent = ports_.spend->spendUsd(ns, in.workflow);
+    if (spent && *spent > budget) {
+      const std::string summary = "workflow " + in.workflow + " has spent " + usd(*spent) + " of its " + usd(budget) +
+                                  " budget";
+      if (ports_.metrics) ports_.metrics->budget(budgetActionName(options->budgetAction));
+      switch (options->budgetAction) {
+        case BudgetAction::Deny:
+          return refuse(req, ReviewResult::Denied, 403, "Forbidden",
+                        "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
+        case BudgetAction::SpotOnly:
+          in.forceSpot = true;
+          a.response.warnings.push_back("spotfit: " + summary + "; spot capacity required");
+          break;
+        case BudgetAction::Alert:
+          a.response.warnings.push_back("spotfit: " + summary);
+          if (ports_.events && !req.dryRun) {
+            EventRecord e;
+            e.namespace_ = ns;
+            e.involvedKind = jobName.empty() ? "Pod" : "Job";
+            e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
+            e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
+            e.type = "Warning";
+            e.reason = "BudgetExceeded";
+            e.message = summary;
+            ports_.events->record(e);
+          }
+          break;
+      }
+    } else if (ports_.metrics) {
+      ports_.metrics->budget("within");
+    }
+  }
+
+  // VPA: targetRef is the Job, or the CronJob that owns it.
+  if (config_.rightSizing.enabled && options->rightSize && ports_.vpas) {
+    if (!jobName.empty()) in.vpa = ports_.vpas->find(ns, "Job", jobName);
+    if (!in.vpa && !cronJobName.empty()) in.vpa = ports_.vpas->find(ns, "CronJob", cronJobName);
+  }
+
+  // Mutate a copy, then diff.
+  auto mutated = std::make_shared<json::Document>();
+  mutated->CopyFrom(original, mutated->GetAllocator());
+  json::Value* tmplMutated = mutated.get();
+  if (kind == ObjectKind::Job) tmplMutated = &(*mutated)["spec"]["template"];
+  PodTemplate tmpl(*tmplMutated, mutated->GetAllocator());
+  ObjectMeta tmplMeta = tmpl.metadata();
+  bool inherited = false;
+  if (kind == ObjectKind::Job) {
+    ObjectMeta jobMeta(*mutated, mutated->GetAllocator());
+    inherited = inheritJobAnnotations(jobMeta, tmplMeta);
+  }
+  PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
+  if (inherited) {
+    outcome.changes.emplace_back("annotations");
+    if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);
+  }
+  for (auto& w : outcome.warnings) a.response.warnings.push_back(std::move(w));
+
+  // PDB for pods of a parallel Job (side effect: queued, never on dry run).
+  if (kind == ObjectKind::Pod && config_.pdb.enabled && ports_.pdbs && jobOwner && !jobOwner->uid.empty() &&
+      jobInfo && jobInfo->parallelism >= config_.pdb.minParallelism &&
+      (jobInfo->uid.empty() || jobInfo->uid == jobOwner->uid) && !req.dryRun) {
+    PdbRequest p;
+    p.namespace_ = ns;
+    p.jobName = jobName;
+    p.jobUid = jobOwner->uid;
+    p.minAvailable = options->minAvailable.value_or(config_.pdb.defaultMinAvailable);
+    if (objMeta.label("batch.kubernetes.io/controller-uid")) {
+      p.selectorKey = "batch.kubernetes.io/controller-uid";
+    } else {
+      p.selectorKey = "controller-uid";
+    }
+    p.selectorValue = jobOwner->uid;
+    ports_.pdbs->ensure(p);
+  }
+
+  JsonPatch patch = diff(original, *mutated);
+  a.changes = std::move(outcome.changes);
+  if (ports_.metrics) {
+    for (const auto& c : a.changes) ports_.metrics->mutation(c);
+  }
+  a.result = patch.empty() ? ReviewResult::Unchanged : ReviewResult::Patched;
+  if (!patch.empty()) a.response.patch = std::move(patch.json);
+  a.mutated = std::move(mutated);
+  return finish(std::move(a), req.apiVersion);
+}
+
+server::Response Admitter::handle(const server::Request& request) const {
+  Admission a = review(request.body);
+  return server::Response::json(a.httpStatus, std::move(a.body));
+}
+
+void registerRoutes(server::Router& router, const Admitter& admitter) {
+  router.add("POST", "/mutate", [&admitter](const server::Request& r) { return admitter.handle(r); }, "/mutate");
+}
+
+}  // namespace spotfit::webhook

@@ -1,0 +1,274 @@
+#include "webhook/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace spotfit::webhook {
+namespace {
+
+// Thrown inside the parser only; converted to an Error at the edge of parseWebhookConfig.
+struct ConfigError {
+  std::string message;
+};
+
+std::string where(const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  if (m.line < 0) return "";
+  return " (line " + std::to_string(m.line + 1) + ")";
+}
+
+[[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& what) {
+  throw ConfigError{path + ": " + what + where(n)};
+}
+
+class Mapping {
+ public:
+  Mapping(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
+    if (!node_.IsMap()) fail(path_, node_, "must be a mapping");
+  }
+
+  // Refuses keys that were never asked for.
+  void checkKeys(std::initializer_list<const char*> known) const {
+    std::set<std::string> names(known.begin(), known.end());
+    for (const auto& kv : node_) {
+      if (!kv.first.IsScalar()) fail(path_, kv.first, "keys must be strings");
+      std::string k = kv.first.Scalar();
+      if (!names.count(k)) fail(path_ + "." + k, kv.first, "unknown key");
+    }
+  }
+
+  YAML::Node get(const char* key) const { return node_[key]; }
+  std::string path(const char* key) const { return path_ + "." + key; }
+
+  void boolean(const char* key, bool& out) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    if (!n.IsScalar()) fail(path(key), n, "must be true or false");
+    const std::string& s = n.Scalar();
+    if (s == "true") {
+      out = true;
+    } else if (s == "false") {
+      out = false;
+    } else {
+      fail(path(key), n, "must be true or false, got '" + s + "'");
+    }
+  }
+
+  void string(const char* key, std::string& out) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    if (!n.IsScalar()) fail(path(key), n, "must be a string");
+    out = n.Scalar();
+  }
+
+  void integer(const char* key, int64_t& out, int64_t min, int64_t max) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    if (!n.IsScalar()) fail(path(key), n, "must be an integer");
+    const std::string& s = n.Scalar();
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) fail(path(key), n, "must be an integer, got '" + s + "'");
+    if (v < min || v > max) {
+      fail(path(key), n, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = v;
+  }
+
+  void strings(const char* key, std::vector<std::string>& out) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    if (!n.IsSequence()) fail(path(key), n, "must be a list of strings");
+    out.clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      if (!n[i].IsScalar()) fail(path(key) + "[" + std::to_string(i) + "]", n[i], "must be a string");
+      out.push_back(n[i].Scalar());
+    }
+  }
+
+  // A sub-mapping, or nullopt when absent.
+  std::optional<Mapping> section(const char* key) const {
+    YAML::Node n = node_[key];
+    if (!n || n.IsNull()) return std::nullopt;
+    return Mapping(n, path(key));
+  }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+};
+
+Toleration parseToleration(const YAML::Node& n, const std::string& path) {
+  Mapping m(n, path);
+  m.checkKeys({"key", "operator", "value", "effect", "tolerationSeconds"});
+  Toleration t;
+  m.string("key", t.key);
+  m.string("operator", t.op);
+  m.string("value", t.value);
+  m.string("effect", t.effect);
+  if (m.get("tolerationSeconds")) {
+    int64_t s = 0;
+    m.integer("tolerationSeconds", s, 0, INT64_MAX);
+    t.tolerationSeconds = s;
+  }
+  if (t.op.empty()) t.op = "Equal";
+  if (t.op != "Equal" && t.op != "Exists") fail(m.path("operator"), n, "must be Equal or Exists");
+  if (t.op == "Exists" && !t.value.empty()) fail(m.path("value"), n, "must be empty when operator is Exists");
+  if (t.key.empty() && t.op != "Exists") fail(m.path("key"), n, "may be empty only with operator Exists");
+  if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" && t.effect != "NoExecute") {
+    fail(m.path("effect"), n, "must be NoSchedule, PreferNoSchedule or NoExecute");
+  }
+  if (t.tolerationSeconds && t.effect != "NoExecute") {
+    fail(m.path("tolerationSeconds"), n, "applies only to effect NoExecute");
+  }
+  return t;
+}
+
+WebhookConfig parse(const YAML::Node& node) {
+  WebhookConfig c;
+  if (!node || node.IsNull()) return c;
+  Mapping root(node, "webhook");
+  root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
+                  "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
+                  "budgets"});
+  root.string("ownNamespace", c.ownNamespace);
+  root.strings("excludedNamespaces", c.excludedNamespaces);
+  root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
+  int64_t body = static_cast<int64_t>(c.maxBodyBytes);
+  root.integer("maxBodyBytes", body, 1024, int64_t{64} * 1024 * 1024);
+  c.maxBodyBytes = static_cast<size_t>(body);
+  std::string capacity(capacityTypeName(c.defaultCapacityType));
+  root.string("defaultCapacityType", capacity);
+  auto ct = parseCapacityType(capacity);
+  if (!ct) fail(root.path("defaultCapacityType"), root.get("defaultCapacityType"), "must be spot-preferred, spot or on-demand");
+  c.defaultCapacityType = *ct;
+
+  if (auto s = root.section("tolerations")) {
+    s->checkKeys({"enabled", "add"});
+    s->boolean("enabled", c.tolerations.enabled);
+    if (YAML::Node add = s->get("add")) {
+      if (!add.IsSequence()) fail(s->path("add"), add, "must be a list of tolerations");
+      c.tolerations.add.clear();
+      for (size_t i = 0; i < add.size(); ++i) {
+        c.tolerations.add.push_back(parseToleration(add[i], s->path("add") + "[" + std::to_string(i) + "]"));
+      }
+    }
+  }
+  if (auto s = root.section("affinity")) {
+    s->checkKeys({"enabled", "capacityTypeLabel", "spotValue", "onDemandValue", "preferredWeight", "gpuProduct"});
+    s->boolean("enabled", c.affinity.enabled);
+    s->string("capacityTypeLabel", c.affinity.capacityTypeLabel);
+    s->string("spotValue", c.affinity.spotValue);
+    s->string("onDemandValue", c.affinity.onDemandValue);
+    int64_t weight = c.affinity.preferredWeight;
+    s->integer("preferredWeight", weight, 1, 100);
+    c.affinity.preferredWeight = static_cast<int>(weight);
+    s->boolean("gpuProduct", c.affinity.gpuProduct);
+    if (c.affinity.capacityTypeLabel.empty()) fail(s->path("capacityTypeLabel"), s->get("capacityTypeLabel"), "must not be empty");
+    if (c.affinity.spotValue.empty()) fail(s->path("spotValue"), s->get("spotValue"), "must not be empty");
+    if (c.affinity.onDemandValue.empty()) fail(s->path("onDemandValue"), s->get("onDemandValue"), "must not be empty");
+  }
+  if (auto s = root.section("rightSizing")) {
+    s->checkKeys({"enabled"});
+    s->boolean("enabled", c.rightSizing.enabled);
+  }
+  if (auto s = root.section("checkpoint")) {
+    s->checkKeys({"enabled", "command", "gracePeriodSeconds", "skipContainers"});
+    s->boolean("enabled", c.checkpoint.enabled);
+    s->string("command", c.checkpoint.command);
+    s->integer("gracePeriodSeconds", c.checkpoint.gracePeriodSeconds, 0, 86400);
+    s->strings("skipContainers", c.checkpoint.skipContainers);
+  }
+  if (auto s = root.section("labels")) {
+    s->checkKeys({"enabled"});
+    s->boolean("enabled", c.labels.enabled);
+  }
+  if (auto s = root.section("pdb")) {
+    s->checkKeys({"enabled", "defaultMinAvailable", "minParallelism"});
+    s->boolean("enabled", c.pdb.enabled);
+    s->string("defaultMinAvailable", c.pdb.defaultMinAvailable);
+    if (!validIntOrPercent(c.pdb.defaultMinAvailable)) {
+      fail(s->path("defaultMinAvailable"), s->get("defaultMinAvailable"), "must be an integer or a percentage like 50%");
+    }
+    s->integer("minParallelism", c.pdb.minParallelism, 2, 1000000);
+  }
+  if (auto s = root.section("budgets")) {
+    s->checkKeys({"enabled"});
+    s->boolean("enabled", c.budgets.enabled);
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<WebhookConfig> parseWebhookConfig(const YAML::Node& node) {
+  try {
+    return parse(node);
+  } catch (const ConfigError& e) {
+    return makeError("invalid", e.message);
+  } catch (const YAML::Exception& e) {
+    return makeError("invalid", std::string("webhook: ") + e.what());
+  }
+}
+
+Result<WebhookConfig> parseWebhookConfigText(std::string_view yaml) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return makeError("invalid", std::string("config is not valid YAML: ") + e.what());
+  }
+  if (!doc || doc.IsNull()) return WebhookConfig{};
+  if (!doc.IsMap()) return makeError("invalid", "config must be a YAML mapping");
+  return parseWebhookConfig(doc["webhook"]);
+}
+
+Result<WebhookConfig> loadWebhookConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError("io", "cannot read config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto r = parseWebhookConfigText(ss.str());
+  if (!r) return makeError(r.error().code, path + ": " + r.error().message);
+  return r;
+}
+
+bool validIntOrPercent(std::string_view s) {
+  if (s.empty()) return false;
+  std::string_view digits = s.back() == '%' ? s.substr(0, s.size() - 1) : s;
+  if (digits.empty() || digits.size() > 9) return false;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+  }
+  if (s.back() == '%') {
+    int v = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    return v <= 100;
+  }
+  return true;
+}
+
+std::string_view capacityTypeName(CapacityType t) {
+  switch (t) {
+    case CapacityType::Spot:
+      return "spot";
+    case CapacityType::OnDemand:
+      return "on-demand";
+    case CapacityType::SpotPreferred:
+      break;
+  }
+  return "spot-preferred";
+}
+
+std::optional<CapacityType> parseCapacityType(std::string_view s) {
+  if (s == "spot-preferred") return CapacityType::SpotPreferred;
+  if (s == "spot") return CapacityType::Spot;
+  if (s == "on-demand") return CapacityType::OnDemand;
+  return std::nullopt;
+}
+
+}  // namespace spotfit::webhook

@@ -1,0 +1,104 @@
+#pragma once
+// The `webhook:` section of the serve config. Every part of the mutation can be switched off; parsing is
+// strict (unknown keys and wrong types are errors naming the key path and the line).
+//
+//   webhook:
+//     ownNamespace: spotfit            # never mutated, like kube-system
+//     excludedNamespaces: [kube-system]
+//     requireNamespaceLabel: true      # when the namespace's labels are known, need spotfit.io/enabled=true
+//     maxBodyBytes: 7340032
+//     defaultCapacityType: spot-preferred
+//     tolerations: {enabled: true, add: [{key: ..., operator: Equal, value: spot, effect: NoSchedule}]}
+//     affinity: {enabled: true, capacityTypeLabel: spotfit.io/capacity-type, spotValue: spot,
+//                onDemandValue: on-demand, preferredWeight: 100, gpuProduct: true}
+//     rightSizing: {enabled: true}
+//     checkpoint: {enabled: true, command: "", gracePeriodSeconds: 120, skipContainers: [istio-proxy]}
+//     labels: {enabled: true}
+//     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
+//     budgets: {enabled: true}
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "placement/result.hpp"
+
+namespace YAML {
+class Node;
+}
+
+namespace spotfit::webhook {
+
+struct Toleration {
+  std::string key;
+  std::string op;  // "Equal" | "Exists" (empty means Equal)
+  std::string value;
+  std::string effect;  // "", NoSchedule, PreferNoSchedule, NoExecute
+  std::optional<int64_t> tolerationSeconds;
+  bool operator==(const Toleration&) const = default;
+};
+
+enum class CapacityType { SpotPreferred, Spot, OnDemand };
+
+struct WebhookConfig {
+  std::string ownNamespace = "spotfit";
+  std::vector<std::string> excludedNamespaces{"kube-system"};
+  bool requireNamespaceLabel = true;
+  size_t maxBodyBytes = 7 * 1024 * 1024;
+  CapacityType defaultCapacityType = CapacityType::SpotPreferred;
+
+  struct Tolerations {
+    bool enabled = true;
+    std::vector<Toleration> add{{"spotfit.io/capacity-type", "Equal", "spot", "NoSchedule", std::nullopt}};
+  } tolerations;
+
+  struct Affinity {
+    bool enabled = true;
+    std::string capacityTypeLabel = "spotfit.io/capacity-type";
+    std::string spotValue = "spot";
+    std::string onDemandValue = "on-demand";
+    int preferredWeight = 100;
+    bool gpuProduct = true;
+  } affinity;
+
+  struct RightSizing {
+    bool enabled = true;
+  } rightSizing;
+
+  struct Checkpoint {
+    bool enabled = true;
+    std::string command;  // default preStop command; empty: only the annotation adds one
+    int64_t gracePeriodSeconds = 120;
+    std::vector<std::string> skipContainers{"istio-proxy", "linkerd-proxy"};
+  } checkpoint;
+
+  struct Labels {
+    bool enabled = true;
+  } labels;
+
+  struct Pdb {
+    bool enabled = true;
+    std::string defaultMinAvailable = "50%";
+    int64_t minParallelism = 2;
+  } pdb;
+
+  struct Budgets {
+    bool enabled = true;
+  } budgets;
+};
+
+// Parses the value of the `webhook:` key (`node` may be null/undefined: defaults).
+Result<WebhookConfig> parseWebhookConfig(const YAML::Node& node);
+// Parses YAML text and reads its top-level `webhook:` section; other top-level keys belong to other
+// sections of the serve config and are ignored here.
+Result<WebhookConfig> parseWebhookConfigText(std::string_view yaml);
+Result<WebhookConfig> loadWebhookConfigFile(const std::string& path);
+
+// "50%" or "3": the forms a PDB's minAvailable accepts.
+bool validIntOrPercent(std::string_view s);
+std::string_view capacityTypeName(CapacityType t);
+std::optional<CapacityType> parseCapacityType(std::string_view s);
+
+}  // namespace spotfit::webhook

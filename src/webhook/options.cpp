@@ -1,0 +1,122 @@
+#include "webhook/options.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace spotfit::webhook {
+namespace {
+
+Error invalid(std::string_view annotation, std::string_view value, std::string_view valid) {
+  return makeError("invalid", "annotation " + std::string(annotation) + "=\"" + std::string(value) +
+                                  "\" is invalid: valid values are " + std::string(valid));
+}
+
+bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+std::optional<double> parseUsd(std::string_view s) {
+  if (s.empty() || s.size() > 32) return std::nullopt;
+  size_t dots = 0;
+  for (char c : s) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+  }
+  if (dots > 1 || s == ".") return std::nullopt;
+  std::string copy(s);
+  double v = std::strtod(copy.c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::string_view budgetActionName(BudgetAction a) {
+  switch (a) {
+    case BudgetAction::SpotOnly:
+      return "spot-only";
+    case BudgetAction::Deny:
+      return "deny";
+    case BudgetAction::Alert:
+      break;
+  }
+  return "alert";
+}
+
+bool validLabelValue(std::string_view v) {
+  if (v.empty()) return true;
+  if (v.size() > 63 || !alnum(v.front()) || !alnum(v.back())) return false;
+  for (char c : v) {
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+Result<SpotfitOptions> parseOptions(const ObjectMeta& meta, SpotfitOptions o) {
+  if (auto v = meta.annotation(kAnnCapacityType)) {
+    auto t = parseCapacityType(*v);
+    if (!t) return invalid(kAnnCapacityType, *v, "spot-preferred, spot, on-demand");
+    o.capacityType = t;
+  }
+  if (auto v = meta.annotation(kAnnWorkflow)) {
+    if (v->empty() || !validLabelValue(*v)) {
+      return invalid(kAnnWorkflow, *v, "a label value (1-63 alphanumerics, '-', '_', '.'; alphanumeric at both ends)");
+    }
+    o.workflow = std::string(*v);
+  }
+  if (auto v = meta.annotation(kAnnBudget)) {
+    auto usd = parseUsd(*v);
+    if (!usd) return invalid(kAnnBudget, *v, "a non-negative amount in USD such as 250 or 99.50");
+    o.budgetUsd = usd;
+  }
+  if (auto v = meta.annotation(kAnnBudgetAction)) {
+    if (*v == "alert") {
+      o.budgetAction = BudgetAction::Alert;
+    } else if (*v == "spot-only") {
+      o.budgetAction = BudgetAction::SpotOnly;
+    } else if (*v == "deny") {
+      o.budgetAction = BudgetAction::Deny;
+    } else {
+      return invalid(kAnnBudgetAction, *v, "alert, spot-only, deny");
+    }
+  }
+  if (auto v = meta.annotation(kAnnCheckpoint)) {
+    bool blank = true;
+    for (char c : *v) blank = blank && std::isspace(static_cast<unsigned char>(c));
+    if (blank) return invalid(kAnnCheckpoint, *v, "a shell command run before the container stops, or none");
+    o.checkpoint = std::string(*v);
+  }
+  if (auto v = meta.annotation(kAnnMinAvailable)) {
+    if (!validIntOrPercent(*v)) return invalid(kAnnMinAvailable, *v, "an integer such as 2 or a percentage such as 50%");
+    o.minAvailable = std::string(*v);
+  }
+  if (auto v = meta.annotation(kAnnRightSize)) {
+    if (*v == "vpa") {
+      o.rightSize = true;
+    } else if (*v == "off") {
+      o.rightSize = false;
+    } else {
+      return invalid(kAnnRightSize, *v, "vpa, off");
+    }
+  }
+  if (auto v = meta.annotation(kAnnGpuProduct)) {
+    if (v->empty() || !validLabelValue(*v)) {
+      return invalid(kAnnGpuProduct, *v, "an nvidia.com/gpu.product label value such as NVIDIA-A100-SXM4-80GB");
+    }
+    o.gpuProduct = std::string(*v);
+  }
+  if (auto v = meta.annotation(kAnnDoNotDisrupt)) {
+    if (*v == "true") {
+      o.doNotDisrupt = true;
+    } else if (*v == "false") {
+      o.doNotDisrupt = false;
+    } else {
+      return invalid(kAnnDoNotDisrupt, *v, "true, false");
+    }
+  }
+  return o;
+}
+
+}  // namespace spotfit::webhook

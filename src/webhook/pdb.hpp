@@ -1,0 +1,61 @@
+#pragma once
+// The production PdbEnsurer: ensure() only records the request in a pending set (no I/O on the admission
+// path); reconcileOnce() — run by a background worker or a test — writes each pending PDB through a
+// PdbWriter and keeps the failures pending, so the next pass repairs them.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "webhook/ports.hpp"
+
+namespace spotfit::webhook {
+
+// Creates the PDB (kube client adapter: POST policy/v1 poddisruptionbudgets; AlreadyExists is success).
+class PdbWriter {
+ public:
+  virtual ~PdbWriter() = default;
+  virtual Status create(const PdbRequest& request) = 0;
+};
+
+class QueuedPdbEnsurer final : public PdbEnsurer {
+ public:
+  using Observer = std::function<void(const PdbRequest&, const Status&)>;  // metrics/logging hook
+  explicit QueuedPdbEnsurer(PdbWriter& writer, Observer observer = {}, size_t rememberDone = 65536);
+  ~QueuedPdbEnsurer() override;
+
+  void ensure(const PdbRequest& request) override;
+
+  struct PassResult {
+    size_t created = 0;
+    size_t failed = 0;
+  };
+  // Writes every pending PDB once. Thread-safe; the writer is called without the lock held.
+  PassResult reconcileOnce();
+  size_t pending() const;
+
+  // Runs reconcileOnce() on a worker thread: promptly after ensure(), and every `retry` while failures
+  // remain. stop() (or the destructor) joins it.
+  void start(std::chrono::milliseconds retry = std::chrono::seconds(10));
+  void stop();
+
+ private:
+  static std::string key(const PdbRequest& r);
+  PdbWriter& writer_;
+  Observer observer_;
+  size_t rememberDone_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, PdbRequest> pending_;
+  std::set<std::string> done_;
+  bool stopping_ = false;
+  bool kicked_ = false;
+  std::thread worker_;
+};
+
+}  // namespace spotfit::webhook

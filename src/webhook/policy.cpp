@@ -1,0 +1,185 @@
+#include "webhook/policy.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+namespace spotfit::webhook {
+namespace {
+
+// `have` already tolerates what `want` tolerates.
+bool covers(const Toleration& have, const Toleration& want) {
+  const std::string haveOp = have.op.empty() ? "Equal" : have.op;
+  if (!have.effect.empty() && have.effect != want.effect) return false;
+  if (have.key.empty()) return haveOp == "Exists";  // tolerates every taint (of that effect)
+  if (have.key != want.key) return false;
+  if (haveOp == "Exists") return true;
+  if (have.value != want.value) return false;
+  // A NoExecute toleration with tolerationSeconds is weaker than one without.
+  return !have.tolerationSeconds || (want.tolerationSeconds && *have.tolerationSeconds >= *want.tolerationSeconds);
+}
+
+bool addTolerations(PodSpec& spec, const std::vector<Toleration>& wanted) {
+  bool changed = false;
+  auto have = spec.tolerations();
+  for (const auto& w : wanted) {
+    bool covered = std::any_of(have.begin(), have.end(), [&](const Toleration& h) { return covers(h, w); });
+    if (covered) continue;
+    spec.addToleration(w);
+    have.push_back(w);
+    changed = true;
+  }
+  return changed;
+}
+
+bool addCheckpoint(PodSpec& spec, const std::string& command, const std::vector<std::string>& skip) {
+  bool changed = false;
+  for (size_t i = 0; i < spec.containerCount(); ++i) {
+    Container c = spec.container(i);
+    if (c.hasPreStop()) continue;
+    if (std::find(skip.begin(), skip.end(), c.name()) != skip.end()) continue;
+    c.setPreStopExec({"/bin/sh", "-c", command});
+    changed = true;
+  }
+  return changed;
+}
+
+std::vector<std::string> splitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view part = s.substr(start, end - start);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    start = end + 1;
+  }
+  return out;
+}
+
+// Annotations a user sets on a Job for its pods (spotfit.io/mutated is the webhook's own record).
+constexpr std::array<std::string_view, 9> kInherited{kAnnCapacityType, kAnnWorkflow,     kAnnBudget,
+                                                     kAnnBudgetAction, kAnnCheckpoint,   kAnnMinAvailable,
+                                                     kAnnRightSize,    kAnnGpuProduct,   kAnnDoNotDisrupt};
+
+}  // namespace
+
+bool inheritJobAnnotations(const ObjectMeta& job, ObjectMeta& tmpl) {
+  bool changed = false;
+  for (std::string_view key : kInherited) {
+    auto v = job.annotation(key);
+    if (!v || tmpl.annotation(key)) continue;
+    tmpl.setAnnotation(key, *v);
+    changed = true;
+  }
+  return changed;
+}
+
+void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes) {
+  if (changes.empty()) return;
+  std::set<std::string> all(changes.begin(), changes.end());
+  if (auto existing = meta.annotation(kAnnMutated)) {
+    for (auto& c : splitList(*existing)) all.insert(std::move(c));
+  }
+  std::string joined;
+  for (const auto& c : all) {
+    if (!joined.empty()) joined += ',';
+    joined += c;
+  }
+  if (meta.annotation(kAnnMutated) != std::string_view(joined)) meta.setAnnotation(kAnnMutated, joined);
+}
+
+std::string defaultWorkflowForPod(const ObjectMeta& pod) {
+  if (auto job = pod.owner("Job")) return job->name;
+  static constexpr std::array<std::string_view, 9> kWorkflowKinds{
+      "Workflow", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "SparkApplication", "RayJob", "JobSet"};
+  for (const auto& o : pod.ownerReferences()) {
+    if (!o.controller || o.name.empty()) continue;
+    if (std::find(kWorkflowKinds.begin(), kWorkflowKinds.end(), o.kind) != kWorkflowKinds.end()) return o.name;
+  }
+  if (auto spark = pod.label("spark-app-name")) return std::string(*spark);
+  return {};
+}
+
+PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
+  const WebhookConfig& cfg = *in.config;
+  PolicyOutcome out;
+  ObjectMeta meta = tmpl.metadata();
+  PodSpec spec = tmpl.spec();
+  const CapacityType capacity =
+      in.forceSpot ? CapacityType::Spot : in.options.capacityType.value_or(cfg.defaultCapacityType);
+
+  // 1. Spot tolerations (not for pods that must run on on-demand capacity).
+  if (cfg.tolerations.enabled && capacity != CapacityType::OnDemand && addTolerations(spec, cfg.tolerations.add)) {
+    out.changes.emplace_back("tolerations");
+  }
+
+  // 2. Capacity-type and GPU-product node affinity.
+  if (cfg.affinity.enabled) {
+    const std::string& key = cfg.affinity.capacityTypeLabel;
+    bool changed = false;
+    switch (capacity) {
+      case CapacityType::Spot:
+        changed = spec.requireNodeLabelIn(key, {cfg.affinity.spotValue});
+        break;
+      case CapacityType::OnDemand:
+        changed = spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
+        break;
+      case CapacityType::SpotPreferred:
+        changed = !spec.requiresNodeLabel(key) &&
+                  spec.preferNodeLabelIn(key, {cfg.affinity.spotValue}, cfg.affinity.preferredWeight);
+        break;
+    }
+    if (changed) out.changes.emplace_back("capacity-affinity");
+    if (cfg.affinity.gpuProduct && in.options.gpuProduct &&
+        spec.requireNodeLabelIn("nvidia.com/gpu.product", {*in.options.gpuProduct})) {
+      out.changes.emplace_back("gpu-affinity");
+    }
+  }
+
+  // 3. Requests from the VPA recommendation.
+  if (cfg.rightSizing.enabled && in.options.rightSize && in.vpa) {
+    auto resized = applyVpa(*in.vpa, spec);
+    if (!resized) {
+      out.warnings.push_back("spotfit: VPA " + in.vpa->name + " not applied: " + resized.error().message);
+    } else if (!resized->changed.empty()) {
+      out.changes.emplace_back("requests");
+    }
+  }
+
+  // 4. Checkpoint preStop hook and a grace period long enough to run it.
+  if (cfg.checkpoint.enabled) {
+    std::string command = in.options.checkpoint.value_or(cfg.checkpoint.command);
+    if (command == "none") command.clear();
+    if (!command.empty()) {
+      if (addCheckpoint(spec, command, cfg.checkpoint.skipContainers)) out.changes.emplace_back("prestop");
+      // Kubernetes' default grace period is 30 s when the field is absent.
+      const int64_t grace = spec.terminationGracePeriodSeconds().value_or(30);
+      if (grace < cfg.checkpoint.gracePeriodSeconds) {
+        spec.setTerminationGracePeriodSeconds(cfg.checkpoint.gracePeriodSeconds);
+        out.changes.emplace_back("grace-period");
+      }
+    }
+  }
+
+  // 5. Workflow attribution.
+  if (cfg.labels.enabled && !in.workflow.empty() && validLabelValue(in.workflow)) {
+    bool changed = false;
+    if (!meta.label(kLabelWorkflow)) {
+      meta.setLabel(kLabelWorkflow, in.workflow);
+      changed = true;
+    }
+    if (!meta.annotation(kAnnWorkflow)) {
+      meta.setAnnotation(kAnnWorkflow, in.workflow);
+      changed = true;
+    }
+    if (changed) out.changes.emplace_back("workflow");
+  }
+
+  if (cfg.labels.enabled) recordChanges(meta, out.changes);
+  return out;
+}
+
+}  // namespace spotfit::webhook

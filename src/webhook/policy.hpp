@@ -1,0 +1,46 @@
+#pragma once
+// The mutation policy: a pod template (typed view) in, the same template changed in place out, plus the
+// names of the changes. Pure: no I/O, no clocks; every input (VPA, budget decision) is resolved by the
+// caller. Each part respects what the user already set, so applying the policy to its own output changes
+// nothing (the apiserver re-invokes us with reinvocationPolicy: IfNeeded, and a Job's pods arrive with
+// the template we already mutated).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "webhook/config.hpp"
+#include "webhook/options.hpp"
+#include "webhook/pod_template.hpp"
+#include "webhook/vpa.hpp"
+
+namespace spotfit::webhook {
+
+struct PolicyInput {
+  const WebhookConfig* config = nullptr;
+  SpotfitOptions options;
+  std::string workflow;   // resolved workflow id (annotation or default), empty when unknown
+  bool forceSpot = false;  // a spot-only budget action is in force
+  std::shared_ptr<const Vpa> vpa;
+};
+
+struct PolicyOutcome {
+  std::vector<std::string> changes;  // e.g. "tolerations", "capacity-affinity", "requests"
+  std::vector<std::string> warnings;
+};
+
+PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in);
+
+// Copies a Job's user-facing spotfit.io/* annotations onto its pod template where the template has none,
+// so the pods carry them. Returns true when something was copied.
+bool inheritJobAnnotations(const ObjectMeta& job, ObjectMeta& tmpl);
+
+// Records `changes` in the spotfit.io/mutated annotation (sorted union with what it already lists).
+void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes);
+
+// Default workflow id for a pod template: the owning Job's name, else the controller of a known batch
+// workflow kind (Argo Workflow, Kubeflow training jobs, SparkApplication, RayJob), else the Spark
+// application label. Empty when none applies.
+std::string defaultWorkflowForPod(const ObjectMeta& pod);
+
+}  // namespace spotfit::webhook

@@ -1,0 +1,89 @@
+#pragma once
+// What the admission path needs from the rest of the system, as small interfaces (house rule 4): the
+// kube informers and client, and the scaler's cost ledger, provide production implementations; tests and
+// `spotfit mutate` use the in-memory ones in memory_ports.hpp. Every call on the admission path is a
+// non-blocking, in-memory look-up or an enqueue.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "placement/result.hpp"
+#include "webhook/vpa.hpp"
+
+namespace spotfit::webhook {
+
+// VPA recommendations indexed by (namespace, targetRef kind, targetRef name): O(1) per look-up.
+class VpaLookup {
+ public:
+  virtual ~VpaLookup() = default;
+  virtual std::shared_ptr<const Vpa> find(std::string_view ns, std::string_view kind, std::string_view name) const = 0;
+};
+
+struct JobInfo {
+  std::string uid;
+  int64_t parallelism = 1;
+  std::string cronJob;  // owning CronJob's name, empty when none
+};
+
+class JobLookup {
+ public:
+  virtual ~JobLookup() = default;
+  virtual std::optional<JobInfo> find(std::string_view ns, std::string_view name) const = 0;
+};
+
+class NamespaceLookup {
+ public:
+  virtual ~NamespaceLookup() = default;
+  // The namespace's labels, nullopt when not known (the webhook's namespaceSelector then decided).
+  virtual std::optional<std::map<std::string, std::string>> labels(std::string_view ns) const = 0;
+};
+
+// A policy/v1 PodDisruptionBudget for one Job's pods, owned by the Job.
+struct PdbRequest {
+  std::string namespace_;
+  std::string jobName;
+  std::string jobUid;
+  std::string minAvailable;   // "2" or "50%"
+  std::string selectorKey;    // pod label identifying the Job's pods (controller-uid label)
+  std::string selectorValue;
+  std::string pdbName() const;
+  // The PDB object as JSON (apiVersion policy/v1, ownerReference to the batch/v1 Job).
+  std::string manifest() const;
+};
+
+// Ensures a PDB exists. ensure() must not block: implementations queue the work; failures are retried by
+// a later reconcile pass. Never called for dry-run requests.
+class PdbEnsurer {
+ public:
+  virtual ~PdbEnsurer() = default;
+  virtual void ensure(const PdbRequest& request) = 0;
+};
+
+// Workflow spend in USD so far (the cost ledger), nullopt when the workflow is unknown.
+class SpendSource {
+ public:
+  virtual ~SpendSource() = default;
+  virtual std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const = 0;
+};
+
+struct EventRecord {
+  std::string namespace_;
+  std::string involvedKind;  // "Job" or "Pod"
+  std::string involvedName;
+  std::string involvedUid;
+  std::string type;  // "Warning" | "Normal"
+  std::string reason;
+  std::string message;
+};
+
+// Records a Kubernetes Event. Must not block (queue and send asynchronously).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void record(const EventRecord& event) = 0;
+};
+
+}  // namespace spotfit::webhook
