@@ -1,0 +1,110 @@
+#include "webhook/yaml_json.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace spotfit::webhook {
+namespace {
+
+struct Converting {
+  std::string message;
+};
+
+bool isInt(const std::string& s, int64_t& v) {
+  std::string_view t = s;
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+  if (t.empty()) return false;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  return ec == std::errc() && end == t.data() + t.size();
+}
+
+bool isFloat(const std::string& s, double& v) {
+  // YAML 1.2 core schema floats: digits with a '.' or an exponent (not "1_000", ".inf" is left a string).
+  bool digit = false, marker = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (c == '.' || c == 'e' || c == 'E') {
+      marker = true;
+    } else if (c != '-' && c != '+') {
+      return false;
+    }
+  }
+  if (!digit || !marker) return false;
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && std::isfinite(v);
+}
+
+json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
+  if (depth > 200) throw Converting{"document nests deeper than 200 levels"};
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return json::Value(rapidjson::kNullType);
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "?") {  // plain (unquoted) scalar: resolve its type
+        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json::Value(rapidjson::kNullType);
+        if (s == "true" || s == "True" || s == "TRUE") return json::Value(true);
+        if (s == "false" || s == "False" || s == "FALSE") return json::Value(false);
+        int64_t i = 0;
+        if (isInt(s, i)) return json::Value(i);
+        double d = 0;
+        if (isFloat(s, d)) return json::Value(d);
+      }
+      return json::str(s, a);
+    }
+    case YAML::NodeType::Sequence: {
+      json::Value arr(rapidjson::kArrayType);
+      for (const auto& item : n) arr.PushBack(convert(item, a, depth + 1), a);
+      return arr;
+    }
+    case YAML::NodeType::Map: {
+      json::Value obj(rapidjson::kObjectType);
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        const std::string& key = kv.first.Scalar();
+        if (obj.FindMember(json::ref(key)) != obj.MemberEnd()) {
+          throw Converting{"duplicate key '" + key + "' (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        }
+        obj.AddMember(json::str(key, a), convert(kv.second, a, depth + 1), a);
+      }
+      return obj;
+    }
+  }
+  return json::Value(rapidjson::kNullType);
+}
+
+}  // namespace
+
+Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    for (const auto& d : docs) {
+      if (!d || d.IsNull()) continue;
+      json::Document doc;
+      json::Value v = convert(d, doc.GetAllocator(), 0);
+      static_cast<json::Value&>(doc) = v;
+      out.push_back(std::move(doc));
+    }
+  } catch (const YAML::Exception& e) {
+    return makeError("invalid", std::string("not valid YAML: ") + e.what());
+  } catch (const Converting& e) {
+    return makeError("invalid", e.message);
+  }
+  return {};
+}
+
+Status yamlToJson(std::string_view text, json::Document& out) {
+  std::vector<json::Document> docs;
+  if (Status s = yamlToJsonAll(text, docs); !s) return s;
+  if (docs.empty()) return makeError("invalid", "the input holds no document");
+  out.Swap(docs.front());
+  return {};
+}
+
+}  // namespace spotfit::webhook

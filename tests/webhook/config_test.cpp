@@ -1,0 +1,115 @@
+#include "webhook/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace spotfit::webhook {
+namespace {
+
+TEST(Config, DefaultsWithoutAWebhookSection) {
+  auto c = parseWebhookConfigText("server:\n  httpsAddr: :8443\n");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->ownNamespace, "spotfit");
+  EXPECT_EQ(c->affinity.capacityTypeLabel, "spotfit.io/capacity-type");
+  ASSERT_EQ(c->tolerations.add.size(), 1u);
+  EXPECT_EQ(c->tolerations.add[0].key, "spotfit.io/capacity-type");
+  EXPECT_EQ(c->checkpoint.gracePeriodSeconds, 120);
+  EXPECT_EQ(c->pdb.defaultMinAvailable, "50%");
+}
+
+TEST(Config, ReadsEverySetting) {
+  auto c = parseWebhookConfigText(R"(
+webhook:
+  ownNamespace: spot-system
+  excludedNamespaces: [kube-system, monitoring]
+  requireNamespaceLabel: false
+  maxBodyBytes: 1048576
+  defaultCapacityType: on-demand
+  tolerations:
+    enabled: true
+    add:
+      - {key: karpenter.sh/capacity-type, operator: Equal, value: spot, effect: NoSchedule}
+      - {key: cloud.google.com/gke-spot, operator: Equal, value: "true", effect: NoSchedule}
+      - {key: kubernetes.azure.com/scalesetpriority, operator: Exists, effect: NoSchedule}
+  affinity: {enabled: false, capacityTypeLabel: karpenter.sh/capacity-type, spotValue: SPOT, onDemandValue: ON_DEMAND, preferredWeight: 50, gpuProduct: false}
+  rightSizing: {enabled: false}
+  checkpoint: {enabled: true, command: "kill -USR1 1", gracePeriodSeconds: 90, skipContainers: [envoy]}
+  labels: {enabled: false}
+  pdb: {enabled: false, defaultMinAvailable: "2", minParallelism: 3}
+  budgets: {enabled: false}
+)");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->ownNamespace, "spot-system");
+  EXPECT_EQ(c->excludedNamespaces, (std::vector<std::string>{"kube-system", "monitoring"}));
+  EXPECT_FALSE(c->requireNamespaceLabel);
+  EXPECT_EQ(c->maxBodyBytes, 1048576u);
+  EXPECT_EQ(c->defaultCapacityType, CapacityType::OnDemand);
+  ASSERT_EQ(c->tolerations.add.size(), 3u);
+  EXPECT_EQ(c->tolerations.add[1].value, "true");
+  EXPECT_EQ(c->tolerations.add[2].op, "Exists");
+  EXPECT_FALSE(c->affinity.enabled);
+  EXPECT_EQ(c->affinity.capacityTypeLabel, "karpenter.sh/capacity-type");
+  EXPECT_EQ(c->affinity.spotValue, "SPOT");
+  EXPECT_EQ(c->affinity.onDemandValue, "ON_DEMAND");
+  EXPECT_EQ(c->affinity.preferredWeight, 50);
+  EXPECT_FALSE(c->affinity.gpuProduct);
+  EXPECT_FALSE(c->rightSizing.enabled);
+  EXPECT_EQ(c->checkpoint.command, "kill -USR1 1");
+  EXPECT_EQ(c->checkpoint.gracePeriodSeconds, 90);
+  EXPECT_EQ(c->checkpoint.skipContainers, std::vector<std::string>{"envoy"});
+  EXPECT_FALSE(c->labels.enabled);
+  EXPECT_FALSE(c->pdb.enabled);
+  EXPECT_EQ(c->pdb.defaultMinAvailable, "2");
+  EXPECT_EQ(c->pdb.minParallelism, 3);
+  EXPECT_FALSE(c->budgets.enabled);
+}
+
+struct Bad {
+  const char* yaml;
+  const char* message;
+};
+
+TEST(Config, ErrorsNameTheKeyPathAndLine) {
+  const Bad cases[] = {
+      {"webhook:\n  ownNamespce: x\n", "webhook.ownNamespce: unknown key (line 2)"},
+      {"webhook:\n  tolerations:\n    add:\n      - key: a\n        efect: NoSchedule\n",
+       "webhook.tolerations.add[0].efect: unknown key (line 5)"},
+      {"webhook:\n  pdb:\n    minParallelism: many\n", "webhook.pdb.minParallelism: must be an integer, got 'many' (line 3)"},
+      {"webhook:\n  pdb:\n    minParallelism: 1\n", "webhook.pdb.minParallelism: must be between 2 and"},
+      {"webhook:\n  labels:\n    enabled: yes\n", "webhook.labels.enabled: must be true or false, got 'yes' (line 3)"},
+      {"webhook:\n  checkpoint: [1]\n", "webhook.checkpoint: must be a mapping (line 2)"},
+      {"webhook:\n  defaultCapacityType: cheap\n", "webhook.defaultCapacityType: must be spot-preferred, spot or on-demand"},
+      {"webhook:\n  pdb: {defaultMinAvailable: half}\n", "webhook.pdb.defaultMinAvailable: must be an integer or a percentage"},
+      {"webhook:\n  tolerations: {add: [{key: a, operator: Maybe}]}\n", "webhook.tolerations.add[0].operator: must be Equal or Exists"},
+      {"webhook:\n  tolerations: {add: [{key: a, operator: Exists, value: x}]}\n", "must be empty when operator is Exists"},
+      {"webhook:\n  tolerations: {add: [{key: a, effect: NoSchedule, tolerationSeconds: 5}]}\n", "applies only to effect NoExecute"},
+      {"webhook:\n  excludedNamespaces: kube-system\n", "webhook.excludedNamespaces: must be a list of strings (line 2)"},
+      {"webhook:\n  affinity: {capacityTypeLabel: \"\"}\n", "webhook.affinity.capacityTypeLabel: must not be empty"},
+      {"webhook: [\n", "not valid YAML"},
+      {"- a\n- b\n", "config must be a YAML mapping"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseWebhookConfigText(c.yaml);
+    ASSERT_FALSE(r) << c.yaml;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.yaml << " -> " << r.error().message;
+  }
+}
+
+TEST(Config, IntOrPercent) {
+  EXPECT_TRUE(validIntOrPercent("0"));
+  EXPECT_TRUE(validIntOrPercent("3"));
+  EXPECT_TRUE(validIntOrPercent("100%"));
+  EXPECT_FALSE(validIntOrPercent("101%"));
+  EXPECT_FALSE(validIntOrPercent("%"));
+  EXPECT_FALSE(validIntOrPercent("-1"));
+  EXPECT_FALSE(validIntOrPercent("1.5"));
+  EXPECT_FALSE(validIntOrPercent(""));
+}
+
+TEST(Config, MissingFileIsAnIoError) {
+  auto r = loadWebhookConfigFile("/nonexistent/spotfit.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "io");
+}
+
+}  // namespace
+}  // namespace spotfit::webhook

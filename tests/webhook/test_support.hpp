@@ -1,0 +1,21 @@
+#pragma once
+// Test-only helpers for the webhook tests: an independent RFC 6902 JSON Patch applier (strict: a missing
+// parent, a bad index or an unknown op is an error, as in the apiserver's evanphx/json-patch), JSON
+// parsing and comparison.
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <string_view>
+
+namespace spotfit::webhook::testing {
+
+// Applies `patch` (JSON text of an operation array) to `doc`. Returns "" on success or the error.
+std::string applyJsonPatch(rapidjson::Document& doc, std::string_view patch);
+
+rapidjson::Document parseJson(std::string_view text);
+std::string toJson(const rapidjson::Value& v);
+std::string toPrettyJson(const rapidjson::Value& v);
+std::string readFile(const std::string& path);
+
+}  // namespace spotfit::webhook::testing
