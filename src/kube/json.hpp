@@ -1,0 +1,79 @@
+#pragma once
+// Small RapidJSON helpers shared by the Kubernetes decoders and encoders. Every accessor checks the type
+// it reads and turns a mismatch into an Error naming the JSON path, so untrusted documents never crash us.
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "placement/result.hpp"
+
+namespace spotfit::kube::json {
+
+using Value = rapidjson::Value;
+using Document = rapidjson::Document;
+
+// Parses text into a document. Errors carry the offset and RapidJSON's message; code "invalid".
+Result<Document> parse(std::string_view text);
+
+// Parses in place (destructive on `buffer`, faster: strings point into it). `buffer` must stay alive and
+// NUL-terminated while the document is used.
+Result<Document> parseInsitu(char* buffer);
+
+std::string_view view(const Value& v);  // the string value of v (v must be a string)
+
+// Member lookups. `find` returns nullptr when absent or when `obj` is not an object. A JSON null counts
+// as absent everywhere (Kubernetes emits null for omitted optional fields).
+const Value* find(const Value& obj, std::string_view key);
+
+// Typed optional getters: absent/null → nullopt; present with the wrong type → Error (code "invalid")
+// whose message names `path` + "." + key.
+Result<std::optional<std::string_view>> optString(const Value& obj, std::string_view key, std::string_view path);
+Result<std::optional<int64_t>> optInt(const Value& obj, std::string_view key, std::string_view path);
+Result<std::optional<bool>> optBool(const Value& obj, std::string_view key, std::string_view path);
+Result<const Value*> optObject(const Value& obj, std::string_view key, std::string_view path);  // nullptr if absent
+Result<const Value*> optArray(const Value& obj, std::string_view key, std::string_view path);   // nullptr if absent
+
+// Required variants: absent → Error "missing field <path>.<key>".
+Result<std::string_view> reqString(const Value& obj, std::string_view key, std::string_view path);
+Result<const Value*> reqObject(const Value& obj, std::string_view key, std::string_view path);
+
+// Accepts "N", "N%" strings and integers (intstr.IntOrString). Empty → error.
+struct IntOrString {
+  bool isPercent = false;
+  bool isString = false;
+  int64_t value = 0;  // the integer, or the percentage when isPercent
+};
+Result<IntOrString> intOrString(const Value& v, std::string_view path);
+
+// Serialises a value compactly.
+std::string toString(const Value& v);
+
+// Appends a JSON string literal (with quotes and escaping) to out.
+void appendQuoted(std::string& out, std::string_view s);
+std::string quoted(std::string_view s);
+
+// RFC 6901 escaping of one reference token: "~" → "~0", "/" → "~1".
+std::string escapePointerToken(std::string_view token);
+
+// Builders that keep string ownership explicit: copies `s` into the document's allocator.
+inline Value str(std::string_view s, Document::AllocatorType& a) {
+  return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
+}
+
+Error invalid(std::string_view path, std::string_view what);
+
+}  // namespace spotfit::kube::json
+
+// Propagates an Error from a Result-returning expression; binds the value otherwise.
+#define KUBE_TRY(lhs, expr)                 \
+  auto KUBE_CONCAT(_r_, __LINE__) = (expr);        \
+  if (!KUBE_CONCAT(_r_, __LINE__).ok()) return KUBE_CONCAT(_r_, __LINE__).error(); \
+  lhs = std::move(KUBE_CONCAT(_r_, __LINE__)).value()
+#define KUBE_CONCAT_INNER(a, b) a##b
+#define KUBE_CONCAT(a, b) KUBE_CONCAT_INNER(a, b)

@@ -1,0 +1,420 @@
+// Pod and Node decoding into the placement core's model.
+#include <algorithm>
+
+#include "kube/intern.hpp"
+#include "kube/objects.hpp"
+
+namespace spotfit::kube {
+
+using json::Value;
+
+namespace {
+
+std::string sub(std::string_view path, std::string_view key) {
+  std::string p(path);
+  if (!p.empty()) p += '.';
+  p += key;
+  return p;
+}
+std::string idx(std::string_view path, size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
+
+// A ResourceList ({"cpu": "500m"}) into placement::Resources.
+Result<placement::Resources> resourceList(const Value& obj, std::string_view key, std::string_view path) {
+  KUBE_TRY(const Value* m, json::optObject(obj, key, path));
+  if (m == nullptr) return placement::Resources{};
+  std::map<std::string, std::string> list;
+  for (const auto& member : m->GetObject()) {
+    std::string name(json::view(member.name));
+    if (member.value.IsString()) {
+      list.emplace(name, std::string(json::view(member.value)));
+    } else if (member.value.IsInt64()) {
+      list.emplace(name, std::to_string(member.value.GetInt64()));
+    } else {
+      return json::invalid(sub(sub(path, key), name), "expected a quantity string");
+    }
+  }
+  auto r = placement::Resources::fromMap(list);
+  if (!r.ok()) return json::invalid(sub(path, key), r.error().message);
+  return std::move(r).value();
+}
+
+Result<placement::Labels> labelMap(const Value& obj, std::string_view key, std::string_view path) {
+  placement::Labels out;
+  KUBE_TRY(const Value* m, json::optObject(obj, key, path));
+  if (m == nullptr) return out;
+  for (const auto& member : m->GetObject()) {
+    if (member.value.IsNull()) continue;
+    if (!member.value.IsString()) return json::invalid(sub(sub(path, key), json::view(member.name)), "expected string");
+    out.emplace(std::string(json::view(member.name)), std::string(json::view(member.value)));
+  }
+  return out;
+}
+
+Result<std::vector<placement::Container>> containers(const Value& spec, std::string_view key, bool init) {
+  std::vector<placement::Container> out;
+  KUBE_TRY(const Value* arr, json::optArray(spec, key, "spec"));
+  if (arr == nullptr) return out;
+  std::string base = sub("spec", key);
+  out.reserve(arr->Size());
+  for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
+    const Value& c = (*arr)[i];
+    std::string p = idx(base, i);
+    if (!c.IsObject()) return json::invalid(p, "expected object");
+    placement::Container ct;
+    KUBE_TRY(auto name, json::optString(c, "name", p));
+    if (name) ct.name = std::string(*name);
+    KUBE_TRY(const Value* res, json::optObject(c, "resources", p));
+    if (res != nullptr) {
+      std::string rp = sub(p, "resources");
+      KUBE_TRY(ct.requests, resourceList(*res, "requests", rp));
+      KUBE_TRY(ct.limits, resourceList(*res, "limits", rp));
+    }
+    if (init) {
+      KUBE_TRY(auto rpol, json::optString(c, "restartPolicy", p));
+      ct.restartAlways = rpol && *rpol == "Always";
+    }
+    out.push_back(std::move(ct));
+  }
+  return out;
+}
+
+Result<std::vector<placement::NodeSelectorRequirement>> requirements(const Value& term, std::string_view key,
+                                                                     std::string_view path) {
+  std::vector<placement::NodeSelectorRequirement> out;
+  KUBE_TRY(const Value* arr, json::optArray(term, key, path));
+  if (arr == nullptr) return out;
+  for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
+    const Value& e = (*arr)[i];
+    std::string p = idx(sub(path, key), i);
+    if (!e.IsObject()) return json::invalid(p, "expected object");
+    placement::NodeSelectorRequirement req;
+    KUBE_TRY(auto k, json::reqString(e, "key", p));
+    req.key = std::string(k);
+    KUBE_TRY(auto op, json::reqString(e, "operator", p));
+    auto parsed = placement::parseSelectorOperator(op);
+    if (!parsed) return json::invalid(sub(p, "operator"), "unknown operator \"" + std::string(op) + "\"");
+    req.op = *parsed;
+    KUBE_TRY(const Value* vals, json::optArray(e, "values", p));
+    if (vals != nullptr) {
+      for (rapidjson::SizeType j = 0; j < vals->Size(); ++j) {
+        if (!(*vals)[j].IsString()) return json::invalid(idx(sub(p, "values"), j), "expected string");
+        req.values.emplace_back(json::view((*vals)[j]));
+      }
+    }
+    out.push_back(std::move(req));
+  }
+  return out;
+}
+
+Result<placement::NodeSelectorTerm> selectorTerm(const Value& t, std::string_view path) {
+  if (!t.IsObject()) return json::invalid(path, "expected object");
+  placement::NodeSelectorTerm term;
+  KUBE_TRY(term.matchExpressions, requirements(t, "matchExpressions", path));
+  KUBE_TRY(term.matchFields, requirements(t, "matchFields", path));
+  return term;
+}
+
+bool isCapacityTypeKey(std::string_view key) {
+  return key == placement::kLabelCapacityType || key == placement::kLabelKarpenterCapacityType;
+}
+
+Status decodeAffinity(const Value& spec, PodSchedulingSpec& out) {
+  KUBE_TRY(const Value* aff, json::optObject(spec, "affinity", "spec"));
+  if (aff == nullptr) return {};
+  KUBE_TRY(const Value* na, json::optObject(*aff, "nodeAffinity", "spec.affinity"));
+  if (na != nullptr) {
+    const std::string np = "spec.affinity.nodeAffinity";
+    KUBE_TRY(const Value* req, json::optObject(*na, "requiredDuringSchedulingIgnoredDuringExecution", np));
+    if (req != nullptr) {
+      std::string rp = sub(np, "requiredDuringSchedulingIgnoredDuringExecution");
+      KUBE_TRY(const Value* terms, json::optArray(*req, "nodeSelectorTerms", rp));
+      if (terms != nullptr) {
+        for (rapidjson::SizeType i = 0; i < terms->Size(); ++i) {
+          KUBE_TRY(auto term, selectorTerm((*terms)[i], idx(sub(rp, "nodeSelectorTerms"), i)));
+          out.requiredNodeAffinity.push_back(std::move(term));
+        }
+      }
+    }
+    KUBE_TRY(const Value* pref, json::optArray(*na, "preferredDuringSchedulingIgnoredDuringExecution", np));
+    if (pref != nullptr) {
+      int64_t bestWeight = -1;
+      std::string pp = sub(np, "preferredDuringSchedulingIgnoredDuringExecution");
+      for (rapidjson::SizeType i = 0; i < pref->Size(); ++i) {
+        const Value& p = (*pref)[i];
+        std::string ip = idx(pp, i);
+        if (!p.IsObject()) return json::invalid(ip, "expected object");
+        KUBE_TRY(auto weight, json::optInt(p, "weight", ip));
+        KUBE_TRY(const Value* prefTerm, json::optObject(p, "preference", ip));
+        if (prefTerm == nullptr) continue;
+        KUBE_TRY(auto term, selectorTerm(*prefTerm, sub(ip, "preference")));
+        // The capacity type a preferred term asks for (In with one value) is a scoring hint.
+        for (const auto& r : term.matchExpressions) {
+          if (!isCapacityTypeKey(r.key) || r.op != placement::SelectorOperator::In || r.values.size() != 1) continue;
+          auto ct = placement::parseCapacityType(r.values[0]);
+          if (ct && weight.value_or(0) > bestWeight) {
+            bestWeight = weight.value_or(0);
+            out.preferredCapacityType = ct;
+          }
+        }
+      }
+    }
+  }
+  auto hasTerms = [](const Value& obj) {
+    if (!obj.IsObject()) return false;
+    for (const auto& m : obj.GetObject()) {
+      if (m.value.IsArray() && !m.value.Empty()) return true;
+    }
+    return false;
+  };
+  if (const Value* pa = json::find(*aff, "podAffinity")) out.hasPodAffinity = hasTerms(*pa);
+  if (const Value* paa = json::find(*aff, "podAntiAffinity")) out.hasPodAntiAffinity = hasTerms(*paa);
+  return {};
+}
+
+Result<std::vector<placement::Toleration>> tolerations(const Value& spec) {
+  std::vector<placement::Toleration> out;
+  KUBE_TRY(const Value* arr, json::optArray(spec, "tolerations", "spec"));
+  if (arr == nullptr) return out;
+  for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
+    const Value& t = (*arr)[i];
+    std::string p = idx("spec.tolerations", i);
+    if (!t.IsObject()) return json::invalid(p, "expected object");
+    placement::Toleration tol;
+    KUBE_TRY(auto key, json::optString(t, "key", p));
+    if (key) tol.key = std::string(*key);
+    KUBE_TRY(auto op, json::optString(t, "operator", p));
+    if (!op || op->empty() || *op == "Equal") {
+      tol.op = placement::TolerationOperator::Equal;
+    } else if (*op == "Exists") {
+      tol.op = placement::TolerationOperator::Exists;
+    } else {
+      return json::invalid(sub(p, "operator"), "unknown operator \"" + std::string(*op) + "\"");
+    }
+    KUBE_TRY(auto value, json::optString(t, "value", p));
+    if (value) tol.value = std::string(*value);
+    KUBE_TRY(auto effect, json::optString(t, "effect", p));
+    if (effect && !effect->empty()) {
+      auto e = placement::parseTaintEffect(*effect);
+      if (!e) return json::invalid(sub(p, "effect"), "unknown effect \"" + std::string(*effect) + "\"");
+      tol.effect = e;
+    }
+    KUBE_TRY(tol.tolerationSeconds, json::optInt(t, "tolerationSeconds", p));
+    out.push_back(std::move(tol));
+  }
+  return out;
+}
+
+struct SpecHash {
+  size_t operator()(const PodSchedulingSpec& s) const {
+    size_t h = 1469598103934665603ULL;
+    auto mix = [&h](size_t v) { h = (h ^ v) * 1099511628211ULL; };
+    std::hash<std::string> hs;
+    for (const auto& c : s.containers) {
+      mix(hs(c.name));
+      mix(static_cast<size_t>(c.requests.cpuMilli));
+      mix(static_cast<size_t>(c.requests.memory));
+    }
+    mix(s.initContainers.size());
+    mix(s.tolerations.size());
+    for (const auto& [k, v] : s.nodeSelector) mix(hs(k) ^ hs(v));
+    mix(s.requiredNodeAffinity.size());
+    mix(static_cast<size_t>(s.priority));
+    mix(hs(s.schedulerName));
+    return h;
+  }
+};
+
+Result<std::shared_ptr<const PodSchedulingSpec>> decodeSpec(const Value& v) {
+  PodSchedulingSpec s;
+  KUBE_TRY(const Value* spec, json::optObject(v, "spec", ""));
+  if (spec != nullptr) {
+    KUBE_TRY(s.containers, containers(*spec, "containers", false));
+    KUBE_TRY(s.initContainers, containers(*spec, "initContainers", true));
+    KUBE_TRY(s.overhead, resourceList(*spec, "overhead", "spec"));
+    KUBE_TRY(s.nodeSelector, labelMap(*spec, "nodeSelector", "spec"));
+    if (auto st = decodeAffinity(*spec, s); !st.ok()) return st.error();
+    KUBE_TRY(s.tolerations, tolerations(*spec));
+    KUBE_TRY(const Value* tsc, json::optArray(*spec, "topologySpreadConstraints", "spec"));
+    s.hasTopologySpread = tsc != nullptr && !tsc->Empty();
+    KUBE_TRY(const Value* vols, json::optArray(*spec, "volumes", "spec"));
+    if (vols != nullptr) {
+      for (rapidjson::SizeType i = 0; i < vols->Size(); ++i) {
+        const Value& vol = (*vols)[i];
+        if (!vol.IsObject()) return json::invalid(idx("spec.volumes", i), "expected object");
+        if (json::find(vol, "hostPath") != nullptr) s.hasLocalStorage = true;
+        if (const Value* ed = json::find(vol, "emptyDir")) {
+          const Value* medium = json::find(*ed, "medium");
+          if (medium == nullptr || !medium->IsString() || json::view(*medium) != "Memory") s.hasLocalStorage = true;
+        }
+      }
+    }
+    KUBE_TRY(auto sched, json::optString(*spec, "schedulerName", "spec"));
+    if (sched) s.schedulerName = std::string(*sched);
+    KUBE_TRY(auto prio, json::optInt(*spec, "priority", "spec"));
+    if (prio) {
+      if (*prio > INT32_MAX || *prio < INT32_MIN) return json::invalid("spec.priority", "out of int32 range");
+      s.priority = static_cast<int32_t>(*prio);
+    }
+    KUBE_TRY(s.terminationGracePeriodSeconds, json::optInt(*spec, "terminationGracePeriodSeconds", "spec"));
+  }
+  placement::PodInfo probe;
+  probe.containers = s.containers;
+  probe.initContainers = s.initContainers;
+  probe.overhead = s.overhead;
+  s.requests = placement::podRequests(probe);
+  return Interner<PodSchedulingSpec, SpecHash>::global().intern(std::move(s));
+}
+
+}  // namespace
+
+bool Pod::doNotDisrupt() const {
+  const auto& a = meta.annotations;
+  return a.getOr(placement::kAnnotationDoNotDisrupt, "") == "true" ||
+         a.getOr("karpenter.sh/do-not-disrupt", "") == "true" ||
+         a.getOr("cluster-autoscaler.kubernetes.io/safe-to-evict", "") == "false";
+}
+
+Result<Pod> decodePod(const Value& v) {
+  if (!v.IsObject()) return json::invalid("Pod", "expected a JSON object");
+  Pod pod;
+  KUBE_TRY(const Value* md, json::reqObject(v, "metadata", ""));
+  KUBE_TRY(pod.meta, decodeMeta(*md));
+  KUBE_TRY(pod.spec, decodeSpec(v));
+  if (const Value* spec = json::find(v, "spec")) {
+    KUBE_TRY(auto node, json::optString(*spec, "nodeName", "spec"));
+    if (node) pod.nodeName = std::string(*node);
+  }
+  KUBE_TRY(const Value* status, json::optObject(v, "status", ""));
+  if (status != nullptr) {
+    KUBE_TRY(auto phase, json::optString(*status, "phase", "status"));
+    pod.phase = phase ? parsePodPhase(*phase) : PodPhase::Unknown;
+    KUBE_TRY(const Value* conds, json::optArray(*status, "conditions", "status"));
+    if (conds != nullptr) {
+      for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
+        const Value& c = (*conds)[i];
+        std::string p = idx("status.conditions", i);
+        if (!c.IsObject()) return json::invalid(p, "expected object");
+        KUBE_TRY(auto type, json::optString(c, "type", p));
+        if (!type || *type != "PodScheduled") continue;
+        KUBE_TRY(auto st, json::optString(c, "status", p));
+        if (st && *st == "True") pod.scheduled = true;
+        if (st && *st == "False") pod.scheduled = false;
+        KUBE_TRY(auto reason, json::optString(c, "reason", p));
+        if (reason) pod.scheduledReason = std::string(*reason);
+        if (pod.scheduled == false) {
+          KUBE_TRY(auto msg, json::optString(c, "message", p));
+          if (msg) pod.scheduledMessage = std::string(*msg);
+        }
+      }
+    }
+  } else {
+    pod.phase = PodPhase::Pending;
+  }
+  pod.isMirror = pod.meta.annotations.contains("kubernetes.io/config.mirror");
+  return pod;
+}
+
+placement::PodInfo Pod::toPodInfo() const {
+  placement::PodInfo p;
+  p.namespace_ = meta.namespace_;
+  p.name = meta.name;
+  p.uid = meta.uid;
+  for (auto [k, v] : meta.labels) p.labels.emplace(std::string(k), std::string(v));
+  for (auto [k, v] : meta.annotations) p.annotations.emplace(std::string(k), std::string(v));
+  if (const OwnerReference* c = meta.controllerRef()) {
+    p.ownerKind = c->kind;
+    p.ownerName = c->name;
+    p.hasController = true;
+  }
+  if (auto wf = meta.annotations.get("spotfit.io/workflow"); wf && !wf->empty()) {
+    p.workflow = std::string(*wf);
+  } else if (p.hasController && p.ownerKind == "Job") {
+    p.workflow = p.ownerName;
+  }
+  const PodSchedulingSpec& s = *spec;
+  p.containers = s.containers;
+  p.initContainers = s.initContainers;
+  p.overhead = s.overhead;
+  p.nodeSelector = s.nodeSelector;
+  p.requiredNodeAffinity = s.requiredNodeAffinity;
+  p.preferredCapacityType = s.preferredCapacityType;
+  p.tolerations = s.tolerations;
+  p.gpuProduct = std::string(meta.annotations.getOr("spotfit.io/gpu-product", ""));
+  // An unparsable capacity-type annotation keeps the default: the webhook reports bad annotations at
+  // admission, the cache must not drop the pod over one.
+  if (auto ct = meta.annotations.get("spotfit.io/capacity-type")) {
+    if (auto pol = placement::parseCapacityPolicy(*ct)) p.capacityPolicy = *pol;
+  }
+  p.doNotDisrupt = doNotDisrupt();
+  p.hasPodAffinity = s.hasPodAffinity;
+  p.hasPodAntiAffinity = s.hasPodAntiAffinity;
+  p.hasTopologySpread = s.hasTopologySpread;
+  p.hasLocalStorage = s.hasLocalStorage;
+  p.priority = s.priority;
+  p.phase = phase;
+  p.nodeName = nodeName;
+  return p;
+}
+
+Result<placement::PodInfo> decodePodInfo(const Value& v) {
+  auto pod = decodePod(v);
+  if (!pod.ok()) return pod.error();
+  return pod->toPodInfo();
+}
+
+// ---------------------------------------------------------------------------------------------------
+Result<Node> decodeNode(const Value& v) {
+  if (!v.IsObject()) return json::invalid("Node", "expected a JSON object");
+  Node n;
+  KUBE_TRY(const Value* md, json::reqObject(v, "metadata", ""));
+  KUBE_TRY(n.meta, decodeMeta(*md));
+  n.info.name = n.meta.name;
+  for (auto [k, val] : n.meta.labels) n.info.labels.emplace(std::string(k), std::string(val));
+  KUBE_TRY(const Value* spec, json::optObject(v, "spec", ""));
+  if (spec != nullptr) {
+    KUBE_TRY(auto unsched, json::optBool(*spec, "unschedulable", "spec"));
+    n.info.unschedulable = unsched.value_or(false);
+    KUBE_TRY(auto pid, json::optString(*spec, "providerID", "spec"));
+    if (pid) n.providerID = std::string(*pid);
+    KUBE_TRY(const Value* taints, json::optArray(*spec, "taints", "spec"));
+    if (taints != nullptr) {
+      for (rapidjson::SizeType i = 0; i < taints->Size(); ++i) {
+        const Value& t = (*taints)[i];
+        std::string p = idx("spec.taints", i);
+        if (!t.IsObject()) return json::invalid(p, "expected object");
+        placement::Taint taint;
+        KUBE_TRY(auto key, json::reqString(t, "key", p));
+        taint.key = std::string(key);
+        KUBE_TRY(auto value, json::optString(t, "value", p));
+        if (value) taint.value = std::string(*value);
+        KUBE_TRY(auto effect, json::reqString(t, "effect", p));
+        auto e = placement::parseTaintEffect(effect);
+        if (!e) return json::invalid(sub(p, "effect"), "unknown effect \"" + std::string(effect) + "\"");
+        taint.effect = *e;
+        n.info.taints.push_back(std::move(taint));
+      }
+    }
+  }
+  KUBE_TRY(const Value* status, json::optObject(v, "status", ""));
+  if (status != nullptr) {
+    KUBE_TRY(n.info.allocatable, resourceList(*status, "allocatable", "status"));
+    KUBE_TRY(n.capacity, resourceList(*status, "capacity", "status"));
+    KUBE_TRY(const Value* conds, json::optArray(*status, "conditions", "status"));
+    if (conds != nullptr) {
+      for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
+        const Value& c = (*conds)[i];
+        std::string p = idx("status.conditions", i);
+        if (!c.IsObject()) return json::invalid(p, "expected object");
+        KUBE_TRY(auto type, json::optString(c, "type", p));
+        if (!type || *type != "Ready") continue;
+        KUBE_TRY(auto st, json::optString(c, "status", p));
+        if (st && *st == "True") n.ready = true;
+        if (st && *st == "False") n.ready = false;
+      }
+    }
+  }
+  placement::deriveFromLabels(n.info);
+  return n;
+}
+
+}  // namespace spotfit::kube
