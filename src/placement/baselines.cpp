@@ -40,6 +40,37 @@ std::vector<int64_t> poolNodeCounts(const ScaleUpInput& in) {
   return counts;
 }
 
+std::vector<Resources> poolCapacities(const ScaleUpInput& in) {
+  std::vector<Resources> caps(in.pools.size());
+  for (const NodeInfo& n : in.nodes) {
+    for (size_t i = 0; i < in.pools.size(); ++i) {
+      if (in.pools[i].name == n.pool) caps[i] += n.allocatable;
+    }
+  }
+  return caps;
+}
+
+bool withinLimits(const Resources& usage, const Resources& limits) {
+  if (limits.cpuMilli > 0 && usage.cpuMilli > limits.cpuMilli) return false;
+  if (limits.memory > 0 && usage.memory > limits.memory) return false;
+  if (limits.ephemeralStorage > 0 && usage.ephemeralStorage > limits.ephemeralStorage) return false;
+  if (limits.pods > 0 && usage.pods > limits.pods) return false;
+  for (const auto& [name, v] : limits.extended) {
+    if (v > 0 && usage.get(name) > v) return false;
+  }
+  return true;
+}
+
+// Pods with required pod affinity are not planned (as in the spotfit solver, so costs compare).
+std::vector<size_t> dropPodAffinity(const ScaleUpInput& in, std::vector<size_t> order, ScaleUpPlan& plan) {
+  std::erase_if(order, [&](size_t pi) {
+    if (!in.pods[pi].hasPodAffinity) return false;
+    plan.unschedulable.push_back(UnplacedPod{pi, "required pod affinity is not simulated"});
+    return true;
+  });
+  return order;
+}
+
 // Both anchors first put pods on existing capacity, first fit in input order.
 std::vector<size_t> placeOnExisting(const ScaleUpInput& in, const std::vector<Resources>& req,
                                     const std::vector<size_t>& order, ScaleUpPlan& plan) {
@@ -88,9 +119,11 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
   for (const PodInfo& p : in.pods) req.push_back(podRequests(p));
   std::vector<size_t> order(in.pods.size());
   std::iota(order.begin(), order.end(), 0);
+  order = dropPodAffinity(in, order, plan);
   std::vector<size_t> rest = placeOnExisting(in, req, order, plan);
   std::vector<Template> tmpl = templates(in);
   std::vector<int64_t> poolNodes = poolNodeCounts(in);
+  std::vector<Resources> poolCap = poolCapacities(in);
   int seq = 0;
   while (!rest.empty()) {
     double bestWaste = std::numeric_limits<double>::infinity();
@@ -107,6 +140,15 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
       for (size_t pi : rest) {
         if (fit(in.pods[pi], req[pi], t, FitOptions{.ignoreUsage = true}).fits) cand.push_back(pi);
       }
+      // Resource limits cap the node count too.
+      Resources cap = poolCap[tmpl[ti].pool];
+      int64_t byLimits = 0;
+      while (byLimits < headroom && byLimits < static_cast<int64_t>(cand.size())) {
+        cap += t.allocatable;
+        if (!withinLimits(cap, pool.limits)) break;
+        ++byLimits;
+      }
+      headroom = std::min(headroom, byLimits);
       if (cand.empty() || headroom <= 0) continue;
       auto score = [&](size_t pi) {
         return static_cast<double>(req[pi].cpuMilli) / static_cast<double>(std::max<int64_t>(t.allocatable.cpuMilli, 1)) +
@@ -117,7 +159,9 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
       std::vector<std::vector<size_t>> pods;
       for (size_t pi : cand) {
         bool placed = false;
-        for (size_t k = 0; k < nodes.size(); ++k) {
+        // Pods with anti-affinity or topology spread get a node of their own.
+        for (size_t k = 0; k < nodes.size() && !in.pods[pi].hasInterPodConstraints(); ++k) {
+          if (pods[k].size() == 1 && in.pods[pods[k][0]].hasInterPodConstraints()) continue;
           if (fit(in.pods[pi], req[pi], nodes[k]).fits) {
             nodes[k].requested += req[pi];
             pods[k].push_back(pi);
@@ -152,6 +196,7 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
     }
     if (bestT == tmpl.size()) break;
     poolNodes[tmpl[bestT].pool] += static_cast<int64_t>(bestNodes.size());
+    for (const NodeInfo& n : bestNodes) poolCap[tmpl[bestT].pool] += n.allocatable;
     std::vector<char> done(in.pods.size(), 0);
     for (size_t k = 0; k < bestNodes.size(); ++k) {
       PlannedNode p = planned(in, tmpl[bestT], seq++);
@@ -177,11 +222,15 @@ ScaleUpPlan planFirstFitDecreasing(const ScaleUpInput& in) {
     if (req[a].cpuMilli != req[b].cpuMilli) return req[a].cpuMilli > req[b].cpuMilli;
     return req[a].memory > req[b].memory;
   });
+  order = dropPodAffinity(in, order, plan);
   std::vector<size_t> rest = placeOnExisting(in, req, order, plan);
   std::vector<Template> tmpl = templates(in);
   std::vector<int64_t> poolNodes = poolNodeCounts(in);
+  std::vector<Resources> poolCap = poolCapacities(in);
   struct Claim {
     size_t pool = 0;
+    bool closed = false;     // anti-affinity / spread pod alone
+    Resources reserved;      // the largest candidate, held against the pool limits until launch
     Resources requested;
     std::vector<size_t> pods;
     std::vector<size_t> candidates;  // template indices still holding every pod
@@ -190,6 +239,8 @@ ScaleUpPlan planFirstFitDecreasing(const ScaleUpInput& in) {
   for (size_t pi : rest) {
     bool placed = false;
     for (Claim& c : claims) {
+      if (in.pods[pi].hasInterPodConstraints()) break;
+      if (c.closed) continue;
       Resources sum = c.requested + req[pi];
       std::vector<size_t> keep;
       for (size_t ti : c.candidates) {
@@ -212,9 +263,21 @@ ScaleUpPlan planFirstFitDecreasing(const ScaleUpInput& in) {
       Claim c;
       c.pool = poolIdx;
       for (size_t ti = 0; ti < tmpl.size(); ++ti) {
-        if (tmpl[ti].pool == poolIdx && fit(in.pods[pi], req[pi], tmpl[ti].node).fits) c.candidates.push_back(ti);
+        if (tmpl[ti].pool != poolIdx || !fit(in.pods[pi], req[pi], tmpl[ti].node).fits) continue;
+        if (!withinLimits(poolCap[poolIdx] + tmpl[ti].node.allocatable, pool.limits)) continue;
+        c.candidates.push_back(ti);
       }
       if (c.candidates.empty()) continue;
+      for (size_t ti : c.candidates) c.reserved = Resources::max(c.reserved, tmpl[ti].node.allocatable);
+      if (!withinLimits(poolCap[poolIdx] + c.reserved, pool.limits)) {
+        // Karpenter holds the largest option against the limit: keep only what fits under it.
+        std::erase_if(c.candidates, [&](size_t ti) { return !withinLimits(poolCap[poolIdx] + tmpl[ti].node.allocatable, pool.limits); });
+        c.reserved = Resources{};
+        for (size_t ti : c.candidates) c.reserved = Resources::max(c.reserved, tmpl[ti].node.allocatable);
+        if (c.candidates.empty() || !withinLimits(poolCap[poolIdx] + c.reserved, pool.limits)) continue;
+      }
+      poolCap[poolIdx] += c.reserved;
+      c.closed = in.pods[pi].hasInterPodConstraints();
       c.requested = req[pi];
       c.pods.push_back(pi);
       poolNodes[poolIdx] += 1;
