@@ -46,6 +46,131 @@ void writeReasons(Writer& w, const char* key, const std::vector<std::pair<std::s
   w.EndObject();
 }
 
+// A structural scan of the untouched request body that finds the byte range of every element of
+// Nodes.items, so filter can echo the passing Node objects as received instead of re-serializing them
+// (re-encoding 500 real-sized Nodes costs more than the rest of the request). The DOM has already
+// validated the document; any surprise here (an escaped key, a count mismatch) returns false and the
+// encoder falls back to re-serializing from the DOM.
+class RawScanner {
+ public:
+  explicit RawScanner(std::string_view text) : s_(text) {}
+
+  bool nodeItems(std::vector<std::string_view>& out) {
+    ws();
+    if (!eat('{')) return false;
+    while (true) {
+      ws();
+      if (eat('}')) return false;  // no Nodes.items found
+      std::string_view key;
+      if (!rawString(key)) return false;
+      ws();
+      if (!eat(':')) return false;
+      ws();
+      if (key == "Nodes") return itemsOf(out);
+      if (!skipValue()) return false;
+      ws();
+      if (!eat(',')) return false;
+    }
+  }
+
+ private:
+  bool itemsOf(std::vector<std::string_view>& out) {
+    if (!eat('{')) return false;
+    while (true) {
+      ws();
+      if (eat('}')) return false;
+      std::string_view key;
+      if (!rawString(key)) return false;
+      ws();
+      if (!eat(':')) return false;
+      ws();
+      if (key == "items") {
+        if (!eat('[')) return false;
+        ws();
+        if (eat(']')) return true;
+        while (true) {
+          const std::size_t start = p_;
+          if (!skipValue()) return false;
+          out.push_back(s_.substr(start, p_ - start));
+          ws();
+          if (eat(']')) return true;
+          if (!eat(',')) return false;
+          ws();
+        }
+      }
+      if (!skipValue()) return false;
+      ws();
+      if (!eat(',')) return false;
+    }
+  }
+
+  void ws() {
+    while (p_ < s_.size() && (s_[p_] == ' ' || s_[p_] == '\n' || s_[p_] == '\r' || s_[p_] == '\t')) ++p_;
+  }
+  bool eat(char c) {
+    if (p_ < s_.size() && s_[p_] == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  // Skips a string starting at p_ (on its opening quote); p_ ends after the closing quote.
+  bool skipString() {
+    std::size_t i = p_ + 1;
+    while (true) {
+      const std::size_t q = s_.find('"', i);
+      if (q == std::string_view::npos) return false;
+      std::size_t backslashes = 0;
+      for (std::size_t j = q; j > p_ + 1 && s_[j - 1] == '\\'; --j) ++backslashes;
+      if (backslashes % 2 == 0) {
+        p_ = q + 1;
+        return true;
+      }
+      i = q + 1;
+    }
+  }
+  // A key without escapes (keys with escapes make the scan give up).
+  bool rawString(std::string_view& out) {
+    if (p_ >= s_.size() || s_[p_] != '"') return false;
+    const std::size_t start = p_ + 1;
+    if (!skipString()) return false;
+    out = s_.substr(start, p_ - 1 - start);
+    return out.find('\\') == std::string_view::npos;
+  }
+  bool skipValue() {
+    if (p_ >= s_.size()) return false;
+    const char c = s_[p_];
+    if (c == '"') return skipString();
+    if (c == '{' || c == '[') {
+      int depth = 0;
+      while (p_ < s_.size()) {
+        const char d = s_[p_];
+        if (d == '"') {
+          if (!skipString()) return false;
+          continue;
+        }
+        if (d == '{' || d == '[') ++depth;
+        if (d == '}' || d == ']') {
+          if (--depth == 0) {
+            ++p_;
+            return true;
+          }
+        }
+        ++p_;
+      }
+      return false;
+    }
+    while (p_ < s_.size() && s_[p_] != ',' && s_[p_] != '}' && s_[p_] != ']' && s_[p_] != ' ' && s_[p_] != '\n' &&
+           s_[p_] != '\r' && s_[p_] != '\t') {
+      ++p_;
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  std::size_t p_ = 0;
+};
+
 }  // namespace
 
 Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
@@ -91,6 +216,7 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   }
 
   args.mode = NodeMode::kObjects;
+  args.original_ = body;
   if (!nodes->IsObject()) return invalid(std::string("ExtenderArgs.Nodes must be a NodeList object, got ") + typeName(*nodes));
   const rapidjson::Value* items = member(*nodes, "items");
   if (items == nullptr || items->IsNull()) return args;  // an empty NodeList (Go encodes a nil slice as null)
@@ -118,18 +244,28 @@ std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& ou
   Writer w(buf);
   w.StartObject();
   w.Key("Nodes");
+  std::vector<std::string_view> raw;
   if (args.mode == NodeMode::kObjects) {
-    // A v1.NodeList as Go encodes it. kube-scheduler maps the returned items back to its own NodeInfos by
-    // name; echoing the objects as received keeps the answer a faithful NodeList.
-    w.StartObject();
-    w.Key("metadata");
-    w.StartObject();
-    w.EndObject();
-    w.Key("items");
-    w.StartArray();
-    for (std::size_t i : outcome.passed) args.nodes[i]->Accept(w);
-    w.EndArray();
-    w.EndObject();
+    // A v1.NodeList as Go encodes it, with the passing Node objects echoed as received: kube-scheduler
+    // versions differ in whether they look the returned items up by name or use the returned objects
+    // themselves (kubernetes/kubernetes#141919), so the objects must be complete.
+    if (!outcome.passed.empty() &&
+        (!RawScanner(args.original_).nodeItems(raw) || raw.size() != args.nodes.size())) {
+      raw.clear();
+    }
+    if (!raw.empty()) {
+      w.RawValue("", 0, rapidjson::kObjectType);  // placeholder, replaced below
+    } else {
+      w.StartObject();
+      w.Key("metadata");
+      w.StartObject();
+      w.EndObject();
+      w.Key("items");
+      w.StartArray();
+      for (std::size_t i : outcome.passed) args.nodes[i]->Accept(w);
+      w.EndArray();
+      w.EndObject();
+    }
   } else {
     w.Null();
   }
@@ -146,7 +282,22 @@ std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& ou
   w.Key("Error");
   writeString(w, outcome.error);
   w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  std::string_view encoded(buf.GetString(), buf.GetSize());
+  if (raw.empty()) return std::string(encoded);
+  // Splice the raw items in where the empty placeholder was written (right after "Nodes":).
+  constexpr std::string_view kHead = "{\"Nodes\":";
+  std::size_t bytes = encoded.size() + 32;
+  for (std::size_t i : outcome.passed) bytes += raw[i].size() + 1;
+  std::string out;
+  out.reserve(bytes);
+  out.append(kHead).append("{\"metadata\":{},\"items\":[");
+  for (std::size_t k = 0; k < outcome.passed.size(); ++k) {
+    if (k != 0) out.push_back(',');
+    out.append(raw[outcome.passed[k]]);
+  }
+  out.append("]}");
+  out.append(encoded.substr(kHead.size()));
+  return out;
 }
 
 std::string encodeFilterError(std::string_view message) {

@@ -34,7 +34,11 @@ enum class NodeMode {
   kObjects,  // nodeCacheCapable: false — "Nodes" set with full v1.Node objects
 };
 
-// A decoded ExtenderArgs. Move-only: the values point into the document, which points into `buffer`.
+struct FilterOutcome;
+
+// A decoded ExtenderArgs. Move-only: the values point into the document, which points into its own copy
+// of the body. In objects mode it also refers to the caller's `body` (to echo passing Node objects byte
+// for byte), so that body must outlive the decoded args.
 class ExtenderArgs {
  public:
   ExtenderArgs() = default;
@@ -50,8 +54,10 @@ class ExtenderArgs {
 
  private:
   friend Result<ExtenderArgs> decodeExtenderArgs(std::string_view body);
+  friend std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& outcome);
   std::unique_ptr<std::string> buffer_;          // the request body, parsed in place
   std::unique_ptr<rapidjson::Document> doc_;
+  std::string_view original_;                    // the caller's body, untouched (objects mode)
 };
 
 // Decodes and shape-checks an ExtenderArgs body. Errors have code "invalid" and a message such as

@@ -142,3 +142,51 @@ TEST(ExtenderWire, HostPriorityListClampsScores) {
 
 }  // namespace
 }  // namespace spotfit::extender
+
+namespace spotfit::extender {
+namespace {
+
+// Objects mode echoes the passing Node objects byte for byte (whitespace, key order, escapes kept).
+TEST(ExtenderWire, ObjectsModeEchoesRawBytes) {
+  const std::string body =
+      "{ \"Pod\" : {\"a\":[1,{\"b\":\"}\"}]},\n \"NodeNames\":null, \"Nodes\" : {\"metadata\":{}, \"items\" : [ "
+      "{\"metadata\":{\"name\":\"n1\"},\"x\":\"q\\\"}]\"} , {\"metadata\": {\"name\":\"n2\"}, \"y\": [1, 2.5e3, true, null]} ,"
+      "{\"metadata\":{\"name\":\"n\\u0033\"}} ] } }";
+  auto args = decodeExtenderArgs(body);
+  ASSERT_TRUE(args.ok()) << args.error().message;
+  ASSERT_EQ(args->nodeNames.size(), 3u);
+  EXPECT_EQ(args->nodeNames[2], "n3");
+  FilterOutcome out;
+  out.passed = {0, 1, 2};
+  const std::string encoded = encodeFilterResult(*args, out);
+  EXPECT_NE(encoded.find("{\"metadata\":{\"name\":\"n1\"},\"x\":\"q\\\"}]\"}"), std::string::npos) << encoded;
+  EXPECT_NE(encoded.find("{\"metadata\": {\"name\":\"n2\"}, \"y\": [1, 2.5e3, true, null]}"), std::string::npos);
+  EXPECT_NE(encoded.find("{\"metadata\":{\"name\":\"n\\u0033\"}}"), std::string::npos);
+  auto doc = parse(encoded);
+  ASSERT_TRUE(doc["Nodes"]["items"].IsArray());
+  ASSERT_EQ(doc["Nodes"]["items"].Size(), 3u);
+  EXPECT_STREQ(doc["Nodes"]["items"][2]["metadata"]["name"].GetString(), "n3");
+  EXPECT_TRUE(doc["NodeNames"].IsNull());
+  out.passed = {1};
+  auto one = parse(encodeFilterResult(*args, out));
+  ASSERT_EQ(one["Nodes"]["items"].Size(), 1u);
+  EXPECT_EQ(one["Nodes"]["items"][0]["y"][1].GetDouble(), 2500.0);
+  out.passed = {};
+  auto none = parse(encodeFilterResult(*args, out));
+  EXPECT_EQ(none["Nodes"]["items"].Size(), 0u);
+}
+
+// A key spelled with escapes defeats the raw scan; the encoder falls back to re-serializing the DOM.
+TEST(ExtenderWire, ObjectsModeFallsBackWhenTheScanCannotFollow) {
+  const std::string body = R"({"Pod":{},"N\u006fdes":{"items":[{"metadata":{"name":"n1"}}]}})";
+  auto args = decodeExtenderArgs(body);
+  ASSERT_TRUE(args.ok()) << args.error().message;
+  FilterOutcome out;
+  out.passed = {0};
+  auto doc = parse(encodeFilterResult(*args, out));
+  ASSERT_EQ(doc["Nodes"]["items"].Size(), 1u);
+  EXPECT_STREQ(doc["Nodes"]["items"][0]["metadata"]["name"].GetString(), "n1");
+}
+
+}  // namespace
+}  // namespace spotfit::extender
