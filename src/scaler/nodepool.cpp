@@ -24,35 +24,6 @@ const InstanceType* NodePool::instanceType(std::string_view n) const {
   return nullptr;
 }
 
-NodeRequest NodePool::nodeRequest(const std::string& nodeName, const InstanceType& type, CapacityType capacity,
-                                  const std::string& zone) const {
-  NodeRequest r;
-  r.nodeName = nodeName;
-  r.pool = name;
-  r.instanceType = type.name;
-  r.capacityType = capacity;
-  r.zone = zone;
-  r.cpuMilli = type.cpuMilli;
-  r.memoryBytes = type.memoryBytes;
-  r.pods = type.maxPods;
-  if (type.gpus > 0) r.extended[kResourceGpu] = type.gpus;
-  r.labels = labels;
-  r.labels[std::string(kLabelNodePool)] = name;
-  r.labels[std::string(kLabelInstanceType)] = type.name;
-  r.labels[std::string(kLabelCapacityType)] = std::string(toString(capacity));
-  r.labels[std::string(kLabelSpotfitCapacityType)] = std::string(toString(capacity));
-  r.labels["kubernetes.io/hostname"] = nodeName;
-  if (!zone.empty()) r.labels[kLabelZone] = zone;
-  if (type.gpus > 0) {
-    r.labels[kLabelGpuCount] = std::to_string(type.gpus);
-    if (!type.gpuProduct.empty()) r.labels[kLabelGpuProduct] = type.gpuProduct;
-    if (type.gpuMemoryMiB > 0) r.labels[kLabelGpuMemory] = std::to_string(type.gpuMemoryMiB);
-  }
-  r.taints = taints;
-  r.providerParams = provider.parameters;
-  return r;
-}
-
 std::string ConfigIssue::str() const {
   std::string out = path;
   if (line > 0) out += " (line " + std::to_string(line) + ")";

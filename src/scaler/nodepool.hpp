@@ -80,9 +80,6 @@ struct NodePool {
 
   bool allows(CapacityType t) const;
   const InstanceType* instanceType(std::string_view name) const;
-  // Labels and taints of a node of this pool, and the full create request.
-  NodeRequest nodeRequest(const std::string& nodeName, const InstanceType& type, CapacityType capacity,
-                          const std::string& zone) const;
 };
 
 struct ConfigIssue {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "placement/model.hpp"
+#include "placement/solver.hpp"
 #include "scaler/nodepool.hpp"
 
 namespace spotfit::scaler {
@@ -46,6 +47,29 @@ class ScaleUpPlanner {
  public:
   virtual ~ScaleUpPlanner() = default;
   virtual PlanResult plan(const PlanRequest& request) = 0;
+};
+
+// The pool as the placement solver sees it: instance types with their capacity and one offering per
+// allowed capacity type, marked unavailable unless listed in `available`.
+placement::NodePool toPlacementPool(const NodePool& pool, const std::set<Offering>& available);
+
+// A node of this pool, instance type and capacity type: the placement model (placement::nodeFromOffering,
+// exactly what the solver planned) plus the zone and hostname labels, and the provider request for it.
+struct NodeTemplate {
+  placement::NodeInfo model;
+  NodeRequest request;
+};
+NodeTemplate nodeTemplate(const NodePool& pool, const InstanceType& type, CapacityType capacity,
+                          const std::string& zone, const std::string& nodeName);
+
+// The production planner: placement::planScaleUp, the solver the simulator also uses.
+class PlacementPlanner final : public ScaleUpPlanner {
+ public:
+  explicit PlacementPlanner(placement::SolverOptions options = {}) : options_(options) {}
+  PlanResult plan(const PlanRequest& request) override;
+
+ private:
+  placement::SolverOptions options_;
 };
 
 }  // namespace spotfit::scaler

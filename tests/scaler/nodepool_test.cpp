@@ -2,6 +2,7 @@
 // semantic validation, and node requests carrying the right labels, taints and capacity.
 
 #include "scaler/nodepool.hpp"
+#include "scaler/planner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -217,7 +218,8 @@ TEST(NodePool, NodeRequestCarriesLabelsTaintsAndCapacity) {
   auto cfg = parseScalerConfig(kConfig);
   ASSERT_TRUE(cfg.ok());
   const auto& pool = cfg->nodePools[0];
-  auto req = pool.nodeRequest("gpu-abc", pool.instanceTypes[0], CapacityType::Spot, "us-east-1b");
+  auto tmpl = nodeTemplate(pool, pool.instanceTypes[0], CapacityType::Spot, "us-east-1b", "gpu-abc");
+  const auto& req = tmpl.request;
   EXPECT_EQ(req.cpuMilli, 4000);
   EXPECT_EQ(req.pods, 29);
   EXPECT_EQ(req.extended.at("nvidia.com/gpu"), 1);
@@ -231,6 +233,14 @@ TEST(NodePool, NodeRequestCarriesLabelsTaintsAndCapacity) {
   EXPECT_EQ(req.labels.at("team"), "ml");
   EXPECT_EQ(req.taints, pool.taints);
   EXPECT_EQ(req.providerParams.at("readyDelay"), "3s");
+  // The model is what the solver plans with: same labels, price, pool and capacity type.
+  EXPECT_EQ(tmpl.model.pool, "gpu");
+  EXPECT_EQ(tmpl.model.capacityType, CapacityType::Spot);
+  EXPECT_DOUBLE_EQ(tmpl.model.hourlyPrice, 0.158);
+  EXPECT_EQ(tmpl.model.gpuProduct, "Tesla-T4");
+  EXPECT_EQ(tmpl.model.allocatable.get("nvidia.com/gpu"), 1);
+  EXPECT_TRUE(tmpl.model.inFlight);
+  EXPECT_EQ(tmpl.model.labels.size(), req.labels.size());
 }
 
 TEST(NodePool, ExampleConfigInDocsParses) {

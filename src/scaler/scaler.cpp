@@ -1,0 +1,969 @@
+#include "scaler/scaler.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <sstream>
+
+#include "placement/cost.hpp"
+#include "scaler/duration.hpp"
+
+namespace spotfit::scaler {
+
+namespace {
+
+// A spot notice gives two minutes; the drain of an interrupted node cannot wait longer than that.
+constexpr Duration kInterruptionDrain = std::chrono::minutes(2);
+// Provider errors that are neither capacity nor quota pause that pool's capacity type this long.
+constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
+// Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
+constexpr int kMaxPlanAttempts = 6;
+
+std::string rfc3339(TimePoint t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+double seconds(TimePoint::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string jsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string base36(uint64_t v) {
+  const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  do {
+    out.insert(out.begin(), digits[v % 36]);
+    v /= 36;
+  } while (v);
+  return out;
+}
+
+std::string workflowOf(const placement::PodInfo& pod) {
+  if (!pod.workflow.empty()) return pod.workflow;
+  if (pod.ownerKind == "Job") return pod.ownerName;
+  return "";
+}
+
+std::optional<double> budgetOf(const placement::PodInfo& pod) {
+  auto it = pod.annotations.find(kAnnotationBudget);
+  if (it == pod.annotations.end()) return std::nullopt;
+  double v = 0;
+  const auto& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !(v > 0) || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string budgetActionOf(const placement::PodInfo& pod) {
+  auto it = pod.annotations.find(kAnnotationBudgetAction);
+  return it == pod.annotations.end() ? "alert" : it->second;
+}
+
+ObjectRef podRef(const placement::PodInfo& p) { return {"Pod", p.namespace_, p.name, p.uid}; }
+ObjectRef nodeRef(const std::string& n) { return {"Node", "", n, ""}; }
+ObjectRef poolRef(const std::string& n) { return {"NodePool", "", n, ""}; }
+
+// Why this pod keeps its node from being removed by consolidation, or empty.
+std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {
+  const auto& p = pod.info;
+  if (p.doNotDisrupt) return "pod " + p.key() + " has spotfit.io/do-not-disrupt";
+  if (!p.hasController) return "pod " + p.key() + " has no controller";
+  if (p.hasLocalStorage) return "pod " + p.key() + " uses local storage";
+  if (p.ownerKind == "Job" && p.phase == placement::PodPhase::Running) {
+    auto cp = p.annotations.find(kAnnotationCheckpoint);
+    bool checkpointed = cp != p.annotations.end() && !cp->second.empty() && cp->second != "none";
+    if (!(pool.disruption.disruptCheckpointedJobs && checkpointed)) return "pod " + p.key() + " is a running Job pod";
+  }
+  return "";
+}
+
+// Highest share of allocatable that requests use over cpu, memory and GPUs.
+double utilization(const placement::NodeInfo& n) {
+  double u = 0;
+  auto share = [](int64_t used, int64_t cap) { return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0; };
+  u = std::max(u, share(n.requested.cpuMilli, n.allocatable.cpuMilli));
+  u = std::max(u, share(n.requested.memory, n.allocatable.memory));
+  u = std::max(u, share(n.requested.gpus(), n.allocatable.gpus()));
+  return u;
+}
+
+}  // namespace
+
+const char* toString(DrainReason r) {
+  switch (r) {
+    case DrainReason::Empty: return "empty";
+    case DrainReason::Underused: return "underused";
+    case DrainReason::Interrupted: break;
+  }
+  return "interrupted";
+}
+
+struct Scaler::Index {
+  std::map<std::string, const ClusterNode*> nodes;
+  std::map<std::string, std::vector<const ClusterPod*>> podsByNode;
+
+  explicit Index(const ClusterSnapshot& s) {
+    for (const auto& n : s.nodes) nodes[n.info.name] = &n;
+    for (const auto& p : s.pods) {
+      if (!p.info.nodeName.empty()) podsByNode[p.info.nodeName].push_back(&p);
+    }
+  }
+  // Workload pods still on the node (not yet evicted or terminating).
+  std::vector<const ClusterPod*> movable(const std::string& node) const {
+    std::vector<const ClusterPod*> out;
+    auto it = podsByNode.find(node);
+    if (it == podsByNode.end()) return out;
+    for (const auto* p : it->second) {
+      if (needsEviction(*p) && !p->deleting) out.push_back(p);
+    }
+    return out;
+  }
+};
+
+Scaler::Scaler(ScalerConfig config, const Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
+               ProviderLookup providers, LedgerStore* ledgerStore, Logger log)
+    : config_(std::move(config)),
+      clock_(clock),
+      actions_(actions),
+      planner_(planner),
+      providers_(std::move(providers)),
+      store_(ledgerStore),
+      log_(std::move(log)),
+      batcher_(config_.batchIdle, config_.batchMax),
+      unavailable_(config_.offeringUnavailableFor),
+      interruptions_(config_.interruption) {
+  setConfigPools(config_.nodePools);
+}
+
+void Scaler::log(const std::string& line) const {
+  if (log_) log_(line);
+}
+
+void Scaler::emit(const ObjectRef& obj, const std::string& type, const std::string& reason, const std::string& msg) {
+  actions_.event(obj, type, reason, msg);
+}
+
+void Scaler::setConfigPools(std::vector<NodePool> pools) {
+  std::erase_if(pools_, [](const auto& kv) { return !kv.second.fromObject; });
+  for (auto& p : pools) {
+    PoolState s;
+    s.pool = std::move(p);
+    pools_[s.pool.name] = std::move(s);
+  }
+}
+
+void Scaler::upsertPoolObject(const ParsedNodePool& parsed) {
+  auto existing = pools_.find(parsed.pool.name);
+  if (existing != pools_.end() && !existing->second.fromObject) {
+    log("nodepool " + parsed.pool.name + ": object ignored, a pool of that name is defined in the config file");
+    emit(poolRef(parsed.pool.name), "Warning", "DuplicatePool",
+         "a node pool with this name is defined in spotfit's config file; the object is ignored");
+    return;
+  }
+  PoolState& s = pools_[parsed.pool.name];
+  TimePoint up = s.lastScaleUp, down = s.lastScaleDown;
+  std::string lastStatus = s.lastStatus;
+  int64_t reported = s.reportedGeneration;
+  s = PoolState{};
+  s.pool = parsed.pool;
+  s.fromObject = true;
+  s.valid = parsed.valid();
+  s.invalidReason = parsed.summary();
+  s.lastScaleUp = up;
+  s.lastScaleDown = down;
+  s.lastStatus = lastStatus;
+  s.reportedGeneration = reported;
+  if (!s.valid && s.reportedGeneration != parsed.pool.generation) {
+    s.reportedGeneration = parsed.pool.generation;
+    log("nodepool " + s.pool.name + ": invalid, not used for scaling: " + s.invalidReason);
+    emit(poolRef(s.pool.name), "Warning", "InvalidSpec", s.invalidReason);
+  }
+}
+
+void Scaler::removePoolObject(const std::string& name) {
+  auto it = pools_.find(name);
+  if (it != pools_.end() && it->second.fromObject) pools_.erase(it);
+}
+
+const Scaler::PoolState* Scaler::validPool(const std::string& name) const {
+  auto it = pools_.find(name);
+  if (it == pools_.end() || !it->second.valid) return nullptr;
+  return &it->second;
+}
+
+NodeProvider* Scaler::providerFor(const NodePool& pool) { return providers_ ? providers_(pool) : nullptr; }
+
+Status Scaler::loadLedger() {
+  if (!store_) return {};
+  auto text = store_->load();
+  if (!text) return text.error();
+  if (!text->has_value()) return {};
+  auto l = CostLedger::fromJson(**text);
+  if (!l) return l.error();
+  ledger_ = std::move(*l);
+  return {};
+}
+
+Status Scaler::flushLedger() {
+  if (!store_) return {};
+  auto now = clock_.now();
+  ledger_.accrue(now);
+  lastFlush_ = now;
+  return store_->save(ledger_.toJson());
+}
+
+double Scaler::workflowSpend(const std::string& ns, const std::string& workflow) const {
+  return ledger_.workflowSpend({ns, workflow}, clock_.now());
+}
+
+std::string Scaler::newNodeName(const std::string& pool, TimePoint now) {
+  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  return pool + "-" + base36(ms) + base36(nameCounter_++);
+}
+
+Result<ProviderNode> Scaler::timedCreate(NodeProvider& p, const NodePool& pool, const NodeRequest& req) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = p.create(req);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string result = r.ok() ? "ok" : toString(providerErrorKind(r.error()));
+  metrics_.inc(metric::kProviderRequests, {{"provider", pool.provider.type}, {"op", "create"}, {"result", result}});
+  metrics_.observeLatency({{"provider", pool.provider.type}, {"op", "create"}}, secs);
+  return r;
+}
+
+Status Scaler::timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef& ref) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = p.remove(ref);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string result = r.ok() ? "ok" : toString(providerErrorKind(r.error()));
+  metrics_.inc(metric::kProviderRequests, {{"provider", pool.provider.type}, {"op", "delete"}, {"result", result}});
+  metrics_.observeLatency({{"provider", pool.provider.type}, {"op", "delete"}}, secs);
+  return r;
+}
+
+ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
+  const TimePoint now = clock_.now();
+  Index idx(snapshot);
+  ReconcileResult out;
+  for (auto& [name, ps] : pools_) {
+    if (!ps.valid) continue;
+    if (auto* p = providerFor(ps.pool)) p->poll(now);
+  }
+  unavailable_.expire(now);
+
+  bool replan = false;
+  trackInFlight(idx, now, replan);
+  handleInterruptions(idx, now, replan);
+  out.nodesCreated = scaleUp(snapshot, idx, now, replan);
+  out.drainsStarted = scaleDown(idx, now);
+  out.nodesRemoved = progressDrains(idx, now, out.wakeAt);
+  updateLedger(snapshot, idx, now);
+  publish(snapshot, idx, now);
+
+  auto earliest = [&](TimePoint t) {
+    if (!out.wakeAt || t < *out.wakeAt) out.wakeAt = t;
+  };
+  if (auto d = batcher_.deadline()) earliest(*d);
+  for (const auto& [n, t] : emptySince_) {
+    auto nodeIt = idx.nodes.find(n);
+    if (nodeIt == idx.nodes.end()) continue;
+    if (const auto* ps = validPool(nodeIt->second->info.pool)) earliest(t + ps->pool.disruption.consolidateAfter);
+  }
+  return out;
+}
+
+void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
+  for (auto it = inFlight_.begin(); it != inFlight_.end();) {
+    InFlightNode& f = it->second;
+    auto n = idx.nodes.find(f.name);
+    bool initialized = n != idx.nodes.end() && n->second->ready;
+    std::string missing;
+    if (initialized) {
+      for (const auto& r : f.extendedRequested) {
+        if (n->second->info.allocatable.get(r) <= 0) {
+          initialized = false;
+          missing = r;
+          break;
+        }
+      }
+    }
+    if (initialized) {
+      log("node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " +
+          std::string(toString(f.capacityType)) + ") initialized after " +
+          formatDuration(std::chrono::duration_cast<Duration>(now - f.createdAt)));
+      it = inFlight_.erase(it);
+      continue;
+    }
+    auto ps = pools_.find(f.pool);
+    Duration timeout = ps != pools_.end() ? ps->second.pool.provider.readyTimeout : std::chrono::minutes(5);
+    if (now - f.createdAt >= timeout) {
+      const std::string why = n == idx.nodes.end()     ? "never registered"
+                              : !n->second->ready      ? "not Ready"
+                                                       : "ready but " + missing + " not advertised";
+      unavailable_.mark({f.pool, f.instanceType, f.capacityType, f.zone}, now, "node " + f.name + " " + why);
+      metrics_.inc(metric::kScaleUpFailures, {{"pool", f.pool}, {"reason", "not_ready"}});
+      log("scale-up: node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " +
+          std::string(toString(f.capacityType)) + ") " + why + " after " + formatDuration(timeout) +
+          "; offering unavailable for " + formatDuration(config_.offeringUnavailableFor) + ", re-planning");
+      emit(poolRef(f.pool), "Warning", "NodeNotReady",
+           "node " + f.name + " (" + f.instanceType + ", " + std::string(toString(f.capacityType)) + ") " + why +
+               " within " + formatDuration(timeout) + "; falling back to another offering");
+      if (ps != pools_.end()) {
+        if (n != idx.nodes.end()) (void)actions_.deleteNode(f.name);
+        if (auto* p = providerFor(ps->second.pool)) {
+          auto st = timedRemove(*p, ps->second.pool, {f.name, f.pool, ps->second.pool.provider.parameters});
+          if (!st) log("scale-up: could not delete unready node " + f.name + ": " + st.error().message);
+        }
+      }
+      it = inFlight_.erase(it);
+      replan = true;
+      continue;
+    }
+    ++it;
+  }
+}
+
+void Scaler::handleInterruptions(const Index& idx, TimePoint now, bool& replan) {
+  std::erase_if(interrupted_, [&](const std::string& n) { return !idx.nodes.count(n); });
+  for (const auto& [name, node] : idx.nodes) {
+    if (interrupted_.count(name) || node->deleting) continue;
+    auto notice = findInterruptionNotice(node->info.taints, config_.interruptionTaints);
+    if (!notice) continue;
+    interrupted_.insert(name);
+    const std::string pool = node->info.pool, type = node->info.instanceType;
+    metrics_.inc(metric::kInterruptions, {{"pool", pool}, {"instance_type", type}});
+    bool coolOff = !pool.empty() && interruptions_.record(pool, type, now);
+    log("interruption: node " + name + " (pool " + (pool.empty() ? "-" : pool) + ", " + type + ") has notice taint " +
+        notice->key + "; requesting replacement and draining");
+    emit(nodeRef(name), "Warning", "SpotInterrupted",
+         "interruption notice (" + notice->key + "): replacement requested, pods are being evicted");
+    if (coolOff) {
+      log("interruption: pool " + pool + " had " + std::to_string(interruptions_.count(pool, now)) +
+          " interruptions within " + formatDuration(config_.interruption.window) + "; new capacity goes on-demand for " +
+          formatDuration(config_.interruption.coolOff));
+      emit(poolRef(pool), "Warning", "SpotCoolOff",
+           std::to_string(interruptions_.count(pool, now)) + " spot interruptions within " +
+               formatDuration(config_.interruption.window) + "; launching on-demand for " +
+               formatDuration(config_.interruption.coolOff));
+    }
+    auto d = drains_.find(name);
+    if (d != drains_.end()) {
+      d->second.reason = DrainReason::Interrupted;
+      d->second.deadline = std::min(d->second.deadline, now + kInterruptionDrain);
+    } else {
+      startDrain(*node, DrainReason::Interrupted, now, kInterruptionDrain);
+    }
+    inFlight_.erase(name);
+    replan = true;
+  }
+}
+
+bool Scaler::startDrain(const ClusterNode& node, DrainReason reason, TimePoint now, Duration timeout) {
+  const std::string& name = node.info.name;
+  auto st = actions_.taintNode(name, {kTaintDisrupting, toString(reason), placement::TaintEffect::NoSchedule});
+  if (!st && reason != DrainReason::Interrupted) {
+    log("scale-down: could not taint node " + name + ": " + st.error().message + "; backing off");
+    nodeBackoff_[name] = now + config_.drainFailureBackoff;
+    metrics_.inc(metric::kScaleDownFailures, {{"pool", node.info.pool}, {"reason", "taint_failed"}});
+    return false;
+  }
+  Drain d;
+  d.node = name;
+  d.pool = node.info.pool;
+  d.instanceType = node.info.instanceType;
+  d.reason = reason;
+  d.started = now;
+  d.deadline = now + timeout;
+  drains_[name] = std::move(d);
+  emptySince_.erase(name);
+  underusedSince_.erase(name);
+  if (reason != DrainReason::Interrupted) {
+    log("scale-down: draining node " + name + " (pool " + node.info.pool + "): " + toString(reason) + ", deadline " +
+        formatDuration(timeout));
+    emit(nodeRef(name), "Normal", "Draining",
+         std::string("removing ") + toString(reason) + " node: tainted " + kTaintDisrupting + ", evicting pods");
+  }
+  return true;
+}
+
+std::vector<PlannerPool> Scaler::plannerPools(TimePoint now) const {
+  std::vector<PlannerPool> out;
+  for (const auto& [name, ps] : pools_) {
+    if (!ps.valid) continue;
+    PlannerPool pp;
+    pp.pool = &ps.pool;
+    bool coolOff = interruptions_.inCoolOff(name, now);
+    for (const auto& it : ps.pool.instanceTypes) {
+      for (auto ct : ps.pool.capacityTypes) {
+        if (!it.offers(ct) || (ct == CapacityType::Spot && coolOff)) continue;
+        std::vector<std::string> zones = ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones;
+        bool any = std::any_of(zones.begin(), zones.end(), [&](const std::string& z) {
+          return !unavailable_.unavailable({name, it.name, ct, z}, now);
+        });
+        if (any) pp.available.insert({it.name, ct});
+      }
+    }
+    out.push_back(std::move(pp));
+  }
+  return out;
+}
+
+// Nodes pods may be planned onto, plus (cordoned) the pool nodes that only count toward pool max and limits.
+std::vector<placement::NodeInfo> Scaler::capacityNodes(const Index& idx, const std::set<std::string>& exclude) const {
+  std::vector<placement::NodeInfo> nodes;
+  for (const auto& [name, node] : idx.nodes) {
+    if (inFlight_.count(name) || exclude.count(name)) continue;
+    placement::NodeInfo n = node->info;
+    if (drains_.count(name) || interrupted_.count(name) || node->deleting || !node->ready) {
+      if (n.pool.empty()) continue;
+      n.unschedulable = true;
+    }
+    nodes.push_back(std::move(n));
+  }
+  for (const auto& [name, f] : inFlight_) {
+    if (exclude.count(name)) continue;
+    placement::NodeInfo m = f.model;
+    if (auto n = idx.nodes.find(name); n != idx.nodes.end()) m.requested = n->second->info.requested;
+    nodes.push_back(std::move(m));
+  }
+  return nodes;
+}
+
+std::string Scaler::roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing) {
+  PlanRequest req;
+  for (const auto* p : idx.movable(node)) {
+    placement::PodInfo copy = p->info;
+    copy.nodeName.clear();
+    req.pods.push_back(std::move(copy));
+  }
+  std::set<std::string> exclude = removing;
+  exclude.insert(node);
+  req.nodes = capacityNodes(idx, exclude);
+  PlanResult plan = planner_.plan(req);  // no pools: existing capacity only
+  if (!plan.newNodes.empty() || !plan.unplaceable.empty()) {
+    return "its pods do not fit on the other nodes" +
+           (plan.unplaceable.empty() ? std::string() : " (" + plan.unplaceable.begin()->second + ")");
+  }
+  return "";
+}
+
+int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now, bool replan) {
+  std::vector<const ClusterPod*> pending;
+  std::set<std::string> pendingKeys;
+  TimePoint oldest = now;
+  for (const auto& p : snap.pods) {
+    if (!p.unschedulable || !p.info.nodeName.empty() || p.deleting || isFinished(p.info)) continue;
+    pending.push_back(&p);
+    pendingKeys.insert(p.info.key());
+    batcher_.observe(p.info.key(), now);
+    if (p.unschedulableSince != TimePoint{} && p.unschedulableSince < oldest) oldest = p.unschedulableSince;
+  }
+  batcher_.retain(pendingKeys);
+  unschedulable_ = static_cast<int>(pending.size());
+  oldestUnschedulable_ = pending.empty() ? 0.0 : seconds(now - oldest);
+  // Pods of interrupted nodes need new homes now, without waiting for their eviction.
+  std::vector<const ClusterPod*> moving;
+  for (const auto& [name, d] : drains_) {
+    if (d.reason != DrainReason::Interrupted) continue;
+    for (const auto* p : idx.movable(name)) moving.push_back(p);
+  }
+  const bool due = batcher_.ready(now) || (replan && (!pending.empty() || !moving.empty()));
+  if (!due) return 0;
+  batcher_.take();
+
+  std::vector<placement::PodInfo> pods;
+  std::map<std::string, const ClusterPod*> byKey;
+  for (const auto* group : {&pending, &moving}) {
+    for (const auto* p : *group) {
+      placement::PodInfo copy = p->info;
+      copy.nodeName.clear();
+      if (auto budget = budgetOf(copy)) {
+        double spent = ledger_.workflowSpend({copy.namespace_, workflowOf(copy)}, now);
+        if (spent >= *budget) {
+          const std::string action = budgetActionOf(copy);
+          if (action == "deny") {
+            const std::string why = "workflow " + workflowOf(copy) + " spent " + std::to_string(spent) +
+                                    " USD of its " + std::to_string(*budget) + " USD budget (budget-action deny)";
+            if (podEventReason_[copy.uid] != why) {
+              podEventReason_[copy.uid] = why;
+              log("scale-up: pod " + copy.key() + " gets no capacity: " + why);
+              emit(podRef(copy), "Warning", "BudgetExceeded", "no scale-up: " + why);
+            }
+            continue;
+          }
+          if (action == "spot-only") copy.capacityPolicy = placement::CapacityPolicy::SpotOnly;
+        }
+      }
+      byKey[copy.key()] = p;
+      pods.push_back(std::move(copy));
+    }
+  }
+  if (pods.empty()) return 0;
+
+  std::vector<placement::NodeInfo> nodes = capacityNodes(idx, {});
+
+  int created = 0;
+  for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
+    PlanRequest req{pods, nodes, plannerPools(now)};
+    PlanResult plan = planner_.plan(req);
+    bool failed = false;
+    for (const auto& pn : plan.newNodes) {
+      auto psIt = pools_.find(pn.pool);
+      if (psIt == pools_.end() || !psIt->second.valid) continue;
+      PoolState& ps = psIt->second;
+      const InstanceType* type = ps.pool.instanceType(pn.instanceType);
+      NodeProvider* provider = providerFor(ps.pool);
+      if (!type || !provider) {
+        log("scale-up: pool " + pn.pool + " has no provider \"" + ps.pool.provider.type + "\" configured");
+        metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", "no_provider"}});
+        continue;
+      }
+      std::vector<std::string> zones = ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones;
+      std::string zone;
+      bool zoneFound = false;
+      for (const auto& z : zones) {
+        if (!unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, z}, now)) {
+          zone = z;
+          zoneFound = true;
+          break;
+        }
+      }
+      if (!zoneFound) continue;
+      const double price = type->price(pn.capacityType);
+      if (ps.pool.limits.costPerHour > 0) {
+        double poolCost = 0;
+        for (const auto& n : nodes) {
+          if (n.pool != pn.pool) continue;
+          const InstanceType* t = ps.pool.instanceType(n.instanceType);
+          poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
+        }
+        if (poolCost + price > ps.pool.limits.costPerHour + 1e-9) {
+          for (const auto& key : pn.podKeys) {
+            plan.unplaceable[key] = "pool " + pn.pool + " would exceed its cost limit of " +
+                                    std::to_string(ps.pool.limits.costPerHour) + " USD/h";
+          }
+          continue;
+        }
+      }
+      const std::string name = newNodeName(pn.pool, now);
+      NodeTemplate tmpl = nodeTemplate(ps.pool, *type, pn.capacityType, zone, name);
+      auto r = timedCreate(*provider, ps.pool, tmpl.request);
+      const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
+                                   (zone.empty() ? "" : "/" + zone);
+      if (!r) {
+        failed = true;
+        auto kind = providerErrorKind(r.error());
+        switch (kind) {
+          case ProviderErrorKind::InsufficientCapacity:
+            unavailable_.mark({pn.pool, pn.instanceType, pn.capacityType, zone}, now, r.error().message);
+            break;
+          case ProviderErrorKind::Quota:
+            unavailable_.mark({pn.pool, "", pn.capacityType, ""}, now, r.error().message);
+            break;
+          case ProviderErrorKind::Other:
+            unavailable_.markUntil({pn.pool, "", pn.capacityType, ""}, now + kProviderErrorBackoff, r.error().message);
+            break;
+        }
+        metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", toString(kind)}});
+        log("scale-up: create " + offering + " failed (" + toString(kind) + "): " + r.error().message +
+            "; offering skipped, re-planning now");
+        emit(poolRef(pn.pool), "Warning", "ScaleUpFailed", offering + ": " + r.error().message);
+        continue;
+      }
+      InFlightNode f;
+      f.name = name;
+      f.pool = pn.pool;
+      f.instanceType = pn.instanceType;
+      f.zone = zone;
+      f.capacityType = pn.capacityType;
+      f.createdAt = now;
+      f.model = std::move(tmpl.model);
+      f.podKeys = pn.podKeys;
+      for (const auto& key : pn.podKeys) {
+        auto p = byKey.find(key);
+        if (p == byKey.end()) continue;
+        for (const auto& [res, amount] : placement::podRequests(p->second->info).extended) {
+          if (amount > 0) f.extendedRequested.insert(res);
+        }
+        const std::string why = "pod triggered scale-up: " + name + " (" + offering + ")";
+        if (podEventReason_[p->second->info.uid] != why) {
+          podEventReason_[p->second->info.uid] = why;
+          emit(podRef(p->second->info), "Normal", "TriggeredScaleUp", why);
+        }
+      }
+      nodes.push_back(f.model);
+      inFlight_[name] = std::move(f);
+      ps.lastScaleUp = now;
+      ++created;
+      metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});
+      log("scale-up: created " + name + " (" + offering + ", " +
+          std::to_string(type->price(pn.capacityType)) + " USD/h) for " + std::to_string(pn.podKeys.size()) +
+          " pod(s)");
+    }
+    for (const auto& [key, why] : plan.unplaceable) {
+      auto p = byKey.find(key);
+      if (p == byKey.end()) continue;
+      if (podEventReason_[p->second->info.uid] == why) continue;
+      podEventReason_[p->second->info.uid] = why;
+      log("scale-up: pod " + key + " fits no node pool: " + why);
+      emit(podRef(p->second->info), "Normal", "NotTriggerScaleUp", "no node pool can run the pod: " + why);
+    }
+    if (!failed) break;
+  }
+  std::set<std::string> liveUids;
+  for (const auto& p : snap.pods) liveUids.insert(p.info.uid);
+  std::erase_if(podEventReason_, [&](const auto& kv) { return !liveUids.count(kv.first); });
+  return created;
+}
+
+int Scaler::scaleDown(const Index& idx, TimePoint now) {
+  int consolidating = 0;
+  for (const auto& [n, d] : drains_) consolidating += d.reason != DrainReason::Interrupted;
+  std::map<std::string, int64_t> active;
+  for (const auto& [name, node] : idx.nodes) {
+    if (!node->deleting && !drains_.count(name) && !inFlight_.count(name)) active[node->info.pool] += 1;
+  }
+  for (const auto& [name, f] : inFlight_) active[f.pool] += 1;
+
+  struct Candidate {
+    const ClusterNode* node;
+    DrainReason reason;
+    TimePoint since;
+    double util;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [name, node] : idx.nodes) {
+    const PoolState* ps = validPool(node->info.pool);
+    if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
+        !node->ready) {
+      emptySince_.erase(name);
+      underusedSince_.erase(name);
+      continue;
+    }
+    const auto pods = idx.movable(name);
+    const auto& dis = ps->pool.disruption;
+    if (pods.empty()) {
+      auto [it, fresh] = emptySince_.try_emplace(name, now);
+      underusedSince_.erase(name);
+      if (now - it->second >= dis.consolidateAfter) candidates.push_back({node, DrainReason::Empty, it->second, 0});
+      continue;
+    }
+    emptySince_.erase(name);
+    double util = utilization(node->info);
+    if (!dis.consolidateUnderused || util >= dis.utilizationThreshold) {
+      underusedSince_.erase(name);
+      continue;
+    }
+    auto [it, fresh] = underusedSince_.try_emplace(name, now);
+    if (now - it->second >= dis.unneededTime) candidates.push_back({node, DrainReason::Underused, it->second, util});
+  }
+  std::erase_if(emptySince_, [&](const auto& kv) { return !idx.nodes.count(kv.first); });
+  std::erase_if(underusedSince_, [&](const auto& kv) { return !idx.nodes.count(kv.first); });
+  std::erase_if(nodeBackoff_, [&](const auto& kv) { return kv.second <= now || !idx.nodes.count(kv.first); });
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.reason != b.reason) return a.reason == DrainReason::Empty;
+    if (a.reason == DrainReason::Empty) return a.since < b.since;
+    return a.util < b.util;
+  });
+
+  int started = 0;
+  std::set<std::string> removing;  // nodes chosen in this pass (their pods cannot move onto each other)
+  for (const auto& c : candidates) {
+    if (consolidating >= config_.maxParallelDrains) break;
+    const std::string& name = c.node->info.name;
+    const PoolState* ps = validPool(c.node->info.pool);
+    auto blocked = [&](const std::string& why) {
+      if (blockedReason_[name] == why) return;
+      blockedReason_[name] = why;
+      log("scale-down: keeping " + std::string(toString(c.reason)) + " node " + name + ": " + why);
+      emit(nodeRef(name), "Normal", "ScaleDownBlocked", why);
+    };
+    if (nodeBackoff_.count(name)) continue;
+    if (ps->lastScaleUp != TimePoint{} && now - ps->lastScaleUp < config_.scaleDownCooldown) {
+      blocked("pool " + ps->pool.name + " scaled up " +
+              formatDuration(std::chrono::duration_cast<Duration>(now - ps->lastScaleUp)) + " ago (cool-down " +
+              formatDuration(config_.scaleDownCooldown) + ")");
+      continue;
+    }
+    if (active[ps->pool.name] - 1 < ps->pool.minNodes) {
+      blocked("pool " + ps->pool.name + " is at its minimum of " + std::to_string(ps->pool.minNodes) + " node(s)");
+      continue;
+    }
+    std::string blocker;
+    for (const auto* p : idx.movable(name)) {
+      blocker = scaleDownBlocker(*p, ps->pool);
+      if (!blocker.empty()) break;
+    }
+    if (!blocker.empty()) {
+      blocked(blocker);
+      continue;
+    }
+    if (c.reason == DrainReason::Underused) {
+      auto why = roomElsewhere(idx, name, removing);
+      if (!why.empty()) {
+        blocked("underused but " + why);
+        continue;
+      }
+    }
+    if (!startDrain(*c.node, c.reason, now, ps->pool.disruption.drainTimeout)) continue;
+    blockedReason_.erase(name);
+    removing.insert(name);
+    active[ps->pool.name] -= 1;
+    ++consolidating;
+    ++started;
+  }
+  std::erase_if(blockedReason_, [&](const auto& kv) { return !idx.nodes.count(kv.first); });
+  return started;
+}
+
+int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake) {
+  auto earliest = [&](TimePoint t) {
+    if (!wake || t < *wake) wake = t;
+  };
+  int removed = 0;
+  for (auto it = drains_.begin(); it != drains_.end();) {
+    Drain& d = it->second;
+    auto nodeIt = idx.nodes.find(d.node);
+    const PoolState* ps = validPool(d.pool);
+    const auto pods = idx.movable(d.node);
+    const bool gone = nodeIt == idx.nodes.end();
+    const bool interruptedPastNotice = d.reason == DrainReason::Interrupted && now >= d.deadline;
+    if (gone || pods.empty() || interruptedPastNotice) {
+      if (!ps) {  // not ours to delete: drained, the owner (or the cloud) removes it
+        log("drain: node " + d.node + " drained (" + toString(d.reason) + "); not managed by a node pool, left in place");
+        it = drains_.erase(it);
+        continue;
+      }
+      if (!gone && !d.nodeDeleted) {
+        auto st = actions_.deleteNode(d.node);
+        if (!st) {
+          log("scale-down: deleting Node " + d.node + " failed: " + st.error().message + "; retrying");
+          earliest(now + config_.evictionRetry);
+          ++it;
+          continue;
+        }
+        d.nodeDeleted = true;
+      }
+      NodeProvider* provider = providerFor(ps->pool);
+      if (provider) {
+        auto st = timedRemove(*provider, ps->pool, {d.node, d.pool, ps->pool.provider.parameters});
+        if (!st) {
+          metrics_.inc(metric::kScaleDownFailures, {{"pool", d.pool}, {"reason", "provider"}});
+          log("scale-down: provider delete of " + d.node + " failed: " + st.error().message + "; retrying");
+          earliest(now + config_.evictionRetry);
+          ++it;
+          continue;
+        }
+      }
+      metrics_.inc(metric::kScaleDowns, {{"pool", d.pool}, {"reason", toString(d.reason)}});
+      pools_[d.pool].lastScaleDown = now;
+      log("scale-down: removed node " + d.node + " (pool " + d.pool + ", " + toString(d.reason) + ") after " +
+          formatDuration(std::chrono::duration_cast<Duration>(now - d.started)));
+      emit(poolRef(d.pool), "Normal", "ScaledDown", "removed " + std::string(toString(d.reason)) + " node " + d.node);
+      ++removed;
+      it = drains_.erase(it);
+      continue;
+    }
+    if (now >= d.deadline) {
+      auto st = actions_.untaintNode(d.node, kTaintDisrupting);
+      nodeBackoff_[d.node] = now + config_.drainFailureBackoff;
+      metrics_.inc(metric::kScaleDownFailures, {{"pool", d.pool}, {"reason", "drain_timeout"}});
+      log("scale-down: drain of " + d.node + " timed out with " + std::to_string(pods.size()) +
+          " pod(s) left; untainted" + (st ? "" : " (untaint failed: " + st.error().message + ")") + ", backing off " +
+          formatDuration(config_.drainFailureBackoff));
+      emit(nodeRef(d.node), "Warning", "DrainFailed",
+           std::to_string(pods.size()) + " pod(s) could not be evicted before the deadline; node kept");
+      it = drains_.erase(it);
+      continue;
+    }
+    for (const auto* p : pods) {
+      const std::string key = p->info.key();
+      auto& next = d.nextAttempt[key];
+      if (next > now) {
+        earliest(next);
+        continue;
+      }
+      std::string message;
+      auto outcome = actions_.evictPod(p->info.namespace_, p->info.name, message);
+      next = now + config_.evictionRetry;
+      earliest(next);
+      switch (outcome) {
+        case EvictOutcome::Evicted:
+          metrics_.inc(metric::kEvictions, {{"result", "evicted"}});
+          break;
+        case EvictOutcome::Blocked:
+          metrics_.inc(metric::kEvictions, {{"result", "blocked"}});
+          if (d.blockedReported.insert(key).second) {
+            log("drain: eviction of " + key + " from " + d.node + " refused by a PodDisruptionBudget; retrying until " +
+                rfc3339(d.deadline));
+            emit(podRef(p->info), "Warning", "EvictionBlocked",
+                 "draining node " + d.node + ": " + (message.empty() ? "PodDisruptionBudget refuses" : message));
+          }
+          break;
+        case EvictOutcome::Failed:
+          metrics_.inc(metric::kEvictions, {{"result", "failed"}});
+          log("drain: eviction of " + key + " failed: " + message);
+          break;
+      }
+    }
+    ++it;
+  }
+  return removed;
+}
+
+void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
+  std::set<std::string> live;
+  for (const auto& p : snap.pods) {
+    if (p.info.nodeName.empty() || p.info.uid.empty()) continue;
+    if (isFinished(p.info)) {
+      ledger_.podStopped(p.info.uid, p.finishedAt != TimePoint{} ? p.finishedAt : now);
+      continue;
+    }
+    auto n = idx.nodes.find(p.info.nodeName);
+    if (n == idx.nodes.end()) continue;
+    placement::NodeInfo priced = n->second->info;
+    double onDemandPrice = priced.capacityType == CapacityType::OnDemand ? priced.hourlyPrice : 0;
+    if (auto it = pools_.find(priced.pool); it != pools_.end()) {
+      if (const auto* type = it->second.pool.instanceType(priced.instanceType)) {
+        if (priced.hourlyPrice <= 0) priced.hourlyPrice = type->price(priced.capacityType);
+        onDemandPrice = type->onDemandPrice;
+      }
+    }
+    if (priced.hourlyPrice <= 0) continue;  // unknown price: nothing to attribute
+    const auto req = placement::podRequests(p.info);
+    double rate = placement::podCostRateOnNode(req, priced);
+    placement::NodeInfo od = priced;
+    od.hourlyPrice = onDemandPrice > 0 ? onDemandPrice : priced.hourlyPrice;
+    double odRate = placement::podCostRateOnNode(req, od);
+    ledger_.podRunning(p.info.uid, {p.info.namespace_, workflowOf(p.info)}, rate, odRate,
+                       p.boundAt != TimePoint{} ? p.boundAt : now, now);
+    live.insert(p.info.uid);
+  }
+  ledger_.retainOnly(live, now);
+  if (store_ && now - lastFlush_ >= config_.ledgerFlushInterval) {
+    auto st = flushLedger();
+    if (!st) log("ledger: saving failed: " + st.error().message + "; will retry");
+  }
+}
+
+void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
+  metrics_.clearGauges();
+  metrics_.set(metric::kUnschedulablePods, {}, unschedulable_);
+  metrics_.set(metric::kOldestUnschedulable, {}, oldestUnschedulable_);
+  metrics_.set(metric::kInFlightNodes, {}, static_cast<double>(inFlight_.size()));
+  metrics_.set(metric::kDrains, {}, static_cast<double>(drains_.size()));
+
+  for (auto& [name, ps] : pools_) {
+    std::map<std::pair<std::string, std::string>, int> states;  // (state, capacity type) -> nodes
+    int ready = 0, launching = 0, draining = 0, interrupted = 0;
+    placement::Resources used, cap;
+    for (const auto& [nodeName, node] : idx.nodes) {
+      if (node->info.pool != name || inFlight_.count(nodeName)) continue;
+      std::string state = "ready";
+      auto d = drains_.find(nodeName);
+      if (d != drains_.end()) state = d->second.reason == DrainReason::Interrupted ? "interrupted" : "draining";
+      else if (!node->ready) state = "launching";
+      states[{state, std::string(toString(node->info.capacityType))}] += 1;
+      if (state == "ready") {
+        ++ready;
+        used += node->info.requested;
+        cap += node->info.allocatable;
+      } else if (state == "launching") {
+        ++launching;
+      } else if (state == "draining") {
+        ++draining;
+      } else {
+        ++interrupted;
+      }
+    }
+    for (const auto& [n, f] : inFlight_) {
+      if (f.pool != name) continue;
+      states[{"launching", std::string(toString(f.capacityType))}] += 1;
+      ++launching;
+    }
+    for (const auto& [k, v] : states) {
+      metrics_.set(metric::kNodes, {{"pool", name}, {"state", k.first}, {"capacity_type", k.second}}, v);
+    }
+    const int desired = ready + launching;
+    metrics_.set(metric::kDesiredNodes, {{"pool", name}}, desired);
+    auto share = [](int64_t u, int64_t c) { return c > 0 ? static_cast<double>(u) / static_cast<double>(c) : 0.0; };
+    metrics_.set(metric::kPoolUtilization, {{"pool", name}, {"resource", "cpu"}}, share(used.cpuMilli, cap.cpuMilli));
+    metrics_.set(metric::kPoolUtilization, {{"pool", name}, {"resource", "memory"}}, share(used.memory, cap.memory));
+    if (cap.gpus() > 0) {
+      metrics_.set(metric::kPoolUtilization, {{"pool", name}, {"resource", "gpu"}}, share(used.gpus(), cap.gpus()));
+    }
+    auto coolOffUntil = interruptions_.coolOffUntil(name, now);
+    metrics_.set(metric::kSpotCoolOff, {{"pool", name}}, coolOffUntil ? 1 : 0);
+    if (!ps.fromObject) continue;
+
+    auto condition = [&](const std::string& type, bool status, const std::string& reason, const std::string& message) {
+      auto& since = ps.conditionSince[type];
+      const std::string s = status ? "True" : "False";
+      if (since.first != s) since = {s, now};
+      return "{\"type\":\"" + type + "\",\"status\":\"" + s + "\",\"reason\":\"" + reason + "\",\"message\":\"" +
+             jsonEscape(message) + "\",\"lastTransitionTime\":\"" + rfc3339(since.second) +
+             "\",\"observedGeneration\":" + std::to_string(ps.pool.generation) + "}";
+    };
+    std::ostringstream o;
+    o << "{\"observedGeneration\":" << ps.pool.generation << ",\"nodes\":{\"total\":"
+      << (ready + launching + draining + interrupted) << ",\"ready\":" << ready << ",\"launching\":" << launching
+      << ",\"draining\":" << draining << ",\"interrupted\":" << interrupted << "},\"desiredNodes\":" << desired;
+    if (ps.lastScaleUp != TimePoint{}) o << ",\"lastScaleUpTime\":\"" << rfc3339(ps.lastScaleUp) << "\"";
+    if (ps.lastScaleDown != TimePoint{}) o << ",\"lastScaleDownTime\":\"" << rfc3339(ps.lastScaleDown) << "\"";
+    o << ",\"interruptionRatePerHour\":" << interruptions_.ratePerHour(name, now);
+    if (coolOffUntil) o << ",\"spotCoolOffUntil\":\"" << rfc3339(*coolOffUntil) << "\"";
+    o << ",\"conditions\":["
+      << condition("Valid", ps.valid, ps.valid ? "Valid" : "InvalidSpec", ps.valid ? "" : ps.invalidReason) << ","
+      << condition("SpotCoolOff", coolOffUntil.has_value(), coolOffUntil ? "InterruptionStorm" : "Normal",
+                   coolOffUntil ? "new capacity is on-demand until " + rfc3339(*coolOffUntil) : "")
+      << "]}";
+    std::string status = o.str();
+    if (status != ps.lastStatus) {
+      auto st = actions_.updateNodePoolStatus(name, status);
+      if (st) ps.lastStatus = std::move(status);
+      else log("nodepool " + name + ": status update failed: " + st.error().message);
+    }
+  }
+
+  std::map<WorkflowKey, double> budgets;
+  for (const auto& p : snap.pods) {
+    if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = *b;
+  }
+  std::map<std::string, double> namespaces;
+  for (const auto& [wf, usd] : ledger_.workflows(now)) {
+    metrics_.set(metric::kWorkflowCost, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
+    namespaces[wf.namespaceName] += usd;
+  }
+  for (const auto& [wf, usd] : budgets) {
+    metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
+  }
+  for (const auto& [ns, usd] : namespaces) metrics_.set(metric::kNamespaceCost, {{"namespace", ns}}, usd);
+  metrics_.set(metric::kCostPerHour, {}, ledger_.costPerHour());
+  metrics_.set(metric::kSpotSavings, {}, ledger_.spotSavings(now));
+}
+
+}  // namespace spotfit::scaler

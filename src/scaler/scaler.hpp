@@ -1,0 +1,155 @@
+#pragma once
+// The scaler's reconcile loop: one call looks at a cluster snapshot and acts through injected ports
+// (NodeProvider, ClusterActions, ScaleUpPlanner, LedgerStore, Clock). It is single-threaded: the serve
+// wiring calls reconcile() from one thread while it holds the leader Lease; tests call it with a
+// ManualClock and read back what the fakes recorded.
+//
+// Order inside reconcile: providers' background work, in-flight nodes (initialized / timed out),
+// interruption notices, scale-up (batched), scale-down candidates, drains, cost ledger, status, metrics.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "scaler/actions.hpp"
+#include "scaler/batcher.hpp"
+#include "scaler/interruptions.hpp"
+#include "scaler/ledger.hpp"
+#include "scaler/metrics.hpp"
+#include "scaler/nodepool.hpp"
+#include "scaler/offerings.hpp"
+#include "scaler/planner.hpp"
+#include "scaler/provider.hpp"
+#include "scaler/snapshot.hpp"
+
+namespace spotfit::scaler {
+
+enum class DrainReason { Empty, Underused, Interrupted };
+const char* toString(DrainReason r);
+
+struct InFlightNode {
+  std::string name, pool, instanceType, zone;
+  CapacityType capacityType = CapacityType::OnDemand;
+  TimePoint createdAt{};
+  placement::NodeInfo model;                 // the node as it will be once initialized
+  std::set<std::string> extendedRequested;   // extended resources its pods asked for; must be advertised
+  std::vector<std::string> podKeys;
+};
+
+struct Drain {
+  std::string node, pool, instanceType;
+  DrainReason reason = DrainReason::Empty;
+  TimePoint started{}, deadline{};
+  std::map<std::string, TimePoint> nextAttempt;  // pod key -> when to try its eviction again
+  std::set<std::string> blockedReported;         // pods whose PDB refusal was already reported
+  bool nodeDeleted = false;
+};
+
+struct ReconcileResult {
+  int nodesCreated = 0;
+  int drainsStarted = 0;
+  int nodesRemoved = 0;
+  std::optional<TimePoint> wakeAt;  // when reconcile should run again at the latest (batch close, retries)
+};
+
+class Scaler {
+ public:
+  using Logger = std::function<void(const std::string&)>;
+  // Resolves a pool's provider by its provider type ("kwok", "clusterapi", "memory"); nullptr: none.
+  using ProviderLookup = std::function<NodeProvider*(const NodePool&)>;
+
+  Scaler(ScalerConfig config, const Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
+         ProviderLookup providers, LedgerStore* ledgerStore = nullptr, Logger log = {});
+
+  // Pools from the config file (always valid: the config parser refuses invalid ones).
+  void setConfigPools(std::vector<NodePool> pools);
+  // Pools from NodePool objects; invalid ones are kept out of planning and reported in status and events.
+  void upsertPoolObject(const ParsedNodePool& parsed);
+  void removePoolObject(const std::string& name);
+
+  // Reads the ledger back from its store (after winning the lease). A corrupt store is an error and the
+  // ledger starts empty, so one bad write cannot stop scaling.
+  Status loadLedger();
+  Status flushLedger();
+
+  ReconcileResult reconcile(const ClusterSnapshot& snapshot);
+
+  // Workflow spend for the webhook's budget gate (the adapter lives in the serve wiring).
+  double workflowSpend(const std::string& namespaceName, const std::string& workflow) const;
+
+  ScalerMetrics& metrics() { return metrics_; }
+  const CostLedger& ledger() const { return ledger_; }
+  const std::map<std::string, InFlightNode>& inFlight() const { return inFlight_; }
+  const std::map<std::string, Drain>& drains() const { return drains_; }
+  const UnavailableOfferings& unavailableOfferings() const { return unavailable_; }
+  const InterruptionTracker& interruptions() const { return interruptions_; }
+  const ScalerConfig& config() const { return config_; }
+
+ private:
+  struct PoolState {
+    NodePool pool;
+    bool valid = true;
+    bool fromObject = false;
+    std::string invalidReason;
+    TimePoint lastScaleUp{}, lastScaleDown{};
+    std::string lastStatus;  // last status JSON written
+    int64_t reportedGeneration = -1;
+    std::map<std::string, std::pair<std::string, TimePoint>> conditionSince;  // type -> (status, since)
+  };
+  struct Index;
+
+  const PoolState* validPool(const std::string& name) const;
+  NodeProvider* providerFor(const NodePool& pool);
+  void log(const std::string& line) const;
+  void emit(const ObjectRef& obj, const std::string& type, const std::string& reason, const std::string& msg);
+
+  void trackInFlight(const Index& idx, TimePoint now, bool& replan);
+  void handleInterruptions(const Index& idx, TimePoint now, bool& replan);
+  int scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now, bool replan);
+  int scaleDown(const Index& idx, TimePoint now);
+  int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
+  void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
+  void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
+
+  std::vector<PlannerPool> plannerPools(TimePoint now) const;
+  std::vector<placement::NodeInfo> capacityNodes(const Index& idx, const std::set<std::string>& exclude) const;
+  // Empty when the node's pods fit on the remaining nodes (same solver as scale-up, no new nodes); else why not.
+  std::string roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing);
+  bool startDrain(const ClusterNode& node, DrainReason reason, TimePoint now, Duration timeout);
+  void finishDrain(const std::string& node, bool ok, const std::string& why, TimePoint now);
+  std::string newNodeName(const std::string& pool, TimePoint now);
+  Result<ProviderNode> timedCreate(NodeProvider& p, const NodePool& pool, const NodeRequest& req);
+  Status timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef& ref);
+
+  ScalerConfig config_;
+  const Clock& clock_;
+  ClusterActions& actions_;
+  ScaleUpPlanner& planner_;
+  ProviderLookup providers_;
+  LedgerStore* store_;
+  Logger log_;
+
+  std::map<std::string, PoolState> pools_;
+  PodBatcher batcher_;
+  UnavailableOfferings unavailable_;
+  InterruptionTracker interruptions_;
+  CostLedger ledger_;
+  ScalerMetrics metrics_;
+
+  std::map<std::string, InFlightNode> inFlight_;
+  std::map<std::string, Drain> drains_;
+  std::set<std::string> interrupted_;                 // nodes whose notice was handled
+  std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
+  std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
+  std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
+  TimePoint lastFlush_{};
+  int unschedulable_ = 0;
+  double oldestUnschedulable_ = 0;
+  uint64_t nameCounter_ = 0;
+};
+
+}  // namespace spotfit::scaler
