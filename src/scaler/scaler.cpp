@@ -126,8 +126,10 @@ struct Scaler::Index {
   std::map<std::string, const ClusterNode*> nodes;
   std::map<std::string, std::vector<const ClusterPod*>> podsByNode;
 
-  explicit Index(const ClusterSnapshot& s) {
-    for (const auto& n : s.nodes) nodes[n.info.name] = &n;
+  Index(const ClusterSnapshot& s, const std::set<std::string>& deleted) {
+    for (const auto& n : s.nodes) {
+      if (!deleted.count(n.info.name)) nodes[n.info.name] = &n;
+    }
     for (const auto& p : s.pods) {
       if (!p.info.nodeName.empty()) podsByNode[p.info.nodeName].push_back(&p);
     }
@@ -267,7 +269,10 @@ Status Scaler::timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef&
 
 ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
   const TimePoint now = clock_.now();
-  Index idx(snapshot);
+  std::erase_if(deleted_, [&](const std::string& n) {
+    return std::none_of(snapshot.nodes.begin(), snapshot.nodes.end(), [&](const ClusterNode& c) { return c.info.name == n; });
+  });
+  Index idx(snapshot, deleted_);
   ReconcileResult out;
   for (auto& [name, ps] : pools_) {
     if (!ps.valid) continue;
@@ -333,7 +338,7 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
            "node " + f.name + " (" + f.instanceType + ", " + std::string(toString(f.capacityType)) + ") " + why +
                " within " + formatDuration(timeout) + "; falling back to another offering");
       if (ps != pools_.end()) {
-        if (n != idx.nodes.end()) (void)actions_.deleteNode(f.name);
+        if (n != idx.nodes.end() && actions_.deleteNode(f.name).ok()) deleted_.insert(f.name);
         if (auto* p = providerFor(ps->second.pool)) {
           auto st = timedRemove(*p, ps->second.pool, {f.name, f.pool, ps->second.pool.provider.parameters});
           if (!st) log("scale-up: could not delete unready node " + f.name + ": " + st.error().message);
@@ -779,6 +784,7 @@ int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePo
           continue;
         }
       }
+      if (d.nodeDeleted) deleted_.insert(d.node);
       metrics_.inc(metric::kScaleDowns, {{"pool", d.pool}, {"reason", toString(d.reason)}});
       pools_[d.pool].lastScaleDown = now;
       log("scale-down: removed node " + d.node + " (pool " + d.pool + ", " + toString(d.reason) + ") after " +

@@ -143,6 +143,7 @@ class Scaler {
   std::map<std::string, InFlightNode> inFlight_;
   std::map<std::string, Drain> drains_;
   std::set<std::string> interrupted_;                 // nodes whose notice was handled
+  std::set<std::string> deleted_;                     // Node objects we deleted that the snapshot still shows
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
