@@ -12,9 +12,15 @@ ClusterCache::ClusterCache(const Clock& clock, std::chrono::nanoseconds assumeTt
 
 ClusterCache::~ClusterCache() = default;
 
-std::string ClusterCache::podKey(const placement::PodInfo& pod) {
-  return pod.uid.empty() ? pod.namespace_ + "/" + pod.name : pod.uid;
+std::string ClusterCache::podKey(std::string_view uid, std::string_view ns, std::string_view name) {
+  if (!uid.empty()) return std::string(uid);
+  std::string key;
+  key.reserve(ns.size() + 1 + name.size());
+  key.append(ns).append("/").append(name);
+  return key;
 }
+
+std::string ClusterCache::podKey(const placement::PodInfo& pod) { return podKey(pod.uid, pod.namespace_, pod.name); }
 
 ClusterCache::NodeSlot& ClusterCache::slotLocked(std::string_view name) {
   auto it = nodes_.find(name);
@@ -71,11 +77,9 @@ void ClusterCache::forgetAssumedLocked(std::string_view key) {
   releaseSlotIfUnusedLocked(slot);
 }
 
-void ClusterCache::podUpserted(const placement::PodInfo& pod, std::string_view nodeName, bool terminal) {
-  const std::string key = podKey(pod);
-  placement::Resources requests;
+void ClusterCache::podUpserted(std::string_view key, std::string_view nodeName, bool terminal,
+                               const placement::Resources& requests) {
   const bool counts = !nodeName.empty() && !terminal;
-  if (counts) requests = placement::podRequests(pod);
   std::unique_lock lock(mu_);
   sweepLocked(clock_.now());
   // The informer showing the pod bound (or finished) settles its assumption, wherever it ended up.
@@ -88,11 +92,10 @@ void ClusterCache::podUpserted(const placement::PodInfo& pod, std::string_view n
   slot.requested += requests;
   ++slot.boundPods;
   if (slot.info) slot.info->requested = slot.requested;
-  bound_.emplace(key, BoundPod{&slot, std::move(requests)});
+  bound_.emplace(std::string(key), BoundPod{&slot, requests});
 }
 
-void ClusterCache::podDeleted(const placement::PodInfo& pod) {
-  const std::string key = podKey(pod);
+void ClusterCache::podDeleted(std::string_view key) {
   std::unique_lock lock(mu_);
   forgetAssumedLocked(key);
   unbindLocked(key);

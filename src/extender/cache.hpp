@@ -31,17 +31,20 @@
 
 namespace spotfit::extender {
 
-// The informer events the cache consumes. The kube informer adapter calls these from its watch threads;
-// tests and benchmarks call them directly. Pods are identified by uid (namespace/name when uid is
-// empty); a pod counts on a node while it has spec.nodeName and is not terminal.
+// The informer events the cache consumes. The kube informer adapter (informer_adapter.hpp) calls these
+// from its watch threads; tests and benchmarks call them directly. A pod is identified by its key (uid,
+// namespace/name when the uid is empty, see ClusterCache::podKey) and counts on a node while it has
+// spec.nodeName and is not terminal. Only the key, node and requests are kept per pod.
 class ClusterEvents {
  public:
   virtual ~ClusterEvents() = default;
   virtual void nodeUpserted(placement::NodeInfo node) = 0;
   virtual void nodeDeleted(std::string_view name) = 0;
-  // `nodeName` is spec.nodeName ("" while unbound); `terminal` is phase Succeeded or Failed.
-  virtual void podUpserted(const placement::PodInfo& pod, std::string_view nodeName, bool terminal) = 0;
-  virtual void podDeleted(const placement::PodInfo& pod) = 0;
+  // `nodeName` is spec.nodeName ("" while unbound); `terminal` is phase Succeeded or Failed;
+  // `requests` is placement::podRequests of the pod.
+  virtual void podUpserted(std::string_view key, std::string_view nodeName, bool terminal,
+                           const placement::Resources& requests) = 0;
+  virtual void podDeleted(std::string_view key) = 0;
   // The initial lists of both informers have been delivered.
   virtual void synced() = 0;
 };
@@ -78,8 +81,9 @@ class ClusterCache final : public ClusterEvents {
   // ClusterEvents
   void nodeUpserted(placement::NodeInfo node) override;
   void nodeDeleted(std::string_view name) override;
-  void podUpserted(const placement::PodInfo& pod, std::string_view nodeName, bool terminal) override;
-  void podDeleted(const placement::PodInfo& pod) override;
+  void podUpserted(std::string_view key, std::string_view nodeName, bool terminal,
+                   const placement::Resources& requests) override;
+  void podDeleted(std::string_view key) override;
   void synced() override;
 
   bool isSynced() const;
@@ -117,6 +121,7 @@ class ClusterCache final : public ClusterEvents {
 
   // Ledger identity of a pod: its uid, else namespace/name.
   static std::string podKey(const placement::PodInfo& pod);
+  static std::string podKey(std::string_view uid, std::string_view ns, std::string_view name);
 
  private:
   struct NodeSlot;

@@ -45,6 +45,11 @@ class ClusterCacheTest : public ::testing::Test {
   ManualClock clock;
   ClusterCache cache{clock};
 
+  void bind(const placement::PodInfo& p, std::string_view node, bool terminal = false) {
+    cache.podUpserted(ClusterCache::podKey(p), node, terminal, placement::podRequests(p));
+  }
+  void remove(const placement::PodInfo& p) { cache.podDeleted(ClusterCache::podKey(p)); }
+
   int64_t usedGpus(std::string_view node, std::string_view podKey = "") {
     return cache.snapshot().usage(node, podKey).get(placement::kResourceNvidiaGpu);
   }
@@ -53,10 +58,10 @@ class ClusterCacheTest : public ::testing::Test {
 
 TEST_F(ClusterCacheTest, CountsBoundNonTerminalPods) {
   cache.nodeUpserted(gpuNode("n1", 4));
-  cache.podUpserted(pod("a", 500, 1), "n1", false);
-  cache.podUpserted(pod("b", 250, 2), "n1", false);
-  cache.podUpserted(pod("done", 1000, 1), "n1", true);
-  cache.podUpserted(pod("pending", 1000, 1), "", false);
+  bind(pod("a", 500, 1), "n1", false);
+  bind(pod("b", 250, 2), "n1", false);
+  bind(pod("done", 1000, 1), "n1", true);
+  bind(pod("pending", 1000, 1), "", false);
   EXPECT_EQ(usedGpus("n1"), 3);
   EXPECT_EQ(usedCpu("n1"), 750);
   EXPECT_EQ(cache.stats().boundPods, 2u);
@@ -74,21 +79,21 @@ TEST_F(ClusterCacheTest, CountsBoundNonTerminalPods) {
 TEST_F(ClusterCacheTest, PodUpdatesMoveAndReleaseUsage) {
   cache.nodeUpserted(gpuNode("n1", 4));
   cache.nodeUpserted(gpuNode("n2", 4));
-  cache.podUpserted(pod("a", 500, 1), "n1", false);
-  cache.podUpserted(pod("a", 500, 1), "n1", false);  // a resync delivers the same pod again
+  bind(pod("a", 500, 1), "n1", false);
+  bind(pod("a", 500, 1), "n1", false);  // a resync delivers the same pod again
   EXPECT_EQ(usedGpus("n1"), 1);
-  cache.podUpserted(pod("a", 500, 2), "n1", false);  // in-place resize
+  bind(pod("a", 500, 2), "n1", false);  // in-place resize
   EXPECT_EQ(usedGpus("n1"), 2);
-  cache.podUpserted(pod("a", 500, 2), "n1", true);  // finished
+  bind(pod("a", 500, 2), "n1", true);  // finished
   EXPECT_EQ(usedGpus("n1"), 0);
-  cache.podUpserted(pod("b", 500, 1), "n2", false);
-  cache.podDeleted(pod("b", 500, 1));
+  bind(pod("b", 500, 1), "n2", false);
+  remove(pod("b", 500, 1));
   EXPECT_EQ(usedGpus("n2"), 0);
   EXPECT_EQ(cache.stats().boundPods, 0u);
 }
 
 TEST_F(ClusterCacheTest, NodeReplacementKeepsUsageAndDeletionForgetsTheNode) {
-  cache.podUpserted(pod("a", 500, 1), "n1", false);  // pod seen before its node
+  bind(pod("a", 500, 1), "n1", false);  // pod seen before its node
   EXPECT_EQ(usedGpus("n1"), 1);
   cache.nodeUpserted(gpuNode("n1", 4));
   placement::NodeInfo scratch;
@@ -103,7 +108,7 @@ TEST_F(ClusterCacheTest, NodeReplacementKeepsUsageAndDeletionForgetsTheNode) {
   EXPECT_EQ(cache.snapshot().node("n1", "", scratch), nullptr);
   EXPECT_EQ(cache.stats().nodes, 0u);
   cache.nodeDeleted("n1");  // twice is harmless
-  cache.podDeleted(pod("a", 500, 1));
+  remove(pod("a", 500, 1));
   EXPECT_EQ(usedGpus("n1"), 0);
 }
 
@@ -132,17 +137,17 @@ TEST_F(ClusterCacheTest, BindingOrDeletionEndsTheAssumption) {
   ASSERT_EQ(cache.assume(q, placement::podRequests(q), "n1"), AssumeOutcome::kAssumed);
   EXPECT_EQ(usedGpus("n1"), 2);
   // kube-scheduler bound p elsewhere: the informer shows it on n2; n1 is released at once.
-  cache.podUpserted(p, "n2", false);
+  bind(p, "n2", false);
   EXPECT_EQ(usedGpus("n1"), 1);
   EXPECT_EQ(usedGpus("n2"), 1);
   // q was deleted before binding.
-  cache.podDeleted(q);
+  remove(q);
   EXPECT_EQ(usedGpus("n1"), 0);
   EXPECT_EQ(cache.stats().assumedPods, 0u);
   // A still-pending update does not end an assumption.
   auto r = pod("r", 500, 1);
   ASSERT_EQ(cache.assume(r, placement::podRequests(r), "n1"), AssumeOutcome::kAssumed);
-  cache.podUpserted(r, "", false);
+  bind(r, "", false);
   EXPECT_EQ(usedGpus("n1"), 1);
 }
 
@@ -161,7 +166,7 @@ TEST_F(ClusterCacheTest, ReassumingMovesThePod) {
 
 TEST_F(ClusterCacheTest, AssumeRechecksFitAndKnowsUnknownNodes) {
   cache.nodeUpserted(gpuNode("n1", 1));
-  cache.podUpserted(pod("busy", 500, 1), "n1", false);
+  bind(pod("busy", 500, 1), "n1", false);
   auto p = pod("p", 500, 1);
   EXPECT_EQ(cache.assume(p, placement::podRequests(p), "n1"), AssumeOutcome::kNoLongerFits);
   EXPECT_EQ(cache.assume(p, placement::podRequests(p), "ghost"), AssumeOutcome::kUnknownNode);
@@ -193,7 +198,7 @@ TEST_F(ClusterCacheTest, LastGpuIsNeverAssumedTwice) {
   for (int round = 0; round < kRounds; ++round) {
     const std::string node = "n" + std::to_string(round);
     cache.nodeUpserted(gpuNode(node, 4));
-    for (int g = 0; g < 3; ++g) cache.podUpserted(pod(node + "-busy" + std::to_string(g), 100, 1), node, false);
+    for (int g = 0; g < 3; ++g) bind(pod(node + "-busy" + std::to_string(g), 100, 1), node, false);
     std::atomic<int> won{0};
     std::barrier start(kThreads);
     std::vector<std::thread> threads;

@@ -1,0 +1,228 @@
+#include "extender/extender.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "kube/objects.hpp"
+#include "placement/fit.hpp"
+
+namespace spotfit::extender {
+namespace {
+
+constexpr std::string_view kNotSynced = "spotfit's node cache has not synced with the API server yet";
+constexpr std::string_view kBudgetActionAnnotation = "spotfit.io/budget-action";
+
+// The pod of a request, decoded, with the budget policy applied.
+struct RequestPod {
+  placement::PodInfo info;
+  placement::Resources requests;
+  std::string key;  // ledger identity
+};
+
+Result<RequestPod> decodeRequestPod(const ExtenderArgs& args, const BudgetStatus* budget) {
+  auto pod = kube::decodePod(*args.pod);
+  if (!pod.ok()) return makeError("invalid", "ExtenderArgs.Pod: " + pod.error().message);
+  RequestPod out;
+  out.info = pod->toPodInfo();
+  // budget-action: spot-only narrows the pod to spot capacity while its workflow is over budget.
+  if (budget != nullptr && pod->meta.annotations.getOr(kBudgetActionAnnotation, "") == "spot-only" &&
+      out.info.capacityPolicy != placement::CapacityPolicy::OnDemand && budget->overBudget(out.info.workflow)) {
+    out.info.capacityPolicy = placement::CapacityPolicy::SpotOnly;
+  }
+  out.requests = pod->requests();
+  out.key = ClusterCache::podKey(out.info);
+  return out;
+}
+
+// Full-Node mode: the nodes as kube-scheduler sent them, with usage from our cache filled in later.
+Result<std::vector<placement::NodeInfo>> decodeRequestNodes(const ExtenderArgs& args) {
+  std::vector<placement::NodeInfo> nodes;
+  nodes.reserve(args.nodes.size());
+  for (std::size_t i = 0; i < args.nodes.size(); ++i) {
+    auto node = kube::decodeNode(*args.nodes[i]);
+    if (!node.ok()) {
+      return makeError("invalid", "ExtenderArgs.Nodes.items[" + std::to_string(i) + "]: " + node.error().message);
+    }
+    nodes.push_back(std::move(node->info));
+  }
+  return nodes;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::string_view rejectionCode(std::string_view reason, bool permanent) {
+  auto starts = [&](std::string_view p) { return reason.substr(0, p.size()) == p; };
+  if (reason == kUnknownNodeReason) return "unknown_node";
+  if (starts("node(s) were unschedulable")) return "unschedulable";
+  if (starts("node(s) didn't match")) return "node_affinity";
+  if (starts("node(s) had untolerated taint")) return "taint";
+  if (starts("gpu product")) return "gpu_product";
+  if (reason.find("workflow over budget") != std::string_view::npos) return "budget";
+  if (reason.find(" node, pod requires ") != std::string_view::npos) return "capacity_type";
+  if (starts("Insufficient ") || starts("Too many pods")) return permanent ? "node_too_small" : "insufficient_resources";
+  return "other";
+}
+
+Extender::Extender(ClusterCache& cache, ExtenderMetrics* metrics, const BudgetStatus* budget, ExtenderOptions options)
+    : cache_(cache), metrics_(metrics), budget_(budget), options_(std::move(options)) {}
+
+Extender::Answer Extender::filterBody(std::string_view body) {
+  auto args = decodeExtenderArgs(body);
+  if (!args.ok()) {
+    return {400, args.error().message};
+  }
+  auto pod = decodeRequestPod(*args, budget_);
+  if (!pod.ok()) {
+    return {400, pod.error().message};
+  }
+  FilterOutcome outcome;
+  const auto n = args->nodeNames.size();
+  outcome.passed.reserve(n);
+
+  auto judge = [&](std::size_t i, const placement::NodeInfo& node) {
+    placement::FitVerdict v = placement::fit(pod->info, pod->requests, node);
+    if (v.fits) {
+      outcome.passed.push_back(i);
+    } else if (v.permanent) {
+      outcome.unresolvable.emplace_back(args->nodeNames[i], std::move(v.reason));
+    } else {
+      outcome.failed.emplace_back(args->nodeNames[i], std::move(v.reason));
+    }
+  };
+
+  if (args->mode == NodeMode::kNames) {
+    if (!cache_.isSynced()) return {200, encodeFilterError(kNotSynced), true};
+    auto snap = cache_.snapshot();
+    placement::NodeInfo scratch;
+    for (std::size_t i = 0; i < n; ++i) {
+      const placement::NodeInfo* node = snap.node(args->nodeNames[i], pod->key, scratch);
+      if (node == nullptr) {
+        outcome.failed.emplace_back(args->nodeNames[i], std::string(kUnknownNodeReason));
+        continue;
+      }
+      judge(i, *node);
+    }
+  } else {
+    auto nodes = decodeRequestNodes(*args);
+    if (!nodes.ok()) {
+      return {400, nodes.error().message};
+    }
+    auto snap = cache_.snapshot();
+    for (std::size_t i = 0; i < n; ++i) {
+      placement::NodeInfo& node = (*nodes)[i];
+      node.requested = snap.usage(node.name, pod->key);
+      judge(i, node);
+    }
+  }
+
+  if (metrics_ != nullptr) {
+    for (const auto& [_, reason] : outcome.failed) metrics_->countRejection(rejectionCode(reason, false));
+    for (const auto& [_, reason] : outcome.unresolvable) metrics_->countRejection(rejectionCode(reason, true));
+  }
+  return {200, encodeFilterResult(*args, outcome)};
+}
+
+Extender::Answer Extender::prioritizeBody(std::string_view body) {
+  auto args = decodeExtenderArgs(body);
+  if (!args.ok()) {
+    return {400, args.error().message};
+  }
+  auto pod = decodeRequestPod(*args, budget_);
+  if (!pod.ok()) {
+    return {400, pod.error().message};
+  }
+  const auto n = args->nodeNames.size();
+  std::vector<HostPriority> priorities(n);
+  std::vector<char> candidate(n, 0);  // fits now: may be assumed onto
+  std::vector<placement::NodeInfo> requestNodes;
+
+  if (args->mode == NodeMode::kNames) {
+    if (!cache_.isSynced()) {
+      return {503, std::string(kNotSynced)};
+    }
+    auto snap = cache_.snapshot();
+    placement::NodeInfo scratch;
+    for (std::size_t i = 0; i < n; ++i) {
+      priorities[i].host = args->nodeNames[i];
+      const placement::NodeInfo* node = snap.node(args->nodeNames[i], pod->key, scratch);
+      if (node == nullptr || !placement::fit(pod->info, pod->requests, *node).fits) continue;
+      priorities[i].score = placement::score(pod->info, pod->requests, *node, options_.score);
+      candidate[i] = 1;
+    }
+  } else {
+    auto nodes = decodeRequestNodes(*args);
+    if (!nodes.ok()) {
+      return {400, nodes.error().message};
+    }
+    requestNodes = std::move(*nodes);
+    auto snap = cache_.snapshot();
+    for (std::size_t i = 0; i < n; ++i) {
+      placement::NodeInfo& node = requestNodes[i];
+      priorities[i].host = args->nodeNames[i];
+      node.requested = snap.usage(node.name, pod->key);
+      if (!placement::fit(pod->info, pod->requests, node).fits) continue;
+      priorities[i].score = placement::score(pod->info, pod->requests, node, options_.score);
+      candidate[i] = 1;
+    }
+  }
+
+  if (options_.assumeOnPrioritize) {
+    // Best first (score, then name: deterministic like placement::rankNodes). The first node whose
+    // re-check under the cache's exclusive lock still passes takes the assumption; nodes a concurrent
+    // assumption filled meanwhile drop to 0 so the scheduler does not favour them.
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (candidate[i]) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      if (priorities[a].score != priorities[b].score) return priorities[a].score > priorities[b].score;
+      return priorities[a].host < priorities[b].host;
+    });
+    for (std::size_t i : order) {
+      const placement::NodeInfo* requestNode = requestNodes.empty() ? nullptr : &requestNodes[i];
+      AssumeOutcome r = cache_.assume(pod->info, pod->requests, args->nodeNames[i], requestNode);
+      if (r == AssumeOutcome::kAssumed) break;
+      priorities[i].score = 0;
+      if (metrics_ != nullptr) metrics_->countAssumeConflict();
+    }
+    if (metrics_ != nullptr) metrics_->setAssumedPods(static_cast<double>(cache_.stats().assumedPods));
+  }
+  return {200, encodeHostPriorityList(priorities)};
+}
+
+server::Response Extender::respond(Verb verb, Answer answer, std::chrono::steady_clock::time_point start) {
+  if (metrics_ != nullptr) {
+    Outcome o = answer.status == 400 ? Outcome::kBadRequest
+                : answer.status != 200 || answer.callError ? Outcome::kError
+                                                            : Outcome::kOk;
+    metrics_->observeRequest(verb, o, secondsSince(start));
+  }
+  if (answer.status == 200) return server::Response::json(200, std::move(answer.body));
+  return server::Response::text(answer.status, std::move(answer.body) + "\n");
+}
+
+server::Response Extender::filter(const server::Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  return respond(Verb::kFilter, filterBody(request.body), start);
+}
+
+server::Response Extender::prioritize(const server::Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  return respond(Verb::kPrioritize, prioritizeBody(request.body), start);
+}
+
+void registerRoutes(server::Router& router, Extender& extender, std::string_view prefix) {
+  std::string p(prefix);
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  router.add("POST", p + "/filter", [&extender](const server::Request& r) { return extender.filter(r); },
+             "extender_filter");
+  router.add("POST", p + "/prioritize", [&extender](const server::Request& r) { return extender.prioritize(r); },
+             "extender_prioritize");
+}
+
+}  // namespace spotfit::extender
