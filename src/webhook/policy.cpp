@@ -100,7 +100,8 @@ std::string defaultWorkflowForPod(const ObjectMeta& pod) {
     if (std::find(kWorkflowKinds.begin(), kWorkflowKinds.end(), o.kind) != kWorkflowKinds.end()) return o.name;
   }
   if (auto spark = pod.label("spark-app-name")) return std::string(*spark);
-  return {};
+  // A standalone pod is its own workflow (empty for generateName pods: their name is not known yet).
+  return std::string(pod.name());
 }
 
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {

@@ -40,7 +40,7 @@ void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes);
 
 // Default workflow id for a pod template: the owning Job's name, else the controller of a known batch
 // workflow kind (Argo Workflow, Kubeflow training jobs, SparkApplication, RayJob), else the Spark
-// application label. Empty when none applies.
+// application label, else the pod's own name (empty while only generateName is set).
 std::string defaultWorkflowForPod(const ObjectMeta& pod);
 
 }  // namespace spotfit::webhook
