@@ -1,0 +1,186 @@
+#include "webhook/kube_adapters.hpp"
+
+#include "kube/time.hpp"
+#include "placement/quantity.hpp"
+#include "webhook/json.hpp"
+
+namespace spotfit::webhook {
+namespace {
+
+std::string quantityText(int64_t milli) {
+  return milli % 1000 == 0 ? placement::formatDecimal(milli / 1000) : placement::formatMilliCpu(milli);
+}
+
+std::map<std::string, std::string> quantities(const kube::QuantityList& list) {
+  std::map<std::string, std::string> out;
+  for (const auto& q : list) out[q.resource] = quantityText(q.milli);
+  return out;
+}
+
+}  // namespace
+
+Status KubePdbWriter::create(const PdbRequest& request) {
+  kube::WriteOptions o;
+  o.timeout = timeout_;
+  auto r = client_.create(kube::resources::kPodDisruptionBudgets, request.namespace_, request.manifest(), o);
+  if (r.ok() || kube::isAlreadyExists(r.error())) return {};
+  return r.error();
+}
+
+KubeEventSink::KubeEventSink(kube::KubeClient& client, kube::Clock& clock, size_t maxQueued)
+    : client_(client), clock_(clock), maxQueued_(maxQueued) {}
+
+KubeEventSink::~KubeEventSink() { stop(); }
+
+void KubeEventSink::record(const EventRecord& event) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= maxQueued_) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back(event);
+  }
+  cv_.notify_one();
+}
+
+size_t KubeEventSink::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+std::string KubeEventSink::eventJson(const EventRecord& e) const {
+  const std::string now = kube::formatTime(clock_.wallNow());
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String("v1");
+  w.Key("kind");
+  w.String("Event");
+  w.Key("metadata");
+  w.StartObject();
+  w.Key("generateName");
+  json::write(w, (e.involvedName.empty() ? std::string("spotfit") : e.involvedName) + ".");
+  w.Key("namespace");
+  json::write(w, e.namespace_);
+  w.EndObject();
+  w.Key("involvedObject");
+  w.StartObject();
+  w.Key("apiVersion");
+  w.String(e.involvedKind == "Job" ? "batch/v1" : "v1");
+  w.Key("kind");
+  json::write(w, e.involvedKind);
+  w.Key("name");
+  json::write(w, e.involvedName);
+  w.Key("namespace");
+  json::write(w, e.namespace_);
+  if (!e.involvedUid.empty()) {
+    w.Key("uid");
+    json::write(w, e.involvedUid);
+  }
+  w.EndObject();
+  w.Key("reason");
+  json::write(w, e.reason);
+  w.Key("message");
+  json::write(w, e.message);
+  w.Key("type");
+  json::write(w, e.type.empty() ? std::string("Normal") : e.type);
+  w.Key("source");
+  w.StartObject();
+  w.Key("component");
+  w.String("spotfit-webhook");
+  w.EndObject();
+  w.Key("reportingComponent");
+  w.String("spotfit.io/webhook");
+  w.Key("firstTimestamp");
+  json::write(w, now);
+  w.Key("lastTimestamp");
+  json::write(w, now);
+  w.Key("count");
+  w.Int(1);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+size_t KubeEventSink::flush() {
+  std::deque<EventRecord> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(queue_);
+  }
+  size_t sent = 0;
+  kube::WriteOptions o;
+  o.timeout = std::chrono::seconds(10);
+  for (const auto& e : batch) {
+    // Events are best effort: a failed write is not retried (the next admission records a new one).
+    if (client_.create(kube::resources::kEvents, e.namespace_, eventJson(e), o).ok()) ++sent;
+  }
+  return sent;
+}
+
+void KubeEventSink::start() {
+  std::lock_guard guard(mu_);
+  if (worker_.joinable()) return;
+  stopping_ = false;
+  worker_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) break;
+      lock.unlock();
+      flush();
+      lock.lock();
+    }
+  });
+}
+
+void KubeEventSink::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+Vpa vpaFromKube(const kube::VerticalPodAutoscaler& v) {
+  Vpa out;
+  out.namespace_ = v.meta.namespace_;
+  out.name = v.meta.name;
+  if (v.targetRef) {
+    out.targetKind = v.targetRef->kind;
+    out.targetName = v.targetRef->name;
+  }
+  out.updateOff = v.updateMode == "Off";
+  for (const auto& p : v.containerPolicies) {
+    VpaContainerPolicy c;
+    c.containerName = p.containerName;
+    c.off = p.mode == "Off";
+    c.minAllowed = quantities(p.minAllowed);
+    c.maxAllowed = quantities(p.maxAllowed);
+    if (!p.controlledResources.empty()) c.controlledResources = p.controlledResources;
+    c.requestsAndLimits = p.controlledValues != "RequestsOnly";
+    out.policies.push_back(std::move(c));
+  }
+  for (const auto& r : v.recommendations) out.targets[r.containerName] = quantities(r.target);
+  return out;
+}
+
+JobInfo jobInfoFromKube(const kube::Job& job) {
+  JobInfo info;
+  info.uid = job.meta.uid;
+  info.parallelism = job.parallelism.value_or(1);
+  for (const auto& o : job.meta.ownerReferences) {
+    if (o.kind == "CronJob" && (o.controller || info.cronJob.empty())) info.cronJob = o.name;
+  }
+  return info;
+}
+
+std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : ns.meta.labels) out.emplace(std::string(k), std::string(v));
+  return out;
+}
+
+}  // namespace spotfit::webhook

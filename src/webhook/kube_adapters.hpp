@@ -1,0 +1,62 @@
+#pragma once
+// The webhook's ports over the Kubernetes client: PDB writes and Events through kube::KubeClient, and
+// converters that feed the in-memory indexes (VpaIndex, JobIndex, NamespaceIndex) from decoded objects
+// (informer event handlers call these).
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "kube/client.hpp"
+#include "kube/clock.hpp"
+#include "kube/objects.hpp"
+#include "webhook/memory_ports.hpp"
+#include "webhook/pdb.hpp"
+
+namespace spotfit::webhook {
+
+// POSTs the PDB; AlreadyExists (another replica or an earlier pass made it) counts as success.
+class KubePdbWriter final : public PdbWriter {
+ public:
+  explicit KubePdbWriter(kube::KubeClient& client, kube::Timeout timeout = std::chrono::seconds(10))
+      : client_(client), timeout_(timeout) {}
+  Status create(const PdbRequest& request) override;
+
+ private:
+  kube::KubeClient& client_;
+  kube::Timeout timeout_;
+};
+
+// core/v1 Events, sent by a worker thread from a bounded queue (record() never blocks on the API; when
+// the queue is full the event is dropped and counted).
+class KubeEventSink final : public EventSink {
+ public:
+  KubeEventSink(kube::KubeClient& client, kube::Clock& clock, size_t maxQueued = 1024);
+  ~KubeEventSink() override;
+  void record(const EventRecord& event) override;
+  // Sends what is queued now (the worker calls this; tests may too). Returns the number sent.
+  size_t flush();
+  void start();
+  void stop();
+  size_t dropped() const;
+  // The Event object for `e` (JSON), timestamps from the clock.
+  std::string eventJson(const EventRecord& e) const;
+
+ private:
+  kube::KubeClient& client_;
+  kube::Clock& clock_;
+  size_t maxQueued_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<EventRecord> queue_;
+  size_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+Vpa vpaFromKube(const kube::VerticalPodAutoscaler& v);
+JobInfo jobInfoFromKube(const kube::Job& job);
+std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns);
+
+}  // namespace spotfit::webhook
