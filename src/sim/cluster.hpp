@@ -1,0 +1,232 @@
+#pragma once
+// Internal state of one simulation run (see engine.hpp for the model). Split over engine.cpp (events,
+// pods, nodes, metrics), mutation.cpp (what the webhook does to a pod), cluster_autoscaler.cpp (the
+// baseline autoscaler) and spotfit_scaler.cpp (spotfit's scale-up, interruptions and consolidation).
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "placement/model.hpp"
+#include "placement/resources.hpp"
+#include "sim/engine.hpp"
+#include "sim/workload.hpp"
+
+namespace spotfit::sim {
+
+inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+
+enum class EvType : uint8_t {
+  Arrival,
+  SchedulePass,
+  TaskFinish,
+  PodTerminated,
+  NodeReady,
+  NodeNotice,
+  NodeKill,
+  CaScan,
+  BatchCheck,
+  Consolidate,
+  Sample
+};
+
+struct Event {
+  Millis t;
+  uint64_t seq;
+  EvType type;
+  uint32_t a;
+  uint32_t b;
+};
+
+struct EventLater {
+  bool operator()(const Event& x, const Event& y) const { return x.t != y.t ? x.t > y.t : x.seq > y.seq; }
+};
+
+// What the pods of one job look like after admission under a strategy (all pods of a job are equal:
+// they form the scheduler's and the solver's equivalence class).
+struct PodClass {
+  placement::PodInfo info;
+  placement::Resources requests;  // podRequests(info), after right-sizing
+  placement::Resources usage;     // what the pod actually uses
+  bool checkpointHook = false;    // a preStop checkpoint hook runs on eviction
+  bool checkpointed = false;      // ... and the program resumes from it
+  std::vector<std::string> mutations;  // what the webhook changed, for the report
+};
+
+// Builds a job's pod and applies the strategy's admission (the webhook's decisions).
+PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
+                   const std::map<std::string, std::string>& annotations);
+
+struct Offering {
+  uint32_t pool = 0, type = 0;
+  bool spot = false;
+  double price = 0;
+  placement::NodeInfo templ;  // an empty node of this offering
+};
+
+enum class TaskState : uint8_t { Pending, Running, Terminating, Done };
+
+struct Task {
+  uint32_t job = 0;
+  uint32_t index = 0;
+  Millis work = 0;  // total work
+  Millis done = 0;  // progress kept across evictions
+  TaskState state = TaskState::Pending;
+  int32_t node = -1;
+  Millis boundAt = 0, runStart = 0;
+  uint32_t attempt = 0;
+  uint32_t completions = 0;
+  Millis pendingSince = 0;
+  Millis unschedulableSince = -1;
+  double costRate = 0;  // USD/hour on its current node (OpenCost split)
+};
+
+struct JobRun {
+  uint32_t run = 0;   // WorkflowRun
+  uint32_t spec = 0;  // index in the workflow's jobs
+  uint32_t cls = 0;   // PodClass
+  int64_t created = 0, completed = 0, depsLeft = 0;
+  std::vector<uint32_t> dependents;
+};
+
+struct WorkflowRun {
+  uint32_t spec = 0;
+  uint32_t arrivalIndex = 0;
+  Millis arrival = 0;
+  uint32_t firstJob = kNone;
+  int64_t jobsLeft = 0;
+  Millis finishedAt = -1;
+};
+
+enum class NodeState : uint8_t { Launching, Ready, Gone };
+
+struct Node {
+  placement::NodeInfo info;
+  placement::Resources usage;
+  uint32_t offering = 0, pool = 0;
+  bool spot = false;
+  double price = 0;
+  NodeState state = NodeState::Launching;
+  Millis launchedAt = 0, readyAt = -1, goneAt = -1, lastChange = 0;
+  Millis emptySince = 0;
+  Millis unneededSince = -1;  // CA scale-down bookkeeping
+  bool willFail = false;       // the cloud has no capacity: never becomes Ready
+  bool billed = true;
+  bool draining = false;
+  bool noticed = false;  // spot interruption notice received
+  double interruptDraw = 0;
+  uint64_t seq = 0;
+  std::vector<uint32_t> tasks;
+};
+
+class Cluster {
+ public:
+  Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed);
+  void run();
+  const StrategyResult& result() const { return result_; }
+
+ private:
+  // engine.cpp
+  void push(Millis t, EvType type, uint32_t a = 0, uint32_t b = 0);
+  void buildOfferings();
+  Offering makeOffering(uint32_t pool, uint32_t type, bool spot) const;
+  void buildArrivals();
+  void setupSeries();
+  bool finished() const;
+  void dispatch(const Event& e);
+  void arrive(uint32_t runIndex);
+  void startJob(uint32_t jobIndex);
+  const JobSpec& jobSpec(const JobRun& job) const;
+  void createTask(uint32_t jobIndex);
+  void makePending(uint32_t taskIndex);
+  void queuePass();
+  void taskFinished(uint32_t taskIndex);
+  void evict(uint32_t taskIndex, bool interruption, bool immediate);
+  void podTerminated(uint32_t taskIndex);
+  void bind(uint32_t taskIndex, uint32_t nodeIndex);
+  void unbind(uint32_t taskIndex);
+  uint32_t podClass(uint32_t workflowSpec, uint32_t jobSpecIndex);
+  int32_t cheapestOfferingOfPool(uint32_t pool, bool allowSpot) const;
+  bool marketUnavailable(const Offering& o, Millis t) const;
+  uint32_t launchNode(uint32_t offeringIndex, bool forceAvailable);
+  void nodeReady(uint32_t idx);
+  void interruptionNotice(uint32_t idx);
+  void drain(uint32_t idx);
+  void nodeGone(uint32_t idx, bool evictNow);
+  void accountNode(const Node& n, Millis until);
+  void advanceCost();
+  void touchNode(uint32_t idx);
+  const std::vector<uint32_t>& schedulableNodes();
+  double schedulerScore(const PodClass& cls, const Node& n, uint32_t taskIndex) const;
+  void schedulePass();
+  void sample();
+  void finish(Millis end);
+
+  // cluster_autoscaler.cpp
+  void caScan();
+  void caScaleUp();
+  void caScaleDown();
+
+  // spotfit_scaler.cpp
+  void batchAdd();
+  void batchCheck();
+  void spotfitScaleUp(bool includeTerminating);
+  void recordInterruption(const Node& n);
+  void spotfitConsolidate();
+
+  const Workload& w_;
+  StrategyConfig s_;
+  uint64_t seed_;
+
+  Millis now_ = 0;
+  uint64_t seq_ = 0;
+  std::priority_queue<Event, std::vector<Event>, EventLater> events_;
+
+  std::vector<Offering> offerings_;
+  std::vector<WorkflowRun> runs_;
+  std::vector<JobRun> jobs_;
+  std::vector<Task> tasks_;
+  std::vector<Node> nodes_;
+  std::vector<PodClass> classes_;
+  std::map<uint64_t, uint32_t> classIndex_;
+
+  std::vector<uint32_t> pending_;  // FIFO of pending tasks (may hold stale entries)
+  int64_t pendingCount_ = 0, runningCount_ = 0;
+  bool passQueued_ = false;
+  std::vector<uint32_t> live_;  // nodes not Gone, in launch order
+  std::vector<int64_t> poolLive_;
+  std::vector<uint32_t> schedulable_;
+  bool schedulableDirty_ = true;
+  uint64_t nodeSeq_ = 0;
+  size_t arrivalsSeen_ = 0, workflowsDone_ = 0;
+  Millis firstArrival_ = 0, lastCompletion_ = 0;
+
+  // Cluster Autoscaler state.
+  Millis lastScaleUp_ = -std::numeric_limits<Millis>::max() / 2;
+  std::map<uint32_t, Millis> backoffUntil_;  // offering -> time
+
+  // spotfit scaler state.
+  bool batchOpen_ = false;
+  Millis batchStart_ = 0, batchLast_ = 0;
+  std::map<uint32_t, Millis> unavailableUntil_;  // offering -> time (insufficient capacity, cool-off)
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<Millis>> interruptions_;  // (pool, type) -> times
+
+  // Metrics.
+  StrategyResult result_;
+  double costRate_ = 0, costAcc_ = 0;
+  Millis costAt_ = 0;
+  double attributedTotal_ = 0, spotCpuHours_ = 0, totalCpuHours_ = 0;
+  std::vector<double> completionTimes_, scaleUpLatencies_;
+  struct Fractions {
+    void add(double fraction, double weight);
+    Percentiles summary() const;
+    std::vector<double> bins = std::vector<double>(1001, 0.0);
+    double sum = 0, total = 0;
+  };
+  Fractions cpuAlloc_, memAlloc_, cpuUse_, memUse_;
+};
+
+}  // namespace spotfit::sim

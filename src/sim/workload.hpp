@@ -1,0 +1,175 @@
+#pragma once
+// The simulator's input: a workload file (documented in docs/simulate.md) parsed strictly. Unknown keys,
+// wrong types and impossible values are rejected with "FILE:LINE: key.path: what is wrong".
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "placement/result.hpp"
+
+namespace spotfit::sim {
+
+using Millis = int64_t;  // virtual time and durations, milliseconds
+
+inline constexpr Millis kSecond = 1000;
+inline constexpr Millis kMinute = 60 * kSecond;
+inline constexpr Millis kHour = 60 * kMinute;
+
+// "90s", "15m", "2h", "1h30m", "250ms", or a bare number of seconds.
+Result<Millis> parseDuration(const std::string& text);
+std::string formatDuration(Millis ms);
+
+// Resource amounts in the units the placement core counts in: cpu in millicores, memory in bytes,
+// extended resources (GPUs, MIG slices) in whole units.
+struct ResourceAmounts {
+  int64_t cpuMilli = 0;
+  int64_t memoryBytes = 0;
+  std::map<std::string, int64_t> extended;  // e.g. "nvidia.com/gpu" -> 4
+
+  int64_t gpus() const {
+    auto it = extended.find("nvidia.com/gpu");
+    return it == extended.end() ? 0 : it->second;
+  }
+};
+
+struct Taint {
+  std::string key, value, effect;  // effect: NoSchedule | PreferNoSchedule | NoExecute
+};
+
+struct Toleration {
+  std::string key, op = "Equal", value, effect;  // op: Equal | Exists; empty effect matches all
+};
+
+struct InstanceTypeSpec {
+  std::string name;
+  int64_t cpuMilli = 0;
+  int64_t memoryBytes = 0;
+  int64_t gpus = 0;
+  std::string gpuProduct;  // nvidia.com/gpu.product
+  int64_t maxPods = 110;
+  double onDemandPrice = 0;                 // USD per hour
+  std::optional<double> spotPrice;          // absent: no spot offering
+  std::map<std::string, int64_t> extended;  // other extended resources, e.g. MIG slices
+};
+
+struct NodePoolSpec {
+  std::string name;
+  bool spot = true;      // capacity types this pool may launch
+  bool onDemand = true;
+  int64_t minNodes = 0;
+  int64_t maxNodes = 1000;
+  std::map<std::string, std::string> labels;
+  std::vector<Taint> taints;
+  std::vector<InstanceTypeSpec> instanceTypes;
+};
+
+struct UnavailableWindow {
+  std::string instanceType = "*";  // "*" = every instance type
+  std::string capacityType = "spot";
+  Millis from = 0, to = 0;
+};
+
+struct SpotMarketSpec {
+  double defaultInterruptionsPerHour = 0.0;          // per spot node
+  std::map<std::string, double> interruptionsPerHour;  // by instance type
+  Millis notice = 2 * kMinute;
+  std::vector<UnavailableWindow> unavailable;
+};
+
+struct CheckpointSpec {
+  Millis saveTime = 10 * kSecond;      // time the preStop checkpoint takes (must fit in the notice)
+  double lostWithCheckpoint = 0.0;     // fraction of a task's progress lost when interrupted, checkpointed
+  double lostWithoutCheckpoint = 1.0;  // ... and without a checkpoint (1.0: start over)
+};
+
+struct DurationDist {
+  enum class Kind { Fixed, Uniform, LogNormal, Exponential };
+  Kind kind = Kind::Fixed;
+  Millis a = 0;  // fixed value | uniform min | mean
+  Millis b = 0;  // uniform max | lognormal stddev
+};
+
+struct JobSpec {
+  std::string name;
+  int64_t parallelism = 1;
+  int64_t completions = 1;
+  std::vector<std::string> after;  // jobs of the same workflow that must finish first
+  DurationDist duration;
+  ResourceAmounts requests;
+  std::optional<ResourceAmounts> usage;  // what the pod really uses (what right-sizing learns)
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> nodeSelector;
+  std::vector<Toleration> tolerations;
+  bool resumable = false;  // the program can resume from a checkpoint
+  int line = 0;
+};
+
+struct ArrivalSpec {
+  std::vector<Millis> at;  // explicit arrival times
+  // every: periodic arrivals from `start` while < `until` (default: the horizon)
+  std::optional<Millis> every;
+  Millis everyStart = 0;
+  std::optional<Millis> everyUntil;
+  // diurnal: Poisson arrivals with rate perHour * (1 + amplitude * cos(2π (h - peakHour) / 24))
+  std::optional<double> diurnalPerHour;
+  double diurnalPeakHour = 14;
+  double diurnalAmplitude = 0.6;
+};
+
+struct WorkflowSpec {
+  std::string name;
+  ArrivalSpec arrival;
+  std::map<std::string, std::string> annotations;  // copied to every job (job annotations win)
+  std::vector<JobSpec> jobs;
+};
+
+struct ProvisioningSpec {
+  Millis delay = 90 * kSecond;  // create -> Ready
+  Millis jitter = 30 * kSecond;  // uniform extra in [0, jitter]
+  Millis podStartup = 5 * kSecond;  // bind -> running (image pull, start)
+};
+
+struct ClusterAutoscalerSpec {
+  Millis scanInterval = 10 * kSecond;
+  Millis maxNodeProvisionTime = 15 * kMinute;
+  double scaleDownUtilization = 0.5;
+  Millis scaleDownUnneededTime = 10 * kMinute;
+  Millis scaleDownDelayAfterAdd = 10 * kMinute;
+  Millis backoff = 5 * kMinute;
+};
+
+struct SpotfitSpec {
+  Millis batchIdle = 1 * kSecond;
+  Millis batchMax = 10 * kSecond;
+  Millis unavailableFor = 3 * kMinute;
+  Millis consolidateAfter = 60 * kSecond;
+  Millis consolidationInterval = 10 * kSecond;
+  int64_t interruptionThreshold = 3;  // interruptions of one pool+type within the window ...
+  Millis interruptionWindow = 1 * kHour;
+  Millis coolOff = 30 * kMinute;  // ... send that pool's new capacity on-demand for this long
+  double rightSizeMargin = 0.15;  // VPA-like target: usage * (1 + margin)
+};
+
+struct Workload {
+  std::string source;  // file name for messages
+  Millis horizon = 24 * kHour;
+  Millis drainLimit = 24 * kHour;  // after the horizon, how long unfinished work may still run
+  Millis sampleInterval = 1 * kMinute;
+  uint64_t seed = 1;
+  ProvisioningSpec provisioning;
+  std::vector<NodePoolSpec> nodePools;
+  SpotMarketSpec spotMarket;
+  CheckpointSpec checkpoint;
+  ClusterAutoscalerSpec clusterAutoscaler;
+  SpotfitSpec spotfit;
+  std::vector<WorkflowSpec> workflows;
+};
+
+// Parses and validates a workload. `source` names the file in error messages.
+Result<Workload> parseWorkload(const std::string& yamlText, const std::string& source);
+Result<Workload> loadWorkload(const std::string& path);
+
+}  // namespace spotfit::sim
