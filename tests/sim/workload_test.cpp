@@ -1,0 +1,170 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sim/workload.hpp"
+
+namespace spotfit::sim {
+namespace {
+
+const char* kMinimal = R"(horizon: 2h
+nodePools:
+  - name: general
+    instanceTypes:
+      - {name: m5.xlarge, cpu: "4", memory: 16Gi, onDemandPrice: 0.192, spotPrice: 0.07}
+workflows:
+  - name: etl
+    arrival: {at: [0s, 30m]}
+    jobs:
+      - name: map
+        completions: 10
+        parallelism: 5
+        duration: 5m
+        requests: {cpu: 500m, memory: 1Gi}
+        usage: {cpu: 200m, memory: 512Mi}
+      - name: reduce
+        after: [map]
+        duration: {mean: 2m, stddev: 30s}
+        requests: {cpu: "1", memory: 2Gi}
+)";
+
+std::string errorOf(const std::string& yaml) {
+  auto w = parseWorkload(yaml, "w.yaml");
+  return w ? std::string("(parsed)") : w.error().message;
+}
+
+TEST(Duration, ParsesUnitsAndBareSeconds) {
+  EXPECT_EQ(*parseDuration("90s"), 90'000);
+  EXPECT_EQ(*parseDuration("15m"), 15 * kMinute);
+  EXPECT_EQ(*parseDuration("1h30m"), 90 * kMinute);
+  EXPECT_EQ(*parseDuration("250ms"), 250);
+  EXPECT_EQ(*parseDuration("2d"), 48 * kHour);
+  EXPECT_EQ(*parseDuration("1.5"), 1500);
+  EXPECT_EQ(*parseDuration("0"), 0);
+  EXPECT_FALSE(parseDuration("").ok());
+  EXPECT_FALSE(parseDuration("5 minutes").ok());
+  EXPECT_FALSE(parseDuration("-5s").ok());
+  EXPECT_FALSE(parseDuration("5x").ok());
+  EXPECT_FALSE(parseDuration("h").ok());
+}
+
+TEST(Duration, Formats) {
+  EXPECT_EQ(formatDuration(90 * kMinute), "1h30m");
+  EXPECT_EQ(formatDuration(42 * kSecond), "42s");
+  EXPECT_EQ(formatDuration(125 * kSecond), "2m5s");
+  EXPECT_EQ(formatDuration(500), "500ms");
+}
+
+TEST(Workload, ParsesTheMinimalExample) {
+  auto w = parseWorkload(kMinimal, "w.yaml");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->horizon, 2 * kHour);
+  ASSERT_EQ(w->nodePools.size(), 1u);
+  const auto& t = w->nodePools[0].instanceTypes[0];
+  EXPECT_EQ(t.cpuMilli, 4000);
+  EXPECT_EQ(t.memoryBytes, 16LL << 30);
+  ASSERT_TRUE(t.spotPrice.has_value());
+  EXPECT_DOUBLE_EQ(*t.spotPrice, 0.07);
+  const auto& wf = w->workflows[0];
+  EXPECT_EQ(wf.arrival.at.size(), 2u);
+  EXPECT_EQ(wf.arrival.at[1], 30 * kMinute);
+  EXPECT_EQ(wf.jobs[0].requests.cpuMilli, 500);
+  EXPECT_EQ(wf.jobs[0].usage->memoryBytes, 512LL << 20);
+  EXPECT_EQ(wf.jobs[1].parallelism, 1);  // defaults to completions
+  EXPECT_EQ(wf.jobs[1].duration.kind, DurationDist::Kind::LogNormal);
+  EXPECT_EQ(wf.jobs[1].after, std::vector<std::string>{"map"});
+}
+
+TEST(Workload, UnknownKeyNamesPathAndLine) {
+  std::string y = kMinimal;
+  y.replace(y.find("parallelism: 5"), 14, "paralellism: 5");
+  EXPECT_EQ(errorOf(y),
+            "w.yaml:12: workflows[0].jobs[0].paralellism: unknown key (expected one of: name, parallelism, "
+            "completions, after, duration, requests, usage, annotations, nodeSelector, tolerations, resumable)");
+}
+
+TEST(Workload, BadQuantityNamesPathAndLine) {
+  std::string y = kMinimal;
+  y.replace(y.find("cpu: 500m"), 9, "cpu: lots");
+  std::string e = errorOf(y);
+  EXPECT_EQ(e.rfind("w.yaml:14: workflows[0].jobs[0].requests.cpu: ", 0), 0u) << e;
+}
+
+TEST(Workload, BadDurationNamesPathAndLine) {
+  std::string y = kMinimal;
+  y.replace(y.find("duration: 5m"), 12, "duration: 5 minutes");
+  std::string e = errorOf(y);
+  EXPECT_EQ(e.rfind("w.yaml:13: workflows[0].jobs[0].duration: bad duration", 0), 0u) << e;
+}
+
+TEST(Workload, WrongTypeAndRange) {
+  std::string y = kMinimal;
+  y.replace(y.find("completions: 10"), 15, "completions: ten");
+  EXPECT_EQ(errorOf(y), "w.yaml:11: workflows[0].jobs[0].completions: expected a whole number, got 'ten'");
+  y = kMinimal;
+  y.replace(y.find("completions: 10"), 15, "completions: 0");
+  EXPECT_EQ(errorOf(y), "w.yaml:11: workflows[0].jobs[0].completions: must be between 1 and 1000000, got 0");
+}
+
+TEST(Workload, MissingRequiredKeysAreNamed) {
+  std::string y = kMinimal;
+  y.replace(y.find("        requests: {cpu: \"1\", memory: 2Gi}\n"), 43, "");
+  EXPECT_EQ(errorOf(y), "w.yaml:16: workflows[0].jobs[1]: missing required key 'requests'");
+  EXPECT_EQ(errorOf("workflows: []\n"), "w.yaml:1: (top level): missing required key 'nodePools'");
+}
+
+TEST(Workload, DependenciesMustNameEarlierJobs) {
+  std::string y = kMinimal;
+  y.replace(y.find("after: [map]"), 12, "after: [mapp]");
+  EXPECT_EQ(errorOf(y), "w.yaml:17: workflows[0].jobs[1].after[0]: 'mapp' is not an earlier job of this workflow");
+}
+
+TEST(Workload, JobsThatFitNoInstanceTypeAreRejected) {
+  std::string y = kMinimal;
+  y.replace(y.find("cpu: \"1\", memory: 2Gi"), 22, "cpu: \"64\", memory: 2Gi");
+  EXPECT_EQ(errorOf(y),
+            "w.yaml:19: workflows[0].jobs[1].requests: no instance type of any node pool is large enough for this "
+            "job's pods");
+}
+
+TEST(Workload, InvalidYamlReportsLine) {
+  std::string e = errorOf("horizon: 2h\nnodePools: [\n  {name: x\n");
+  EXPECT_EQ(e.rfind("w.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+TEST(Workload, AnnotationValuesAreChecked) {
+  std::string y = kMinimal;
+  y.replace(y.find("    arrival: {at: [0s, 30m]}\n"), 0, "    annotations: {spotfit.io/capacity-type: cheap}\n");
+  EXPECT_EQ(errorOf(y),
+            "w.yaml:8: workflows[0].annotations.spotfit.io/capacity-type: must be spot-preferred, spot or on-demand, "
+            "got 'cheap'");
+}
+
+TEST(Workload, DuplicateNamesAreRejected) {
+  std::string y = kMinimal;
+  y.replace(y.find("name: reduce"), 12, "name: map");
+  EXPECT_EQ(errorOf(y), "w.yaml:16: workflows[0].jobs[1].name: duplicate job name 'map'");
+}
+
+TEST(Workload, ArrivalNeedsExactlyOneKind) {
+  std::string y = kMinimal;
+  y.replace(y.find("{at: [0s, 30m]}"), 15, "{at: [0s], every: 1h}");
+  EXPECT_EQ(errorOf(y), "w.yaml:8: workflows[0].arrival: give only one of: at, every, diurnal");
+}
+
+TEST(Workload, ExamplesParse) {
+  for (const char* name : {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml"}) {
+    auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/" + name);
+    EXPECT_TRUE(w.ok()) << name << ": " << w.error().message;
+  }
+}
+
+TEST(Workload, MissingFileIsAnIoError) {
+  auto w = loadWorkload("/nonexistent/w.yaml");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, "io");
+}
+
+}  // namespace
+}  // namespace spotfit::sim
