@@ -52,6 +52,12 @@ int runSimulate(const std::vector<std::string>& args) {
     std::cerr << "spotfit simulate: " << workload.error().message << "\n";
     return kExitFailure;
   }
+  for (const auto& s : strategies) {
+    if (auto st = sim::checkPlaceable(*workload, s); !st) {
+      std::cerr << "spotfit simulate: " << st.error().message << "\n";
+      return kExitFailure;
+    }
+  }
   sim::SimulationOptions options;
   options.seed = flags.given("seed") ? static_cast<uint64_t>(flags.getInt("seed")) : workload->seed;
 

@@ -67,6 +67,8 @@ struct Offering {
   placement::NodeInfo templ;  // an empty node of this offering
 };
 
+std::vector<Offering> offeringsFor(const Workload& w, const StrategyConfig& s);
+
 enum class TaskState : uint8_t { Pending, Running, Terminating, Done };
 
 struct Task {
@@ -132,7 +134,6 @@ class Cluster {
   // engine.cpp
   void push(Millis t, EvType type, uint32_t a = 0, uint32_t b = 0);
   void buildOfferings();
-  Offering makeOffering(uint32_t pool, uint32_t type, bool spot) const;
   void buildArrivals();
   void setupSeries();
   bool finished() const;

@@ -51,8 +51,10 @@ void Cluster::caScaleUp() {
     if (ra.cpuMilli != rb.cpuMilli) return ra.cpuMilli > rb.cpuMilli;
     return ra.memory > rb.memory;
   });
-  // Pods an upcoming node will take are already handled.
+  // Pods that fit on a Ready node (the scheduler has not got to them yet) or that an upcoming node will
+  // take are already handled (CA's FilterOutSchedulable and upcoming-node simulation).
   std::vector<pl::NodeInfo> upcoming;
+  for (uint32_t i : schedulableNodes()) upcoming.push_back(nodes_[i].info);
   for (uint32_t i : live_)
     if (nodes_[i].state == NodeState::Launching) upcoming.push_back(nodes_[i].info);
   std::vector<uint32_t> remaining;
@@ -133,10 +135,18 @@ void Cluster::caScaleDown() {
   // Space promised to pods of nodes already found unneeded in this scan.
   std::vector<std::pair<uint32_t, pl::Resources>> reserved;
   std::vector<char> removing(nodes_.size(), 0);
+  std::vector<char> receiving(nodes_.size(), 0);  // nodes that take moved pods stay
   std::vector<uint32_t> unneeded;
-  for (uint32_t i : live_) {
+  // Empty nodes first (CA removes them before looking at busy ones), then in launch order.
+  std::vector<uint32_t> candidates(live_.begin(), live_.end());
+  std::stable_partition(candidates.begin(), candidates.end(), [&](uint32_t i) { return nodes_[i].tasks.empty(); });
+  for (uint32_t i : candidates) {
     Node& n = nodes_[i];
     if (n.state != NodeState::Ready || n.draining) continue;
+    if (receiving[i]) {
+      n.unneededSince = -1;
+      continue;
+    }
     const pl::Resources& a = n.info.allocatable;
     auto frac = [](int64_t used, int64_t cap) { return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0; };
     double util = std::max(frac(n.info.requested.cpuMilli, a.cpuMilli), frac(n.info.requested.memory, a.memory));
@@ -157,6 +167,7 @@ void Cluster::caScaleDown() {
       bool placed = false;
       for (uint32_t j : schedulableNodes()) {
         if (j == i || removing[j]) continue;
+        // (a node that takes pods cannot be removed in the same scan)
         Node& m = nodes_[j];
         if (!pl::fits(cls.requests, m.info.allocatable, m.info.requested)) continue;
         if (!pl::fit(cls.info, cls.requests, m.info).fits) continue;
@@ -175,7 +186,10 @@ void Cluster::caScaleDown() {
       n.unneededSince = -1;
       continue;
     }
-    for (auto& mv : moves) reserved.push_back(mv);
+    for (auto& mv : moves) {
+      reserved.push_back(mv);
+      receiving[mv.first] = 1;
+    }
     removing[i] = 1;
     if (n.unneededSince < 0) n.unneededSince = now_;
     unneeded.push_back(i);

@@ -67,38 +67,8 @@ Percentiles Cluster::Fractions::summary() const {
   return p;
 }
 
-StrategyResult simulate(const Workload& workload, const StrategyConfig& strategy, const SimulationOptions& options) {
-  Cluster cluster(workload, strategy, options.seed);
-  cluster.run();
-  return cluster.result();
-}
-
-// ------------------------------------------------------------------------------------------------------
-// Cluster
-
-Cluster::Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed) : w_(w), s_(s), seed_(seed) {
-  buildOfferings();
-  buildArrivals();
-  setupSeries();
-}
-
-void Cluster::push(Millis t, EvType type, uint32_t a, uint32_t b) { events_.push(Event{t, seq_++, type, a, b}); }
-
-// Offerings: every (pool, instance type, capacity type) the strategy may launch.
-void Cluster::buildOfferings() {
-  for (uint32_t p = 0; p < w_.nodePools.size(); ++p) {
-    const NodePoolSpec& pool = w_.nodePools[p];
-    for (uint32_t t = 0; t < pool.instanceTypes.size(); ++t) {
-      const InstanceTypeSpec& it = pool.instanceTypes[t];
-      if (s_.spot && pool.spot && it.spotPrice) offerings_.push_back(makeOffering(p, t, true));
-      if (pool.onDemand) offerings_.push_back(makeOffering(p, t, false));
-    }
-  }
-  poolLive_.assign(w_.nodePools.size(), 0);
-}
-
-Offering Cluster::makeOffering(uint32_t pool, uint32_t type, bool spot) const {
-  const NodePoolSpec& p = w_.nodePools[pool];
+static Offering makeOffering(const Workload& w, uint32_t pool, uint32_t type, bool spot) {
+  const NodePoolSpec& p = w.nodePools[pool];
   const InstanceTypeSpec& it = p.instanceTypes[type];
   Offering o;
   o.pool = pool;
@@ -130,6 +100,72 @@ Offering Cluster::makeOffering(uint32_t pool, uint32_t type, bool spot) const {
   n.pool = p.name;
   n.instanceType = it.name;
   return o;
+}
+
+// Every (pool, instance type, capacity type) the strategy may launch.
+std::vector<Offering> offeringsFor(const Workload& w, const StrategyConfig& s) {
+  std::vector<Offering> out;
+  for (uint32_t p = 0; p < w.nodePools.size(); ++p) {
+    const NodePoolSpec& pool = w.nodePools[p];
+    for (uint32_t t = 0; t < pool.instanceTypes.size(); ++t) {
+      const InstanceTypeSpec& it = pool.instanceTypes[t];
+      if (s.spot && pool.spot && it.spotPrice) out.push_back(makeOffering(w, p, t, true));
+      if (pool.onDemand) out.push_back(makeOffering(w, p, t, false));
+    }
+  }
+  return out;
+}
+
+Status checkPlaceable(const Workload& w, const StrategyConfig& s) {
+  std::vector<Offering> offerings = offeringsFor(w, s);
+  for (size_t i = 0; i < w.workflows.size(); ++i) {
+    const WorkflowSpec& wf = w.workflows[i];
+    for (size_t k = 0; k < wf.jobs.size(); ++k) {
+      const JobSpec& job = wf.jobs[k];
+      std::map<std::string, std::string> ann = wf.annotations;
+      for (const auto& [key, v] : job.annotations) ann[key] = v;
+      PodClass cls = mutatePod(w, s, wf, job, ann);
+      std::string why;
+      bool ok = false;
+      for (const Offering& o : offerings) {
+        pl::FitVerdict v = pl::fit(cls.info, cls.requests, o.templ);
+        if (v.fits) {
+          ok = true;
+          break;
+        }
+        if (why.empty()) why = o.templ.name + ": " + v.reason;
+      }
+      if (!ok) {
+        if (offerings.empty()) why = "the strategy may launch no offering of any pool";
+        return makeError("invalid", w.source + ":" + std::to_string(job.line) + ": workflows[" + std::to_string(i) +
+                                        "].jobs[" + std::to_string(k) + "]: under strategy " + s.name +
+                                        " its pods fit no node of any pool (" + why + ")");
+      }
+    }
+  }
+  return {};
+}
+
+StrategyResult simulate(const Workload& workload, const StrategyConfig& strategy, const SimulationOptions& options) {
+  Cluster cluster(workload, strategy, options.seed);
+  cluster.run();
+  return cluster.result();
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Cluster
+
+Cluster::Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed) : w_(w), s_(s), seed_(seed) {
+  buildOfferings();
+  buildArrivals();
+  setupSeries();
+}
+
+void Cluster::push(Millis t, EvType type, uint32_t a, uint32_t b) { events_.push(Event{t, seq_++, type, a, b}); }
+
+void Cluster::buildOfferings() {
+  offerings_ = offeringsFor(w_, s_);
+  poolLive_.assign(w_.nodePools.size(), 0);
 }
 
 // Arrival times are drawn per workflow from (seed, workflow name): every strategy sees the same ones.

@@ -96,4 +96,8 @@ struct SimulationOptions {
 
 StrategyResult simulate(const Workload& workload, const StrategyConfig& strategy, const SimulationOptions& options);
 
+// Every job's pods, as admitted under the strategy, fit an empty node of some offering the strategy may
+// launch. Otherwise an error "FILE:LINE: workflows[i].jobs[k]: ... (the first pool's reason)".
+Status checkPlaceable(const Workload& workload, const StrategyConfig& strategy);
+
 }  // namespace spotfit::sim
