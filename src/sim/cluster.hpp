@@ -56,7 +56,13 @@ struct PodClass {
   std::vector<std::string> mutations;  // what the webhook changed, for the report
 };
 
-// Builds a job's pod and applies the strategy's admission (the webhook's decisions).
+// Whether the strategy runs spotfit's admission webhook on the pods.
+bool usesWebhook(const StrategyConfig& s);
+// Builds a job's pod and admits it under the strategy: as written, or through the webhook's mutation
+// policy. Error when the policy refuses the pod's annotations.
+Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
+                          const std::map<std::string, std::string>& annotations);
+// admitPod plus whether the checkpoint makes the program resumable; the pod as written on an error.
 PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
                    const std::map<std::string, std::string>& annotations);
 

@@ -124,7 +124,12 @@ Status checkPlaceable(const Workload& w, const StrategyConfig& s) {
       const JobSpec& job = wf.jobs[k];
       std::map<std::string, std::string> ann = wf.annotations;
       for (const auto& [key, v] : job.annotations) ann[key] = v;
-      PodClass cls = mutatePod(w, s, wf, job, ann);
+      auto admitted = admitPod(w, s, wf, job, ann);
+      if (!admitted)
+        return makeError("invalid", w.source + ":" + std::to_string(job.line) + ": workflows[" + std::to_string(i) +
+                                        "].jobs[" + std::to_string(k) + "]: admission refused the pod: " +
+                                        admitted.error().message);
+      const PodClass& cls = *admitted;
       std::string why;
       bool ok = false;
       for (const Offering& o : offerings) {
