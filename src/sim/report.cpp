@@ -277,7 +277,7 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
   for (const auto& l : drawn)
     for (const auto& [x, y] : l.points) {
       xMax = std::max(xMax, x);
-      yMax = std::max(yMax, y);
+      if (std::isfinite(y)) yMax = std::max(yMax, y);
     }
   if (xMax <= 0) xMax = 1;
   if (yMax <= 0) yMax = 1;
@@ -316,7 +316,8 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
     const Line& l = drawn[s];
     if (l.points.empty()) continue;
     std::ostringstream pts;
-    for (const auto& [x, y] : l.points) pts << fixed(X(x), 1) << "," << fixed(Y(y), 1) << " ";
+    if (stacked)
+      for (const auto& [x, y] : l.points) pts << fixed(X(x), 1) << "," << fixed(Y(std::isfinite(y) ? y : 0), 1) << " ";
     if (stacked) {
       std::ostringstream poly;
       poly << pts.str();
@@ -330,8 +331,25 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
       }
       o << "<polygon points=\"" << poly.str() << "\" fill=\"" << l.color << "\" fill-opacity=\"0.85\" stroke=\"none\"/>\n";
     } else {
-      o << "<polyline points=\"" << pts.str() << "\" fill=\"none\" stroke=\"" << l.color
-        << "\" stroke-width=\"1.8\" stroke-linejoin=\"round\"/>\n";
+      // One polyline per run of finite points: a NaN (no data, e.g. no Ready node) leaves a gap.
+      std::ostringstream run;
+      size_t count = 0;
+      auto flush = [&]() {
+        if (count > 0)
+          o << "<polyline points=\"" << run.str() << "\" fill=\"none\" stroke=\"" << l.color
+            << "\" stroke-width=\"1.8\" stroke-linejoin=\"round\"/>\n";
+        run.str("");
+        count = 0;
+      };
+      for (const auto& [x, y] : l.points) {
+        if (!std::isfinite(y)) {
+          flush();
+          continue;
+        }
+        run << fixed(X(x), 1) << "," << fixed(Y(y), 1) << " ";
+        ++count;
+      }
+      flush();
     }
   }
   // Legend.
@@ -359,6 +377,33 @@ std::vector<std::pair<double, double>> points(const TimeSeries& s, size_t col) {
   size_t step = std::max<size_t>(1, s.rows.size() / 600);
   for (size_t i = 0; i < s.rows.size(); i += step) out.emplace_back(s.rows[i][0] / 3600.0, s.rows[i][col]);
   if ((s.rows.size() - 1) % step != 0) out.emplace_back(s.rows.back()[0] / 3600.0, s.rows.back()[col]);
+  return out;
+}
+
+// Means over buckets of `bucketSeconds`, counting only samples with at least one Ready node (NaN when a
+// bucket has none): utilization of an empty cluster is undefined, not 0.
+std::vector<std::pair<double, double>> bucketMeans(const TimeSeries& s, size_t col, double bucketSeconds) {
+  std::vector<std::pair<double, double>> out;
+  size_t total = column(s, "nodes_total"), launching = column(s, "nodes_launching");
+  if (col >= s.columns.size() || s.rows.empty()) return out;
+  double bucketStart = 0, sum = 0;
+  size_t n = 0;
+  auto emit = [&](double start) {
+    out.emplace_back((start + bucketSeconds / 2) / 3600.0, n ? sum / static_cast<double>(n) : std::nan(""));
+    sum = 0;
+    n = 0;
+  };
+  for (const auto& row : s.rows) {
+    while (row[0] >= bucketStart + bucketSeconds) {
+      emit(bucketStart);
+      bucketStart += bucketSeconds;
+    }
+    if (row[total] - row[launching] > 0) {
+      sum += row[col];
+      ++n;
+    }
+  }
+  emit(bucketStart);
   return out;
 }
 
@@ -394,13 +439,16 @@ std::string htmlReport(const RunSummary& run) {
     const auto& r = run.results[i];
     std::string color = kPalette[i % 10];
     cost.push_back({r.strategy, color, points(r.series, column(r.series, "cost_usd"))});
-    cpu.push_back({r.strategy, color, points(r.series, column(r.series, "cpu_allocation"))});
-    mem.push_back({r.strategy + " (usage)", color, points(r.series, column(r.series, "cpu_usage"))});
+    cpu.push_back({r.strategy, color, bucketMeans(r.series, column(r.series, "cpu_allocation"), 900)});
+    mem.push_back({r.strategy, color, bucketMeans(r.series, column(r.series, "cpu_usage"), 900)});
   }
   o << "<h2>Cost over time</h2>\n" << chart("Cumulative cost", "USD", cost, false, false, true);
   o << "<h2>Utilization</h2>\n"
-    << chart("CPU allocation (requests / allocatable, Ready nodes)", "allocated", cpu, false, true, false, 1.0)
-    << chart("CPU usage (actual usage / allocatable, Ready nodes)", "used", mem, false, true, false, 1.0);
+    << chart("CPU allocation: requests / allocatable of Ready nodes (15-min means)", "allocated", cpu, false, true,
+             false, 1.0)
+    << chart("CPU usage: actual use / allocatable of Ready nodes (15-min means)", "used", mem, false, true, false,
+             1.0)
+    << "<p class=\"sub\">Gaps: no Ready node in those 15 minutes.</p>\n";
   o << "<h2>Nodes by pool over time</h2>\n";
   // Same y scale for every strategy so the charts compare at a glance.
   double peak = 0;
@@ -419,8 +467,14 @@ std::string htmlReport(const RunSummary& run) {
       }
       std::string label = name.substr(6);
       std::replace(label.begin(), label.end(), '_', ' ');
-      layers.push_back({label, kPalette[k++ % 10], points(r.series, c)});
+      std::string color = name == "nodes_launching" ? "#b8b8b8" : kPalette[k % 10];
+      ++k;
+      if (name == "nodes_launching") label = "launching";
+      layers.push_back({label, color, points(r.series, c)});
     }
+    // Ready nodes at the bottom, launching ones on top.
+    std::stable_partition(layers.begin(), layers.end(),
+                          [](const Line& l) { return l.name.rfind("launching", 0) != 0; });
     o << chart(r.strategy + ": nodes by pool and capacity type", "nodes", layers, true, false, false, peak);
   }
   o << "<h2>Raw data</h2>\n<p class=\"files\">";
