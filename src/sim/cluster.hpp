@@ -6,12 +6,19 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <queue>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
+#include "placement/solver.hpp"
+#include "scaler/batcher.hpp"
+#include "scaler/clock.hpp"
+#include "scaler/interruptions.hpp"
+#include "scaler/offerings.hpp"
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
 
@@ -70,8 +77,12 @@ struct Offering {
   uint32_t pool = 0, type = 0;
   bool spot = false;
   double price = 0;
-  placement::NodeInfo templ;  // an empty node of this offering
+  uint32_t solverOffering = 0;  // index in the placement InstanceType's offerings
+  placement::NodeInfo templ;    // an empty node of this offering (placement::nodeFromOffering)
 };
+
+// The workload's pools in the placement model (every capacity type the strategy may use).
+std::vector<placement::NodePool> solverPoolsFor(const Workload& w, const StrategyConfig& s);
 
 std::vector<Offering> offeringsFor(const Workload& w, const StrategyConfig& s);
 
@@ -178,8 +189,12 @@ class Cluster {
   void caScaleDown();
 
   // spotfit_scaler.cpp
-  void batchAdd();
+  scaler::TimePoint timePoint(Millis t) const;
+  Millis millisOf(scaler::TimePoint t) const;
+  void setupSpotfitScaler();
+  void batchAdd(const std::vector<uint32_t>& newlyUnschedulable);
   void batchCheck();
+  void refreshSolverPools();
   void spotfitScaleUp(bool includeTerminating);
   void recordInterruption(const Node& n);
   void spotfitConsolidate();
@@ -215,11 +230,13 @@ class Cluster {
   Millis lastScaleUp_ = -std::numeric_limits<Millis>::max() / 2;
   std::map<uint32_t, Millis> backoffUntil_;  // offering -> time
 
-  // spotfit scaler state.
-  bool batchOpen_ = false;
-  Millis batchStart_ = 0, batchLast_ = 0;
-  std::map<uint32_t, Millis> unavailableUntil_;  // offering -> time (insufficient capacity, cool-off)
-  std::map<std::pair<uint32_t, uint32_t>, std::vector<Millis>> interruptions_;  // (pool, type) -> times
+  // spotfit scaler state: the scaler's own batcher, unavailable-offering cache and interruption tracker.
+  std::optional<scaler::PodBatcher> batcher_;
+  std::optional<scaler::UnavailableOfferings> unavailable_;
+  std::optional<scaler::InterruptionTracker> interruptionTracker_;
+  bool batchCheckQueued_ = false;
+  std::vector<placement::NodePool> solverPools_;
+  std::map<std::tuple<std::string, std::string, bool>, uint32_t> offeringByName_;  // (pool, type, spot)
 
   // Metrics.
   StrategyResult result_;

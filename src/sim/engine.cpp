@@ -67,50 +67,62 @@ Percentiles Cluster::Fractions::summary() const {
   return p;
 }
 
-static Offering makeOffering(const Workload& w, uint32_t pool, uint32_t type, bool spot) {
-  const NodePoolSpec& p = w.nodePools[pool];
-  const InstanceTypeSpec& it = p.instanceTypes[type];
-  Offering o;
-  o.pool = pool;
-  o.type = type;
-  o.spot = spot;
-  o.price = spot ? *it.spotPrice : it.onDemandPrice;
-  pl::NodeInfo& n = o.templ;
-  n.name = p.name + "/" + it.name + (spot ? "/spot" : "/on-demand");
-  for (const auto& [k, v] : p.labels) n.labels[k] = v;
-  n.labels[std::string(pl::kLabelNodePool)] = p.name;
-  n.labels[std::string(pl::kLabelInstanceType)] = it.name;
-  n.labels[std::string(pl::kLabelCapacityType)] = spot ? "spot" : "on-demand";
-  if (!it.gpuProduct.empty()) n.labels[std::string(pl::kLabelGpuProduct)] = it.gpuProduct;
-  for (const auto& t : p.taints) {
-    pl::Taint taint;
-    taint.key = t.key;
-    taint.value = t.value;
-    taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
-    n.taints.push_back(taint);
+std::vector<pl::NodePool> solverPoolsFor(const Workload& w, const StrategyConfig& s) {
+  std::vector<pl::NodePool> pools;
+  for (const NodePoolSpec& spec : w.nodePools) {
+    pl::NodePool p;
+    p.name = spec.name;
+    for (const auto& [k, v] : spec.labels) p.labels[k] = v;
+    for (const auto& t : spec.taints) {
+      pl::Taint taint;
+      taint.key = t.key;
+      taint.value = t.value;
+      taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
+      p.taints.push_back(taint);
+    }
+    p.allowSpot = spec.spot && s.spot;
+    p.allowOnDemand = spec.onDemand;
+    p.minNodes = static_cast<int32_t>(spec.minNodes);
+    p.maxNodes = static_cast<int32_t>(spec.maxNodes);
+    for (const InstanceTypeSpec& it : spec.instanceTypes) {
+      pl::InstanceType t;
+      t.name = it.name;
+      t.allocatable.cpuMilli = it.cpuMilli;
+      t.allocatable.memory = it.memoryBytes;
+      t.allocatable.pods = it.maxPods;
+      if (it.gpus > 0) t.allocatable.set(pl::kResourceNvidiaGpu, it.gpus);
+      for (const auto& [k, v] : it.extended) t.allocatable.set(k, v);
+      t.gpuProduct = it.gpuProduct;
+      if (it.spotPrice) t.offerings.push_back(pl::Offering{pl::CapacityType::Spot, *it.spotPrice, true});
+      t.offerings.push_back(pl::Offering{pl::CapacityType::OnDemand, it.onDemandPrice, true});
+      p.instanceTypes.push_back(std::move(t));
+    }
+    pools.push_back(std::move(p));
   }
-  n.allocatable.cpuMilli = it.cpuMilli;
-  n.allocatable.memory = it.memoryBytes;
-  n.allocatable.pods = it.maxPods;
-  if (it.gpus > 0) n.allocatable.set(pl::kResourceNvidiaGpu, it.gpus);
-  for (const auto& [k, v] : it.extended) n.allocatable.set(k, v);
-  n.capacityType = spot ? pl::CapacityType::Spot : pl::CapacityType::OnDemand;
-  n.hourlyPrice = o.price;
-  n.gpuProduct = it.gpuProduct;
-  n.pool = p.name;
-  n.instanceType = it.name;
-  return o;
+  return pools;
 }
 
-// Every (pool, instance type, capacity type) the strategy may launch.
+// Every (pool, instance type, capacity type) the strategy may launch, with the node it becomes.
 std::vector<Offering> offeringsFor(const Workload& w, const StrategyConfig& s) {
+  std::vector<pl::NodePool> pools = solverPoolsFor(w, s);
   std::vector<Offering> out;
-  for (uint32_t p = 0; p < w.nodePools.size(); ++p) {
-    const NodePoolSpec& pool = w.nodePools[p];
+  for (uint32_t p = 0; p < pools.size(); ++p) {
+    const pl::NodePool& pool = pools[p];
     for (uint32_t t = 0; t < pool.instanceTypes.size(); ++t) {
-      const InstanceTypeSpec& it = pool.instanceTypes[t];
-      if (s.spot && pool.spot && it.spotPrice) out.push_back(makeOffering(w, p, t, true));
-      if (pool.onDemand) out.push_back(makeOffering(w, p, t, false));
+      const pl::InstanceType& it = pool.instanceTypes[t];
+      for (uint32_t k = 0; k < it.offerings.size(); ++k) {
+        const pl::Offering& off = it.offerings[k];
+        bool spot = off.capacityType == pl::CapacityType::Spot;
+        if (spot ? !pool.allowSpot : !pool.allowOnDemand) continue;
+        Offering o;
+        o.pool = p;
+        o.type = t;
+        o.spot = spot;
+        o.price = off.hourlyPrice;
+        o.solverOffering = k;
+        o.templ = pl::nodeFromOffering(pool, it, off, pool.name + "/" + it.name + (spot ? "/spot" : "/on-demand"));
+        out.push_back(std::move(o));
+      }
     }
   }
   return out;
@@ -171,6 +183,14 @@ void Cluster::push(Millis t, EvType type, uint32_t a, uint32_t b) { events_.push
 void Cluster::buildOfferings() {
   offerings_ = offeringsFor(w_, s_);
   poolLive_.assign(w_.nodePools.size(), 0);
+  if (s_.spotfitScaler) {
+    solverPools_ = solverPoolsFor(w_, s_);
+    for (uint32_t i = 0; i < offerings_.size(); ++i) {
+      const Offering& o = offerings_[i];
+      offeringByName_[{w_.nodePools[o.pool].name, w_.nodePools[o.pool].instanceTypes[o.type].name, o.spot}] = i;
+    }
+    setupSpotfitScaler();
+  }
 }
 
 // Arrival times are drawn per workflow from (seed, workflow name): every strategy sees the same ones.
@@ -736,7 +756,7 @@ void Cluster::schedulePass() {
   std::vector<uint32_t> still;
   still.reserve(pending_.size());
   std::set<uint32_t> failedClasses;
-  bool newlyUnschedulable = false;
+  std::vector<uint32_t> newlyUnschedulable;
   for (uint32_t ti : pending_) {
     Task& t = tasks_[ti];
     if (t.state != TaskState::Pending) continue;  // stale entry
@@ -762,13 +782,13 @@ void Cluster::schedulePass() {
     } else {
       if (t.unschedulableSince < 0) {
         t.unschedulableSince = now_;
-        newlyUnschedulable = true;
+        newlyUnschedulable.push_back(ti);
       }
       still.push_back(ti);
     }
   }
   pending_.swap(still);
-  if (newlyUnschedulable && s_.spotfitScaler) batchAdd();
+  if (!newlyUnschedulable.empty() && s_.spotfitScaler) batchAdd(newlyUnschedulable);
 }
 
 // ------------------------------------------------------------------------------------------------------
