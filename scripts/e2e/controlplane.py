@@ -16,6 +16,7 @@ import ctypes
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -303,6 +304,57 @@ class Cluster:
             "leaderElection": {"leaderElect": False},
             "extenders": self.scheduler_extenders,
         }
+
+    def start_extra_scheduler(self, name, configuration, timeout=None):
+        """Starts another kube-scheduler process with the given KubeSchedulerConfiguration (a dict, or YAML
+        text; its clientConnection is pointed at this cluster) and waits until it is healthy."""
+        if isinstance(configuration, str):
+            # YAML text (a manifest): the standard library has no YAML parser, so add the connection
+            # as text; kube-scheduler's strict decoding refuses a duplicate key loudly.
+            if re.search(r"^clientConnection:", configuration, re.M):
+                raise ClusterError(f"{name}: the configuration already sets clientConnection")
+            text = f"clientConnection:\n  kubeconfig: {self.kubeconfig}\n{configuration}"
+            path = os.path.join(self.workdir, f"{name}-config.yaml")
+        else:
+            configuration = dict(configuration)
+            configuration["clientConnection"] = dict(configuration.get("clientConnection") or {},
+                                                     kubeconfig=self.kubeconfig)
+            text = json.dumps(configuration, indent=1)
+            path = os.path.join(self.workdir, f"{name}-config.json")
+        with open(path, "w") as f:
+            f.write(text)
+        port = _free_port(self.ports)
+        process = Process(name, [os.path.join(self.bin_dir, "kube-scheduler"), f"--config={path}",
+                                 f"--authentication-kubeconfig={self.kubeconfig}",
+                                 f"--authorization-kubeconfig={self.kubeconfig}", "--bind-address=127.0.0.1",
+                                 f"--secure-port={port}", f"--cert-dir={self.workdir}/{name}-certs",
+                                 "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics", "--v=1"],
+                          os.path.join(self.logs, f"{name}.log"))
+        process.port = port
+        self.processes.append(process)
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + (timeout or READY_TIMEOUT)
+        try:
+            self._wait(process, f"{name} /healthz",
+                       lambda: _https_ok(f"https://127.0.0.1:{port}/healthz", insecure), deadline)
+        except ClusterError as error:
+            raise ClusterError(f"{error}\n{process.tail()}") from None
+        return process
+
+    def stop_process(self, process):
+        """Stops one process started by this cluster (an extra scheduler, spotfit)."""
+        code = process.stop()
+        if process in self.processes:
+            self.processes.remove(process)
+        return code
+
+    def add_process(self, name, argv, env=None):
+        """Starts a process that lives and dies with the cluster (log in logs/<name>.log)."""
+        process = Process(name, argv, os.path.join(self.logs, f"{name}.log"), env=env)
+        self.processes.append(process)
+        return process
 
     def stop(self):
         codes = {}

@@ -142,15 +142,21 @@ class Kube:
                              "kernelVersion": "", "osImage": "", "kubeProxyVersion": "",
                              "machineID": "", "systemUUID": "", "bootID": ""}}},
             content_type="application/strategic-merge-patch+json")
-        node = self.get(f"/api/v1/nodes/{name}")
-        kept = [t for t in node["spec"].get("taints", []) if t["key"] != "node.kubernetes.io/not-ready"]
-        self.request("PATCH", f"/api/v1/nodes/{name}",
-                     [{"op": "test", "path": "/metadata/resourceVersion",
-                       "value": node["metadata"]["resourceVersion"]},
-                      {"op": "replace" if "taints" in node["spec"] else "add", "path": "/spec/taints",
-                       "value": kept}],
-                     content_type="application/json-patch+json")
-        return self.get(f"/api/v1/nodes/{name}")
+        # Controllers (ttl, taint managers) update new nodes concurrently: replace the taints only on the
+        # version we read, and read again when someone else got there first.
+        for attempt in range(20):
+            node = self.get(f"/api/v1/nodes/{name}")
+            kept = [t for t in node["spec"].get("taints", []) if t["key"] != "node.kubernetes.io/not-ready"]
+            try:
+                return self.request("PATCH", f"/api/v1/nodes/{name}",
+                                    [{"op": "test", "path": "/metadata/resourceVersion",
+                                      "value": node["metadata"]["resourceVersion"]},
+                                     {"op": "replace" if "taints" in node["spec"] else "add",
+                                      "path": "/spec/taints", "value": kept}],
+                                    content_type="application/json-patch+json")
+            except ApiError as error:
+                if error.code not in (409, 422) or attempt == 19:
+                    raise
 
     def pods(self, namespace, selector=None):
         query = {"labelSelector": selector} if selector else {}

@@ -1,0 +1,159 @@
+"""spotfit itself next to the e2e control plane: serving certificates from `spotfit certs`, `spotfit serve`
+on loopback ports with the cluster's kubeconfig, and the project's webhook/scheduler manifests pointed at
+it (Python 3 standard library only)."""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import controlplane
+
+SOURCE_DIR = os.environ.get("SPOTFIT_SOURCE_DIR") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SERVICE_DNS = "spotfit.spotfit-system.svc"
+
+
+def spotfit_binary():
+    binary = os.environ.get("SPOTFIT_BINARY") or os.path.join(SOURCE_DIR, "build", "spotfit")
+    if not os.access(binary, os.X_OK):
+        raise controlplane.ClusterError(f"spotfit binary {binary} not found (set SPOTFIT_BINARY)")
+    return binary
+
+
+class Spotfit:
+    """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
+
+    def __init__(self, cluster, config_text=None, scaler=False, extra_args=()):
+        self.cluster = cluster
+        self.binary = spotfit_binary()
+        self.dir = os.path.join(cluster.workdir, "spotfit")
+        os.makedirs(self.dir, exist_ok=True)
+        self.config_text = config_text
+        self.scaler = scaler
+        self.extra_args = list(extra_args)
+        self.process = None
+        self.https_port = controlplane._free_port(cluster.ports)
+        self.metrics_port = controlplane._free_port(cluster.ports)
+        self.certs = os.path.join(self.dir, "certs")
+        result = subprocess.run([self.binary, "certs", "--out", self.certs, "--dns", SERVICE_DNS, "--dns", "localhost"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            raise controlplane.ClusterError(f"spotfit certs failed ({result.returncode}): {result.stdout.strip()}")
+        with open(os.path.join(self.certs, "ca-bundle.b64")) as f:
+            self.ca_bundle = f.read().strip()
+        with open(os.path.join(self.certs, "ca.crt"), "rb") as f:
+            if base64.b64decode(self.ca_bundle) != f.read():
+                raise controlplane.ClusterError("spotfit certs: ca-bundle.b64 is not base64 of ca.crt")
+
+    @property
+    def https_url(self):
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}"
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self, timeout=60):
+        argv = [self.binary, "serve", f"--https-addr=127.0.0.1:{self.https_port}",
+                f"--metrics-addr=127.0.0.1:{self.metrics_port}",
+                f"--tls-cert-file={self.certs}/tls.crt", f"--tls-key-file={self.certs}/tls.key",
+                f"--kubeconfig={self.cluster.kubeconfig}", "--log-level=debug"]
+        if self.config_text is not None:
+            path = os.path.join(self.dir, "config.yaml")
+            with open(path, "w") as f:
+                f.write(self.config_text)
+            argv.append(f"--config={path}")
+        if self.scaler:
+            argv.append("--scaler")
+        argv += self.extra_args
+        self.process = self.cluster.add_process("spotfit", argv)
+        deadline = time.monotonic() + timeout
+        while not self._get_ok("/readyz"):
+            if not self.process.alive():
+                raise controlplane.ClusterError(
+                    f"spotfit serve exited with {self.process.popen.returncode}:\n{self.process.tail()}")
+            if time.monotonic() > deadline:
+                raise controlplane.ClusterError(
+                    f"spotfit serve not ready after {timeout}s: {self.readyz()}\n{self.process.tail()}")
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.process is not None:
+            code = self.cluster.stop_process(self.process)
+            self.process = None
+            return code
+        return None
+
+    def _get_ok(self, path):
+        try:
+            with urllib.request.urlopen(self.metrics_url + path, timeout=5) as resp:
+                return resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def readyz(self):
+        try:
+            with urllib.request.urlopen(self.metrics_url + "/readyz?verbose", timeout=5) as resp:
+                return resp.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.read().decode(errors="replace")
+        except (urllib.error.URLError, OSError) as error:
+            return str(error)
+
+    def metrics(self):
+        with urllib.request.urlopen(self.metrics_url + "/metrics", timeout=10) as resp:
+            return resp.read().decode(errors="replace")
+
+    def extender_request_counts(self):
+        """Every spotfit_extender_* counter sample in /metrics, by its full sample name with labels."""
+        counts = {}
+        for line in self.metrics().splitlines():
+            if line.startswith("spotfit_extender") and "_total" in line.split(" ")[0]:
+                name, value = line.rsplit(" ", 1)
+                counts[name] = float(value)
+        return counts
+
+    # -- manifests pointed at this spotfit -----------------------------------------------------------
+
+    def second_scheduler_configuration(self):
+        """manifests/scheduler/second-scheduler/scheduler-config.yaml with the CA bundle filled in and the
+        extender URL pointed at this process (the serving cert keeps the Service DNS name for TLS)."""
+        path = os.path.join(SOURCE_DIR, "manifests", "scheduler", "second-scheduler", "scheduler-config.yaml")
+        with open(path) as f:
+            text = f.read()
+        url = re.search(r"urlPrefix:\s*(https://\S+)", text)
+        if not url or "CA_BUNDLE_BASE64" not in text:
+            raise controlplane.ClusterError(f"{path}: no https urlPrefix or CA_BUNDLE_BASE64 placeholder")
+        path_part = re.sub(r"^https://[^/]+", "", url.group(1))
+        text = text.replace(url.group(1), self.https_url + path_part).replace("CA_BUNDLE_BASE64", self.ca_bundle)
+        return text
+
+    @staticmethod
+    def scheduler_name(configuration_text):
+        match = re.search(r"schedulerName:\s*(\S+)", configuration_text)
+        if not match:
+            raise controlplane.ClusterError("scheduler configuration names no schedulerName")
+        return match.group(1)
+
+    def webhook_configuration(self, manifest_json):
+        """A MutatingWebhookConfiguration (dict, e.g. from `kubectl create --dry-run=client -o json`) with
+        every webhook's clientConfig pointed at this process by URL, with its caBundle."""
+        config = json.loads(json.dumps(manifest_json))
+        for hook in config.get("webhooks", []):
+            client = hook.get("clientConfig", {})
+            path = (client.get("service") or {}).get("path") or "/mutate"
+            hook["clientConfig"] = {"url": self.https_url + path, "caBundle": self.ca_bundle}
+        return config
