@@ -490,11 +490,16 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
   batcher_.retain(pendingKeys);
   unschedulable_ = static_cast<int>(pending.size());
   oldestUnschedulable_ = pending.empty() ? 0.0 : seconds(now - oldest);
-  // Pods of interrupted nodes need new homes now, without waiting for their eviction.
+  // Pods of interrupted nodes need new homes now, without waiting for their eviction. Pods already
+  // terminating still count until they are gone, so the capacity requested for them is not handed to others.
   std::vector<const ClusterPod*> moving;
   for (const auto& [name, d] : drains_) {
     if (d.reason != DrainReason::Interrupted) continue;
-    for (const auto* p : idx.movable(name)) moving.push_back(p);
+    auto it = idx.podsByNode.find(name);
+    if (it == idx.podsByNode.end()) continue;
+    for (const auto* p : it->second) {
+      if (needsEviction(*p)) moving.push_back(p);
+    }
   }
   const bool due = batcher_.ready(now) || (replan && (!pending.empty() || !moving.empty()));
   if (!due) return 0;
