@@ -1,0 +1,35 @@
+#pragma once
+// Development/bootstrap certificates: a self-signed CA and a serving certificate it signs, both ECDSA
+// P-256, made with OpenSSL 3's API. Used by `spotfit certs` and by the tests.
+
+#include <string>
+#include <vector>
+
+#include "placement/result.hpp"
+
+namespace spotfit::server {
+
+struct CertOptions {
+  std::vector<std::string> dnsNames;                  // SANs of the serving certificate (at least one)
+  std::vector<std::string> ipAddresses{"127.0.0.1"};  // IP SANs
+  int days = 365;                                     // validity of both certificates
+  std::string caCommonName = "spotfit CA";
+};
+
+struct CertBundle {
+  std::string caCertPem;
+  std::string caKeyPem;
+  std::string certPem;         // serving certificate (leaf only; the CA is distributed via caBundle)
+  std::string keyPem;          // serving key (PKCS#8 PEM)
+  std::string caBundleBase64;  // base64 of caCertPem, single line: webhook clientConfig.caBundle
+};
+
+Result<CertBundle> generateCertificates(const CertOptions& options);
+
+// Writes ca.crt, ca.key, tls.crt, tls.key (keys mode 0600) and ca-bundle.b64 into `dir` (created when
+// missing). File names follow the kubernetes.io/tls Secret keys.
+Status writeCertificates(const CertBundle& bundle, const std::string& dir);
+
+std::string base64Encode(const std::string& data);
+
+}  // namespace spotfit::server

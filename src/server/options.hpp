@@ -1,0 +1,51 @@
+#pragma once
+// Settings of the serving shell: the `server:` section of the config file, overridable by flags.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "placement/result.hpp"
+#include "server/config.hpp"
+
+namespace spotfit::server {
+
+using std::chrono::milliseconds;
+
+struct Limits {
+  size_t maxBodyBytes = 8 * 1024 * 1024;  // larger bodies get 413
+  size_t maxHeaderBytes = 16 * 1024;      // larger request headers get 431
+  size_t maxConnections = 1024;           // concurrent HTTPS connections; more are closed at accept
+  size_t maxPlainConnections = 64;        // concurrent connections on the plain-HTTP (metrics) listener
+  milliseconds handshakeTimeout{5'000};   // TCP accept -> TLS handshake done
+  milliseconds headerTimeout{10'000};     // first byte of a request -> end of its headers
+  milliseconds bodyTimeout{30'000};       // end of headers -> end of body
+  milliseconds writeTimeout{30'000};      // writing one response
+  milliseconds idleTimeout{90'000};       // keep-alive connection waiting for its next request
+  milliseconds shutdownTimeout{25'000};   // SIGTERM -> in-flight requests must be done
+};
+
+struct ServerConfig {
+  std::string httpsAddr = ":8443";    // host:port, ":port" means all interfaces; port 0 picks a free one
+  std::string metricsAddr = ":8080";  // plain HTTP: /metrics /healthz /readyz
+  std::string tlsCertFile;            // PEM chain (leaf first)
+  std::string tlsKeyFile;             // PEM private key
+  std::string kubeconfig;             // empty: in-cluster config when in a pod, else no cluster
+  std::string logLevel = "info";
+  milliseconds certReloadInterval{2'000};  // how often the cert/key files are checked for changes
+  unsigned threads = 0;                    // io threads; 0 = number of cores
+  Limits limits;
+};
+
+// Reads the `server:` section strictly into `cfg` (absent keys keep their values).
+Status readServerConfig(const config::Section& section, ServerConfig& cfg);
+
+// "host:port", ":port", "[v6]:port" -> host ("" = any) and port.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<ListenAddress> parseListenAddress(const std::string& text);
+
+}  // namespace spotfit::server

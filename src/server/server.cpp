@@ -1,0 +1,762 @@
+#include "server/server.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include "server/tls.hpp"
+
+namespace spotfit::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kReadChunk = 8 * 1024;
+
+const prometheus::Histogram::BucketBoundaries& latencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                         0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return b;
+}
+
+std::string formatTime(std::chrono::system_clock::time_point tp) {
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+bool isDisconnect(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::broken_pipe || ec == asio::error::not_connected;
+}
+
+}  // namespace
+
+enum class Listener { Https, Plain };
+
+struct SessionBase {
+  virtual ~SessionBase() = default;
+  virtual void run() = 0;
+  virtual void drain() = 0;       // close when idle; otherwise close after the current response
+  virtual void forceClose() = 0;  // close now
+};
+
+struct Server::Impl {
+  ServerConfig cfg;
+  Log log;
+  std::shared_ptr<prometheus::Registry> registry;
+  Router router;
+  Router plain;
+  Readiness readiness;
+  std::unique_ptr<CertificateStore> certs;
+
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency = nullptr;
+  prometheus::Family<prometheus::Counter>* timeouts = nullptr;
+  prometheus::Family<prometheus::Counter>* certReloads = nullptr;
+  prometheus::Gauge* httpsConnGauge = nullptr;
+  prometheus::Gauge* plainConnGauge = nullptr;
+  prometheus::Counter* httpsRejected = nullptr;
+  prometheus::Counter* plainRejected = nullptr;
+  prometheus::Counter* handshakeFailures = nullptr;
+  prometheus::Gauge* certExpiry = nullptr;
+
+  std::atomic<size_t> httpsConns{0};
+  std::atomic<size_t> plainConns{0};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> running{false};
+  std::mutex lifecycleMu;  // start/shutdown
+  std::mutex mu;           // sessions, cv
+  std::condition_variable cv;
+  std::unordered_map<uint64_t, std::pair<Listener, std::weak_ptr<SessionBase>>> sessions;
+  uint64_t nextId = 0;
+  uint16_t httpsPort = 0;
+  uint16_t plainPort = 0;
+
+  // Declared after everything sessions touch: destroyed first.
+  std::unique_ptr<asio::io_context> ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<tcp::acceptor> httpsAcceptor;
+  std::unique_ptr<tcp::acceptor> plainAcceptor;
+  std::unique_ptr<asio::steady_timer> reloadTimer;
+  std::vector<std::thread> threads;
+
+  Impl(ServerConfig c, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<prometheus::Registry> reg)
+      : cfg(std::move(c)),
+        log(logger ? std::move(logger) : makeNullLogger("server")),
+        registry(reg ? std::move(reg) : std::make_shared<prometheus::Registry>()) {
+    requests = &prometheus::BuildCounter()
+                    .Name("spotfit_http_requests_total")
+                    .Help("HTTP requests answered, by listener, route, method and status code")
+                    .Register(*registry);
+    latency = &prometheus::BuildHistogram()
+                   .Name("spotfit_http_request_duration_seconds")
+                   .Help("Time from a request's complete read to its handler's response, by listener and route")
+                   .Register(*registry);
+    timeouts = &prometheus::BuildCounter()
+                    .Name("spotfit_http_timeouts_total")
+                    .Help("Connections closed because a deadline passed, by phase")
+                    .Register(*registry);
+    certReloads = &prometheus::BuildCounter()
+                       .Name("spotfit_tls_certificate_reloads_total")
+                       .Help("Certificate/key pair changes seen on disk, by result (loaded or refused)")
+                       .Register(*registry);
+    auto& conns = prometheus::BuildGauge()
+                      .Name("spotfit_http_connections")
+                      .Help("Open connections by listener")
+                      .Register(*registry);
+    httpsConnGauge = &conns.Add({{"listener", "https"}});
+    plainConnGauge = &conns.Add({{"listener", "http"}});
+    auto& rejected = prometheus::BuildCounter()
+                         .Name("spotfit_http_connections_rejected_total")
+                         .Help("Connections closed at accept because the listener was at its connection cap")
+                         .Register(*registry);
+    httpsRejected = &rejected.Add({{"listener", "https"}});
+    plainRejected = &rejected.Add({{"listener", "http"}});
+    handshakeFailures = &prometheus::BuildCounter()
+                             .Name("spotfit_tls_handshake_failures_total")
+                             .Help("TLS handshakes that failed (bad client, old protocol, timeout)")
+                             .Register(*registry)
+                             .Add({});
+    certExpiry = &prometheus::BuildGauge()
+                      .Name("spotfit_tls_certificate_expiry_timestamp_seconds")
+                      .Help("notAfter of the serving certificate in use, Unix seconds")
+                      .Register(*registry)
+                      .Add({});
+  }
+
+  static const char* listenerName(Listener l) { return l == Listener::Https ? "https" : "http"; }
+
+  void observe(Listener l, const std::string& route, const std::string& method, int status, double seconds) {
+    requests
+        ->Add({{"listener", listenerName(l)}, {"route", route}, {"method", method}, {"code", std::to_string(status)}})
+        .Increment();
+    latency->Add({{"listener", listenerName(l)}, {"route", route}}, latencyBuckets()).Observe(seconds);
+  }
+
+  void countTimeout(const char* phase) { timeouts->Add({{"phase", phase}}).Increment(); }
+
+  void connectionClosed(Listener l, uint64_t id) {
+    {
+      std::lock_guard lock(mu);
+      sessions.erase(id);
+      if (l == Listener::Https) {
+        --httpsConns;
+        httpsConnGauge->Decrement();
+      } else {
+        --plainConns;
+        plainConnGauge->Decrement();
+      }
+    }
+    cv.notify_all();
+  }
+
+  std::vector<std::shared_ptr<SessionBase>> liveSessions(std::optional<Listener> only) {
+    std::vector<std::shared_ptr<SessionBase>> out;
+    std::lock_guard lock(mu);
+    for (auto& [id, entry] : sessions) {
+      if (only && entry.first != *only) continue;
+      if (auto s = entry.second.lock()) out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  CertReload reloadCertificates() {
+    std::string err;
+    switch (certs->poll(&err)) {
+      case CertificateStore::PollResult::Unchanged:
+        return CertReload::Unchanged;
+      case CertificateStore::PollResult::Reloaded: {
+        CertificateInfo info = certs->info();
+        certReloads->Add({{"result", "loaded"}}).Increment();
+        certExpiry->Set(static_cast<double>(std::chrono::system_clock::to_time_t(info.notAfter)));
+        log.info("tls certificate reloaded",
+                 {{"subject", info.subject}, {"notAfter", formatTime(info.notAfter)}, {"certFile", certs->certFile()}});
+        return CertReload::Reloaded;
+      }
+      case CertificateStore::PollResult::Rejected:
+        certReloads->Add({{"result", "refused"}}).Increment();
+        log.error("tls certificate change refused; the current certificate keeps serving",
+                  {{"error", err}, {"certFile", certs->certFile()}, {"keyFile", certs->keyFile()}});
+        return CertReload::Rejected;
+    }
+    return CertReload::Unchanged;
+  }
+
+  void scheduleReload() {
+    reloadTimer->expires_after(cfg.certReloadInterval);
+    reloadTimer->async_wait([this](boost::system::error_code ec) {
+      if (ec || draining) return;
+      reloadCertificates();
+      scheduleReload();
+    });
+  }
+
+  void accept(Listener l);
+  void onAccept(Listener l, boost::system::error_code ec, tcp::socket socket);
+};
+
+// One connection. `Tls` selects the HTTPS (TLS over TCP) or plain-HTTP stream; everything else is shared.
+template <bool Tls>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
+  using Stream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  enum class State { Handshake, Idle, Reading, Handling, Writing, Closing };
+
+ public:
+  Session(Server::Impl& impl, tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, uint64_t id,
+          std::string remote)
+      : impl_(impl),
+        ctx_(std::move(ctx)),
+        stream_(makeStream(std::move(socket), ctx_)),
+        id_(id),
+        remote_(std::move(remote)) {}
+
+  ~Session() override { impl_.connectionClosed(kListener, id_); }
+
+  void run() override {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
+  }
+
+  void drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->state_ == State::Handshake || self->state_ == State::Idle) {
+        self->closeSocket();
+      } else {
+        self->closeAfter_ = true;
+      }
+    });
+  }
+
+  void forceClose() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->closeSocket(); });
+  }
+
+ private:
+  static constexpr Listener kListener = Tls ? Listener::Https : Listener::Plain;
+
+  static Stream makeStream(tcp::socket&& socket, const std::shared_ptr<asio::ssl::context>& ctx) {
+    if constexpr (Tls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  const Limits& limits() const { return impl_.cfg.limits; }
+
+  void begin() {
+    if constexpr (Tls) {
+      state_ = State::Handshake;
+      lowest().expires_after(limits().handshakeTimeout);
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          [self = this->shared_from_this()](boost::system::error_code ec) { self->onHandshake(ec); });
+    } else {
+      awaitRequest();
+    }
+  }
+
+  void onHandshake(boost::system::error_code ec) {
+    if (ec) {
+      impl_.handshakeFailures->Increment();
+      if (ec == beast::error::timeout) impl_.countTimeout("handshake");
+      impl_.log.debug("tls handshake failed", {{"remote", remote_}, {"error", ec.message()}});
+      return;
+    }
+    awaitRequest();
+  }
+
+  // Waits for the first byte of the next request under the idle deadline (the header deadline for a
+  // connection's first request), so a slow header is told apart from a quiet keep-alive connection.
+  void awaitRequest() {
+    if (closeAfter_ || (Tls && impl_.draining)) {
+      gracefulClose();
+      return;
+    }
+    state_ = State::Idle;
+    if (buffer_.size() > 0) {
+      readHeader();
+      return;
+    }
+    lowest().expires_after(first_ ? limits().headerTimeout : limits().idleTimeout);
+    stream_.async_read_some(
+        buffer_.prepare(kReadChunk),
+        [self = this->shared_from_this()](boost::system::error_code ec, size_t n) { self->onFirstBytes(ec, n); });
+  }
+
+  void onFirstBytes(boost::system::error_code ec, size_t n) {
+    if (ec) {
+      if (ec == beast::error::timeout) impl_.countTimeout(first_ ? "header" : "idle");
+      return;
+    }
+    buffer_.commit(n);
+    readHeader();
+  }
+
+  void readHeader() {
+    state_ = State::Reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(limits().maxHeaderBytes, UINT32_MAX)));
+    parser_->body_limit(limits().maxBodyBytes);
+    lowest().expires_after(limits().headerTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](boost::system::error_code ec, size_t) { self->onHeader(ec); });
+  }
+
+  bool readFailed(boost::system::error_code ec, const char* phase) {
+    if (!ec) return false;
+    if (ec == http::error::header_limit) {
+      sendError(431, "request headers exceed " + std::to_string(limits().maxHeaderBytes) + " bytes\n");
+    } else if (ec == http::error::body_limit) {
+      sendError(413, "request body exceeds " + std::to_string(limits().maxBodyBytes) + " bytes\n");
+    } else if (ec == beast::error::timeout) {
+      impl_.countTimeout(phase);
+      impl_.log.debug("request read deadline passed; closing", {{"remote", remote_}, {"phase", phase}});
+    } else if (!isDisconnect(ec) && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      sendError(400, "bad request: " + ec.message() + "\n");
+    }
+    return true;
+  }
+
+  void onHeader(boost::system::error_code ec) {
+    if (readFailed(ec, "header")) return;
+    if (parser_->is_done()) {
+      handle();
+      return;
+    }
+    lowest().expires_after(limits().bodyTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](boost::system::error_code e, size_t) { self->onBody(e); });
+  }
+
+  void onBody(boost::system::error_code ec) {
+    if (readFailed(ec, "body")) return;
+    handle();
+  }
+
+  std::string routeLabel(const Router& r, const std::string& method, const std::string& path) const {
+    Router::Match m = r.find(method, path);
+    return m.handler ? m.route : "unmatched";
+  }
+
+  void handle() {
+    state_ = State::Handling;
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    std::string_view target = msg.target();
+    auto q = target.find('?');
+    req.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
+    req.contentType = std::string(msg[http::field::content_type]);
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    bool keepAlive = msg.keep_alive();
+
+    const Router& router = Tls ? impl_.router : impl_.plain;
+    std::string route = routeLabel(router, req.method, req.path);
+    auto t0 = Clock::now();
+    Response resp = router.dispatch(req);
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    impl_.observe(kListener, route, req.method, resp.status, secs);
+    if (resp.status >= 500) {
+      impl_.log.warn("request failed", {{"method", req.method},
+                                        {"path", req.path},
+                                        {"status", resp.status},
+                                        {"remote", remote_},
+                                        {"body", resp.body.substr(0, 200)}});
+    } else if (impl_.log.enabled(spdlog::level::debug)) {
+      impl_.log.debug("request", {{"method", req.method},
+                                  {"path", req.path},
+                                  {"status", resp.status},
+                                  {"seconds", secs},
+                                  {"remote", remote_}});
+    }
+    parser_.reset();
+    send(std::move(resp), keepAlive);
+  }
+
+  void sendError(int status, std::string message) {
+    std::string route = "unmatched";
+    std::string method = "?";
+    if (parser_ && parser_->is_header_done()) {
+      method = std::string(parser_->get().method_string());
+      std::string_view target = parser_->get().target();
+      route = routeLabel(Tls ? impl_.router : impl_.plain, method, std::string(target.substr(0, target.find('?'))));
+    }
+    impl_.observe(kListener, route, method, status, 0);
+    impl_.log.info("request refused",
+                   {{"status", status}, {"reason", message.substr(0, message.size() - 1)}, {"remote", remote_}});
+    closeAfter_ = true;
+    parser_.reset();
+    buffer_.consume(buffer_.size());
+    send(Response::text(status, std::move(message)), false);
+  }
+
+  void send(Response r, bool keepAlive) {
+    res_.emplace();
+    res_->version(11);
+    res_->result(static_cast<unsigned>(r.status));
+    res_->set(http::field::content_type, r.contentType);
+    for (auto& [k, v] : r.headers) res_->set(k, v);
+    bool ka = keepAlive && !closeAfter_ && !(Tls && impl_.draining);
+    res_->keep_alive(ka);
+    res_->body() = std::move(r.body);
+    res_->prepare_payload();
+    state_ = State::Writing;
+    lowest().expires_after(limits().writeTimeout);
+    http::async_write(stream_, *res_, [self = this->shared_from_this(), ka](boost::system::error_code ec, size_t) {
+      self->onWrite(ec, ka);
+    });
+  }
+
+  void onWrite(boost::system::error_code ec, bool keepAlive) {
+    res_.reset();
+    if (ec) {
+      if (ec == beast::error::timeout) impl_.countTimeout("write");
+      return;
+    }
+    if (!keepAlive) {
+      gracefulClose();
+      return;
+    }
+    first_ = false;
+    awaitRequest();
+  }
+
+  void gracefulClose() {
+    state_ = State::Closing;
+    if constexpr (Tls) {
+      lowest().expires_after(std::min<std::chrono::milliseconds>(limits().writeTimeout, std::chrono::seconds(2)));
+      stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) { self->closeSocket(); });
+    } else {
+      boost::system::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      closeSocket();
+    }
+  }
+
+  void closeSocket() {
+    state_ = State::Closing;
+    boost::system::error_code ec;
+    lowest().socket().close(ec);
+  }
+
+  Server::Impl& impl_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // keeps the context of this connection's handshake alive
+  Stream stream_;
+  uint64_t id_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> res_;
+  State state_ = State::Handshake;
+  bool first_ = true;
+  bool closeAfter_ = false;
+};
+
+void Server::Impl::accept(Listener l) {
+  tcp::acceptor& acc = l == Listener::Https ? *httpsAcceptor : *plainAcceptor;
+  acc.async_accept(asio::make_strand(*ioc),
+                   [this, l](boost::system::error_code ec, tcp::socket socket) { onAccept(l, ec, std::move(socket)); });
+}
+
+void Server::Impl::onAccept(Listener l, boost::system::error_code ec, tcp::socket socket) {
+  tcp::acceptor& acc = l == Listener::Https ? *httpsAcceptor : *plainAcceptor;
+  if (ec == asio::error::operation_aborted || !acc.is_open()) return;
+  if (ec) {
+    // Out of descriptors or similar: back off briefly instead of spinning on accept.
+    log.warn("accept failed", {{"listener", listenerName(l)}, {"error", ec.message()}});
+    auto timer = std::make_shared<asio::steady_timer>(acc.get_executor(), std::chrono::milliseconds(50));
+    timer->async_wait([this, l, timer](boost::system::error_code e) {
+      if (!e) accept(l);
+    });
+    return;
+  }
+  std::atomic<size_t>& count = l == Listener::Https ? httpsConns : plainConns;
+  size_t cap = l == Listener::Https ? cfg.limits.maxConnections : cfg.limits.maxPlainConnections;
+  if (count.load() >= cap) {
+    (l == Listener::Https ? httpsRejected : plainRejected)->Increment();
+    log.debug("connection cap reached; closing new connection", {{"listener", listenerName(l)}, {"cap", cap}});
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    accept(l);
+    return;
+  }
+  boost::system::error_code epErr;
+  auto ep = socket.remote_endpoint(epErr);
+  std::string remote = epErr ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  std::shared_ptr<SessionBase> session;
+  {
+    std::lock_guard lock(mu);
+    uint64_t id = ++nextId;
+    ++count;
+    (l == Listener::Https ? httpsConnGauge : plainConnGauge)->Increment();
+    if (l == Listener::Https) {
+      auto s = std::make_shared<Session<true>>(*this, std::move(socket), certs->current(), id, std::move(remote));
+      sessions[id] = {l, s};
+      session = s;
+    } else {
+      auto s = std::make_shared<Session<false>>(*this, std::move(socket), nullptr, id, std::move(remote));
+      sessions[id] = {l, s};
+      session = s;
+    }
+  }
+  session->run();
+  accept(l);
+}
+
+namespace {
+
+Result<std::unique_ptr<tcp::acceptor>> listenOn(asio::io_context& ioc, const std::string& what,
+                                                const std::string& addr) {
+  auto parsed = parseListenAddress(addr);
+  if (!parsed) return makeError("invalid", what + ": " + parsed.error().message);
+  std::vector<tcp::endpoint> candidates;
+  boost::system::error_code ec;
+  if (parsed->host.empty()) {
+    candidates.emplace_back(tcp::v6(), parsed->port);
+    candidates.emplace_back(tcp::v4(), parsed->port);
+  } else {
+    auto ip = asio::ip::make_address(parsed->host, ec);
+    if (!ec) {
+      candidates.emplace_back(ip, parsed->port);
+    } else {
+      tcp::resolver resolver(ioc);
+      auto results = resolver.resolve(parsed->host, std::to_string(parsed->port), ec);
+      if (ec) return makeError("invalid", what + ": cannot resolve '" + parsed->host + "': " + ec.message());
+      for (const auto& r : results) candidates.push_back(r.endpoint());
+    }
+  }
+  std::string lastError = "no address";
+  for (const auto& ep : candidates) {
+    auto acc = std::make_unique<tcp::acceptor>(asio::make_strand(ioc));
+    acc->open(ep.protocol(), ec);
+    if (!ec && ep.address().is_v6() && ep.address().is_unspecified()) acc->set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) return acc;
+    lastError = ec.message();
+  }
+  return makeError("io", what + ": cannot listen on " + addr + ": " + lastError);
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config, std::shared_ptr<spdlog::logger> logger,
+               std::shared_ptr<prometheus::Registry> registry)
+    : impl_(std::make_shared<Impl>(std::move(config), std::move(logger), std::move(registry))) {}
+
+Server::~Server() {
+  shutdown();
+}
+
+Router& Server::router() {
+  return impl_->router;
+}
+Router& Server::plainRouter() {
+  return impl_->plain;
+}
+Readiness& Server::readiness() {
+  return impl_->readiness;
+}
+prometheus::Registry& Server::registry() {
+  return *impl_->registry;
+}
+std::shared_ptr<prometheus::Registry> Server::registryPtr() const {
+  return impl_->registry;
+}
+const ServerConfig& Server::config() const {
+  return impl_->cfg;
+}
+bool Server::running() const {
+  return impl_->running;
+}
+bool Server::draining() const {
+  return impl_->draining;
+}
+uint16_t Server::httpsPort() const {
+  return impl_->httpsPort;
+}
+uint16_t Server::plainPort() const {
+  return impl_->plainPort;
+}
+size_t Server::activeConnections() const {
+  return impl_->httpsConns + impl_->plainConns;
+}
+
+Server::CertReload Server::reloadCertificates() {
+  if (!impl_->certs) return CertReload::Unchanged;
+  return impl_->reloadCertificates();
+}
+
+Status Server::start() {
+  Impl& I = *impl_;
+  std::lock_guard lifecycle(I.lifecycleMu);
+  if (I.running || I.ioc) return makeError("invalid", "server already started");
+  if (I.cfg.tlsCertFile.empty() || I.cfg.tlsKeyFile.empty()) {
+    return makeError(
+        "invalid",
+        "a TLS certificate and key are required (--tls-cert-file and --tls-key-file, or server.tlsCertFile "
+        "and server.tlsKeyFile; 'spotfit certs' makes a development pair)");
+  }
+  I.certs = std::make_unique<CertificateStore>(I.cfg.tlsCertFile, I.cfg.tlsKeyFile);
+  if (Status st = I.certs->load(); !st) return st;
+  CertificateInfo info = I.certs->info();
+  I.certExpiry->Set(static_cast<double>(std::chrono::system_clock::to_time_t(info.notAfter)));
+
+  unsigned n = I.cfg.threads ? I.cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto ioc = std::make_unique<asio::io_context>(static_cast<int>(n));
+  auto https = listenOn(*ioc, "https listener", I.cfg.httpsAddr);
+  if (!https) return https.error();
+  auto plain = listenOn(*ioc, "metrics listener", I.cfg.metricsAddr);
+  if (!plain) return plain.error();
+  I.ioc = std::move(ioc);
+  I.httpsAcceptor = std::move(*https);
+  I.plainAcceptor = std::move(*plain);
+  I.httpsPort = I.httpsAcceptor->local_endpoint().port();
+  I.plainPort = I.plainAcceptor->local_endpoint().port();
+  I.reloadTimer = std::make_unique<asio::steady_timer>(asio::make_strand(*I.ioc));
+
+  Impl* impl = impl_.get();
+  I.plain.add("GET", "/healthz", [](const Request&) { return Response::text(200, "ok\n"); });
+  I.plain.add("GET", "/readyz", [impl](const Request&) {
+    Readiness::Report r = impl->readiness.evaluate();
+    return Response::text(r.ready ? 200 : 503, r.body);
+  });
+  I.plain.add("GET", "/metrics", [impl](const Request&) {
+    Response r;
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = prometheus::TextSerializer().Serialize(impl->registry->Collect());
+    return r;
+  });
+  I.readiness.addCheck("tls", [impl] {
+    CertificateInfo ci = impl->certs->info();
+    std::string detail = ci.subject + ", expires " + formatTime(ci.notAfter);
+    if (ci.notAfter <= std::chrono::system_clock::now()) return CheckResult::fail("certificate expired: " + detail);
+    return CheckResult::pass(detail);
+  });
+
+  I.draining = false;
+  I.work.emplace(asio::make_work_guard(*I.ioc));
+  I.accept(Listener::Https);
+  I.accept(Listener::Plain);
+  asio::post(I.reloadTimer->get_executor(), [impl] { impl->scheduleReload(); });
+  for (unsigned i = 0; i < n; ++i) {
+    I.threads.emplace_back([impl] {
+      for (;;) {
+        try {
+          impl->ioc->run();
+          return;
+        } catch (const std::exception& e) {
+          impl->log.error("io thread caught an exception; continuing", {{"error", e.what()}});
+        }
+      }
+    });
+  }
+  I.running = true;
+  I.log.info("listening", {{"listener", "https"},
+                           {"addr", I.cfg.httpsAddr},
+                           {"port", I.httpsPort},
+                           {"certSubject", info.subject},
+                           {"certNotAfter", formatTime(info.notAfter)}});
+  I.log.info("listening", {{"listener", "http"},
+                           {"addr", I.cfg.metricsAddr},
+                           {"port", I.plainPort},
+                           {"paths", "/metrics /healthz /readyz"}});
+  I.log.info(
+      "server started",
+      {{"threads", n}, {"maxConnections", I.cfg.limits.maxConnections}, {"maxBodyBytes", I.cfg.limits.maxBodyBytes}});
+  return {};
+}
+
+void Server::shutdown() {
+  Impl& I = *impl_;
+  std::lock_guard lifecycle(I.lifecycleMu);
+  if (!I.ioc) return;
+  I.draining = true;
+  I.readiness.setDraining();
+  size_t inFlight = I.httpsConns;
+  I.log.info("shutting down: not ready, no new connections, finishing requests in flight",
+             {{"connections", inFlight}, {"deadlineMs", I.cfg.limits.shutdownTimeout.count()}});
+
+  auto closeAcceptor = [&I](tcp::acceptor& acc) {
+    std::promise<void> done;
+    asio::post(acc.get_executor(), [&acc, &done] {
+      boost::system::error_code ec;
+      acc.close(ec);
+      done.set_value();
+    });
+    done.get_future().wait();
+  };
+  if (I.running) closeAcceptor(*I.httpsAcceptor);
+  for (auto& s : I.liveSessions(Listener::Https)) s->drain();
+
+  auto deadline = Clock::now() + I.cfg.limits.shutdownTimeout;
+  bool drained = false;
+  {
+    std::unique_lock lock(I.mu);
+    drained = I.cv.wait_until(lock, deadline, [&I] { return I.httpsConns.load() == 0; });
+  }
+  if (!drained) {
+    I.log.warn("shutdown deadline passed; closing remaining connections", {{"connections", I.httpsConns.load()}});
+  }
+  if (I.running) closeAcceptor(*I.plainAcceptor);
+  asio::post(I.reloadTimer->get_executor(), [impl = impl_.get()] { impl->reloadTimer->cancel(); });
+  for (auto& s : I.liveSessions(std::nullopt)) s->forceClose();
+  {
+    std::unique_lock lock(I.mu);
+    I.cv.wait_for(lock, std::chrono::seconds(2), [&I] { return I.httpsConns.load() + I.plainConns.load() == 0; });
+  }
+  I.work.reset();
+  I.ioc->stop();
+  for (auto& t : I.threads) t.join();
+  I.threads.clear();
+  I.httpsAcceptor.reset();
+  I.plainAcceptor.reset();
+  I.reloadTimer.reset();
+  I.ioc.reset();  // destroys handlers still queued, and with them the last sessions
+  I.running = false;
+  I.log.info("stopped", {{"drained", drained}});
+}
+
+}  // namespace spotfit::server

@@ -1,0 +1,193 @@
+// Strict config reading: errors name the file, line and key path.
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "server/options.hpp"
+
+namespace spotfit::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+Status readServer(const std::string& yaml, ServerConfig& cfg) {
+  auto doc = config::parseDocument(yaml, "config.yaml");
+  if (!doc) return doc.error();
+  return readServerConfig(doc->section("server"), cfg);
+}
+
+std::string serverError(const std::string& yaml) {
+  ServerConfig cfg;
+  Status st = readServer(yaml, cfg);
+  return st ? "<ok>" : st.error().message;
+}
+
+TEST(Config, ReadsTheServerSection) {
+  ServerConfig cfg;
+  ASSERT_TRUE(readServer(R"(
+server:
+  httpsAddr: 0.0.0.0:9443
+  metricsAddr: "127.0.0.1:9090"
+  tlsCertFile: /certs/tls.crt
+  tlsKeyFile: /certs/tls.key
+  logLevel: debug
+  certReloadInterval: 500ms
+  limits:
+    maxBodyBytes: 1048576
+    maxConnections: 10
+    headerTimeout: 2s
+    idleTimeout: 1.5m
+)",
+                         cfg));
+  EXPECT_EQ(cfg.httpsAddr, "0.0.0.0:9443");
+  EXPECT_EQ(cfg.metricsAddr, "127.0.0.1:9090");
+  EXPECT_EQ(cfg.tlsKeyFile, "/certs/tls.key");
+  EXPECT_EQ(cfg.logLevel, "debug");
+  EXPECT_EQ(cfg.certReloadInterval, 500ms);
+  EXPECT_EQ(cfg.limits.maxBodyBytes, 1048576u);
+  EXPECT_EQ(cfg.limits.maxConnections, 10u);
+  EXPECT_EQ(cfg.limits.headerTimeout, 2s);
+  EXPECT_EQ(cfg.limits.idleTimeout, 90s);
+  EXPECT_EQ(cfg.limits.bodyTimeout, 30s) << "absent keys keep their defaults";
+  EXPECT_EQ(cfg.limits.maxHeaderBytes, 16u * 1024);
+}
+
+TEST(Config, WrongTypeNamesFileLineAndKeyPath) {
+  EXPECT_EQ(serverError("server:\n  limits:\n    maxBodyBytes: lots\n"),
+            "config.yaml:3: server.limits.maxBodyBytes: expected an integer, got 'lots'");
+  EXPECT_EQ(serverError("server:\n  httpsAddr: [1, 2]\n"),
+            "config.yaml:2: server.httpsAddr: expected a string, got a list");
+  EXPECT_EQ(serverError("server:\n  limits: 5\n"), "config.yaml:2: server.limits: expected a mapping, got '5'");
+  EXPECT_EQ(serverError("server:\n  limits:\n    idleTimeout: soon\n"),
+            "config.yaml:3: server.limits.idleTimeout: expected a duration like 500ms, 10s, 2m, got 'soon'");
+  EXPECT_EQ(serverError("server:\n  logLevel: loud\n"),
+            "config.yaml:2: server.logLevel: expected one of trace, debug, info, warn, error, off, got 'loud'");
+  EXPECT_EQ(serverError("server:\n  limits:\n    maxConnections: 0\n"),
+            "config.yaml:3: server.limits.maxConnections: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(serverError("server:\n  httpsAddr: nohost\n"),
+            "config.yaml:2: server.httpsAddr: listen address 'nohost' needs a port (host:port or :port)");
+  EXPECT_EQ(serverError("server: [a]\n"), "config.yaml:1: server: expected a mapping, got a list");
+}
+
+TEST(Config, UnknownKeysAreRejected) {
+  std::string e = serverError("server:\n  limits:\n    maxBodyBytes: 10\n    maxBodyByte: 10\n");
+  EXPECT_EQ(e.rfind("config.yaml:4: server.limits.maxBodyByte: unknown key (known: ", 0), 0u) << e;
+  EXPECT_NE(e.find("maxBodyBytes"), std::string::npos) << e;
+  EXPECT_EQ(serverError("server:\n  httpAddr: :1\n").rfind("config.yaml:2: server.httpAddr: unknown key", 0), 0u);
+}
+
+TEST(Config, UnknownTopLevelSectionsAreRejected) {
+  auto doc = config::parseDocument("server: {}\nwebhook:\n  x: 1\nscalar: {}\n", "c.yaml");
+  ASSERT_TRUE(doc);
+  EXPECT_TRUE(doc->checkSections({"server", "webhook", "scalar"}));
+  Status st = doc->checkSections({"server", "webhook", "scaler"});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "c.yaml:4: scalar: unknown section (known: server, webhook, scaler)");
+}
+
+TEST(Config, DocumentErrors) {
+  auto bad = config::parseDocument("server:\n  a: [1, 2\n", "x.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("x.yaml:", 0), 0u) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("invalid YAML"), std::string::npos);
+  auto list = config::parseDocument("- a\n- b\n", "x.yaml");
+  ASSERT_FALSE(list);
+  EXPECT_NE(list.error().message.find("expected a mapping of sections"), std::string::npos);
+  auto empty = config::parseDocument("", "x.yaml");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->section("server").present());
+  auto missing = config::loadDocument("/nonexistent/spotfit.yaml");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "/nonexistent/spotfit.yaml: cannot read config file");
+}
+
+TEST(ConfigReader, HelpersForOtherSections) {
+  auto doc = config::parseDocument(R"(webhook:
+  namespaces: [a, b]
+  labels: {team: ml}
+  enabled: yes
+  ratio: 0.5
+  pools:
+    - name: spot
+      weight: 3
+    - name: od
+      weight: x
+)",
+                                   "w.yaml");
+  ASSERT_TRUE(doc);
+  std::vector<std::string> ns;
+  std::map<std::string, std::string> labels;
+  bool enabled = false;
+  double ratio = 0;
+  std::vector<std::pair<std::string, int>> pools;
+  config::Reader r(doc->section("webhook"));
+  r.strings("namespaces", ns).stringMap("labels", labels).boolean("enabled", enabled).number("ratio", ratio, 0, 1);
+  r.list("pools", [&](config::Reader& p, size_t) {
+    std::string name;
+    int weight = 0;
+    p.require("name").string("name", name).integer("weight", weight, 0, 100);
+    pools.emplace_back(name, weight);
+  });
+  Status st = r.finish();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "w.yaml:10: webhook.pools[1].weight: expected an integer, got 'x'");
+  EXPECT_EQ(ns, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(labels.at("team"), "ml");
+  EXPECT_TRUE(enabled);
+  EXPECT_DOUBLE_EQ(ratio, 0.5);
+  ASSERT_GE(pools.size(), 1u);
+  EXPECT_EQ(pools[0], (std::pair<std::string, int>{"spot", 3}));
+}
+
+TEST(ConfigReader, RequireAndCustomValidation) {
+  auto doc = config::parseDocument("extender:\n  weight: 5\n", "e.yaml");
+  ASSERT_TRUE(doc);
+  {
+    config::Reader r(doc->section("extender"));
+    int64_t w = 0;
+    r.integer("weight", w).require("mode");
+    EXPECT_EQ(r.finish().error().message, "e.yaml:2: extender.mode: required but missing");
+  }
+  {
+    config::Reader r(doc->section("extender"));
+    int64_t w = 0;
+    r.integer("weight", w);
+    if (w % 2 != 0) r.fail("weight", "must be even");
+    EXPECT_EQ(r.finish().error().message, "e.yaml:2: extender.weight: must be even");
+  }
+  config::Reader absent(doc->section("scaler"));
+  std::string s = "default";
+  absent.string("x", s);
+  EXPECT_TRUE(absent.finish());
+  EXPECT_EQ(s, "default");
+}
+
+TEST(ConfigReader, Durations) {
+  EXPECT_EQ(config::parseDuration("250ms"), 250ms);
+  EXPECT_EQ(config::parseDuration("10s"), 10s);
+  EXPECT_EQ(config::parseDuration("10"), 10s);
+  EXPECT_EQ(config::parseDuration("1.5s"), 1500ms);
+  EXPECT_EQ(config::parseDuration("2m"), 120s);
+  EXPECT_EQ(config::parseDuration("1h"), 3600s);
+  EXPECT_FALSE(config::parseDuration(""));
+  EXPECT_FALSE(config::parseDuration("s"));
+  EXPECT_FALSE(config::parseDuration("-1s"));
+  EXPECT_FALSE(config::parseDuration("1d"));
+  EXPECT_FALSE(config::parseDuration("1..2s"));
+}
+
+TEST(ListenAddress, Parses) {
+  auto a = parseListenAddress(":8443");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "");
+  EXPECT_EQ(a->port, 8443);
+  auto b = parseListenAddress("[::1]:0");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_FALSE(parseListenAddress("x:99999"));
+  EXPECT_FALSE(parseListenAddress("x:"));
+  EXPECT_FALSE(parseListenAddress("8443"));
+}
+
+}  // namespace
+}  // namespace spotfit::server

@@ -1,0 +1,75 @@
+#pragma once
+// An embedded Server on 127.0.0.1 port 0 with fresh certificates, short deadlines and captured logs.
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "server/server.hpp"
+#include "test_client.hpp"
+
+namespace spotfit::testing {
+
+struct Harness {
+  TempDir dir;
+  server::CertBundle certs;
+  server::ServerConfig cfg;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> logSink =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(2000);
+  std::unique_ptr<server::Server> server;
+
+  explicit Harness(const std::function<void(server::ServerConfig&)>& tweak = {}, const std::string& cn = "first.test") {
+    certs = makeCerts(cn);
+    writeFile(dir.file("tls.crt"), certs.certPem);
+    writeFile(dir.file("tls.key"), certs.keyPem);
+    cfg.httpsAddr = "127.0.0.1:0";
+    cfg.metricsAddr = "127.0.0.1:0";
+    cfg.tlsCertFile = dir.file("tls.crt");
+    cfg.tlsKeyFile = dir.file("tls.key");
+    cfg.threads = 4;
+    cfg.certReloadInterval = std::chrono::milliseconds(50);
+    cfg.limits.shutdownTimeout = std::chrono::seconds(5);
+    if (tweak) tweak(cfg);
+    server = std::make_unique<server::Server>(cfg, server::makeJsonLogger("test", logSink, spdlog::level::debug));
+  }
+
+  void start() {
+    auto st = server->start();
+    if (!st) throw std::runtime_error(st.error().message);
+  }
+
+  TestClient::Options tlsOptions() const {
+    TestClient::Options o;
+    o.caPem = certs.caCertPem;
+    return o;
+  }
+  TestClient https() const { return TestClient(server->httpsPort(), tlsOptions()); }
+  TestClient plain() const {
+    TestClient::Options o;
+    o.tls = false;
+    return TestClient(server->plainPort(), o);
+  }
+
+  std::string metrics() const { return prometheus::TextSerializer().Serialize(server->registry().Collect()); }
+  std::string logs() const {
+    std::string out;
+    for (const auto& l : logSink->last_formatted()) out += l;
+    return out;
+  }
+};
+
+// Value of one sample line in Prometheus text format ("name{labels}"), or -1 when absent.
+inline double sample(const std::string& text, const std::string& series) {
+  size_t pos = 0;
+  while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + series.size() + 1));
+    pos += series.size();
+  }
+  return -1;
+}
+
+}  // namespace spotfit::testing

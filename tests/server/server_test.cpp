@@ -1,0 +1,326 @@
+// The serving shell over real sockets: keep-alive, limits, deadlines, TLS versions, drain.
+#include "server/server.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace spotfit::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using server::Request;
+using server::Response;
+
+void addEcho(server::Server& s) {
+  s.router().add("POST", "/echo", [](const Request& r) { return Response::text(200, "echo:" + r.body); });
+  s.router().add("GET", "/hello", [](const Request& r) { return Response::text(200, "hello " + r.query); });
+}
+
+TEST(Server, ServesOverTls13AndReusesKeepAliveConnections) {
+  Harness h;
+  addEcho(*h.server);
+  h.start();
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  EXPECT_EQ(c.tlsVersion(), "TLSv1.3");
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = c.request("POST", "/echo", "n" + std::to_string(i));
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "echo:n" + std::to_string(i));
+    EXPECT_TRUE(r.keepAlive);
+  }
+  HttpResult q = c.request("GET", "/hello?name=x");
+  EXPECT_EQ(q.body, "hello name=x");
+  // All four requests went over one connection: the server still holds exactly one HTTPS connection.
+  std::string m = h.metrics();
+  EXPECT_EQ(sample(m, "spotfit_http_connections{listener=\"https\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "spotfit_http_requests_total{code=\"200\",listener=\"https\",method=\"POST\",route=\"/echo\"}"),
+            3)
+      << m;
+  EXPECT_EQ(sample(m, "spotfit_http_request_duration_seconds_count{listener=\"https\",route=\"/echo\"}"), 3) << m;
+}
+
+TEST(Server, UnknownPathAndMethod) {
+  Harness h;
+  addEcho(*h.server);
+  h.start();
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  EXPECT_EQ(c.request("GET", "/nope").status, 404);
+  EXPECT_EQ(c.request("GET", "/echo").status, 405);
+  EXPECT_EQ(c.request("POST", "/echo", "still-alive").body, "echo:still-alive");
+  EXPECT_EQ(sample(h.metrics(),
+                   "spotfit_http_requests_total{code=\"404\",listener=\"https\",method=\"GET\",route=\"unmatched\"}"),
+            1);
+}
+
+TEST(Server, BodyOverLimitGets413) {
+  Harness h([](server::ServerConfig& c) { c.limits.maxBodyBytes = 1024; });
+  addEcho(*h.server);
+  h.start();
+  {
+    TestClient c = h.https();
+    ASSERT_FALSE(c.open());
+    HttpResult ok = c.request("POST", "/echo", std::string(1024, 'a'));
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.body.size(), 5 + 1024u);
+  }
+  {
+    // Declared length over the limit: refused from the headers alone, before any body is read.
+    TestClient c = h.https();
+    ASSERT_FALSE(c.open());
+    ASSERT_FALSE(c.writeRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n"));
+    HttpResult r = c.readResponse();
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    EXPECT_EQ(r.status, 413);
+    EXPECT_FALSE(r.keepAlive);
+    EXPECT_NE(r.body.find("exceeds 1024 bytes"), std::string::npos) << r.body;
+    EXPECT_TRUE(c.closedByPeer(3s));
+  }
+  {
+    // Chunked body that grows past the limit.
+    TestClient c = h.https();
+    ASSERT_FALSE(c.open());
+    std::string chunk(800, 'b');
+    ASSERT_FALSE(c.writeRaw("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" + chunk +
+                            "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+    HttpResult r = c.readResponse();
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    EXPECT_EQ(r.status, 413);
+  }
+}
+
+TEST(Server, HeadersOverLimitGet431) {
+  Harness h([](server::ServerConfig& c) { c.limits.maxHeaderBytes = 2048; });
+  addEcho(*h.server);
+  h.start();
+  TestClient ok = h.https();
+  ASSERT_FALSE(ok.open());
+  EXPECT_EQ(ok.request("GET", "/hello", "", {{"X-Small", std::string(1000, 'x')}}).status, 200);
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  HttpResult r = c.request("GET", "/hello", "", {{"X-Big", std::string(4096, 'x')}});
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.status, 431);
+  EXPECT_FALSE(r.keepAlive);
+}
+
+TEST(Server, SlowClientsAreClosedAtTheirDeadlineWhileOthersAreServed) {
+  Harness h([](server::ServerConfig& c) {
+    c.limits.handshakeTimeout = 200ms;
+    c.limits.headerTimeout = 300ms;
+    c.limits.idleTimeout = 400ms;
+  });
+  addEcho(*h.server);
+  h.start();
+  TestClient silent = h.https();  // TCP connect, never starts TLS
+  ASSERT_FALSE(silent.connect());
+  TestClient partial = h.https();  // TLS, then half a request header
+  ASSERT_FALSE(partial.open());
+  ASSERT_FALSE(partial.writeRaw("POST /echo HTTP/1.1\r\nHost: x\r\n"));
+  TestClient idle = h.https();  // one request, then nothing
+  ASSERT_FALSE(idle.open());
+  EXPECT_EQ(idle.request("POST", "/echo", "x").status, 200);
+
+  TestClient good = h.https();
+  ASSERT_FALSE(good.open());
+  EXPECT_EQ(good.request("POST", "/echo", "served").body, "echo:served");
+
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.closedByPeer(5s));
+  EXPECT_TRUE(partial.closedByPeer(5s));
+  EXPECT_TRUE(idle.closedByPeer(5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  std::string m = h.metrics();
+  EXPECT_GE(sample(m, "spotfit_http_timeouts_total{phase=\"handshake\"}"), 1) << m;
+  EXPECT_GE(sample(m, "spotfit_http_timeouts_total{phase=\"header\"}"), 1) << m;
+  EXPECT_GE(sample(m, "spotfit_http_timeouts_total{phase=\"idle\"}"), 1) << m;
+}
+
+TEST(Server, RefusesTls11AndAcceptsTls12) {
+  Harness h;
+  addEcho(*h.server);
+  h.start();
+  TestClient::Options old = h.tlsOptions();
+  old.allowLegacy = true;  // the client itself would offer TLS 1.1
+  old.minVersion = TLS1_1_VERSION;
+  old.maxVersion = TLS1_1_VERSION;
+  TestClient legacy(h.server->httpsPort(), old);
+  ASSERT_FALSE(legacy.connect());
+  EXPECT_TRUE(legacy.handshake()) << "TLS 1.1 handshake must fail";
+
+  TestClient::Options v12 = h.tlsOptions();
+  v12.allowLegacy = true;
+  v12.maxVersion = TLS1_2_VERSION;
+  TestClient modern(h.server->httpsPort(), v12);
+  ASSERT_FALSE(modern.open());
+  EXPECT_EQ(modern.tlsVersion(), "TLSv1.2");
+  EXPECT_EQ(modern.request("GET", "/hello").status, 200);
+  EXPECT_GE(sample(h.metrics(), "spotfit_tls_handshake_failures_total"), 1);
+}
+
+TEST(Server, ConnectionCapClosesExtraConnections) {
+  Harness h([](server::ServerConfig& c) { c.limits.maxConnections = 2; });
+  addEcho(*h.server);
+  h.start();
+  std::optional<TestClient> a;
+  a.emplace(h.server->httpsPort(), h.tlsOptions());
+  TestClient b = h.https();
+  ASSERT_FALSE(a->open());
+  ASSERT_FALSE(b.open());
+  TestClient extra = h.https();
+  ASSERT_FALSE(extra.connect());
+  EXPECT_TRUE(extra.handshake()) << "third connection must be closed";
+  EXPECT_EQ(a->request("GET", "/hello").status, 200);
+  EXPECT_GE(sample(h.metrics(), "spotfit_http_connections_rejected_total{listener=\"https\"}"), 1);
+  a.reset();  // drop one connection
+  bool admitted = false;
+  for (int i = 0; i < 200 && !admitted; ++i) {
+    TestClient again = h.https();
+    admitted = !again.open() && again.request("GET", "/hello").status == 200;
+    if (!admitted) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(admitted);
+}
+
+TEST(Server, PlainListenerServesHealthReadinessAndMetrics) {
+  Harness h;
+  addEcho(*h.server);
+  h.server->readiness().setFeature("kubernetes", false, "no kubeconfig, not in a pod");
+  std::atomic<bool> synced{false};
+  h.server->readiness().addCheck(
+      "informers", [&] { return synced ? server::CheckResult::pass() : server::CheckResult::fail("not synced"); });
+  h.start();
+  TestClient p = h.plain();
+  ASSERT_FALSE(p.open());
+  EXPECT_EQ(p.request("GET", "/healthz").body, "ok\n");
+  HttpResult notReady = p.request("GET", "/readyz");
+  EXPECT_EQ(notReady.status, 503);
+  EXPECT_NE(notReady.body.find("[-] informers: failed (not synced)"), std::string::npos) << notReady.body;
+  EXPECT_NE(notReady.body.find("kubernetes: off (no kubeconfig, not in a pod)"), std::string::npos) << notReady.body;
+  synced = true;
+  HttpResult ready = p.request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_NE(ready.body.find("[+] tls: ok"), std::string::npos) << ready.body;
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  c.request("POST", "/echo", "x");
+  HttpResult m = p.request("GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.headers["content-type"].find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(
+      m.body.find("spotfit_http_request_duration_seconds_bucket{listener=\"https\",route=\"/echo\",le=\"0.005\"}"),
+      std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("spotfit_tls_certificate_expiry_timestamp_seconds"), std::string::npos);
+  // The metrics listener does not serve the HTTPS routes.
+  EXPECT_EQ(p.request("POST", "/echo", "x").status, 404);
+}
+
+TEST(Server, StopLetsAnInFlightRequestFinish) {
+  Harness h;
+  std::promise<void> entered;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  h.server->router().add("POST", "/slow", [&](const Request&) {
+    entered.set_value();
+    released.wait();
+    return Response::text(200, "finished");
+  });
+  h.start();
+  uint16_t httpsPort = h.server->httpsPort();
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  TestClient idleConn = h.https();
+  ASSERT_FALSE(idleConn.open());
+  auto reply = std::async(std::launch::async, [&] { return c.request("POST", "/slow", "work"); });
+  entered.get_future().wait();
+
+  auto stopped = std::async(std::launch::async, [&] { h.server->stop(); });
+  // While draining: not ready, no new HTTPS connections, idle keep-alive connections closed.
+  TestClient p = h.plain();
+  ASSERT_FALSE(p.open());
+  HttpResult ready;
+  for (int i = 0; i < 500; ++i) {
+    ready = p.request("GET", "/readyz");
+    if (ready.status == 503) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("[-] shutdown: draining"), std::string::npos) << ready.body;
+  EXPECT_TRUE(idleConn.closedByPeer(3s));
+  TestClient late(httpsPort, h.tlsOptions());
+  EXPECT_TRUE(late.open()) << "no new connections while draining";
+  EXPECT_EQ(stopped.wait_for(50ms), std::future_status::timeout) << "stop() must wait for the request in flight";
+
+  release.set_value();
+  HttpResult r = reply.get();
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "finished");
+  EXPECT_FALSE(r.keepAlive) << "a draining server closes the connection after the response";
+  ASSERT_EQ(stopped.wait_for(5s), std::future_status::ready);
+  EXPECT_NE(h.logs().find("\"msg\":\"stopped\",\"drained\":true"), std::string::npos) << h.logs();
+}
+
+TEST(Server, StopGivesUpOnARequestPastTheShutdownDeadline) {
+  Harness h([](server::ServerConfig& c) { c.limits.shutdownTimeout = 100ms; });
+  std::promise<void> entered;
+  std::atomic<bool> stopWaiting{false};
+  h.server->router().add("POST", "/stuck", [&](const Request&) {
+    entered.set_value();
+    while (!stopWaiting) std::this_thread::sleep_for(1ms);
+    return Response::text(200, "late");
+  });
+  h.start();
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  auto reply = std::async(std::launch::async, [&] { return c.request("POST", "/stuck"); });
+  entered.get_future().wait();
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(300ms);
+    stopWaiting = true;
+  });
+  h.server->stop();
+  releaser.join();
+  reply.get();
+  EXPECT_NE(h.logs().find("shutdown deadline passed"), std::string::npos) << h.logs();
+}
+
+TEST(Server, StartFailsClearlyWithoutCertificates) {
+  server::ServerConfig cfg;
+  cfg.httpsAddr = "127.0.0.1:0";
+  cfg.metricsAddr = "127.0.0.1:0";
+  server::Server s(cfg);
+  auto st = s.start();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("TLS certificate and key are required"), std::string::npos);
+
+  cfg.tlsCertFile = "/nonexistent/tls.crt";
+  cfg.tlsKeyFile = "/nonexistent/tls.key";
+  server::Server s2(cfg);
+  auto st2 = s2.start();
+  ASSERT_FALSE(st2);
+  EXPECT_NE(st2.error().message.find("cannot read TLS certificate file /nonexistent/tls.crt"), std::string::npos);
+}
+
+TEST(Server, StartFailsWhenThePortIsTaken) {
+  Harness a;
+  a.start();
+  Harness b([&](server::ServerConfig& c) { c.httpsAddr = "127.0.0.1:" + std::to_string(a.server->httpsPort()); });
+  auto st = b.server->start();
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("cannot listen on 127.0.0.1:"), std::string::npos) << st.error().message;
+}
+
+}  // namespace
+}  // namespace spotfit::testing
