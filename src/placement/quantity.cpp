@@ -21,8 +21,19 @@ struct Parts {
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
+// Built with append: GCC 12 at -O3 reports a false -Wrestrict on "literal" + std::string.
+std::string quoted(std::string_view text) {
+  std::string s = "quantity \"";
+  s.append(text.substr(0, 64));
+  s += '"';
+  return s;
+}
+
 Error invalid(std::string_view text, std::string_view why) {
-  return makeError("invalid", "quantity \"" + std::string(text.substr(0, 64)) + "\": " + std::string(why));
+  std::string m = quoted(text);
+  m += ": ";
+  m.append(why);
+  return makeError("invalid", std::move(m));
 }
 
 // Mirrors parseQuantityString + the suffixer of quantity.go.
@@ -144,7 +155,9 @@ Result<int64_t> scaled(std::string_view text, const Parts& p, int extraScale) {
   if (n.isZero()) return int64_t{0};
   int64_t k = p.exponent10 - static_cast<int64_t>(p.fracDigits.size()) + extraScale;
   auto overflow = [&] {
-    return makeError("overflow", "quantity \"" + std::string(text.substr(0, 64)) + "\" does not fit in 64 bits");
+    std::string m = quoted(text);
+    m += " does not fit in 64 bits";
+    return makeError("overflow", std::move(m));
   };
   if (k > 0 && k + static_cast<int64_t>(significant) > 40) return overflow();
   for (int i = 0; i < p.binaryExponent; ++i) n.mulAdd(2, 0);
@@ -205,14 +218,18 @@ std::string decimalSuffix(int exponent, QuantityFormat format) {
       default: break;
     }
   }
-  return "e" + std::to_string(exponent);
+  std::string s = "e";
+  s += std::to_string(exponent);
+  return s;
 }
 
 std::string formatScaled(int64_t mantissa, int exponent, QuantityFormat format) {
   int64_t m = 0;
   int e = 0;
   canonicalDecimal(mantissa, exponent, m, e);
-  return std::to_string(m) + decimalSuffix(e, format);
+  std::string s = std::to_string(m);
+  s += decimalSuffix(e, format);
+  return s;
 }
 
 }  // namespace
@@ -252,7 +269,9 @@ std::string formatBytes(int64_t bytes) {
     m /= 1024;
     ++e;
   }
-  return std::to_string(m) + kSuffix[e];
+  std::string s = std::to_string(m);
+  s += kSuffix[e];
+  return s;
 }
 
 Result<std::string> canonicalize(std::string_view text) {

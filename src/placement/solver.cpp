@@ -49,12 +49,13 @@ struct Dims {
   std::vector<std::string> extended;
   size_t size() const { return 4 + extended.size(); }
   Vec of(const Resources& r) const {
-    Vec v(size());
-    v[0] = r.cpuMilli;
-    v[1] = r.memory;
-    v[2] = r.ephemeralStorage;
-    v[3] = r.pods;
-    for (size_t i = 0; i < extended.size(); ++i) v[4 + i] = r.get(extended[i]);
+    Vec v;
+    v.reserve(size());
+    v.push_back(r.cpuMilli);
+    v.push_back(r.memory);
+    v.push_back(r.ephemeralStorage);
+    v.push_back(r.pods);
+    for (const auto& name : extended) v.push_back(r.get(name));
     return v;
   }
 };
@@ -268,8 +269,16 @@ class Solver {
       Vec req = dims_.of(requests_[i]);
       if (requests_[i].gpus() > 0) groups_[gi].gpu = true;
       // Isolated pods each get a class of their own: they never share a node.
-      std::string key = std::to_string(gi) + ":" + (groups_[gi].isolated ? "#" + std::to_string(i) : "");
-      for (int64_t v : req) key += std::to_string(v) + ",";
+      std::string key = std::to_string(gi);
+      key += ':';
+      if (groups_[gi].isolated) {
+        key += '#';
+        key += std::to_string(i);
+      }
+      for (int64_t v : req) {
+        key += std::to_string(v);
+        key += ',';
+      }
       auto [cit, cnew] = classByKey.try_emplace(key, classes_.size());
       if (cnew) {
         PodClass c;
@@ -380,9 +389,13 @@ class Solver {
   int64_t placeOnNew(size_t ni, PodClass& c, int64_t max) {
     NewNode& n = newNodes_[ni];
     const Vec& alloc = options_[n.option].alloc;
-    Vec free(d());
-    for (size_t i = 0; i < d(); ++i) free[i] = alloc[i] - n.used[i];
-    int64_t take = std::min(max, fitCount(free.data(), c.req.data(), d()));
+    int64_t fitting = std::numeric_limits<int64_t>::max();
+    for (size_t i = 0; i < d() && fitting > 0; ++i) {
+      if (c.req[i] <= 0) continue;
+      int64_t free = alloc[i] - n.used[i];
+      fitting = free < c.req[i] ? 0 : std::min(fitting, free / c.req[i]);
+    }
+    int64_t take = std::min(max, fitting);
     for (int64_t t = 0; t < take; ++t) n.pods.push_back(c.pods[--c.remaining]);
     for (size_t i = 0; i < d(); ++i) n.used[i] += take * c.req[i];
     if (take > 0) {
@@ -582,20 +595,36 @@ class Solver {
       if (sa != sb) return sa > sb;
       return a < b;
     });
-    std::vector<size_t> open;
+    // Minimum request per dimension: an open node that cannot hold it can take nothing more.
+    Vec minReq(d(), std::numeric_limits<int64_t>::max());
+    for (size_t ci : order) {
+      for (size_t i = 0; i < d(); ++i) minReq[i] = std::min(minReq[i], classes_[ci].req[i]);
+    }
+    auto exhausted = [&](size_t ni) {
+      const NewNode& n = newNodes_[ni];
+      for (size_t i = 0; i < d(); ++i) {
+        if (minReq[i] > 0 && o.alloc[i] - n.used[i] < minReq[i]) return true;
+      }
+      return false;
+    };
+    std::vector<size_t> open;  // nodes of this part that may still take a pod, in opening order
     for (size_t ci : order) {
       PodClass& c = classes_[ci];
-      size_t from = open.size() > opt_.packingWindow ? open.size() - opt_.packingWindow : 0;
+      size_t from = opt_.packingWindow > 0 && open.size() > opt_.packingWindow ? open.size() - opt_.packingWindow : 0;
+      bool touched = false;
       for (size_t k = from; k < open.size() && c.remaining > 0; ++k) {
-        placeOnNew(open[k], c, static_cast<int64_t>(c.remaining));
+        touched = placeOnNew(open[k], c, static_cast<int64_t>(c.remaining)) > 0 || touched;
       }
       while (c.remaining > 0 && canOpen(part.option)) {
         size_t ni = openNode(part.option, group);
         open.push_back(ni);
+        touched = true;
         if (placeOnNew(ni, c, static_cast<int64_t>(c.remaining)) == 0) break;  // cannot happen: maxReq fits
       }
+      if (touched) std::erase_if(open, exhausted);
     }
   }
+
 
   std::string noOfferingReason(size_t ci) const {
     const PodClass& c = classes_[ci];

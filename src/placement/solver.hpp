@@ -49,7 +49,7 @@ struct NodePool {
 };
 
 struct SolverOptions {
-  size_t packingWindow = 16;      // first-fit looks at the last N open nodes of a part (speed)
+  size_t packingWindow = 0;       // >0: first-fit scans only the last N open nodes of a part (speed)
   int maxPartitionDepth = 3;      // up to 2^depth instance types per compatibility group
   bool fillNewNodeLeftovers = true;  // later groups may use spare room on nodes opened for earlier ones
   bool rightSize = true;          // shrink each new node to the cheapest offering that holds its pods
