@@ -342,7 +342,7 @@ std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::strin
     }
   };
   if (prov.type == "kwok") {
-    allowParams({"readyDelay"}, {});
+    allowParams({"readyDelay", "unavailableOfferings"}, {});
     if (auto it = prov.parameters.find("readyDelay"); it != prov.parameters.end()) {
       if (auto d = parseDuration(it->second); !d) add(pp + ".parameters.readyDelay", d.error().message);
     }

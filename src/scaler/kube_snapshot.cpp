@@ -1,0 +1,91 @@
+#include "scaler/kube_snapshot.hpp"
+
+#include <set>
+
+#include "kube/objects.hpp"
+
+namespace spotfit::scaler {
+
+void SnapshotBuilder::addNode(const kube::json::Value& v) {
+  auto node = kube::decodeNode(v);
+  if (!node) {
+    ++skipped_;
+    return;
+  }
+  ClusterNode n;
+  n.info = node->info;
+  n.ready = node->ready.value_or(false);
+  if (node->meta.creationTimestamp) n.created = *node->meta.creationTimestamp;
+  n.deleting = node->meta.deletionTimestamp.has_value();
+  current_.nodes.push_back(std::move(n));
+}
+
+void SnapshotBuilder::addPod(const kube::json::Value& v) {
+  auto pod = kube::decodePod(v);
+  if (!pod) {
+    ++skipped_;
+    return;
+  }
+  ClusterPod p;
+  p.info = pod->toPodInfo();
+  p.unschedulable = pod->unschedulable() && pod->nodeName.empty();
+  p.deleting = pod->meta.deletionTimestamp.has_value();
+  current_.pods.push_back(std::move(p));
+  podCreated_.push_back(pod->meta.creationTimestamp);
+}
+
+ClusterSnapshot SnapshotBuilder::take(TimePoint now) {
+  ClusterSnapshot out;
+  out.nodes.swap(current_.nodes);
+  out.pods.swap(current_.pods);
+  std::vector<std::optional<kube::WallTime>> created;
+  created.swap(podCreated_);
+  std::map<std::string, placement::NodeInfo*> byName;
+  for (auto& n : out.nodes) byName[n.info.name] = &n.info;
+  std::set<std::string> live;
+  for (size_t i = 0; i < out.pods.size(); ++i) {
+    auto& p = out.pods[i];
+    const std::string& uid = p.info.uid;
+    live.insert(uid);
+    if (p.unschedulable) p.unschedulableSince = unschedulableSince_.try_emplace(uid, now).first->second;
+    else unschedulableSince_.erase(uid);
+    if (!p.info.nodeName.empty()) {
+      // Seen bound at once (e.g. after a restart): the best estimate of binding is the pod's creation.
+      TimePoint first = boundAt_.count(uid) ? boundAt_[uid] : (created[i] ? std::min(*created[i], now) : now);
+      p.boundAt = boundAt_.try_emplace(uid, first).first->second;
+      if (isFinished(p.info)) p.finishedAt = finishedAt_.try_emplace(uid, now).first->second;
+      auto n = byName.find(p.info.nodeName);
+      if (n != byName.end() && !isFinished(p.info)) n->second->requested += placement::podRequests(p.info);
+    }
+  }
+  for (auto* m : {&unschedulableSince_, &boundAt_, &finishedAt_}) {
+    std::erase_if(*m, [&](const auto& kv) { return !live.count(kv.first); });
+  }
+  return out;
+}
+
+Result<ClusterSnapshot> SnapshotBuilder::list(kube::KubeClient& client, TimePoint now) {
+  kube::ListOptions o;
+  o.limit = 500;
+  auto nodes = client.listAll(kube::resources::kNodes, "", o, [&](const kube::json::Value& v) -> Status {
+    addNode(v);
+    return {};
+  });
+  if (!nodes) {
+    current_ = {};
+    podCreated_.clear();
+    return nodes.error();
+  }
+  auto pods = client.listAll(kube::resources::kPods, "", o, [&](const kube::json::Value& v) -> Status {
+    addPod(v);
+    return {};
+  });
+  if (!pods) {
+    current_ = {};
+    podCreated_.clear();
+    return pods.error();
+  }
+  return take(now);
+}
+
+}  // namespace spotfit::scaler

@@ -1,0 +1,49 @@
+#pragma once
+// The kwok provider: nodes are Node objects created through the API (no machines), the way kwok
+// (kubernetes-sigs/kwok) fakes a cluster. A node carries its instance type's capacity, the pool's labels
+// and taints, capacity-type, zone and GPU feature-discovery labels, and turns Ready after `readyDelay`.
+// Fault knobs: offerings without capacity, a provisioning delay, and interruption notices. The tests,
+// the e2e suite and demos use it to get real Node objects without a cloud.
+//
+// Pool parameters: readyDelay (duration, default 0s), unavailableOfferings ("type:spot,type2:on-demand").
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "kube/client.hpp"
+#include "scaler/provider.hpp"
+
+namespace spotfit::scaler {
+
+inline constexpr const char* kLabelProvider = "spotfit.io/provider";
+
+class KwokProvider final : public NodeProvider {
+ public:
+  KwokProvider(kube::KubeClient& client, const Clock& clock) : client_(client), clock_(clock) {}
+
+  Result<ProviderNode> create(const NodeRequest& request) override;
+  Status remove(const NodeRef& node) override;
+  Result<std::vector<ProviderNode>> list() override;
+  // Marks nodes Ready once their delay has passed.
+  void poll(TimePoint now) override;
+
+  // Fault knobs (in addition to the pool parameters).
+  void setCapacityUnavailable(const std::string& instanceType, CapacityType type, bool unavailable);
+  // Puts the kwok interruption notice taint on a node, as a cloud's termination handler would.
+  Status interrupt(const std::string& nodeName);
+  size_t pendingReady() const;
+
+  // The Node object for a request (exposed for tests and the simulator).
+  static std::string nodeJson(const NodeRequest& request, bool ready, TimePoint now);
+
+ private:
+  kube::KubeClient& client_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::set<std::pair<std::string, CapacityType>> unavailable_;
+  std::map<std::string, TimePoint> readyAt_;  // node -> when to mark it Ready
+};
+
+}  // namespace spotfit::scaler
