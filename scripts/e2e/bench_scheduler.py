@@ -133,7 +133,7 @@ def main():
         if args.extender:
             with spotfitproc.Spotfit(cluster) as spotfit:
                 config = spotfit.second_scheduler_configuration()
-                name = config["profiles"][0]["schedulerName"]
+                name = spotfitproc.scheduler_name(config)
                 results["with_extender"] = run(cluster, args.nodes, args.pods, config, name, args.timeout)
                 results["extender_requests"] = spotfit.extender_request_counts()
         print(json.dumps(results, indent=1))

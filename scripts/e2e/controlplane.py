@@ -309,11 +309,15 @@ class Cluster:
         """Starts another kube-scheduler process with the given KubeSchedulerConfiguration (a dict, or YAML
         text; its clientConnection is pointed at this cluster) and waits until it is healthy."""
         if isinstance(configuration, str):
-            # YAML text (a manifest): the standard library has no YAML parser, so add the connection
-            # as text; kube-scheduler's strict decoding refuses a duplicate key loudly.
-            if re.search(r"^clientConnection:", configuration, re.M):
-                raise ClusterError(f"{name}: the configuration already sets clientConnection")
-            text = f"clientConnection:\n  kubeconfig: {self.kubeconfig}\n{configuration}"
+            # YAML text (a manifest): the standard library has no YAML parser, so point the connection at
+            # this cluster textually; kube-scheduler's strict decoding refuses anything malformed loudly.
+            existing = re.compile(r"^(clientConnection:[ \t]*\n(?:[ \t]+.*\n)*?[ \t]+kubeconfig:)[ \t]*\S+", re.M)
+            if existing.search(configuration):
+                text = existing.sub(lambda m: f"{m.group(1)} {self.kubeconfig}", configuration, count=1)
+            elif re.search(r"^clientConnection:", configuration, re.M):
+                raise ClusterError(f"{name}: clientConnection without kubeconfig is not supported")
+            else:
+                text = f"clientConnection:\n  kubeconfig: {self.kubeconfig}\n{configuration}"
             path = os.path.join(self.workdir, f"{name}-config.yaml")
         else:
             configuration = dict(configuration)

@@ -25,6 +25,27 @@ def spotfit_binary():
     return binary
 
 
+def render_scheduler_configuration(variant, https_url, ca_bundle):
+    """manifests/scheduler/<variant>/scheduler-config.yaml with the CA bundle filled in and the extender
+    URL pointed at https_url (the serving cert keeps the Service DNS name for TLS, as in a cluster)."""
+    path = os.path.join(SOURCE_DIR, "manifests", "scheduler", variant, "scheduler-config.yaml")
+    with open(path) as f:
+        text = f.read()
+    url = re.search(r"urlPrefix:\s*(https://\S+)", text)
+    if not url or "CA_BUNDLE_BASE64" not in text:
+        raise controlplane.ClusterError(f"{path}: no https urlPrefix or CA_BUNDLE_BASE64 placeholder")
+    path_part = re.sub(r"^https://[^/]+", "", url.group(1))
+    return text.replace(url.group(1), https_url + path_part).replace("CA_BUNDLE_BASE64", ca_bundle)
+
+
+def scheduler_name(configuration_text):
+    """The first profile's schedulerName in a KubeSchedulerConfiguration's YAML text."""
+    match = re.search(r"^[ \t]*-?[ \t]*schedulerName:[ \t]*([A-Za-z0-9.-]+)[ \t]*$", configuration_text, re.M)
+    if not match:
+        raise controlplane.ClusterError("scheduler configuration names no schedulerName")
+    return match.group(1)
+
+
 class Spotfit:
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
@@ -129,24 +150,8 @@ class Spotfit:
     # -- manifests pointed at this spotfit -----------------------------------------------------------
 
     def second_scheduler_configuration(self):
-        """manifests/scheduler/second-scheduler/scheduler-config.yaml with the CA bundle filled in and the
-        extender URL pointed at this process (the serving cert keeps the Service DNS name for TLS)."""
-        path = os.path.join(SOURCE_DIR, "manifests", "scheduler", "second-scheduler", "scheduler-config.yaml")
-        with open(path) as f:
-            text = f.read()
-        url = re.search(r"urlPrefix:\s*(https://\S+)", text)
-        if not url or "CA_BUNDLE_BASE64" not in text:
-            raise controlplane.ClusterError(f"{path}: no https urlPrefix or CA_BUNDLE_BASE64 placeholder")
-        path_part = re.sub(r"^https://[^/]+", "", url.group(1))
-        text = text.replace(url.group(1), self.https_url + path_part).replace("CA_BUNDLE_BASE64", self.ca_bundle)
-        return text
-
-    @staticmethod
-    def scheduler_name(configuration_text):
-        match = re.search(r"schedulerName:\s*(\S+)", configuration_text)
-        if not match:
-            raise controlplane.ClusterError("scheduler configuration names no schedulerName")
-        return match.group(1)
+        """The second scheduler's manifest configuration pointed at this process."""
+        return render_scheduler_configuration("second-scheduler", self.https_url, self.ca_bundle)
 
     def webhook_configuration(self, manifest_json):
         """A MutatingWebhookConfiguration (dict, e.g. from `kubectl create --dry-run=client -o json`) with
