@@ -406,6 +406,7 @@ struct FakeApiServer::Impl {
   std::function<std::optional<std::string>(const std::string&, const std::string&)> evictionHook;
   std::string requiredToken;
   int64_t uidCounter = 0;
+  int watchesOpened = 0;
 
   struct Conn {
     int fd;
@@ -786,6 +787,7 @@ void FakeApiServer::Impl::serveWatch(Stream& stream, const Route& r, const std::
       w->ended = true;
     }
     watchers.push_back(w);
+    ++watchesOpened;
   }
   auto unregister = [&] {
     std::lock_guard lock(mu);
@@ -1110,6 +1112,12 @@ void FakeApiServer::closeWatches() {
     w->cut = true;
     w->cv.notify_all();
   }
+  impl_->watchers.clear();  // cut watches miss every later event
+}
+
+int FakeApiServer::watchesOpened() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->watchesOpened;
 }
 
 void FakeApiServer::sendBookmarks() {

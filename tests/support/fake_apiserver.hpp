@@ -108,6 +108,7 @@ class FakeApiServer {
   // BOOKMARK events with the current resourceVersion to watches that allowed them.
   void sendBookmarks();
   int activeWatches() const;
+  int watchesOpened() const;  // watch requests served so far
 
   void injectFault(Fault f);
   void clearFaults();
