@@ -469,8 +469,10 @@ struct FakeApiServer::Impl {
     return true;
   }
 
-  std::optional<Fault> takeFault(const std::string& method, const std::string& path, bool isWatch) {
+  std::optional<Fault> takeFault(const std::string& method, const std::string& path, bool isWatch,
+                                 const std::string& authorization) {
     for (auto it = faults.begin(); it != faults.end(); ++it) {
+      if (!it->authorization.empty() && it->authorization != authorization) continue;
       if (!it->method.empty() && it->method != method) continue;
       if (!it->pathContains.empty() && path.find(it->pathContains) == std::string::npos) continue;
       if (it->watch && *it->watch != isWatch) continue;
@@ -851,7 +853,7 @@ void FakeApiServer::Impl::serve(Stream& stream, Conn& conn) {
       std::lock_guard lock(mu);
       recorded.push_back({method, path, query, req.body(), std::string(req[http::field::content_type]),
                           std::string(req[http::field::authorization])});
-      fault = takeFault(method, path, isWatch);
+      fault = takeFault(method, path, isWatch, std::string(req[http::field::authorization]));
     }
     if (fault && fault->delay.count() > 0 && !sleepInterruptible(fault->delay)) return;
     if (fault && fault->disconnect) return;

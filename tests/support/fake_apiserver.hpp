@@ -46,6 +46,7 @@ struct Fault {
   std::string method;         // "" = any
   std::string pathContains;   // "" = any; matched against the path (no query)
   std::optional<bool> watch;  // only watch / only non-watch requests
+  std::string authorization;  // "" = any; else the exact Authorization header (tells clients apart)
   int times = 1;              // number of matching requests affected; -1 = forever
   // What happens.
   int status = 0;             // answer with this status (0 = serve normally after the delay)
