@@ -395,11 +395,15 @@ Result<ScalerConfig> parseScalerConfig(std::string_view yaml) {
   } catch (const YAML::Exception& e) {
     return makeError("invalid", std::string("config is not valid YAML: ") + e.what());
   }
+  if (root.IsNull() || !root.IsMap() || !root["scaler"]) return ScalerConfig{};
+  return parseScalerSection(root["scaler"]);
+}
+
+Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
   ScalerConfig cfg;
-  if (root.IsNull() || !root["scaler"]) return cfg;
+  if (!s.IsDefined() || s.IsNull()) return cfg;
   std::vector<ConfigIssue> issues;
   Reader r(issues);
-  const auto s = root["scaler"];
   const std::string base = "scaler";
   if (r.map(s, base, {"namespace", "batchIdle", "batchMax", "offeringUnavailableFor", "scaleDownCooldown",
                       "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",

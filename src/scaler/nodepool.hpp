@@ -15,6 +15,10 @@
 #include "scaler/interruptions.hpp"
 #include "scaler/provider.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace spotfit::scaler {
 
 // Labels every scaler-created node carries (GPU labels follow NVIDIA GPU feature discovery).
@@ -120,6 +124,8 @@ struct ScalerConfig {
 // Reads the `scaler:` section of spotfit's YAML config (other top-level keys belong to other roles and are
 // ignored). A file without the section yields the defaults. Any issue fails with every problem listed.
 Result<ScalerConfig> parseScalerConfig(std::string_view yaml);
+// The same for an already parsed `scaler:` node (spotfit serve hands each role its section).
+Result<ScalerConfig> parseScalerSection(const YAML::Node& section);
 
 // Semantic checks shared by both sources (min <= max, prices, duplicate instance types, provider params).
 std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::string& path);

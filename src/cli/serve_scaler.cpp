@@ -1,0 +1,260 @@
+// `spotfit serve --scaler`: runs the scaler's reconcile loop next to the webhook and the extender.
+// The `scaler:` config section is parsed strictly at configure time (bad config stops serve with the
+// key path and line); the loop starts after the listeners are up and stops before HTTP drains.
+//
+// Each pass lists Nodes, Pods and NodePool objects through KubeClient, reconciles, and copies the
+// scaler's metrics into the Prometheus registry. Only one replica may run the scaler at a time: until
+// kube's Lease-based leader election is wired in, run `--scaler` on a single replica.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cli/serve_plugins.hpp"
+#include "kube/config.hpp"
+#include "kube/rest_client.hpp"
+#include "scaler/kube_actions.hpp"
+#include "scaler/kube_snapshot.hpp"
+#include "scaler/kwok_provider.hpp"
+#include "scaler/nodepool.hpp"
+#include "scaler/planner.hpp"
+#include "scaler/scaler.hpp"
+
+namespace spotfit::cli {
+namespace {
+
+using scaler::MetricLabels;
+
+std::map<std::string, std::string> labelMap(const MetricLabels& labels) {
+  return {labels.begin(), labels.end()};
+}
+
+const char* helpFor(const std::string& name) {
+  using namespace scaler::metric;
+  static const std::map<std::string, const char*> help{
+      {kNodes, "Nodes of each node pool by state (launching, ready, draining, interrupted) and capacity type"},
+      {kDesiredNodes, "Nodes each pool should have: ready plus launching"},
+      {kUnschedulablePods, "Pods waiting with PodScheduled=False, reason Unschedulable"},
+      {kOldestUnschedulable, "Seconds the oldest unschedulable pod has waited"},
+      {kPoolUtilization, "Requested share of the allocatable resources of each pool's ready nodes"},
+      {kSpotCoolOff, "1 while a pool launches on-demand after an interruption storm"},
+      {kInFlightNodes, "Nodes created and not yet initialized (Ready with their extended resources)"},
+      {kDrains, "Node drains in progress"},
+      {kWorkflowCost, "USD spent per workflow since the ledger started"},
+      {kWorkflowBudget, "USD budget per workflow (spotfit.io/budget)"},
+      {kNamespaceCost, "USD spent per namespace since the ledger started"},
+      {kCostPerHour, "USD per hour of the running pods"},
+      {kSpotSavings, "USD saved by running on spot instead of on-demand"},
+      {kScaleUps, "Nodes created, by pool and capacity type"},
+      {kScaleUpFailures, "Failed node creations by pool and reason"},
+      {kScaleDowns, "Nodes removed, by pool and reason (empty, underused, interrupted)"},
+      {kScaleDownFailures, "Failed node removals by pool and reason"},
+      {kInterruptions, "Spot interruption notices by pool and instance type"},
+      {kProviderRequests, "Provider calls by provider, operation and result"},
+      {kEvictions, "Eviction requests by result (evicted, blocked by a PDB, failed)"},
+      {kProviderLatency, "Provider call latency by provider and operation"},
+  };
+  auto it = help.find(name);
+  return it == help.end() ? "spotfit scaler metric" : it->second;
+}
+
+// Copies ScalerMetrics into prometheus-cpp families (scaler/ does not link prometheus-cpp).
+class MetricsExporter {
+ public:
+  explicit MetricsExporter(prometheus::Registry& registry) : registry_(registry) {
+    latency_ = &prometheus::BuildHistogram()
+                    .Name(scaler::metric::kProviderLatency)
+                    .Help(helpFor(scaler::metric::kProviderLatency))
+                    .Register(registry_);
+  }
+
+  void publish(scaler::ScalerMetrics& m) {
+    for (const auto& [name, series] : m.counters()) {
+      auto& fam = counterFamily(name);
+      for (const auto& [labels, value] : series) {
+        double& seen = exported_[{name, labels}];
+        if (value > seen) fam.Add(labelMap(labels)).Increment(value - seen);
+        seen = value;
+      }
+    }
+    std::set<std::pair<std::string, MetricLabels>> live;
+    for (const auto& [name, series] : m.gauges()) {
+      auto& fam = gaugeFamily(name);
+      for (const auto& [labels, value] : series) {
+        auto& g = gauges_[{name, labels}];
+        if (!g) g = &fam.Add(labelMap(labels));
+        g->Set(value);
+        live.insert({name, labels});
+      }
+    }
+    for (auto it = gauges_.begin(); it != gauges_.end();) {  // series of deleted pools and workflows
+      if (live.count(it->first)) {
+        ++it;
+        continue;
+      }
+      gaugeFamily(it->first.first).Remove(it->second);
+      it = gauges_.erase(it);
+    }
+    static const prometheus::Histogram::BucketBoundaries buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    for (const auto& o : m.takeLatencies()) latency_->Add(labelMap(o.labels), buckets).Observe(o.seconds);
+  }
+
+ private:
+  prometheus::Family<prometheus::Counter>& counterFamily(const std::string& name) {
+    auto& f = counters_[name];
+    if (!f) f = &prometheus::BuildCounter().Name(name).Help(helpFor(name)).Register(registry_);
+    return *f;
+  }
+  prometheus::Family<prometheus::Gauge>& gaugeFamily(const std::string& name) {
+    auto& f = gaugeFams_[name];
+    if (!f) f = &prometheus::BuildGauge().Name(name).Help(helpFor(name)).Register(registry_);
+    return *f;
+  }
+
+  prometheus::Registry& registry_;
+  prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counters_;
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> gaugeFams_;
+  std::map<std::pair<std::string, MetricLabels>, double> exported_;
+  std::map<std::pair<std::string, MetricLabels>, prometheus::Gauge*> gauges_;
+};
+
+class ScalerRuntime {
+ public:
+  ScalerRuntime(scaler::ScalerConfig config, std::string kubeconfig, prometheus::Registry& registry, server::Log log)
+      : config_(std::move(config)), kubeconfig_(std::move(kubeconfig)), exporter_(registry), log_(std::move(log)) {}
+
+  Status start() {
+    auto cluster = kube::loadDefaultConfig(kubeconfig_);
+    if (!cluster) return makeError(cluster.error().code, "scaler: " + cluster.error().message);
+    auto client = kube::RestClient::create(*cluster);
+    if (!client) return makeError(client.error().code, "scaler: " + client.error().message);
+    client_ = std::move(*client);
+    kwok_ = std::make_unique<scaler::KwokProvider>(*client_, clock_);
+    actions_ = std::make_unique<scaler::KubeClusterActions>(*client_, clock_);
+    store_ = std::make_unique<scaler::ConfigMapLedgerStore>(*client_, config_.namespaceName, config_.ledgerConfigMap);
+    scaler_ = std::make_unique<scaler::Scaler>(
+        config_, clock_, *actions_, planner_,
+        [this](const scaler::NodePool& pool) -> scaler::NodeProvider* {
+          return pool.provider.type == "kwok" ? kwok_.get() : nullptr;
+        },
+        store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
+    if (auto st = scaler_->loadLedger(); !st) {
+      log_.warn("scaler: cost ledger not loaded, starting empty", {{"error", st.error().message}});
+    }
+    log_.warn("scaler: running without leader election; run --scaler on one replica only");
+    thread_ = std::thread([this] { loop(); });
+    return {};
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (scaler_) {
+      if (auto st = scaler_->flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
+    }
+  }
+
+ private:
+  void syncPools() {
+    std::set<std::string> seen;
+    kube::ListOptions o;
+    auto rv = client_->listAll(kube::resources::kNodePools, "", o, [&](const kube::json::Value& item) -> Status {
+      auto parsed = scaler::parseNodePoolObject(kube::json::toString(item));
+      if (!parsed) return {};
+      seen.insert(parsed->pool.name);
+      scaler_->upsertPoolObject(*parsed);
+      return {};
+    });
+    if (!rv) {
+      if (!poolsUnavailableLogged_) {
+        log_.warn("scaler: NodePool objects unavailable (is the CRD installed?); using config pools only",
+                  {{"error", rv.error().message}});
+        poolsUnavailableLogged_ = true;
+      }
+      return;
+    }
+    for (const auto& name : knownPools_) {
+      if (!seen.count(name)) scaler_->removePoolObject(name);
+    }
+    knownPools_ = std::move(seen);
+  }
+
+  void loop() {
+    while (true) {
+      const auto now = clock_.now();
+      std::string error;
+      std::optional<scaler::TimePoint> wake;
+      if (config_.watchNodePoolObjects) syncPools();
+      auto snapshot = builder_.list(*client_, now);
+      if (!snapshot) {
+        error = snapshot.error().message;
+        log_.warn("scaler: listing nodes and pods failed", {{"error", error}});
+      } else {
+        wake = scaler_->reconcile(*snapshot).wakeAt;
+        exporter_.publish(scaler_->metrics());
+      }
+      std::unique_lock lock(mu_);
+      auto next = now + std::chrono::seconds(1);
+      if (wake && *wake < next) next = std::max(*wake, now + std::chrono::milliseconds(50));
+      cv_.wait_for(lock, next - now, [this] { return stopping_; });
+      if (stopping_) return;
+    }
+  }
+
+  scaler::ScalerConfig config_;
+  std::string kubeconfig_;
+  MetricsExporter exporter_;
+  server::Log log_;
+  scaler::SystemClock clock_;
+  std::unique_ptr<kube::RestClient> client_;
+  std::unique_ptr<scaler::KwokProvider> kwok_;
+  std::unique_ptr<scaler::KubeClusterActions> actions_;
+  std::unique_ptr<scaler::ConfigMapLedgerStore> store_;
+  scaler::PlacementPlanner planner_;
+  std::unique_ptr<scaler::Scaler> scaler_;
+  scaler::SnapshotBuilder builder_;
+  std::set<std::string> knownPools_;
+  bool poolsUnavailableLogged_ = false;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+Status configureScaler(ServeContext& ctx) {
+  auto cfg = scaler::parseScalerSection(ctx.section.node);
+  if (!cfg) {
+    return makeError("invalid", (ctx.section.file.empty() ? std::string() : ctx.section.file + ": ") + cfg.error().message);
+  }
+  if (!ctx.scaler) {
+    ctx.readiness.setFeature("scaler", false, "serve without --scaler");
+    return {};
+  }
+  if (!ctx.kubernetesConfigured()) {
+    ctx.readiness.setFeature("scaler", false, "no Kubernetes API configured (--kubeconfig or in-cluster)");
+    return {};
+  }
+  ctx.readiness.setFeature("scaler", true, std::to_string(cfg->nodePools.size()) + " configured node pool(s)");
+  auto runtime = std::make_shared<ScalerRuntime>(std::move(*cfg), ctx.kubeconfig, ctx.metrics, ctx.log());
+  ctx.onStart([runtime] { return runtime->start(); });
+  ctx.onStop([runtime] { runtime->stop(); });
+  return {};
+}
+
+const ServePlugin kScaler("scaler", "scaler", configureScaler);
+
+}  // namespace
+}  // namespace spotfit::cli
