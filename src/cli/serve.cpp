@@ -56,11 +56,7 @@ int runServe(const std::vector<std::string>& args) {
   if (Status st = server::readServerConfig(doc.section("server"), cfg); !st) return fail(st.error().message);
 
   std::vector<ServePluginInfo> plugins = servePlugins();
-  std::vector<std::string> knownSections{"server"};
-  for (const auto& p : plugins) {
-    if (!p.section.empty()) knownSections.push_back(p.section);
-  }
-  if (Status st = doc.checkSections(knownSections); !st) return fail(st.error().message);
+  if (Status st = doc.checkSections(knownSections(plugins)); !st) return fail(st.error().message);
 
   for (const char* name : {"https-addr", "metrics-addr"}) {
     if (!flags.given(name)) continue;
@@ -112,32 +108,10 @@ int runServe(const std::vector<std::string>& args) {
   srv.readiness().setFeature(
       "scaler", false, flags.getBool("scaler") ? "requested, but no scaler plugin is built in" : "--scaler not given");
 
-  ServeHooks hooks;
-  for (const auto& p : plugins) {
-    ServeContext ctx{srv.router(),
-                     srv.plainRouter(),
-                     *registry,
-                     srv.readiness(),
-                     logger,
-                     p.section.empty() ? server::config::Section{} : doc.section(p.section),
-                     doc,
-                     srv.config(),
-                     flags.getBool("scaler"),
-                     kubeconfig,
-                     inCluster,
-                     &hooks};
-    Status st;
-    try {
-      st = p.configure(ctx);
-    } catch (const std::exception& e) {
-      st = makeError("internal", p.name + " plugin: " + e.what());
-    }
-    if (!st) {
-      log.error("serve plugin failed to configure", {{"plugin", p.name}, {"error", st.error().message}});
-      return fail(st.error().message);
-    }
-    log.debug("serve plugin configured", {{"plugin", p.name}, {"section", p.section}});
-  }
+  auto configured =
+      configurePlugins(plugins, srv, doc, ServeEnvironment{flags.getBool("scaler"), kubeconfig, inCluster}, logger);
+  if (!configured) return fail(configured.error().message);
+  ServeHooks hooks = std::move(*configured);
 
   // Block the stop signals before any thread starts, so every thread inherits the mask and the main
   // thread alone receives them through sigwait.

@@ -42,6 +42,7 @@
 #include "server/log.hpp"
 #include "server/options.hpp"
 #include "server/readiness.hpp"
+#include "server/server.hpp"
 
 namespace spotfit::cli {
 
@@ -91,5 +92,21 @@ struct ServePluginInfo {
 
 // Registered plugins, sorted by name.
 std::vector<ServePluginInfo> servePlugins();
+
+// What serve found out about its surroundings; copied into every ServeContext.
+struct ServeEnvironment {
+  bool scaler = false;
+  std::string kubeconfig;
+  bool inCluster = false;
+};
+
+// Top-level config sections serve accepts: "server" and every section a plugin claimed.
+std::vector<std::string> knownSections(const std::vector<ServePluginInfo>& plugins);
+
+// Calls each plugin's `configure` in order with its own section of `document`. Returns the collected
+// hooks, or the first error (an exception escaping a plugin becomes an error naming the plugin).
+Result<ServeHooks> configurePlugins(const std::vector<ServePluginInfo>& plugins, server::Server& server,
+                                    const server::config::Document& document, const ServeEnvironment& env,
+                                    const std::shared_ptr<spdlog::logger>& logger);
 
 }  // namespace spotfit::cli

@@ -362,6 +362,21 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       handle();
       return;
     }
+    // A client that asks first (curl does for large bodies) gets the go-ahead; the body limit was
+    // already checked against Content-Length, so an oversized body has been refused by now.
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      continue_.emplace(http::status::continue_, 11);
+      lowest().expires_after(limits().writeTimeout);
+      http::async_write(stream_, *continue_, [self = this->shared_from_this()](boost::system::error_code e, size_t) {
+        self->continue_.reset();
+        if (!e) self->readBody();
+      });
+      return;
+    }
+    readBody();
+  }
+
+  void readBody() {
     lowest().expires_after(limits().bodyTimeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](boost::system::error_code e, size_t) { self->onBody(e); });
@@ -488,6 +503,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
+  std::optional<http::response<http::empty_body>> continue_;
   State state_ = State::Handshake;
   bool first_ = true;
   bool closeAfter_ = false;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "server/server.hpp"
 #include "test_client.hpp"
@@ -70,6 +71,18 @@ inline double sample(const std::string& text, const std::string& series) {
     pos += series.size();
   }
   return -1;
+}
+
+// The server updates some counters just after closing a socket (a deadline closes first, then reports),
+// so a client that saw the close may look a moment early. Returns the last value seen within 5 s.
+inline double eventually(const Harness& h, const std::string& series, double atLeast) {
+  double v = -1;
+  for (int i = 0; i < 500; ++i) {
+    v = sample(h.metrics(), series);
+    if (v >= atLeast) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return v;
 }
 
 }  // namespace spotfit::testing
