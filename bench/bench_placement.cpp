@@ -154,12 +154,14 @@ std::vector<PodInfo> pendingPods(int n, int replicas) {
 
 void reportPlan(benchmark::State& state, const ScaleUpInput& in, const ScaleUpPlan& plan) {
   double bound = fractionalLowerBound(in.pods, in.pools);
+  double sizeAware = sizeAwareLowerBound(in.pods, in.pools);
   state.counters["pods_per_s"] = benchmark::Counter(static_cast<double>(in.pods.size()) *
                                                         static_cast<double>(state.iterations()),
                                                     benchmark::Counter::kIsRate);
   state.counters["quality"] = plan.newNodesHourlyCost() / bound;
   state.counters["cost_per_h"] = plan.newNodesHourlyCost();
   state.counters["bound_per_h"] = bound;
+  state.counters["quality_size_aware"] = plan.newNodesHourlyCost() / sizeAware;
   state.counters["nodes"] = static_cast<double>(plan.newNodes.size());
   state.counters["unplaced"] = static_cast<double>(plan.unschedulable.size());
 }

@@ -579,7 +579,9 @@ class Solver {
   }
 
   // First-fit decreasing of the part onto nodes of its offering.
-  void packPart(const Part& part, size_t group) {
+  // `earlier`: nodes opened for earlier parts of the same group that may still have room; they are
+  // already paid for, so the part's pods try them before opening nodes of their own.
+  void packPart(const Part& part, size_t group, std::vector<size_t>& earlier) {
     const Option& o = options_[part.option];
     std::vector<size_t> order = part.classes;
     auto share = [&](const PodClass& c) {
@@ -602,14 +604,22 @@ class Solver {
     }
     auto exhausted = [&](size_t ni) {
       const NewNode& n = newNodes_[ni];
+      const Vec& alloc = options_[n.option].alloc;
       for (size_t i = 0; i < d(); ++i) {
-        if (minReq[i] > 0 && o.alloc[i] - n.used[i] < minReq[i]) return true;
+        if (minReq[i] > 0 && alloc[i] - n.used[i] < minReq[i]) return true;
       }
       return false;
     };
+    std::vector<size_t> before = earlier;
+    std::erase_if(before, exhausted);
     std::vector<size_t> open;  // nodes of this part that may still take a pod, in opening order
     for (size_t ci : order) {
       PodClass& c = classes_[ci];
+      bool touchedBefore = false;
+      for (size_t k = 0; k < before.size() && c.remaining > 0; ++k) {
+        touchedBefore = placeOnNew(before[k], c, static_cast<int64_t>(c.remaining)) > 0 || touchedBefore;
+      }
+      if (touchedBefore) std::erase_if(before, exhausted);
       size_t from = opt_.packingWindow > 0 && open.size() > opt_.packingWindow ? open.size() - opt_.packingWindow : 0;
       bool touched = false;
       for (size_t k = from; k < open.size() && c.remaining > 0; ++k) {
@@ -623,6 +633,7 @@ class Solver {
       }
       if (touched) std::erase_if(open, exhausted);
     }
+    earlier.insert(earlier.end(), open.begin(), open.end());
   }
 
 
@@ -733,7 +744,15 @@ class Solver {
       for (size_t ci : placeable) before += classes_[ci].remaining;
       std::vector<Part> parts;
       partition(placeable, usable, opt_.maxPartitionDepth, parts);
-      for (const Part& p : parts) packPart(p, gi);
+      // Parts with the biggest pods first: smaller pods of later parts can then fill their gaps.
+      auto biggest = [&](const Part& p) {
+        double m = 0;
+        for (size_t ci : p.classes) m = std::max(m, classes_[ci].size);
+        return m;
+      };
+      std::stable_sort(parts.begin(), parts.end(), [&](const Part& a, const Part& b) { return biggest(a) > biggest(b); });
+      std::vector<size_t> earlier;
+      for (const Part& p : parts) packPart(p, gi, earlier);
       size_t after = 0;
       for (size_t ci : placeable) after += classes_[ci].remaining;
       if (after == before) {
@@ -883,6 +902,43 @@ double fractionalLowerBound(const std::vector<PodInfo>& pods, const std::vector<
     }
     if (std::isfinite(cheapest)) bound = std::max(bound, cheapest * static_cast<double>(demand));
   }
+  return bound;
+}
+
+double sizeAwareLowerBound(const std::vector<PodInfo>& pods, const std::vector<NodePool>& pools) {
+  struct Unit {
+    Resources allocatable;
+    double price;
+  };
+  std::vector<Unit> units;
+  for (const NodePool& pool : pools) {
+    for (const InstanceType& t : pool.instanceTypes) {
+      for (const Offering& o : t.offerings) {
+        if (!o.available) continue;
+        if (o.capacityType == CapacityType::Spot ? !pool.allowSpot : !pool.allowOnDemand) continue;
+        units.push_back(Unit{t.allocatable, o.hourlyPrice});
+      }
+    }
+  }
+  std::map<std::string, double> perResource;
+  for (const PodInfo& p : pods) {
+    Resources req = podRequests(p);
+    req.pods = 0;  // pod slots are not priced
+    std::vector<std::pair<std::string, int64_t>> dims{{"cpu", req.cpuMilli}, {"memory", req.memory}};
+    for (const auto& e : req.extended) dims.push_back(e);
+    for (const auto& [name, amount] : dims) {
+      if (amount <= 0) continue;
+      double cheapest = std::numeric_limits<double>::infinity();
+      for (const Unit& u : units) {
+        int64_t cap = u.allocatable.get(name);
+        if (cap <= 0 || !fits(req, u.allocatable)) continue;
+        cheapest = std::min(cheapest, u.price / static_cast<double>(cap));
+      }
+      if (std::isfinite(cheapest)) perResource[name] += cheapest * static_cast<double>(amount);
+    }
+  }
+  double bound = 0;
+  for (const auto& [name, v] : perResource) bound = std::max(bound, v);
   return bound;
 }
 

@@ -104,4 +104,9 @@ NodeInfo nodeFromOffering(const NodePool& pool, const InstanceType& type, const 
 // resources. Plan cost ÷ this bound is the quality figure of the benchmarks.
 double fractionalLowerBound(const std::vector<PodInfo>& pods, const std::vector<NodePool>& pools);
 
+// A tighter, still valid bound: each pod's request of a resource is priced at the cheapest unit price
+// among the offerings that can hold that pod whole (an 8-GPU pod cannot use the cheap 1-GPU type), then
+// the max over resources. Pods no offering holds are left out.
+double sizeAwareLowerBound(const std::vector<PodInfo>& pods, const std::vector<NodePool>& pools);
+
 }  // namespace spotfit::placement

@@ -215,6 +215,13 @@ TEST(SolverProperty, RandomClustersKeepEveryInvariant) {
     ScaleUpPlan plan = planScaleUp(in);
     checkPlan(in, plan, "spotfit");
     EXPECT_EQ(fingerprint(plan), fingerprint(planScaleUp(in))) << "not deterministic";
+    if (plan.unschedulable.empty() && plan.onExisting.empty()) {
+      // Both lower bounds really are lower bounds, and the size-aware one is the tighter.
+      double fractional = fractionalLowerBound(in.pods, in.pools);
+      double sizeAware = sizeAwareLowerBound(in.pods, in.pools);
+      EXPECT_LE(fractional, sizeAware + 1e-9);
+      EXPECT_LE(sizeAware, plan.newNodesHourlyCost() + 1e-9);
+    }
     if (seed > 120) continue;  // the baselines are slow (CA's estimator runs per node group)
     ScaleUpPlan a = planFirstFitDecreasing(in);
     ScaleUpPlan b = planLeastWaste(in);

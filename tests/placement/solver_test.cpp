@@ -285,6 +285,12 @@ TEST(Solver, LowerBound) {
   // cpu: 16 cores × (0.30/8) = 0.6; memory: 16Gi × (0.30/64) = 0.075 → 0.6
   auto p = pods(8, 2000, 2 * kGi);
   EXPECT_NEAR(fractionalLowerBound(p, pools), 0.6, 1e-9);
+  // An 8-GPU pod cannot use the cheap 1-GPU type: the size-aware bound prices it on the 8-GPU one.
+  std::vector<NodePool> gpuPools{pool("gpu", {type("g1", 4000, 16 * kGi, {spot(0.10)}, 1), type("g8", 32000, 128 * kGi, {spot(1.60)}, 8)})};
+  auto big = pods(1, 1000, kGi, 8);
+  EXPECT_NEAR(fractionalLowerBound(big, gpuPools), 0.8, 1e-9);
+  EXPECT_NEAR(sizeAwareLowerBound(big, gpuPools), 1.6, 1e-9);
+  EXPECT_NEAR(planScaleUp(ScaleUpInput{big, {}, gpuPools}).newNodesHourlyCost(), 1.6, 1e-9);
   NodeInfo n = nodeFromOffering(pools[0], pools[0].instanceTypes[0], pools[0].instanceTypes[0].offerings[0], "x");
   EXPECT_EQ(n.labels.at("node.kubernetes.io/instance-type"), "c");
   EXPECT_EQ(n.labels.at("spotfit.io/capacity-type"), "spot");
