@@ -1,10 +1,10 @@
 // Placement core benchmarks (issue 3). Figures are recorded in docs/benchmarks.md.
 //
-//   BM_PlanScaleUp/<gpuTaint>     20,000 pending pods (cpu 100–1500m, memory 100Mi–4Gi, 5% with 1–8 GPUs)
+//   BM_PlanScaleUp/<gpuTaint>/<uniformGpuSpot>  20,000 pending pods (cpu 100–1500m, memory 100Mi–4Gi, 5% with 1–8 GPUs)
 //                                 against 400 instance types; counters: pods/s and quality = plan cost ÷
 //                                 fractional lower bound.
 //   BM_PlanScaleUpReplicas        the same demand as 400 jobs of 50 identical pods (equivalence classes).
-//   BM_Baseline*                  Karpenter-style FFD and CA least-waste on a smaller input, same catalog.
+//   BM_Compare1000               spotfit vs Karpenter-style FFD vs CA least-waste, 1,000 pods, same catalog.
 //   BM_FitAndScore5000Nodes       fit + score of one pod against 5,000 nodes (rankNodes).
 #include <benchmark/benchmark.h>
 
@@ -45,7 +45,10 @@ Resources allocatable(int64_t vcpu, int64_t gib, int64_t gpus) {
 // 1..8 with per-GPU pricing linear within a family, as on p3/p4d). On-demand prices follow AWS-like
 // per-vCPU rates per shape with ±10% per variant; spot is 25–45% of on-demand, 5% of offerings
 // unavailable. Seeded: the same catalog every run.
-NodePool catalog() {
+// uniformGpuSpot: one spot discount per GPU family and every GPU spot offering available, so an 8-GPU
+// type costs the same per GPU as a 1-GPU type of its family (the case where the fractional bound is
+// attainable).
+NodePool catalog(bool uniformGpuSpot = false) {
   std::mt19937 rng(2026);
   std::uniform_real_distribution<double> variant(0.9, 1.1);
   std::uniform_real_distribution<double> spotFactor(0.25, 0.45);
@@ -87,6 +90,7 @@ NodePool catalog() {
   const int64_t counts[] = {1, 2, 3, 4, 5, 6, 7, 8};
   for (const GpuFamily& g : gpus) {
     double f = variant(rng);
+    double familySpot = spotFactor(rng);
     for (int64_t n : counts) {
       InstanceType t;
       t.name = std::string(g.name) + "." + std::to_string(n) + "gpu";
@@ -94,7 +98,13 @@ NodePool catalog() {
       t.allocatable = allocatable(g.vcpuPerGpu * n, g.gibPerGpu * n, n);
       double od = g.perGpu * static_cast<double>(n) * f;
       t.offerings.push_back(Offering{CapacityType::OnDemand, od, true});
-      t.offerings.push_back(Offering{CapacityType::Spot, od * spotFactor(rng), unit(rng) > 0.05});
+      double sf = spotFactor(rng);
+      bool available = unit(rng) > 0.05;
+      if (uniformGpuSpot) {
+        sf = familySpot;
+        available = true;
+      }
+      t.offerings.push_back(Offering{CapacityType::Spot, od * sf, available});
       pool.instanceTypes.push_back(std::move(t));
     }
   }
@@ -102,8 +112,8 @@ NodePool catalog() {
 }
 
 // gpuTaint: GPU types in a pool of their own, tainted, so pods without GPUs cannot use their spare room.
-std::vector<NodePool> pools(bool taintGpu) {
-  NodePool all = catalog();
+std::vector<NodePool> pools(bool taintGpu, bool uniformGpuSpot = false) {
+  NodePool all = catalog(uniformGpuSpot);
   if (!taintGpu) return {all};
   NodePool cpu = all;
   NodePool gpu = all;
@@ -168,7 +178,7 @@ void reportPlan(benchmark::State& state, const ScaleUpInput& in, const ScaleUpPl
 
 void BM_PlanScaleUp(benchmark::State& state) {
   ScaleUpInput in;
-  in.pools = pools(state.range(0) != 0);
+  in.pools = pools(state.range(0) != 0, state.range(1) != 0);
   in.pods = pendingPods(20000, 1);
   ScaleUpPlan plan;
   for (auto _ : state) {
@@ -177,7 +187,11 @@ void BM_PlanScaleUp(benchmark::State& state) {
   }
   reportPlan(state, in, plan);
 }
-BENCHMARK(BM_PlanScaleUp)->Arg(0)->Arg(1)->ArgName("gpu_taint")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PlanScaleUp)
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->ArgNames({"gpu_taint", "uniform_gpu_spot"})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_PlanScaleUpReplicas(benchmark::State& state) {
   ScaleUpInput in;
@@ -192,11 +206,11 @@ void BM_PlanScaleUpReplicas(benchmark::State& state) {
 }
 BENCHMARK(BM_PlanScaleUpReplicas)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The baselines are O(pods × types) or worse per step; compare on 2,000 pods.
-void BM_Compare2000(benchmark::State& state) {
+// The baselines are O(pods × types) or worse per step; compare on 1,000 pods.
+void BM_Compare1000(benchmark::State& state) {
   ScaleUpInput in;
   in.pools = pools(false);
-  in.pods = pendingPods(2000, 1);
+  in.pods = pendingPods(1000, 1);
   ScaleUpPlan plan;
   int which = static_cast<int>(state.range(0));
   for (auto _ : state) {
@@ -206,7 +220,7 @@ void BM_Compare2000(benchmark::State& state) {
   reportPlan(state, in, plan);
   state.SetLabel(which == 0 ? "spotfit" : which == 1 ? "karpenter-ffd" : "ca-least-waste");
 }
-BENCHMARK(BM_Compare2000)->Arg(0)->Arg(1)->Arg(2)->ArgName("planner")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_Compare1000)->Arg(0)->Arg(1)->Arg(2)->ArgName("planner")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 void BM_FitAndScore5000Nodes(benchmark::State& state) {
   NodePool all = catalog();

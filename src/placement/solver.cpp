@@ -613,6 +613,7 @@ class Solver {
     std::vector<size_t> before = earlier;
     std::erase_if(before, exhausted);
     std::vector<size_t> open;  // nodes of this part that may still take a pod, in opening order
+    std::vector<size_t> opened;  // every node this part opened (later parts may have smaller pods)
     for (size_t ci : order) {
       PodClass& c = classes_[ci];
       bool touchedBefore = false;
@@ -628,12 +629,13 @@ class Solver {
       while (c.remaining > 0 && canOpen(part.option)) {
         size_t ni = openNode(part.option, group);
         open.push_back(ni);
+        opened.push_back(ni);
         touched = true;
         if (placeOnNew(ni, c, static_cast<int64_t>(c.remaining)) == 0) break;  // cannot happen: maxReq fits
       }
       if (touched) std::erase_if(open, exhausted);
     }
-    earlier.insert(earlier.end(), open.begin(), open.end());
+    earlier.insert(earlier.end(), opened.begin(), opened.end());
   }
 
 
@@ -744,15 +746,29 @@ class Solver {
       for (size_t ci : placeable) before += classes_[ci].remaining;
       std::vector<Part> parts;
       partition(placeable, usable, opt_.maxPartitionDepth, parts);
-      // Parts with the biggest pods first: smaller pods of later parts can then fill their gaps.
-      auto biggest = [&](const Part& p) {
-        double m = 0;
-        for (size_t ci : p.classes) m = std::max(m, classes_[ci].size);
-        return m;
-      };
-      std::stable_sort(parts.begin(), parts.end(), [&](const Part& a, const Part& b) { return biggest(a) > biggest(b); });
+      // Pods asking for GPUs are packed first, over all parts, so that cpu-only pods cannot take the
+      // cpu a later GPU pod needs next to a free GPU; within each pass, parts with the biggest pods
+      // first, so smaller pods of later parts fill their gaps.
+      std::vector<Part> passes;
+      for (int scarce = 1; scarce >= 0; --scarce) {
+        std::vector<Part> pass;
+        for (const Part& p : parts) {
+          Part sub{{}, p.option};
+          for (size_t ci : p.classes) {
+            if ((classes_[ci].reqRes.gpus() > 0) == (scarce == 1)) sub.classes.push_back(ci);
+          }
+          if (!sub.classes.empty()) pass.push_back(std::move(sub));
+        }
+        auto biggest = [&](const Part& p) {
+          double m = 0;
+          for (size_t ci : p.classes) m = std::max(m, classes_[ci].size);
+          return m;
+        };
+        std::stable_sort(pass.begin(), pass.end(), [&](const Part& a, const Part& b) { return biggest(a) > biggest(b); });
+        passes.insert(passes.end(), pass.begin(), pass.end());
+      }
       std::vector<size_t> earlier;
-      for (const Part& p : parts) packPart(p, gi, earlier);
+      for (const Part& p : passes) packPart(p, gi, earlier);
       size_t after = 0;
       for (size_t ci : placeable) after += classes_[ci].remaining;
       if (after == before) {

@@ -259,6 +259,29 @@ TEST(Solver, CpuPodsUseSpareRoomOnNewGpuNodes) {
   EXPECT_GT(separate.newNodesHourlyCost(), plan.newNodesHourlyCost());
 }
 
+// GPU pods of every size 1..8 (ten each, 360 GPUs) and cpu-only pods on one 8-GPU type: small GPU
+// pods must fill the gaps next to big ones (45 nodes), and cpu pods the spare cores.
+TEST(Solver, FillsGpuGapsAcrossParts) {
+  ScaleUpInput in;
+  in.pools.push_back(pool("all", {type("g8", 32000, 128 * kGi, {spot(2.0)}, 8, "Tesla-T4"),
+                                  type("c16", 16000, 32 * kGi, {spot(0.2)})}));
+  for (int g = 8; g >= 1; --g) {
+    auto ps = pods(10, 1000 + 100 * g, 4 * kGi, g, "g" + std::to_string(g) + "-");
+    in.pods.insert(in.pods.end(), ps.begin(), ps.end());
+  }
+  auto cpu = pods(300, 1500, 2 * kGi, 0, "c");
+  in.pods.insert(in.pods.end(), cpu.begin(), cpu.end());
+  ScaleUpPlan plan = planScaleUp(in);
+  EXPECT_TRUE(plan.unschedulable.empty());
+  int64_t gpus = 0;
+  for (const auto& n : plan.newNodes) gpus += n.allocatable.gpus();
+  EXPECT_EQ(gpus, 360);
+  // 45 GPU nodes hold 45·32 = 1440 cores; GPU pods use 405 of them, so 690 cpu-only pods' worth of
+  // room: all 300 fit and no c16 node is needed.
+  EXPECT_EQ(plan.newNodes.size(), 45u);
+  EXPECT_NEAR(plan.newNodesHourlyCost(), 90.0, 1e-9);
+}
+
 TEST(Solver, RightSizesTheTail) {
   ScaleUpInput in;
   in.pools.push_back(pool("general", {type("big", 16000, 64 * kGi, {spot(0.32)}), type("small", 2000, 8 * kGi, {spot(0.05)})}));
