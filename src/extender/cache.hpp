@@ -49,12 +49,13 @@ class ClusterEvents {
   virtual void synced() = 0;
 };
 
-// Whether a pod's owning workflow is over its budget right now (fed by the cost ledger). The extender
-// narrows a `budget-action: spot-only` pod to spot capacity while this says yes.
+// What a workflow has spent so far in USD (the cost ledger's figure; the same question the webhook's
+// budget gate asks), nullopt when unknown. A pod with `spotfit.io/budget-action: spot-only` whose
+// workflow has spent more than its `spotfit.io/budget` is narrowed to spot capacity.
 class BudgetStatus {
  public:
   virtual ~BudgetStatus() = default;
-  virtual bool overBudget(std::string_view workflow) const = 0;
+  virtual std::optional<double> spendUsd(std::string_view namespace_, std::string_view workflow) const = 0;
 };
 
 struct CacheStats {

@@ -3,7 +3,8 @@
 
 #include <rapidjson/document.h>
 
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,10 +18,15 @@ std::string readTestdata(const std::string& relative);  // tests/extender/testda
 // Loads testdata/cluster.json into the cache and marks it synced.
 void loadGoldenCluster(ClusterCache& cache);
 
+// Spend by "namespace/workflow".
 class FakeBudget final : public BudgetStatus {
  public:
-  std::set<std::string, std::less<>> over;
-  bool overBudget(std::string_view workflow) const override { return over.count(workflow) > 0; }
+  std::map<std::string, double, std::less<>> spent;
+  std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override {
+    auto it = spent.find(std::string(ns) + "/" + std::string(workflow));
+    if (it == spent.end()) return std::nullopt;
+    return it->second;
+  }
 };
 
 rapidjson::Document parseJson(const std::string& text);

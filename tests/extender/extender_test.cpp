@@ -82,7 +82,7 @@ class ExtenderGolden : public ::testing::Test {
   Extender extender{cache, nullptr, &budget};
   void SetUp() override {
     loadGoldenCluster(cache);
-    budget.over.insert("train-42");
+    budget.spent["ml/train-42"] = 150;  // its pods carry spotfit.io/budget: "100"
   }
 };
 
@@ -122,14 +122,28 @@ TEST_F(ExtenderGolden, FilterObjectsModeMatchesAndEchoesTheNodes) {
   }
 }
 
-TEST_F(ExtenderGolden, BudgetWithinLimitAllowsOnDemand) {
-  budget.over.clear();
-  auto a = extender.filterBody(readTestdata("args/budget-names.json"));
-  ASSERT_EQ(a.status, 200);
-  FilterView got = viewFilter(a.body, NodeMode::kNames);
-  FilterView want = expected("budget-within", true);
-  EXPECT_EQ(got.passed, want.passed);
-  EXPECT_EQ(got.unresolvable, want.unresolvable);
+TEST_F(ExtenderGolden, BudgetWithinLimitOrUnknownSpendAllowsOnDemand) {
+  for (std::optional<double> spent : {std::optional<double>(99.5), std::optional<double>(100), std::optional<double>()}) {
+    if (spent) {
+      budget.spent["ml/train-42"] = *spent;
+    } else {
+      budget.spent.clear();
+    }
+    auto a = extender.filterBody(readTestdata("args/budget-names.json"));
+    ASSERT_EQ(a.status, 200);
+    FilterView got = viewFilter(a.body, NodeMode::kNames);
+    FilterView want = expected("budget-within", true);
+    EXPECT_EQ(got.passed, want.passed);
+    EXPECT_EQ(got.unresolvable, want.unresolvable);
+  }
+}
+
+TEST_F(ExtenderGolden, BudgetNeedsTheSpotOnlyAction) {
+  // Same pod, over budget, but budget-action alert: capacity is not narrowed.
+  std::string body = readTestdata("args/budget-names.json");
+  body.replace(body.find("\"spot-only\""), 11, "\"alert\"");
+  FilterView got = viewFilter(extender.filterBody(body).body, NodeMode::kNames);
+  EXPECT_EQ(got.passed, expected("budget-within", true).passed);
 }
 
 // The same cluster answered through names (cache) and full Node objects (request) gives the same
@@ -138,7 +152,7 @@ TEST(ExtenderModes, NamesAndObjectsAgree) {
   for (const char* pod : kPods) {
     SCOPED_TRACE(pod);
     FakeBudget budget;
-    budget.over.insert("train-42");
+    budget.spent["ml/train-42"] = 150;
     ManualClock clock;
     ClusterCache namesCache(clock), objectsCache(clock);
     loadGoldenCluster(namesCache);
