@@ -259,9 +259,12 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   for (auto& w : outcome.warnings) a.response.warnings.push_back(std::move(w));
 
   // PDB for pods of a parallel Job (side effect: queued, never on dry run).
+  // Without a Job look-up the writer verifies the Job's parallelism itself (one GET per Job).
+  const bool parallelJob =
+      jobOwner && (!ports_.jobs || (jobInfo && jobInfo->parallelism >= config_.pdb.minParallelism &&
+                                    (jobInfo->uid.empty() || jobInfo->uid == jobOwner->uid)));
   if (kind == ObjectKind::Pod && config_.pdb.enabled && ports_.pdbs && jobOwner && !jobOwner->uid.empty() &&
-      jobInfo && jobInfo->parallelism >= config_.pdb.minParallelism &&
-      (jobInfo->uid.empty() || jobInfo->uid == jobOwner->uid) && !req.dryRun) {
+      parallelJob && !req.dryRun) {
     PdbRequest p;
     p.namespace_ = ns;
     p.jobName = jobName;
@@ -273,6 +276,7 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
       p.selectorKey = "controller-uid";
     }
     p.selectorValue = jobOwner->uid;
+    if (!ports_.jobs) p.verifyMinParallelism = config_.pdb.minParallelism;
     ports_.pdbs->ensure(p);
   }
 

@@ -20,6 +20,15 @@ std::map<std::string, std::string> quantities(const kube::QuantityList& list) {
 }  // namespace
 
 Status KubePdbWriter::create(const PdbRequest& request) {
+  if (request.verifyMinParallelism > 0) {
+    kube::GetOptions g;
+    g.timeout = timeout_;
+    auto doc = client_.get(kube::resources::kJobs, request.namespace_, request.jobName, g);
+    if (!doc) return kube::isNotFound(doc.error()) ? Status{} : Status(doc.error());  // a deleted Job needs no PDB
+    auto job = kube::decodeJob(*doc);
+    if (!job) return job.error();
+    if (job->meta.uid != request.jobUid || job->parallelism.value_or(1) < request.verifyMinParallelism) return {};
+  }
   kube::WriteOptions o;
   o.timeout = timeout_;
   auto r = client_.create(kube::resources::kPodDisruptionBudgets, request.namespace_, request.manifest(), o);

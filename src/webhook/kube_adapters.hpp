@@ -16,7 +16,9 @@
 
 namespace spotfit::webhook {
 
-// POSTs the PDB; AlreadyExists (another replica or an earlier pass made it) counts as success.
+// POSTs the PDB; AlreadyExists (another replica or an earlier pass made it) counts as success. With
+// request.verifyMinParallelism it first GETs the Job and skips Jobs that are gone, were recreated (other
+// uid) or run fewer pods in parallel.
 class KubePdbWriter final : public PdbWriter {
  public:
   explicit KubePdbWriter(kube::KubeClient& client, kube::Timeout timeout = std::chrono::seconds(10))

@@ -49,6 +49,9 @@ struct PdbRequest {
   std::string minAvailable;   // "2" or "50%"
   std::string selectorKey;    // pod label identifying the Job's pods (controller-uid label)
   std::string selectorValue;
+  // Set when the admission path had no Job look-up: the writer must read the Job first and create the
+  // PDB only if it is still this Job (same uid) and its parallelism is at least this value.
+  int64_t verifyMinParallelism = 0;
   std::string pdbName() const;
   // The PDB object as JSON (apiVersion policy/v1, ownerReference to the batch/v1 Job).
   std::string manifest() const;

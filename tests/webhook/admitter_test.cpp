@@ -255,6 +255,20 @@ TEST_F(Fixture, PdbIsQueuedForPodsOfParallelJobsOnly) {
   EXPECT_EQ(pdbs.requests().size(), 2u);
 }
 
+TEST_F(Fixture, WithoutAJobLookupThePdbWriterIsAskedToVerify) {
+  AdmitterPorts p = ports();
+  p.jobs = nullptr;
+  Admitter admitter(config, p);
+  admitter.review(review(kJobPod));
+  auto reqs = pdbs.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].verifyMinParallelism, 2);
+  // A pod without a Job owner never asks.
+  const std::string bare = R"({"metadata":{"name":"solo"},"spec":{"containers":[{"name":"c"}]}})";
+  admitter.review(review(bare));
+  EXPECT_EQ(pdbs.requests().size(), 1u);
+}
+
 TEST_F(Fixture, DryRunHasNoSideEffectsButTheSamePatch) {
   jobs.upsert("ml", "train", JobInfo{"job-uid-1", 4, ""});
   spend.set("ml", "train", 100);

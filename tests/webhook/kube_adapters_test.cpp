@@ -125,3 +125,34 @@ TEST(Converters, VpaJobAndNamespaceFromDecodedObjects) {
 
 }  // namespace
 }  // namespace spotfit::webhook
+
+namespace spotfit::webhook {
+namespace {
+
+TEST(KubePdbWriter, WithoutAJobLookupItChecksTheJobFirst) {
+  FakeApiServer api;
+  auto client = kube::RestClient::create(api.clientConfig()).value();
+  KubePdbWriter writer(*client);
+  PdbRequest r = request();
+  r.verifyMinParallelism = 2;
+  // No such Job: nothing to protect.
+  ASSERT_TRUE(writer.create(r));
+  EXPECT_EQ(api.count("poddisruptionbudgets"), 0u);
+  auto job = [](const std::string& uid, int parallelism) {
+    return R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"train","namespace":"ml","uid":")" + uid +
+           R"("},"spec":{"parallelism":)" + std::to_string(parallelism) +
+           R"(,"template":{"spec":{"containers":[{"name":"c","image":"x"}]}}}})";
+  };
+  api.upsert("jobs", job("job-uid", 1));
+  ASSERT_TRUE(writer.create(r));
+  EXPECT_EQ(api.count("poddisruptionbudgets"), 0u) << "parallelism 1";
+  api.upsert("jobs", job("other-uid", 4));
+  ASSERT_TRUE(writer.create(r));
+  EXPECT_EQ(api.count("poddisruptionbudgets"), 0u) << "a recreated Job";
+  api.upsert("jobs", job("job-uid", 4));
+  ASSERT_TRUE(writer.create(r));
+  EXPECT_EQ(api.count("poddisruptionbudgets"), 1u);
+}
+
+}  // namespace
+}  // namespace spotfit::webhook
