@@ -1,0 +1,77 @@
+// `spotfit serve` plugin for the admission webhook: reads the `webhook:` config section, registers
+// POST /mutate on the HTTPS router and, when a cluster is reachable, the PDB writer and the Event sink.
+#include <memory>
+
+#include "cli/serve_plugins.hpp"
+#include "kube/config.hpp"
+#include "kube/rest_client.hpp"
+#include "webhook/admitter.hpp"
+#include "webhook/kube_adapters.hpp"
+#include "webhook/memory_ports.hpp"
+#include "webhook/pdb.hpp"
+
+namespace spotfit::cli {
+namespace {
+
+namespace wh = spotfit::webhook;
+
+// Everything the webhook keeps alive for the life of the process.
+struct WebhookRuntime {
+  std::unique_ptr<wh::WebhookMetrics> metrics;
+  std::unique_ptr<kube::KubeClient> client;
+  std::unique_ptr<wh::KubePdbWriter> pdbWriter;
+  std::unique_ptr<wh::QueuedPdbEnsurer> pdbs;
+  std::unique_ptr<wh::KubeEventSink> events;
+  std::unique_ptr<wh::Admitter> admitter;
+};
+
+Status configureWebhook(ServeContext& ctx) {
+  auto cfg = wh::parseWebhookConfig(ctx.section.node);
+  if (!cfg) {
+    return makeError("invalid", (ctx.section.file.empty() ? "" : ctx.section.file + ": ") + cfg.error().message);
+  }
+  auto rt = std::make_shared<WebhookRuntime>();
+  rt->metrics = std::make_unique<wh::WebhookMetrics>(ctx.metrics);
+  wh::AdmitterPorts ports;
+  ports.metrics = rt->metrics.get();
+
+  if (ctx.kubernetesConfigured()) {
+    auto cluster = kube::loadDefaultConfig(ctx.kubeconfig);
+    if (!cluster) return makeError("invalid", "webhook: cannot load the cluster config: " + cluster.error().message);
+    auto client = kube::RestClient::create(*cluster);
+    if (!client) return makeError("invalid", "webhook: cannot create the Kubernetes client: " + client.error().message);
+    rt->client = std::move(*client);
+    rt->pdbWriter = std::make_unique<wh::KubePdbWriter>(*rt->client);
+    wh::WebhookMetrics* metrics = rt->metrics.get();
+    rt->pdbs = std::make_unique<wh::QueuedPdbEnsurer>(
+        *rt->pdbWriter, [metrics](const wh::PdbRequest&, const Status& s) { metrics->pdb(s.ok()); });
+    rt->events = std::make_unique<wh::KubeEventSink>(*rt->client, kube::SystemClock::instance());
+    ports.pdbs = rt->pdbs.get();
+    ports.events = rt->events.get();
+    ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
+    ctx.onStart([rt] {
+      rt->pdbs->start();
+      rt->events->start();
+      return Status{};
+    });
+    ctx.onStop([rt] {
+      rt->events->stop();
+      rt->pdbs->stop();
+    });
+  } else {
+    ctx.readiness.setFeature("webhook-pdb", false, "no cluster configured");
+  }
+  // VPA, Job and namespace look-ups and the budget spend need informers and the cost ledger.
+  ctx.readiness.setFeature("webhook-vpa", false, "no VPA informer wired");
+  ctx.readiness.setFeature("webhook-budgets", false, "no cost ledger wired");
+
+  rt->admitter = std::make_unique<wh::Admitter>(*cfg, ports);
+  const wh::Admitter* admitter = rt->admitter.get();
+  ctx.router.add("POST", "/mutate", [rt, admitter](const server::Request& r) { return admitter->handle(r); }, "/mutate");
+  return {};
+}
+
+const ServePlugin kWebhook("webhook", "webhook", configureWebhook);
+
+}  // namespace
+}  // namespace spotfit::cli
