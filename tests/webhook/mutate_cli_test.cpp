@@ -136,3 +136,18 @@ TEST_F(MutateCli, BadInputIsOneClearLine) {
 
 }  // namespace
 }  // namespace spotfit::webhook
+
+namespace spotfit::webhook {
+namespace {
+
+TEST_F(MutateCli, ServeRefusesABadWebhookSection) {
+  ASSERT_EQ(spotfit("certs --out " + (dir_ / "certs").string() + " --dns localhost").exitCode, 0);
+  const std::string cfg = write("serve.yaml", "webhook:\n  pdb:\n    minParallelism: one\n");
+  CliRun r = spotfit("serve --config " + cfg + " --https-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 --tls-cert-file " +
+                     (dir_ / "certs/tls.crt").string() + " --tls-key-file " + (dir_ / "certs/tls.key").string());
+  EXPECT_EQ(r.exitCode, 1) << r.out;
+  EXPECT_NE(r.out.find("webhook.pdb.minParallelism: must be an integer, got 'one' (line 3)"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace spotfit::webhook
