@@ -75,6 +75,75 @@ TEST(Engine, SpotOnlyPaysTheSpotPrice) {
   EXPECT_NEAR(r.spotShare, 1.0, 1e-12);
 }
 
+TEST(Engine, SpotfitCostIntegratesToHandComputedValue) {
+  // t=0 unschedulable, the batch closes after 1 s idle and the solver's node (spot, $0.30) launches at 1 s;
+  // Ready at 61 s; the task runs 61 s .. 3661 s; the node is empty from 3661 s and the consolidation tick
+  // at 3730 s (first multiple of 10 s at least 60 s later) removes it.
+  StrategyResult r = run(load(kOneTask), "spotfit");
+  EXPECT_EQ(r.tasksCompleted, 1);
+  EXPECT_EQ(r.nodesLaunched, 1);  // the 10 s re-plans saw the in-flight node and launched nothing
+  EXPECT_NEAR(r.totalCostUsd, 0.3 * (3730.0 - 1.0) / 3600.0, 1e-9);
+  EXPECT_NEAR(r.scaleUpLatency.p50, 61.0, 1e-9);
+  EXPECT_NEAR(r.spotShare, 1.0, 1e-12);
+}
+
+TEST(Engine, SpotfitFallsBackAtOnceWhenSpotCapacityIsGone) {
+  // Same outage as above: the cheapest spot type refuses the launch, the offering is marked unavailable
+  // and the solver plans again at once (next cheapest: the other type on spot).
+  std::string y = R"(horizon: 1h
+drainLimit: 10h
+provisioning: {delay: 60s, jitter: 0s, podStartup: 0s}
+spotMarket:
+  unavailable: [{instanceType: cheap, from: 0s, to: 1h}]
+nodePools:
+  - name: p
+    instanceTypes:
+      - {name: cheap, cpu: "2", memory: 4Gi, onDemandPrice: 1.0, spotPrice: 0.2}
+      - {name: dear, cpu: "4", memory: 16Gi, onDemandPrice: 2.0, spotPrice: 0.6}
+workflows:
+  - name: one
+    arrival: {at: [0s]}
+    jobs:
+      - {name: task, duration: 10m, requests: {cpu: "1", memory: 1Gi}}
+)";
+  StrategyResult r = run(load(y), "spotfit");
+  EXPECT_EQ(r.tasksCompleted, 1);
+  EXPECT_EQ(r.launchFailures, 1);
+  EXPECT_EQ(r.nodesLaunched, 1);
+  EXPECT_NEAR(r.scaleUpLatency.p50, 61.0, 1e-9);
+  EXPECT_NEAR(r.spotShare, 1.0, 1e-12);
+}
+
+TEST(Engine, SpotfitGoesOnDemandAfterRepeatedInterruptions) {
+  // Spot nodes are interrupted about every 10 minutes. After 3 interruptions in the pool, spotfit's new
+  // capacity is on-demand for the cool-off; the Cluster-Autoscaler model keeps choosing spot.
+  const char* y = R"(horizon: 2h
+drainLimit: 24h
+provisioning: {delay: 30s, jitter: 0s, podStartup: 0s}
+spotMarket: {interruptionsPerHour: 6, notice: 2m}
+checkpoint: {saveTime: 10s, lostWithCheckpoint: 0.0}
+spotfit: {interruptionThreshold: 3, interruptionWindow: 1h, coolOff: 30m}
+nodePools:
+  - name: p
+    instanceTypes:
+      - {name: s, cpu: "4", memory: 16Gi, onDemandPrice: 1.0, spotPrice: 0.3}
+workflows:
+  - name: long
+    arrival: {at: [0s]}
+    jobs:
+      - {name: work, completions: 4, duration: 3h, requests: {cpu: "1", memory: 1Gi}, resumable: true}
+)";
+  Workload w = load(y);
+  StrategyResult sf = run(w, "spotfit");
+  StrategyResult ca = run(w, "spot-only");
+  EXPECT_EQ(sf.tasksCompleted, 4);
+  EXPECT_EQ(ca.tasksCompleted, 4);
+  EXPECT_GE(sf.spotInterruptions, 3);
+  EXPECT_LT(sf.spotShare, 0.9);
+  EXPECT_NEAR(ca.spotShare, 1.0, 1e-12);
+  EXPECT_NEAR(sf.workLostHours, 0.0, 1e-9);  // checkpoints lose nothing here
+}
+
 TEST(Engine, ConservationOnEveryStrategy) {
   Workload w = example("mixed-day.yaml");
   int64_t expected = 0;
