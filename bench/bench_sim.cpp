@@ -54,7 +54,8 @@ void runDay(benchmark::State& state, const char* strategy) {
   spotfit::sim::StrategyResult r;
   for (auto _ : state) {
     r = spotfit::sim::simulate(*w, *s, spotfit::sim::SimulationOptions{11});
-    benchmark::DoNotOptimize(r.totalCostUsd);
+    double cost = r.totalCostUsd;
+    benchmark::DoNotOptimize(cost);
   }
   state.counters["pods"] = static_cast<double>(r.tasks);
   state.counters["completed"] = static_cast<double>(r.tasksCompleted);
