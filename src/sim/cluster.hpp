@@ -14,11 +14,17 @@
 
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
+#include <memory>
+#include <set>
+
 #include "placement/solver.hpp"
-#include "scaler/batcher.hpp"
 #include "scaler/clock.hpp"
-#include "scaler/interruptions.hpp"
-#include "scaler/offerings.hpp"
+#include "scaler/snapshot.hpp"
+
+namespace spotfit::scaler {
+class Scaler;
+class PlacementPlanner;
+}  // namespace spotfit::scaler
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
 
@@ -35,8 +41,8 @@ enum class EvType : uint8_t {
   NodeNotice,
   NodeKill,
   CaScan,
-  BatchCheck,
-  Consolidate,
+  Reconcile,   // spotfit's scaler: a reconcile asked for (events, wake-ups)
+  ScalerTick,  // spotfit's scaler: the periodic reconcile
   Sample
 };
 
@@ -141,13 +147,20 @@ struct Node {
   std::vector<uint32_t> tasks;
 };
 
+class SimActions;
+class SimProvider;
+
 class Cluster {
  public:
   Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed);
+  ~Cluster();
   void run();
   const StrategyResult& result() const { return result_; }
 
  private:
+  friend class SimActions;
+  friend class SimProvider;
+
   // engine.cpp
   void push(Millis t, EvType type, uint32_t a = 0, uint32_t b = 0);
   void buildOfferings();
@@ -169,7 +182,7 @@ class Cluster {
   uint32_t podClass(uint32_t workflowSpec, uint32_t jobSpecIndex);
   int32_t cheapestOfferingOfPool(uint32_t pool, bool allowSpot) const;
   bool marketUnavailable(const Offering& o, Millis t) const;
-  uint32_t launchNode(uint32_t offeringIndex, bool forceAvailable);
+  uint32_t launchNode(uint32_t offeringIndex, bool forceAvailable, const std::string& name = "");
   void nodeReady(uint32_t idx);
   void interruptionNotice(uint32_t idx);
   void drain(uint32_t idx);
@@ -191,13 +204,15 @@ class Cluster {
   // spotfit_scaler.cpp
   scaler::TimePoint timePoint(Millis t) const;
   Millis millisOf(scaler::TimePoint t) const;
+  Node* nodeByName(const std::string& name);
+  std::string podName(uint32_t taskIndex) const;
+  std::optional<uint32_t> taskByPodName(const std::string& name) const;
   void setupSpotfitScaler();
-  void batchAdd(const std::vector<uint32_t>& newlyUnschedulable);
-  void batchCheck();
-  void refreshSolverPools();
-  void spotfitScaleUp(bool includeTerminating);
-  void recordInterruption(const Node& n);
-  void spotfitConsolidate();
+  void requestReconcile(Millis at);
+  scaler::ClusterSnapshot snapshot() const;
+  scaler::ClusterPod clusterPod(uint32_t taskIndex) const;
+  void reconcile();
+  void interruptionNoticeForScaler(uint32_t idx);
 
   const Workload& w_;
   StrategyConfig s_;
@@ -230,13 +245,16 @@ class Cluster {
   Millis lastScaleUp_ = -std::numeric_limits<Millis>::max() / 2;
   std::map<uint32_t, Millis> backoffUntil_;  // offering -> time
 
-  // spotfit scaler state: the scaler's own batcher, unavailable-offering cache and interruption tracker.
-  std::optional<scaler::PodBatcher> batcher_;
-  std::optional<scaler::UnavailableOfferings> unavailable_;
-  std::optional<scaler::InterruptionTracker> interruptionTracker_;
-  bool batchCheckQueued_ = false;
-  std::vector<placement::NodePool> solverPools_;
+  // spotfit's scaler and the simulator's implementations of its ports.
+  std::unique_ptr<scaler::ManualClock> clock_;
+  std::unique_ptr<SimActions> actions_;
+  std::unique_ptr<SimProvider> provider_;
+  std::unique_ptr<scaler::PlacementPlanner> planner_;
+  std::unique_ptr<scaler::Scaler> scaler_;
+  std::set<Millis> reconcileAt_;  // reconciles already queued
+  int64_t reconciles_ = 0;
   std::map<std::tuple<std::string, std::string, bool>, uint32_t> offeringByName_;  // (pool, type, spot)
+  std::map<std::string, uint32_t> nodeIndex_;  // node name -> index
 
   // Metrics.
   StrategyResult result_;

@@ -12,6 +12,7 @@
 #include "placement/score.hpp"
 #include "sim/cluster.hpp"
 #include "sim/rng.hpp"
+#include "sim/scaler_ports.hpp"
 
 namespace spotfit::sim {
 
@@ -184,7 +185,6 @@ void Cluster::buildOfferings() {
   offerings_ = offeringsFor(w_, s_);
   poolLive_.assign(w_.nodePools.size(), 0);
   if (s_.spotfitScaler) {
-    solverPools_ = solverPoolsFor(w_, s_);
     for (uint32_t i = 0; i < offerings_.size(); ++i) {
       const Offering& o = offerings_[i];
       offeringByName_[{w_.nodePools[o.pool].name, w_.nodePools[o.pool].instanceTypes[o.type].name, o.spot}] = i;
@@ -262,7 +262,7 @@ void Cluster::run() {
   }
   push(0, EvType::Sample);
   if (s_.spotfitScaler) {
-    push(w_.spotfit.consolidationInterval, EvType::Consolidate);
+    push(w_.spotfit.consolidationInterval, EvType::ScalerTick);
   } else {
     push(w_.clusterAutoscaler.scanInterval, EvType::CaScan);
   }
@@ -313,12 +313,13 @@ void Cluster::dispatch(const Event& e) {
       caScan();
       push(now_ + w_.clusterAutoscaler.scanInterval, EvType::CaScan);
       break;
-    case EvType::BatchCheck:
-      batchCheck();
+    case EvType::Reconcile:
+      reconcileAt_.erase(e.t);
+      reconcile();
       break;
-    case EvType::Consolidate:
-      spotfitConsolidate();
-      push(now_ + w_.spotfit.consolidationInterval, EvType::Consolidate);
+    case EvType::ScalerTick:
+      reconcile();
+      push(now_ + w_.spotfit.consolidationInterval, EvType::ScalerTick);
       break;
     case EvType::Sample:
       sample();
@@ -558,12 +559,13 @@ bool Cluster::marketUnavailable(const Offering& o, Millis t) const {
   return false;
 }
 
-uint32_t Cluster::launchNode(uint32_t offeringIndex, bool forceAvailable) {
+uint32_t Cluster::launchNode(uint32_t offeringIndex, bool forceAvailable, const std::string& name) {
   const Offering& o = offerings_[offeringIndex];
   Node n;
   n.info = o.templ;
   n.seq = nodeSeq_++;
-  n.info.name = w_.nodePools[o.pool].name + "-" + std::to_string(n.seq);
+  n.info.name = name.empty() ? w_.nodePools[o.pool].name + "-" + std::to_string(n.seq) : name;
+  n.info.labels["kubernetes.io/hostname"] = n.info.name;
   n.info.inFlight = true;
   n.offering = offeringIndex;
   n.pool = o.pool;
@@ -579,6 +581,7 @@ uint32_t Cluster::launchNode(uint32_t offeringIndex, bool forceAvailable) {
   n.billed = !n.willFail;
   nodes_.push_back(std::move(n));
   uint32_t idx = static_cast<uint32_t>(nodes_.size() - 1);
+  nodeIndex_[nodes_[idx].info.name] = idx;
   live_.push_back(idx);
   ++poolLive_[o.pool];
   ++result_.nodesLaunched;
@@ -618,28 +621,29 @@ void Cluster::nodeReady(uint32_t idx) {
     }
   }
   queuePass();
+  if (s_.spotfitScaler) requestReconcile(now_);
 }
 
 void Cluster::interruptionNotice(uint32_t idx) {
   Node& n = nodes_[idx];
   ++result_.spotInterruptions;
   n.noticed = true;
+  if (s_.spotfitScaler) {
+    // spotfit's scaler sees the notice taint, drains the node and requests replacement capacity at once;
+    // the cloud reclaims the node when the notice runs out.
+    push(now_ + w_.spotMarket.notice, EvType::NodeKill, idx);
+    interruptionNoticeForScaler(idx);
+    return;
+  }
   n.draining = true;
   touchNode(idx);
   n.info.unschedulable = true;
   schedulableDirty_ = true;
   std::vector<uint32_t> victims = n.tasks;
   push(now_ + w_.spotMarket.notice, EvType::NodeKill, idx);
-  if (s_.spotfitScaler) recordInterruption(n);
+  // Under the Cluster-Autoscaler model the node termination handler drains the node at the notice; the
+  // cloud reclaims it at the deadline and replacements come from the autoscaler's next scans.
   for (uint32_t t : victims) evict(t, /*interruption=*/true, /*immediate=*/false);
-  if (nodes_[idx].tasks.empty() && nodes_[idx].state != NodeState::Gone) {
-    // Drained: spotfit deletes the node at once; under CA the cloud reclaims it at the deadline.
-    if (s_.spotfitScaler) nodeGone(idx, false);
-  }
-  if (s_.spotfitScaler) {
-    // Replacement capacity is requested at once for the evicted pods, without waiting for the batch.
-    spotfitScaleUp(/*includeTerminating=*/true);
-  }
 }
 
 void Cluster::drain(uint32_t idx) {
@@ -788,7 +792,7 @@ void Cluster::schedulePass() {
     }
   }
   pending_.swap(still);
-  if (!newlyUnschedulable.empty() && s_.spotfitScaler) batchAdd(newlyUnschedulable);
+  if (!newlyUnschedulable.empty() && s_.spotfitScaler) requestReconcile(now_);
 }
 
 // ------------------------------------------------------------------------------------------------------

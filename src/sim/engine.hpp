@@ -8,9 +8,8 @@
 //   - Cluster-Autoscaler-like (baseline and the ablations without spotfit's scaler): 10 s scan, binpacking
 //     estimate per node group, least-waste expander, 15 min provisioning timeout with back-off, scale-down
 //     of nodes under 50% for 10 min whose pods fit elsewhere;
-//   - spotfit: Karpenter-like batching (1 s idle / 10 s max) into the placement scale-up solver,
-//     3-minute unavailable offerings with immediate fallback, interruption handling (replace at once,
-//     on-demand cool-off past a threshold) and the placement consolidation planner.
+//   - spotfit's own scaler (scaler::Scaler::reconcile with the placement solver as its planner) driven
+//     through simulator implementations of its ports (spotfit_scaler.cpp, scaler_ports.hpp).
 
 #include <cstdint>
 #include <map>
@@ -29,7 +28,7 @@ struct StrategyConfig {
   bool checkpointHooks = false;  // webhook preStop checkpoint hooks
   bool rightSize = false;        // webhook VPA-sized requests (from the workload's usage)
   bool packScheduler = false;    // spotfit extender scores (bin-packing, price) instead of LeastAllocated
-  bool spotfitScaler = false;    // placement solver + consolidation + interruption handling instead of CA
+  bool spotfitScaler = false;    // spotfit's scaler (placement solver, consolidation, interruptions) instead of CA
 };
 
 // baseline, spot-only, binpack-only, rightsize-only, spotfit.

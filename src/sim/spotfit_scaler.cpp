@@ -1,150 +1,182 @@
-// spotfit's scaler decisions in the simulator, made by spotfit's own code: the scaler's PodBatcher
-// (Karpenter-like 1 s idle / 10 s max batching), UnavailableOfferings (3-minute insufficient-capacity
-// cache, immediate fallback) and InterruptionTracker (on-demand cool-off past a threshold), and the
-// placement core's scale-up solver. Interruption notices request replacement capacity at once.
+// The spotfit strategies' autoscaler is spotfit's own scaler: scaler::Scaler::reconcile() on a snapshot of
+// the simulated cluster, acting through simulator implementations of its ports (ClusterActions evicts and
+// deletes simulated pods and nodes, NodeProvider launches simulated nodes and answers "insufficient
+// capacity" during a spot outage) and planning with scaler::PlacementPlanner, i.e. the placement core's
+// scale-up solver. Batching, the unavailable-offering cache, interruption handling with its on-demand
+// cool-off, in-flight accounting, empty/underused consolidation and drains are therefore exactly the
+// scaler's code. The simulator only decides when reconcile runs: whenever pods become unschedulable, a
+// node becomes Ready or gets an interruption notice, when the scaler asks to be woken, and every
+// consolidationInterval.
 
 #include <algorithm>
-#include <set>
+#include <charconv>
 
-#include "placement/solver.hpp"
+#include "scaler/interruptions.hpp"
 #include "sim/cluster.hpp"
+#include "sim/scaler_ports.hpp"
 
 namespace spotfit::sim {
 
 namespace pl = spotfit::placement;
 
 namespace {
-std::string taskKey(uint32_t taskIndex, uint32_t attempt) {
-  return std::to_string(taskIndex) + "/" + std::to_string(attempt);
-}
+
+constexpr const char* kProviderType = "simulator";
+
+std::chrono::milliseconds ms(Millis v) { return std::chrono::milliseconds(v); }
+
 }  // namespace
 
-scaler::TimePoint Cluster::timePoint(Millis t) const { return scaler::TimePoint{} + std::chrono::milliseconds(t); }
+Cluster::~Cluster() = default;
 
-void Cluster::setupSpotfitScaler() {
-  batcher_.emplace(std::chrono::milliseconds(w_.spotfit.batchIdle), std::chrono::milliseconds(w_.spotfit.batchMax));
-  unavailable_.emplace(std::chrono::milliseconds(w_.spotfit.unavailableFor));
-  scaler::InterruptionPolicy policy;
-  policy.window = std::chrono::milliseconds(w_.spotfit.interruptionWindow);
-  policy.threshold = static_cast<int>(w_.spotfit.interruptionThreshold);
-  policy.coolOff = std::chrono::milliseconds(w_.spotfit.coolOff);
-  interruptionTracker_.emplace(policy);
-}
-
-void Cluster::batchAdd(const std::vector<uint32_t>& newlyUnschedulable) {
-  for (uint32_t ti : newlyUnschedulable) batcher_->observe(taskKey(ti, tasks_[ti].attempt), timePoint(now_));
-  if (!batchCheckQueued_ && batcher_->open()) {
-    batchCheckQueued_ = true;
-    push(std::max(now_, millisOf(*batcher_->deadline())), EvType::BatchCheck);
-  }
-}
+scaler::TimePoint Cluster::timePoint(Millis t) const { return scaler::TimePoint{} + ms(t); }
 
 Millis Cluster::millisOf(scaler::TimePoint t) const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t - scaler::TimePoint{}).count();
 }
 
-void Cluster::batchCheck() {
-  batchCheckQueued_ = false;
-  if (!batcher_->open()) return;
-  if (!batcher_->ready(timePoint(now_))) {
-    batchCheckQueued_ = true;
-    push(std::max(now_ + 1, millisOf(*batcher_->deadline())), EvType::BatchCheck);
-    return;
-  }
-  batcher_->take();
-  spotfitScaleUp(false);
-  std::set<std::string> still;
-  for (uint32_t ti : pending_)
-    if (tasks_[ti].state == TaskState::Pending) still.insert(taskKey(ti, tasks_[ti].attempt));
-  batcher_->retain(still);
+Node* Cluster::nodeByName(const std::string& name) {
+  auto it = nodeIndex_.find(name);
+  return it == nodeIndex_.end() ? nullptr : &nodes_[it->second];
 }
 
-void Cluster::recordInterruption(const Node& n) {
-  interruptionTracker_->record(w_.nodePools[n.pool].name, n.info.instanceType, timePoint(now_));
+// Pod names are "t<task>-<attempt>": a pod that is evicted and recreated by its Job is a new pod.
+std::string Cluster::podName(uint32_t taskIndex) const {
+  return "t" + std::to_string(taskIndex) + "-" + std::to_string(tasks_[taskIndex].attempt);
 }
 
-// The placement pools with each offering's availability as of now: insufficient capacity seen in the
-// last 3 minutes, or spot in a pool cooling off after too many interruptions, is unavailable.
-void Cluster::refreshSolverPools() {
-  for (uint32_t oi = 0; oi < offerings_.size(); ++oi) {
-    const Offering& o = offerings_[oi];
-    const std::string& pool = w_.nodePools[o.pool].name;
-    scaler::OfferingKey key{pool, w_.nodePools[o.pool].instanceTypes[o.type].name,
-                            o.spot ? pl::CapacityType::Spot : pl::CapacityType::OnDemand, ""};
-    bool available = !unavailable_->unavailable(key, timePoint(now_));
-    if (o.spot && interruptionTracker_->inCoolOff(pool, timePoint(now_))) available = false;
-    solverPools_[o.pool].instanceTypes[o.type].offerings[o.solverOffering].available = available;
-  }
+std::optional<uint32_t> Cluster::taskByPodName(const std::string& name) const {
+  if (name.size() < 2 || name[0] != 't') return std::nullopt;
+  uint32_t task = 0, attempt = 0;
+  const char* p = name.data() + 1;
+  const char* end = name.data() + name.size();
+  auto r1 = std::from_chars(p, end, task);
+  if (r1.ec != std::errc() || r1.ptr == end || *r1.ptr != '-') return std::nullopt;
+  auto r2 = std::from_chars(r1.ptr + 1, end, attempt);
+  if (r2.ec != std::errc() || r2.ptr != end || task >= tasks_.size()) return std::nullopt;
+  if (tasks_[task].attempt != attempt) return std::nullopt;
+  return task;
 }
 
-void Cluster::spotfitScaleUp(bool includeTerminating) {
-  std::vector<uint32_t> demand;
-  for (uint32_t ti : pending_)
-    if (tasks_[ti].state == TaskState::Pending) demand.push_back(ti);
-  if (includeTerminating) {
-    for (uint32_t i : live_) {
-      const Node& n = nodes_[i];
-      if (!n.noticed) continue;
-      for (uint32_t ti : n.tasks)
-        if (tasks_[ti].state == TaskState::Terminating) demand.push_back(ti);
+void Cluster::setupSpotfitScaler() {
+  scaler::ScalerConfig cfg;
+  cfg.namespaceName = "spotfit";
+  cfg.batchIdle = ms(w_.spotfit.batchIdle);
+  cfg.batchMax = ms(w_.spotfit.batchMax);
+  cfg.offeringUnavailableFor = ms(w_.spotfit.unavailableFor);
+  cfg.scaleDownCooldown = ms(w_.spotfit.scaleDownCooldown);
+  cfg.interruption.window = ms(w_.spotfit.interruptionWindow);
+  cfg.interruption.threshold = static_cast<int>(w_.spotfit.interruptionThreshold);
+  cfg.interruption.coolOff = ms(w_.spotfit.coolOff);
+  cfg.watchNodePoolObjects = false;
+  for (const NodePoolSpec& spec : w_.nodePools) {
+    scaler::NodePool p;
+    p.name = spec.name;
+    if (spec.spot && s_.spot) p.capacityTypes.push_back(pl::CapacityType::Spot);
+    if (spec.onDemand) p.capacityTypes.push_back(pl::CapacityType::OnDemand);
+    for (const InstanceTypeSpec& it : spec.instanceTypes) {
+      scaler::InstanceType t;
+      t.name = it.name;
+      t.cpuMilli = it.cpuMilli;
+      t.memoryBytes = it.memoryBytes;
+      t.gpus = it.gpus;
+      t.gpuProduct = it.gpuProduct;
+      t.maxPods = it.maxPods;
+      t.onDemandPrice = it.onDemandPrice;
+      t.spotPrice = it.spotPrice.value_or(0);
+      p.instanceTypes.push_back(std::move(t));
     }
+    p.labels = spec.labels;
+    for (const auto& t : spec.taints) {
+      pl::Taint taint;
+      taint.key = t.key;
+      taint.value = t.value;
+      taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
+      p.taints.push_back(taint);
+    }
+    p.minNodes = spec.minNodes;
+    p.maxNodes = spec.maxNodes;
+    p.disruption.consolidateAfter = ms(w_.spotfit.consolidateAfter);
+    p.provider.type = kProviderType;
+    // A node that is not Ready well after the provisioning delay marks its offering unavailable.
+    p.provider.readyTimeout = ms(std::max<Millis>(5 * kMinute, w_.provisioning.delay + w_.provisioning.jitter + kMinute));
+    cfg.nodePools.push_back(std::move(p));
   }
-  if (demand.empty()) return;
-  // Each launch that fails for lack of capacity marks its offering unavailable and the plan is made again
-  // at once: nodes launched meanwhile are in flight and keep their pods, the rest falls back.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    pl::ScaleUpInput in;
-    in.pods.reserve(demand.size());
-    for (uint32_t ti : demand) {
-      in.pods.push_back(classes_[jobs_[tasks_[ti].job].cls].info);
-      in.pods.back().name = "task-" + std::to_string(ti);
-    }
-    for (uint32_t i : live_) {
-      const Node& n = nodes_[i];
-      if (n.state == NodeState::Gone || n.info.unschedulable || n.willFail) continue;
-      in.nodes.push_back(n.info);
-    }
-    refreshSolverPools();
-    in.pools = solverPools_;
-    pl::ScaleUpPlan plan = pl::planScaleUp(in);
-    bool refused = false;
-    for (const pl::PlannedNode& pn : plan.newNodes) {
-      auto it = offeringByName_.find({pn.pool, pn.instanceType, pn.capacityType == pl::CapacityType::Spot});
-      if (it == offeringByName_.end()) continue;  // the solver only plans offerings it was given
-      const Offering& o = offerings_[it->second];
-      if (marketUnavailable(o, now_)) {
-        // The cloud answers "insufficient capacity" at once.
-        ++result_.launchFailures;
-        unavailable_->mark(scaler::OfferingKey{pn.pool, pn.instanceType, pn.capacityType, ""}, timePoint(now_),
-                           "insufficient capacity");
-        refused = true;
-        continue;
-      }
-      launchNode(it->second, false);
-    }
-    if (!refused) break;
-  }
+  clock_ = std::make_unique<scaler::ManualClock>(timePoint(0));
+  actions_ = std::make_unique<SimActions>(*this);
+  provider_ = std::make_unique<SimProvider>(*this);
+  planner_ = std::make_unique<scaler::PlacementPlanner>();
+  scaler::NodeProvider* provider = provider_.get();
+  scaler_ = std::make_unique<scaler::Scaler>(std::move(cfg), *clock_, *actions_, *planner_,
+                                             [provider](const scaler::NodePool&) { return provider; });
 }
 
-void Cluster::spotfitConsolidate() {
-  // Pods that are still waiting and that no batch is holding get a fresh plan (an offering may have come
-  // back, or a pool left its cool-off). In-flight nodes are part of the plan, so this never duplicates.
-  if (!batcher_->open()) {
-    bool waiting = false;
-    for (uint32_t ti : pending_) waiting = waiting || (tasks_[ti].state == TaskState::Pending && tasks_[ti].unschedulableSince >= 0);
-    if (waiting) spotfitScaleUp(false);
-  }
-  // Empty nodes are removed once they have been empty for consolidateAfter (pool minimums kept).
-  std::vector<uint32_t> empty;
+void Cluster::requestReconcile(Millis at) {
+  if (at < now_) at = now_;
+  if (!reconcileAt_.insert(at).second) return;
+  push(at, EvType::Reconcile);
+}
+
+scaler::ClusterSnapshot Cluster::snapshot() const {
+  scaler::ClusterSnapshot snap;
+  snap.nodes.reserve(live_.size());
   for (uint32_t i : live_) {
     const Node& n = nodes_[i];
-    if (n.state != NodeState::Ready || n.draining || !n.tasks.empty()) continue;
-    if (now_ - n.emptySince >= w_.spotfit.consolidateAfter) empty.push_back(i);
+    if (n.willFail) continue;  // never registers
+    scaler::ClusterNode cn;
+    cn.info = n.info;
+    cn.info.inFlight = false;
+    cn.ready = n.state == NodeState::Ready;
+    cn.created = timePoint(n.launchedAt);
+    snap.nodes.push_back(std::move(cn));
   }
-  for (uint32_t i : empty) {
-    if (poolLive_[nodes_[i].pool] <= w_.nodePools[nodes_[i].pool].minNodes) continue;
-    drain(i);
+  for (uint32_t ti : pending_) {
+    const Task& t = tasks_[ti];
+    if (t.state != TaskState::Pending) continue;
+    snap.pods.push_back(clusterPod(ti));
   }
+  for (uint32_t i : live_)
+    for (uint32_t ti : nodes_[i].tasks) snap.pods.push_back(clusterPod(ti));
+  return snap;
+}
+
+scaler::ClusterPod Cluster::clusterPod(uint32_t ti) const {
+  const Task& t = tasks_[ti];
+  scaler::ClusterPod p;
+  p.info = classes_[jobs_[t.job].cls].info;
+  p.info.name = podName(ti);
+  p.info.uid = "uid-" + p.info.name;
+  if (t.node >= 0) {
+    p.info.nodeName = nodes_[static_cast<size_t>(t.node)].info.name;
+    p.info.phase = pl::PodPhase::Running;
+    p.boundAt = timePoint(t.boundAt);
+  } else {
+    p.info.phase = pl::PodPhase::Pending;
+  }
+  p.unschedulable = t.state == TaskState::Pending && t.unschedulableSince >= 0;
+  if (p.unschedulable) p.unschedulableSince = timePoint(t.unschedulableSince);
+  p.deleting = t.state == TaskState::Terminating;
+  return p;
+}
+
+void Cluster::reconcile() {
+  clock_->set(timePoint(now_));
+  scaler::ReconcileResult r = scaler_->reconcile(snapshot());
+  ++reconciles_;
+  // Only future wake-ups: a past one (e.g. an empty node held by the scale-down cool-down) is covered by
+  // the periodic tick.
+  if (r.wakeAt) {
+    Millis at = millisOf(*r.wakeAt);
+    if (at > now_) requestReconcile(at);
+  }
+}
+
+void Cluster::interruptionNoticeForScaler(uint32_t idx) {
+  Node& n = nodes_[idx];
+  touchNode(idx);
+  n.info.taints.push_back(pl::Taint{scaler::kKwokInterruptionTaint, "", pl::TaintEffect::NoSchedule});
+  schedulableDirty_ = true;
+  requestReconcile(now_);
 }
 
 }  // namespace spotfit::sim

@@ -617,7 +617,7 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
   if (r.has("spotfit")) {
     Reader c = r["spotfit"];
     c.expectMap({"batchIdle", "batchMax", "unavailableFor", "consolidateAfter", "consolidationInterval",
-                 "interruptionThreshold", "interruptionWindow", "coolOff", "rightSizeMargin"});
+                 "interruptionThreshold", "interruptionWindow", "coolOff", "rightSizeMargin", "scaleDownCooldown"});
     auto& s = w.spotfit;
     if (c.has("batchIdle")) s.batchIdle = c["batchIdle"].duration();
     if (c.has("batchMax")) s.batchMax = c["batchMax"].duration();
@@ -630,6 +630,7 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
     if (c.has("interruptionWindow")) s.interruptionWindow = c["interruptionWindow"].duration();
     if (c.has("coolOff")) s.coolOff = c["coolOff"].duration();
     if (c.has("rightSizeMargin")) s.rightSizeMargin = c["rightSizeMargin"].number(0, 10);
+    if (c.has("scaleDownCooldown")) s.scaleDownCooldown = c["scaleDownCooldown"].duration();
   }
   if (!r.has("workflows")) r.fail("missing required key 'workflows'");
   Reader wfs = r["workflows"];

@@ -147,6 +147,7 @@ struct SpotfitSpec {
   Millis unavailableFor = 3 * kMinute;
   Millis consolidateAfter = 60 * kSecond;
   Millis consolidationInterval = 10 * kSecond;
+  Millis scaleDownCooldown = 5 * kMinute;  // no scale-down in a pool this long after it scaled up
   int64_t interruptionThreshold = 3;  // interruptions of one pool+type within the window ...
   Millis interruptionWindow = 1 * kHour;
   Millis coolOff = 30 * kMinute;  // ... send that pool's new capacity on-demand for this long
