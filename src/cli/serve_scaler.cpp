@@ -2,9 +2,11 @@
 // The `scaler:` config section is parsed strictly at configure time (bad config stops serve with the
 // key path and line); the loop starts after the listeners are up and stops before HTTP drains.
 //
-// Each pass lists Nodes, Pods and NodePool objects through KubeClient, reconciles, and copies the
-// scaler's metrics into the Prometheus registry. Only one replica may run the scaler at a time: until
-// kube's Lease-based leader election is wired in, run `--scaler` on a single replica.
+// Replicas campaign for the Lease `spotfit-scaler` in the scaler's namespace (kube::LeaderElector,
+// client-go timing); only the leader runs the loop. Each leadership term starts a fresh Scaler that reads
+// the cost ledger back from its ConfigMap and adopts nodes still booting. Each pass lists Nodes, Pods and
+// NodePool objects through KubeClient, reconciles, and copies the scaler's metrics into the Prometheus
+// registry.
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -13,13 +15,16 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
+#include <random>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "cli/serve_plugins.hpp"
 #include "kube/config.hpp"
+#include "kube/leader.hpp"
 #include "kube/rest_client.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/kube_snapshot.hpp"
@@ -141,17 +146,26 @@ class ScalerRuntime {
     kwok_ = std::make_unique<scaler::KwokProvider>(*client_, clock_);
     actions_ = std::make_unique<scaler::KubeClusterActions>(*client_, clock_);
     store_ = std::make_unique<scaler::ConfigMapLedgerStore>(*client_, config_.namespaceName, config_.ledgerConfigMap);
-    scaler_ = std::make_unique<scaler::Scaler>(
-        config_, clock_, *actions_, planner_,
-        [this](const scaler::NodePool& pool) -> scaler::NodeProvider* {
-          return pool.provider.type == "kwok" ? kwok_.get() : nullptr;
-        },
-        store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
-    if (auto st = scaler_->loadLedger(); !st) {
-      log_.warn("scaler: cost ledger not loaded, starting empty", {{"error", st.error().message}});
-    }
-    log_.warn("scaler: running without leader election; run --scaler on one replica only");
-    thread_ = std::thread([this] { loop(); });
+    kube::LeaderElectionConfig lec;
+    lec.leaseNamespace = config_.namespaceName;
+    lec.leaseName = "spotfit-scaler";
+    const char* pod = std::getenv("POD_NAME");
+    const char* host = std::getenv("HOSTNAME");
+    lec.identity = std::string(pod && *pod ? pod : (host && *host ? host : "spotfit")) + "_" +
+                   std::to_string(std::random_device{}() % 1000000);
+    if (auto st = kube::validate(lec); !st) return st;
+    kube::LeaderCallbacks cb;
+    cb.onStartedLeading = [this](std::stop_token stop) { lead(stop); };
+    cb.onNewLeader = [this](const std::string& id) { log_.info("scaler: lease holder", {{"leader", id}}); };
+    elector_ = std::make_unique<kube::LeaderElector>(*client_, kube::SystemClock::instance(), lec, cb);
+    log_.info("scaler: campaigning for the lease", {{"lease", config_.namespaceName + "/spotfit-scaler"},
+                                                    {"identity", lec.identity}});
+    thread_ = std::jthread([this](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        elector_->run(stop);
+        if (!stop.stop_requested()) kube::SystemClock::instance().sleepFor(std::chrono::seconds(1), stop);
+      }
+    });
     return {};
   }
 
@@ -161,21 +175,21 @@ class ScalerRuntime {
       stopping_ = true;
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    if (scaler_) {
-      if (auto st = scaler_->flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
+    if (thread_.joinable()) {
+      thread_.request_stop();
+      thread_.join();
     }
   }
 
  private:
-  void syncPools() {
+  void syncPools(scaler::Scaler& sc, std::set<std::string>& knownPools) {
     std::set<std::string> seen;
     kube::ListOptions o;
     auto rv = client_->listAll(kube::resources::kNodePools, "", o, [&](const kube::json::Value& item) -> Status {
       auto parsed = scaler::parseNodePoolObject(kube::json::toString(item));
       if (!parsed) return {};
       seen.insert(parsed->pool.name);
-      scaler_->upsertPoolObject(*parsed);
+      sc.upsertPoolObject(*parsed);
       return {};
     });
     if (!rv) {
@@ -186,32 +200,55 @@ class ScalerRuntime {
       }
       return;
     }
-    for (const auto& name : knownPools_) {
-      if (!seen.count(name)) scaler_->removePoolObject(name);
+    for (const auto& name : knownPools) {
+      if (!seen.count(name)) sc.removePoolObject(name);
     }
-    knownPools_ = std::move(seen);
+    knownPools = std::move(seen);
   }
 
-  void loop() {
-    while (true) {
-      const auto now = clock_.now();
-      std::string error;
-      std::optional<scaler::TimePoint> wake;
-      if (config_.watchNodePoolObjects) syncPools();
-      auto snapshot = builder_.list(*client_, now);
-      if (!snapshot) {
-        error = snapshot.error().message;
-        log_.warn("scaler: listing nodes and pods failed", {{"error", error}});
-      } else {
-        wake = scaler_->reconcile(*snapshot).wakeAt;
-        exporter_.publish(scaler_->metrics());
-      }
-      std::unique_lock lock(mu_);
-      auto next = now + std::chrono::seconds(1);
-      if (wake && *wake < next) next = std::max(*wake, now + std::chrono::milliseconds(50));
-      cv_.wait_for(lock, next - now, [this] { return stopping_; });
-      if (stopping_) return;
+  // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger read back, the
+  // loop until the lease is lost or serve stops. The ledger is saved on a clean stop only: after a lost
+  // lease the new leader owns it.
+  void lead(std::stop_token stop) {
+    log_.info("scaler: leading");
+    scaler::Scaler sc(
+        config_, clock_, *actions_, planner_,
+        [this](const scaler::NodePool& pool) -> scaler::NodeProvider* {
+          return pool.provider.type == "kwok" ? kwok_.get() : nullptr;
+        },
+        store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
+    if (auto st = sc.loadLedger(); !st) {
+      log_.warn("scaler: cost ledger not loaded, starting empty", {{"error", st.error().message}});
     }
+    std::set<std::string> knownPools;
+    scaler::SnapshotBuilder builder;
+    std::stop_callback wake(stop, [this] { cv_.notify_all(); });
+    while (!stop.stop_requested()) {
+      const auto now = clock_.now();
+      std::optional<scaler::TimePoint> next;
+      if (config_.watchNodePoolObjects) syncPools(sc, knownPools);
+      auto snapshot = builder.list(*client_, now);
+      if (!snapshot) {
+        log_.warn("scaler: listing nodes and pods failed", {{"error", snapshot.error().message}});
+      } else {
+        next = sc.reconcile(*snapshot).wakeAt;
+        exporter_.publish(sc.metrics());
+      }
+      auto until = now + std::chrono::seconds(1);
+      if (next && *next < until) until = std::max(*next, now + std::chrono::milliseconds(50));
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, until - now, [&] { return stopping_ || stop.stop_requested(); });
+      if (stopping_) break;
+    }
+    bool cleanStop;
+    {
+      std::lock_guard lock(mu_);
+      cleanStop = stopping_;
+    }
+    if (cleanStop && elector_->isLeader()) {
+      if (auto st = sc.flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
+    }
+    log_.info(cleanStop ? "scaler: stopped" : "scaler: lost the lease; stopped leading");
   }
 
   scaler::ScalerConfig config_;
@@ -224,11 +261,9 @@ class ScalerRuntime {
   std::unique_ptr<scaler::KubeClusterActions> actions_;
   std::unique_ptr<scaler::ConfigMapLedgerStore> store_;
   scaler::PlacementPlanner planner_;
-  std::unique_ptr<scaler::Scaler> scaler_;
-  scaler::SnapshotBuilder builder_;
-  std::set<std::string> knownPools_;
+  std::unique_ptr<kube::LeaderElector> elector_;
   bool poolsUnavailableLogged_ = false;
-  std::thread thread_;
+  std::jthread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

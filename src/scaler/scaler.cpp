@@ -302,6 +302,28 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
 }
 
 void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
+  // Nodes of our pools still booting that this instance did not create (a previous leader did) are
+  // adopted as in flight, so a failover does not create their capacity twice.
+  for (const auto& [name, node] : idx.nodes) {
+    if (inFlight_.count(name) || drains_.count(name) || node->deleting || node->created == TimePoint{}) continue;
+    const PoolState* ps = validPool(node->info.pool);
+    const InstanceType* type = ps ? ps->pool.instanceType(node->info.instanceType) : nullptr;
+    if (!type || now - node->created >= ps->pool.provider.readyTimeout) continue;
+    const bool gpuMissing = type->gpus > 0 && node->info.allocatable.get(kResourceGpu) <= 0;
+    if (node->ready && !gpuMissing) continue;
+    auto zone = node->info.labels.find(kLabelZone);
+    InFlightNode f;
+    f.name = name;
+    f.pool = ps->pool.name;
+    f.instanceType = type->name;
+    f.zone = zone == node->info.labels.end() ? "" : zone->second;
+    f.capacityType = node->info.capacityType;
+    f.createdAt = node->created;
+    f.model = nodeTemplate(ps->pool, *type, f.capacityType, f.zone, name).model;
+    if (type->gpus > 0) f.extendedRequested.insert(kResourceGpu);
+    log("node " + name + " (pool " + f.pool + ", " + f.instanceType + ") is still booting; tracked as in flight");
+    inFlight_[name] = std::move(f);
+  }
   for (auto it = inFlight_.begin(); it != inFlight_.end();) {
     InFlightNode& f = it->second;
     auto n = idx.nodes.find(f.name);

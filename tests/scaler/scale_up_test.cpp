@@ -301,6 +301,23 @@ TEST(ScaleUp, UnderBudgetWorkflowIsNotRestricted) {
   EXPECT_EQ(env.provider.createRequests().size(), 1u);
 }
 
+TEST(ScaleUp, BootingNodesOfAPreviousLeaderAreAdoptedNotDuplicated) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  env.start();
+  auto& booting = env.cluster.addNode(cpuPool(), "cpu-old", CapacityType::Spot, env.clock.now() - 20s);
+  booting.ready = false;
+  env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
+  env.reconcile();
+  EXPECT_EQ(env.scaler->inFlight().count("cpu-old"), 1u);
+  env.clock.advance(1s);
+  env.reconcile();
+  EXPECT_TRUE(env.provider.createRequests().empty());
+  env.cluster.node("cpu-old").ready = true;
+  env.reconcile();
+  EXPECT_TRUE(env.scaler->inFlight().empty());
+}
+
 TEST(ScaleUp, NoProviderIsReportedNotCrashing) {
   Env env;
   env.config.nodePools = {cpuPool()};
