@@ -11,13 +11,19 @@
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 #include "cli/serve_plugins.hpp"
 #include "extender/cache.hpp"
 #include "extender/clock.hpp"
 #include "extender/extender.hpp"
+#include "extender/informer_feed.hpp"
 #include "extender/metrics.hpp"
+#include "kube/config.hpp"
+#include "kube/informer.hpp"
+#include "kube/rest_client.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -53,6 +59,18 @@ struct ExtenderRuntime {
   std::unique_ptr<extender::ClusterCache> cache;
   std::unique_ptr<extender::ExtenderMetrics> metrics;
   std::unique_ptr<extender::Extender> handler;
+  // Node and pod informers feeding the cache (names mode). Declared after the cache so they stop first.
+  std::unique_ptr<kube::RestClient> client;
+  std::unique_ptr<kube::Informer<kube::Node>> nodes;
+  std::unique_ptr<kube::Informer<kube::Pod>> pods;
+  std::jthread syncWatcher;
+
+  void stop() {
+    syncWatcher = {};  // requests stop and joins
+    if (pods) pods->stop();
+    if (nodes) nodes->stop();
+  }
+  ~ExtenderRuntime() { stop(); }
 };
 
 Status configureExtender(ServeContext& ctx) {
@@ -70,11 +88,36 @@ Status configureExtender(ServeContext& ctx) {
   options.score.weights = cfg.weights;
   rt->handler = std::make_unique<extender::Extender>(*rt->cache, rt->metrics.get(), nullptr, options);
   extender::registerRoutes(ctx.router, *rt->handler, cfg.pathPrefix);
-  // The routes hold references into the runtime: keep it until the process ends.
-  ctx.onStop([rt] {});
-  ctx.readiness.setFeature("extender", true,
-                           cfg.pathPrefix + "/filter, " + cfg.pathPrefix +
-                               "/prioritize; node cache fed by informers: no (full-Node mode only)");
+  // The routes hold references into the runtime: the stop hook keeps it alive until the process ends.
+  ctx.onStop([rt] { rt->stop(); });
+  const std::string routes = cfg.pathPrefix + "/filter, " + cfg.pathPrefix + "/prioritize";
+  if (!ctx.kubernetesConfigured()) {
+    ctx.readiness.setFeature("extender", true,
+                             routes + "; no Kubernetes API: full-Node mode only, names mode answers not synced");
+    return {};
+  }
+  ctx.readiness.setFeature("extender", true, routes + "; node cache fed by Node and Pod informers");
+  ctx.readiness.addCheck("extender-cache", [rt] {
+    return rt->cache->isSynced() ? server::CheckResult::pass("nodes and pods synced")
+                                 : server::CheckResult::fail("node and pod informers not synced yet");
+  });
+  const std::string kubeconfig = ctx.kubeconfig;
+  ctx.onStart([rt, kubeconfig]() -> Status {
+    auto config = kube::loadDefaultConfig(kubeconfig);
+    if (!config.ok()) return makeError(config.error().code, "extender: " + config.error().message);
+    auto client = kube::RestClient::create(*config);
+    if (!client.ok()) return makeError(client.error().code, "extender: " + client.error().message);
+    rt->client = std::move(*client);
+    rt->nodes = kube::makeNodeInformer(*rt->client);
+    rt->pods = kube::makePodInformer(*rt->client);
+    extender::connectInformers(*rt->cache, *rt->nodes, *rt->pods);
+    rt->nodes->start();
+    rt->pods->start();
+    rt->syncWatcher = std::jthread([rt = rt.get()](std::stop_token stop) {
+      extender::waitAndMarkSynced(*rt->cache, *rt->nodes, *rt->pods, stop);
+    });
+    return {};
+  });
   return {};
 }
 

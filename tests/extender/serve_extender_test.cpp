@@ -1,6 +1,7 @@
 // The extender inside `spotfit serve`: its config section is strict, and a running server exposes its
 // routes' readiness note and metrics. Runs the real binary.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,6 +18,13 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "support/fake_apiserver.hpp"
 
 namespace {
 
@@ -100,51 +108,121 @@ TEST(ServeExtender, ConfigErrorsNameTheKey) {
   EXPECT_NE(out4.find("extender.nodeCache"), std::string::npos) << out4;
 }
 
+// Everything is prepared before fork(): the test process has threads (the fake API server), so the
+// child only calls async-signal-safe functions (dup2, execve, _exit).
+pid_t startServe(const TempDir& d, const fs::path& cfg, const fs::path& log, const std::string& kubeconfig) {
+  std::vector<std::string> args = {SPOTFIT_BINARY, "serve", "--config", cfg.string(), "--https-addr", "127.0.0.1:0",
+                                   "--metrics-addr", "127.0.0.1:0", "--tls-cert-file", (d.path / "tls.crt").string(),
+                                   "--tls-key-file", (d.path / "tls.key").string(), "--log-level", "info"};
+  if (!kubeconfig.empty()) {
+    args.push_back("--kubeconfig");
+    args.push_back(kubeconfig);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view v(*e);
+    if (v.rfind("KUBECONFIG=", 0) == 0 || v.rfind("KUBERNETES_SERVICE_HOST=", 0) == 0) continue;
+    env.emplace_back(v);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 2);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(fd);
+  return pid;
+}
+
+int waitForMetricsPort(const fs::path& log) {
+  std::regex serving("\"metricsPort\":([0-9]+)");
+  for (int i = 0; i < 1000; ++i) {
+    std::string logs = slurp(log);
+    std::smatch m;
+    if (std::regex_search(logs, m, serving)) return std::stoi(m[1]);
+    std::this_thread::sleep_for(10ms);
+  }
+  return 0;
+}
+
+int stopServe(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::this_thread::sleep_for(10ms);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// With a kubeconfig, the extender's node and pod informers sync from the API server and readiness says so.
+TEST(ServeExtender, InformersSyncFromTheApiServer) {
+  TempDir d;
+  ASSERT_EQ(run("certs --out " + d.path.string() + " --dns localhost").first, 0);
+  spotfit::testsupport::FakeApiServer api;
+  {
+    std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/extender/testdata/cluster.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    rapidjson::Document doc;
+    doc.Parse(ss.str().c_str());
+    for (const auto& item : doc["items"].GetArray()) {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      item.Accept(w);
+      api.upsert(std::string(item["kind"].GetString()) == "Node" ? "nodes" : "pods", buf.GetString());
+    }
+  }
+  fs::path kubeconfig = d.path / "kubeconfig";
+  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n"
+                               "  cluster:\n    server: " << api.url() << "\ncontexts:\n- name: fake\n  context:\n"
+                               "    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user: {}\n";
+  fs::path cfg = d.path / "spotfit.yaml";
+  std::ofstream(cfg) << "extender:\n  assume: true\n";
+  fs::path log = d.path / "serve.log";
+  pid_t pid = startServe(d, cfg, log, kubeconfig.string());
+  ASSERT_GT(pid, 0);
+  int port = waitForMetricsPort(log);
+  ASSERT_NE(port, 0) << slurp(log);
+  std::string ready;
+  for (int i = 0; i < 500; ++i) {
+    ready = httpGet(port, "/readyz");
+    if (ready.find("extender-cache: ok") != std::string::npos || ready.find("[+] extender-cache") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(ready.find("extender-cache"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("nodes and pods synced"), std::string::npos) << ready << slurp(log);
+  EXPECT_NE(ready.find("node cache fed by Node and Pod informers"), std::string::npos) << ready;
+  EXPECT_EQ(stopServe(pid), 0) << slurp(log);
+}
+
 TEST(ServeExtender, RegistersRoutesMetricsAndReadiness) {
   TempDir d;
   ASSERT_EQ(run("certs --out " + d.path.string() + " --dns localhost").first, 0);
   fs::path cfg = d.path / "spotfit.yaml";
   std::ofstream(cfg) << "extender:\n  assumeTtl: 20s\n";
   fs::path log = d.path / "serve.log";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    (void)f;
-    unsetenv("KUBECONFIG");
-    unsetenv("KUBERNETES_SERVICE_HOST");
-    std::string cert = (d.path / "tls.crt").string(), key = (d.path / "tls.key").string();
-    execl(SPOTFIT_BINARY, SPOTFIT_BINARY, "serve", "--config", cfg.c_str(), "--https-addr", "127.0.0.1:0",
-          "--metrics-addr", "127.0.0.1:0", "--tls-cert-file", cert.c_str(), "--tls-key-file", key.c_str(),
-          "--log-level", "info", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int metricsPort = 0;
-  std::string logs;
-  std::regex serving("\"metricsPort\":([0-9]+)");
-  for (int i = 0; i < 1000 && metricsPort == 0; ++i) {
-    logs = slurp(log);
-    std::smatch m;
-    if (std::regex_search(logs, m, serving)) {
-      metricsPort = std::stoi(m[1]);
-    } else {
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  ASSERT_NE(metricsPort, 0) << logs;
-  std::string ready = httpGet(metricsPort, "/readyz");
-  EXPECT_NE(ready.find("extender: on (/extender/filter, /extender/prioritize"), std::string::npos) << ready;
-  std::string metrics = httpGet(metricsPort, "/metrics");
+  pid_t pid = startServe(d, cfg, log, "");
+  ASSERT_GT(pid, 0);
+  int port = waitForMetricsPort(log);
+  ASSERT_NE(port, 0) << slurp(log);
+  std::string ready = httpGet(port, "/readyz");
+  EXPECT_NE(ready.find("extender: on (/extender/filter, /extender/prioritize; no Kubernetes API"), std::string::npos)
+      << ready;
+  std::string metrics = httpGet(port, "/metrics");
   EXPECT_NE(metrics.find("spotfit_extender_requests_total{"), std::string::npos);
   EXPECT_NE(metrics.find("spotfit_extender_request_duration_seconds_bucket{"), std::string::npos);
-  kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid) break;
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(stopServe(pid), 0) << slurp(log);
 }
 
 }  // namespace
