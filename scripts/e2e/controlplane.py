@@ -277,8 +277,10 @@ class Cluster:
             "--bind-address=127.0.0.1", f"--secure-port={kcm_port}", f"--cert-dir={self.workdir}/kcm-certs",
             "--leader-elect=false", f"--root-ca-file={pki}/ca.crt",
             f"--service-account-private-key-file={pki}/sa.key", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            # No kubelets: the node-lifecycle controller would mark every registered node unreachable.
-            "--controllers=*,-node-lifecycle-controller",
+            # No kubelets heartbeat here: give nodes an hour before the node-lifecycle controller would call
+            # them unreachable. It still removes the not-ready taint from nodes that report Ready, as for
+            # the nodes spotfit's kwok provider creates.
+            "--node-monitor-grace-period=1h", "--node-startup-grace-period=1h",
             "--concurrent-job-syncs=10", "--v=1"])
         sched_port = _free_port(self.ports)
         config = os.path.join(self.workdir, "scheduler-config.json")

@@ -115,9 +115,9 @@ class Kube:
                           taints=None):
         """Registers a Node that no kubelet backs (as kwok does) and reports it Ready.
 
-        The TaintNodesByCondition admission plugin adds node.kubernetes.io/not-ready on create; with no
-        node-lifecycle controller running (it would mark kubelet-less nodes unreachable), removing that
-        taint once the node reports Ready is our job, as it is the controller's in a real cluster.
+        The TaintNodesByCondition admission plugin adds node.kubernetes.io/not-ready on create; the
+        node-lifecycle controller would lift it shortly after the node reports Ready, but removing it
+        here makes the node usable as soon as this returns.
         """
         capacity = {"cpu": cpu, "memory": memory, "pods": pods}
         capacity.update(extra_capacity or {})

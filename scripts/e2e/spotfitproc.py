@@ -46,6 +46,18 @@ def scheduler_name(configuration_text):
     return match.group(1)
 
 
+def point_webhook_configuration(manifest_json, https_url, ca_bundle):
+    """A MutatingWebhookConfiguration (dict, e.g. from `kubectl create --dry-run=client -o json`) with every
+    webhook's clientConfig pointed at https_url (keeping the service's path) with the caBundle."""
+    config = json.loads(json.dumps(manifest_json))
+    config.get("metadata", {}).get("annotations", {}).pop("cert-manager.io/inject-ca-from", None)
+    for hook in config.get("webhooks", []):
+        client = hook.get("clientConfig", {})
+        path = (client.get("service") or {}).get("path") or "/mutate"
+        hook["clientConfig"] = {"url": https_url + path, "caBundle": ca_bundle}
+    return config
+
+
 class Spotfit:
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
@@ -154,11 +166,5 @@ class Spotfit:
         return render_scheduler_configuration("second-scheduler", self.https_url, self.ca_bundle)
 
     def webhook_configuration(self, manifest_json):
-        """A MutatingWebhookConfiguration (dict, e.g. from `kubectl create --dry-run=client -o json`) with
-        every webhook's clientConfig pointed at this process by URL, with its caBundle."""
-        config = json.loads(json.dumps(manifest_json))
-        for hook in config.get("webhooks", []):
-            client = hook.get("clientConfig", {})
-            path = (client.get("service") or {}).get("path") or "/mutate"
-            hook["clientConfig"] = {"url": self.https_url + path, "caBundle": self.ca_bundle}
-        return config
+        """The MutatingWebhookConfiguration manifest pointed at this process."""
+        return point_webhook_configuration(manifest_json, self.https_url, self.ca_bundle)
