@@ -1,5 +1,6 @@
 // `spotfit serve` plugin for the admission webhook: reads the `webhook:` config section, registers
-// POST /mutate on the HTTPS router and, when a cluster is reachable, the PDB writer and the Event sink.
+// POST /mutate on the HTTPS router and, when a cluster is reachable, VPA/Job/Namespace informers feeding
+// the look-up indexes, the PDB writer and the Event sink.
 #include <memory>
 
 #include "cli/serve_plugins.hpp"
@@ -22,6 +23,12 @@ struct WebhookRuntime {
   std::unique_ptr<wh::KubePdbWriter> pdbWriter;
   std::unique_ptr<wh::QueuedPdbEnsurer> pdbs;
   std::unique_ptr<wh::KubeEventSink> events;
+  wh::VpaIndex vpas;
+  wh::JobIndex jobs;
+  wh::NamespaceIndex namespaces;
+  std::unique_ptr<kube::Informer<kube::VerticalPodAutoscaler>> vpaInformer;
+  std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
+  std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
   std::unique_ptr<wh::Admitter> admitter;
 };
 
@@ -48,8 +55,25 @@ Status configureWebhook(ServeContext& ctx) {
     rt->events = std::make_unique<wh::KubeEventSink>(*rt->client, kube::SystemClock::instance());
     ports.pdbs = rt->pdbs.get();
     ports.events = rt->events.get();
+    // Look-ups on the admission path are in-memory indexes fed by informers (a VPA CRD that is not
+    // installed leaves its informer waiting and the index empty).
+    rt->vpaInformer = std::make_unique<kube::Informer<kube::VerticalPodAutoscaler>>(
+        *rt->client, kube::resources::kVerticalPodAutoscalers, kube::decodeVerticalPodAutoscaler);
+    rt->jobInformer = std::make_unique<kube::Informer<kube::Job>>(*rt->client, kube::resources::kJobs, kube::decodeJob);
+    rt->namespaceInformer = std::make_unique<kube::Informer<kube::Namespace>>(
+        *rt->client, kube::resources::kNamespaces, kube::decodeNamespace);
+    wh::feedFrom(*rt->vpaInformer, rt->vpas);
+    wh::feedFrom(*rt->jobInformer, rt->jobs);
+    wh::feedFrom(*rt->namespaceInformer, rt->namespaces);
+    ports.vpas = &rt->vpas;
+    ports.jobs = &rt->jobs;
+    ports.namespaces = &rt->namespaces;
     ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
+    ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled, cfg->rightSizing.enabled ? "" : "disabled in config");
     ctx.onStart([rt] {
+      rt->vpaInformer->start();
+      rt->jobInformer->start();
+      rt->namespaceInformer->start();
       rt->pdbs->start();
       rt->events->start();
       return Status{};
@@ -57,12 +81,15 @@ Status configureWebhook(ServeContext& ctx) {
     ctx.onStop([rt] {
       rt->events->stop();
       rt->pdbs->stop();
+      rt->namespaceInformer->stop();
+      rt->jobInformer->stop();
+      rt->vpaInformer->stop();
     });
   } else {
     ctx.readiness.setFeature("webhook-pdb", false, "no cluster configured");
+    ctx.readiness.setFeature("webhook-vpa", false, "no cluster configured");
   }
-  // VPA, Job and namespace look-ups and the budget spend need informers and the cost ledger.
-  ctx.readiness.setFeature("webhook-vpa", false, "no VPA informer wired");
+  // The workflow spend comes from the scaler's cost ledger, which this plugin cannot reach yet.
   ctx.readiness.setFeature("webhook-budgets", false, "no cost ledger wired");
 
   rt->admitter = std::make_unique<wh::Admitter>(*cfg, ports);

@@ -192,4 +192,38 @@ std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns) {
   return out;
 }
 
+void feedFrom(kube::Informer<kube::VerticalPodAutoscaler>& informer, VpaIndex& index) {
+  kube::InformerHandlers<kube::VerticalPodAutoscaler> h;
+  h.onAdd = [&index](const kube::VerticalPodAutoscaler& v) {
+    if (v.targetRef) index.upsert(vpaFromKube(v));
+  };
+  h.onUpdate = [&index](const kube::VerticalPodAutoscaler&, const kube::VerticalPodAutoscaler& v) {
+    if (v.targetRef) {
+      index.upsert(vpaFromKube(v));
+    } else {
+      index.erase(v.meta.namespace_, v.meta.name);
+    }
+  };
+  h.onDelete = [&index](const kube::VerticalPodAutoscaler& v) { index.erase(v.meta.namespace_, v.meta.name); };
+  informer.addHandler(std::move(h));
+}
+
+void feedFrom(kube::Informer<kube::Job>& informer, JobIndex& index) {
+  kube::InformerHandlers<kube::Job> h;
+  h.onAdd = [&index](const kube::Job& j) { index.upsert(j.meta.namespace_, j.meta.name, jobInfoFromKube(j)); };
+  h.onUpdate = [&index](const kube::Job&, const kube::Job& j) {
+    index.upsert(j.meta.namespace_, j.meta.name, jobInfoFromKube(j));
+  };
+  h.onDelete = [&index](const kube::Job& j) { index.erase(j.meta.namespace_, j.meta.name); };
+  informer.addHandler(std::move(h));
+}
+
+void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index) {
+  kube::InformerHandlers<kube::Namespace> h;
+  h.onAdd = [&index](const kube::Namespace& n) { index.upsert(n.meta.name, labelsFromKube(n)); };
+  h.onUpdate = [&index](const kube::Namespace&, const kube::Namespace& n) { index.upsert(n.meta.name, labelsFromKube(n)); };
+  h.onDelete = [&index](const kube::Namespace& n) { index.erase(n.meta.name); };
+  informer.addHandler(std::move(h));
+}
+
 }  // namespace spotfit::webhook

@@ -10,6 +10,7 @@
 
 #include "kube/client.hpp"
 #include "kube/clock.hpp"
+#include "kube/informer.hpp"
 #include "kube/objects.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/pdb.hpp"
@@ -58,6 +59,10 @@ class KubeEventSink final : public EventSink {
 };
 
 Vpa vpaFromKube(const kube::VerticalPodAutoscaler& v);
+// Informer handlers that keep the indexes in step with the cluster (add before the informer starts).
+void feedFrom(kube::Informer<kube::VerticalPodAutoscaler>& informer, VpaIndex& index);
+void feedFrom(kube::Informer<kube::Job>& informer, JobIndex& index);
+void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index);
 JobInfo jobInfoFromKube(const kube::Job& job);
 std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns);
 

@@ -156,3 +156,51 @@ TEST(KubePdbWriter, WithoutAJobLookupItChecksTheJobFirst) {
 
 }  // namespace
 }  // namespace spotfit::webhook
+
+namespace spotfit::webhook {
+namespace {
+
+TEST(FeedFrom, InformersKeepTheIndexesInStep) {
+  FakeApiServer api;
+  api.addVpaResource();
+  auto client = kube::RestClient::create(api.clientConfig()).value();
+  kube::Informer<kube::VerticalPodAutoscaler> vpaInf(*client, kube::resources::kVerticalPodAutoscalers,
+                                                     kube::decodeVerticalPodAutoscaler);
+  kube::Informer<kube::Job> jobInf(*client, kube::resources::kJobs, kube::decodeJob);
+  kube::Informer<kube::Namespace> nsInf(*client, kube::resources::kNamespaces, kube::decodeNamespace);
+  VpaIndex vpas;
+  JobIndex jobs;
+  NamespaceIndex namespaces;
+  feedFrom(vpaInf, vpas);
+  feedFrom(jobInf, jobs);
+  feedFrom(nsInf, namespaces);
+  api.upsert("namespaces", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ml","labels":{"spotfit.io/enabled":"true"}}})");
+  vpaInf.start();
+  jobInf.start();
+  nsInf.start();
+  ASSERT_TRUE(vpaInf.waitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(jobInf.waitForSync(std::chrono::seconds(30)));
+  ASSERT_TRUE(nsInf.waitForSync(std::chrono::seconds(30)));
+  EXPECT_EQ(namespaces.labels("ml")->at("spotfit.io/enabled"), "true");
+
+  api.upsert("verticalpodautoscalers", R"({"apiVersion":"autoscaling.k8s.io/v1","kind":"VerticalPodAutoscaler",
+    "metadata":{"name":"v","namespace":"ml"},"spec":{"targetRef":{"apiVersion":"batch/v1","kind":"Job","name":"train"}},
+    "status":{"recommendation":{"containerRecommendations":[{"containerName":"main","target":{"cpu":"2"}}]}}})");
+  api.upsert("jobs", R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"train","namespace":"ml","uid":"j-1"},
+    "spec":{"parallelism":5,"template":{"spec":{"containers":[{"name":"main","image":"x"}]}}}})");
+  ASSERT_TRUE(vpaInf.waitUntil([&] { return vpas.find("ml", "Job", "train") != nullptr; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(jobInf.waitUntil([&] { return jobs.find("ml", "train").has_value(); }, std::chrono::seconds(30)));
+  EXPECT_EQ(jobs.find("ml", "train")->parallelism, 5);
+  EXPECT_EQ(vpas.find("ml", "Job", "train")->targets.at("main").at("cpu"), "2");
+
+  api.erase("verticalpodautoscalers", "ml", "v");
+  api.erase("jobs", "ml", "train");
+  EXPECT_TRUE(vpaInf.waitUntil([&] { return vpas.find("ml", "Job", "train") == nullptr; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(jobInf.waitUntil([&] { return !jobs.find("ml", "train").has_value(); }, std::chrono::seconds(30)));
+  vpaInf.stop();
+  jobInf.stop();
+  nsInf.stop();
+}
+
+}  // namespace
+}  // namespace spotfit::webhook
