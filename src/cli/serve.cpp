@@ -134,7 +134,10 @@ int runServe(const std::vector<std::string>& args) {
     }
   }
   std::string routes;
-  for (const auto& p : srv.router().paths()) routes += (routes.empty() ? "" : " ") + p;
+  for (const auto& p : srv.router().paths()) {
+    if (!routes.empty()) routes += ' ';
+    routes += p;
+  }
   log.info("serving", {{"httpsPort", srv.httpsPort()},
                        {"metricsPort", srv.plainPort()},
                        {"routes", routes},

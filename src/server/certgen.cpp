@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string_view>
 
 namespace spotfit::server {
 
@@ -167,8 +168,12 @@ Result<CertBundle> generateCertificates(const CertOptions& options) {
   if (!leaf) return leaf.error();
   X509_set_issuer_name(leaf->get(), X509_get_subject_name(ca->get()));
   std::string san;
-  for (const auto& n : options.dnsNames) san += (san.empty() ? "" : ",") + std::string("DNS:") + n;
-  for (const auto& ip : options.ipAddresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  auto addSan = [&san](std::string_view kind, const std::string& value) {
+    if (!san.empty()) san += ',';
+    san.append(kind).append(value);
+  };
+  for (const auto& n : options.dnsNames) addSan("DNS:", n);
+  for (const auto& ip : options.ipAddresses) addSan("IP:", ip);
   for (auto [nid, value] :
        {std::pair{NID_basic_constraints, std::string("critical,CA:FALSE")},
         std::pair{NID_key_usage, std::string("critical,digitalSignature")},

@@ -33,6 +33,11 @@ std::string kindName(const YAML::Node& n) {
   return "nothing";
 }
 
+void appendListItem(std::string& list, std::string_view item) {
+  if (!list.empty()) list += ", ";
+  list.append(item);
+}
+
 std::string location(const std::string& file, int line) {
   std::string out = file.empty() ? "config" : file;
   if (line > 0) out += ":" + std::to_string(line);
@@ -124,7 +129,7 @@ Reader& Reader::string(std::string_view key, std::string& out) {
 Reader& Reader::oneOf(std::string_view key, std::string& out, std::initializer_list<std::string_view> allowed) {
   if (auto v = take(key)) {
     std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    for (auto a : allowed) appendListItem(list, a);
     if (!v->IsScalar() || std::find(allowed.begin(), allowed.end(), v->Scalar()) == allowed.end()) {
       setError(section_.error(*v, keyPath(key), "expected one of " + list + ", got " + kindName(*v)));
     } else {
@@ -309,7 +314,7 @@ Status Reader::finish() {
       std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
       if (std::find(read_.begin(), read_.end(), k) == read_.end()) {
         std::string known;
-        for (const auto& r : read_) known += (known.empty() ? "" : ", ") + r;
+        for (const auto& r : read_) appendListItem(known, r);
         setError(section_.error(it->first, keyPath(k), "unknown key (known: " + known + ")"));
         break;
       }
@@ -343,7 +348,7 @@ Status Document::checkSections(const std::vector<std::string>& known) const {
   for (const auto& [name, line] : sectionNames()) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      for (const auto& k : known) appendListItem(list, k);
       return makeError("invalid", location(file_, line) + ": " + name + ": unknown section (known: " + list + ")");
     }
   }
