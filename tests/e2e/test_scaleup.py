@@ -1,0 +1,103 @@
+"""Scale-up through the real API (scenario 2, scaler side): NodePool objects of the project's CRD,
+`spotfit serve --scaler` with the kwok provider, and unschedulable CPU and GPU pods. The scaler creates
+the nodes the plan calls for (bin-packed, no duplicates), the node-lifecycle controller and kube-scheduler
+treat them as real nodes, and every pod ends up bound on a node of the right pool."""
+
+import os
+import unittest
+
+from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, unique, wait_for
+import spotfitproc
+
+CONFIG = """scaler:
+  namespace: spotfit
+  batchIdle: 1s
+  batchMax: 3s
+"""
+
+
+def node_pool(name, instance_type):
+    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": name},
+            "spec": {"capacityTypes": ["spot", "on-demand"], "instanceTypes": [instance_type],
+                     "minNodes": 0, "maxNodes": 10, "provider": {"type": "kwok"}}}
+
+
+class ScaleUpTest(ClusterTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
+        wait_for("nodepools to be served",
+                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
+        cls.kube.create_namespace("spotfit")
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07}))
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-gpu", {
+            "name": "g4dn.xlarge", "cpu": "4", "memory": "16Gi", "gpus": 1, "gpuProduct": "Tesla-T4",
+            "onDemandPrice": 0.526, "spotPrice": 0.2}))
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
+        cls.spotfit.start()
+
+    def pool_nodes(self, pool):
+        return self.kube.get("/api/v1/nodes", labelSelector=f"spotfit.io/node-pool={pool}")["items"]
+
+    def test_unschedulable_cpu_and_gpu_pods_get_packed_nodes_from_their_pools(self):
+        ns = unique("scaleup")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        cpu_pods = [f"cpu-{i}" for i in range(6)]
+        for name in cpu_pods:
+            self.kube.create(f"/api/v1/namespaces/{ns}/pods", {
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                "spec": {"containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
+                                         "resources": {"requests": {"cpu": "1500m", "memory": "2Gi"}}}]}})
+        self.kube.create(f"/api/v1/namespaces/{ns}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gpu-0"},
+            "spec": {"containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
+                                     "resources": {"requests": {"cpu": "1", "nvidia.com/gpu": "1"},
+                                                   "limits": {"nvidia.com/gpu": "1"}}}]}})
+
+        def all_bound():
+            pods = self.kube.pods(ns)
+            return pods if len(pods) == 7 and all(p["spec"].get("nodeName") for p in pods) else None
+
+        pods = wait_for("the scaler's nodes to take every pod", all_bound, 3 * WAIT)
+        placement = {p["metadata"]["name"]: p["spec"]["nodeName"] for p in pods}
+        cpu_request = {p["metadata"]["name"]: 1.5 if p["metadata"]["name"].startswith("cpu") else 1.0 for p in pods}
+        nodes = {n["metadata"]["name"]: n for n in self.pool_nodes("e2e-cpu") + self.pool_nodes("e2e-gpu")}
+
+        # Every pod runs on a node the scaler made for it.
+        self.assertTrue(set(placement.values()) <= set(nodes), (placement, sorted(nodes)))
+        # 10 CPUs of requests on 4-CPU nodes: 3 nodes is the minimum, and the plan takes no more.
+        self.assertEqual(len(nodes), 3, sorted(nodes))
+        for name, node in nodes.items():
+            used = sum(cpu_request[p] for p, n in placement.items() if n == name)
+            self.assertLessEqual(used, 4.0, name)
+            self.assertGreaterEqual(used, 2.0, f"{name} is barely used: not bin-packed")
+        # The GPU pod got the one GPU node, labelled as GPU feature discovery would.
+        gpu_nodes = self.pool_nodes("e2e-gpu")
+        self.assertEqual([n["metadata"]["name"] for n in gpu_nodes], [placement["gpu-0"]])
+        self.assertEqual(gpu_nodes[0]["metadata"]["labels"]["nvidia.com/gpu.product"], "Tesla-T4")
+        self.assertEqual(gpu_nodes[0]["status"]["allocatable"]["nvidia.com/gpu"], "1")
+        # Spot first: both pools offer spot.
+        for node in nodes.values():
+            self.assertEqual(node["metadata"]["labels"].get("spotfit.io/capacity-type"), "spot")
+
+        # A settled cluster stays settled: later passes create nothing more.
+        self.assertEqual(self.scale_ups(), 3.0)
+        metrics = self.spotfit.metrics()
+        wait_for("another scaler pass", lambda: self.spotfit.metrics() != metrics, WAIT)
+        self.assertEqual(self.scale_ups(), 3.0)
+        self.assertEqual(len(self.pool_nodes("e2e-cpu")) + len(self.pool_nodes("e2e-gpu")), 3)
+
+    def scale_ups(self):
+        total = 0.0
+        for line in self.spotfit.metrics().splitlines():
+            if line.startswith("spotfit_scaler_scale_ups_total{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+if __name__ == "__main__":
+    unittest.main()
