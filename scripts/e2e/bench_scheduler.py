@@ -132,6 +132,8 @@ def main():
                                            "bench-plain", args.timeout)}
         print(json.dumps(results), flush=True)
         if args.extender:
+            # The manifest's scheduler keeps its leader-election Lease there.
+            cluster.kube.create_namespace("spotfit-system")
             with spotfitproc.Spotfit(cluster) as spotfit:
                 # Full-Node mode: `spotfit serve` does not feed the names-mode node cache from informers yet
                 # (in names mode every filter call answers Error and the ignorable extender is skipped).
