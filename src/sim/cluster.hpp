@@ -265,6 +265,7 @@ class Cluster {
   struct Fractions {
     void add(double fraction, double weight);
     Percentiles summary() const;
+    double shareAtLeast(double fraction) const;  // share of the weight at or above `fraction`
     std::vector<double> bins = std::vector<double>(1001, 0.0);
     double sum = 0, total = 0;
   };

@@ -164,6 +164,13 @@ Status checkPlaceable(const Workload& w, const StrategyConfig& s) {
   return {};
 }
 
+double Cluster::Fractions::shareAtLeast(double fraction) const {
+  if (total <= 0) return 0;
+  double acc = 0;
+  for (size_t i = static_cast<size_t>(std::lround(fraction * 1000)); i < bins.size(); ++i) acc += bins[i];
+  return acc / total;
+}
+
 StrategyResult simulate(const Workload& workload, const StrategyConfig& strategy, const SimulationOptions& options) {
   Cluster cluster(workload, strategy, options.seed);
   cluster.run();
@@ -878,6 +885,8 @@ void Cluster::finish(Millis end) {
   result_.spotShare = totalCpuHours_ > 0 ? spotCpuHours_ / totalCpuHours_ : 0;
   result_.cpuAllocation = cpuAlloc_.summary();
   result_.memoryAllocation = memAlloc_.summary();
+  result_.cpuAllocatedAtLeast85 = cpuAlloc_.shareAtLeast(0.85);
+  result_.memoryAllocatedAtLeast85 = memAlloc_.shareAtLeast(0.85);
   result_.cpuUsage = cpuUse_.summary();
   result_.memoryUsage = memUse_.summary();
   result_.workflowCompletion = summarize(completionTimes_);

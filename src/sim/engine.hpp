@@ -67,6 +67,8 @@ struct StrategyResult {
   // Utilization over Ready node-hours (fractions 0..1).
   Percentiles cpuAllocation, memoryAllocation;  // requests / allocatable
   Percentiles cpuUsage, memoryUsage;            // actual usage / allocatable
+  double cpuAllocatedAtLeast85 = 0;  // share of Ready node-hours with >= 85% of cpu requested
+  double memoryAllocatedAtLeast85 = 0;
 
   // Work.
   int64_t workflows = 0, workflowsCompleted = 0;

@@ -104,6 +104,9 @@ std::vector<Row> tableRows(const RunSummary& run) {
   add("memory allocation mean / p50", [](const StrategyResult& r) {
     return pct(r.memoryAllocation.mean) + " / " + pct(r.memoryAllocation.p50);
   });
+  add("node-hours >= 85% cpu / memory allocated", [](const StrategyResult& r) {
+    return pct(r.cpuAllocatedAtLeast85) + " / " + pct(r.memoryAllocatedAtLeast85);
+  });
   add("cpu / memory usage mean", [](const StrategyResult& r) {
     return pct(r.cpuUsage.mean) + " / " + pct(r.memoryUsage.mean);
   });
@@ -194,7 +197,9 @@ std::string toJson(const RunSummary& run) {
       << ",\"savingsVsBaseline\":" << num(savingsVsBaseline(run, r)) << ",\"spotShare\":" << num(r.spotShare)
       << ",\"nodeHours\":" << num(r.nodeHours);
     o << ",\"cpuAllocation\":" << pctl(r.cpuAllocation) << ",\"memoryAllocation\":" << pctl(r.memoryAllocation)
-      << ",\"cpuUsage\":" << pctl(r.cpuUsage) << ",\"memoryUsage\":" << pctl(r.memoryUsage);
+      << ",\"cpuUsage\":" << pctl(r.cpuUsage) << ",\"memoryUsage\":" << pctl(r.memoryUsage)
+      << ",\"cpuAllocatedAtLeast85\":" << num(r.cpuAllocatedAtLeast85)
+      << ",\"memoryAllocatedAtLeast85\":" << num(r.memoryAllocatedAtLeast85);
     o << ",\"workflows\":" << r.workflows << ",\"workflowsCompleted\":" << r.workflowsCompleted
       << ",\"tasks\":" << r.tasks << ",\"tasksCompleted\":" << r.tasksCompleted << ",\"tasksLost\":" << r.tasksLost
       << ",\"duplicateCompletions\":" << r.duplicateCompletions;

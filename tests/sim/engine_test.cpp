@@ -61,6 +61,8 @@ TEST(Engine, BaselineCostIntegratesToHandComputedValue) {
   // The pod requested 1 of 4 cpus while the node was Ready and busy, 0 while it sat empty.
   double busy = 3600.0, ready = 4270.0 - 70.0;
   EXPECT_NEAR(r.cpuAllocation.mean, 0.25 * busy / ready, 1e-3);
+  EXPECT_NEAR(r.cpuAllocation.p50, 0.25, 1e-9);  // busy for 3600 s of 4200 s Ready
+  EXPECT_NEAR(r.cpuAllocatedAtLeast85, 0.0, 1e-12);
   // OpenCost split: ramRate = 1 / (4·cpuW/ramW + 16), the pod pays 1 cpu + 1 GiB for one hour.
   double ratio = 0.031611 / 0.004237;
   double ram = 1.0 / (4 * ratio + 16);
