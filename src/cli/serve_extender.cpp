@@ -8,9 +8,19 @@
 //     assumeTtl: 30s         # kube-scheduler's own assume timeout
 //     scoreWeights: {cpu: 1, memory: 1, gpu: 1, binPacking: 4, gpuBestFit: 3, scarceAvoidance: 3,
 //                    price: 2, capacityPreference: 1}
+//     budgets:               # spend for `budget-action: spot-only`, from the scaler's cost ledger ConfigMap
+//       enabled: true
+//       ledgerNamespace: spotfit-system
+//       ledgerConfigMap: spotfit-cost-ledger
+//       refresh: 30s         # the scaler flushes the ledger every 30 s
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -24,6 +34,8 @@
 #include "kube/config.hpp"
 #include "kube/informer.hpp"
 #include "kube/rest_client.hpp"
+#include "scaler/kube_actions.hpp"
+#include "scaler/ledger.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -34,6 +46,10 @@ struct ExtenderConfig {
   bool assume = true;
   std::chrono::milliseconds assumeTtl{std::chrono::seconds(30)};
   placement::ScoreWeights weights;
+  bool budgets = true;
+  std::string ledgerNamespace = "spotfit-system";
+  std::string ledgerConfigMap = "spotfit-cost-ledger";
+  std::chrono::milliseconds ledgerRefresh{std::chrono::seconds(30)};
 };
 
 Status readExtenderConfig(const server::config::Section& section, ExtenderConfig& c) {
@@ -47,11 +63,55 @@ Status readExtenderConfig(const server::config::Section& section, ExtenderConfig
     w.number("scarceAvoidance", c.weights.scarceAvoidance, 0).number("price", c.weights.price, 0);
     w.number("capacityPreference", c.weights.capacityPreference, 0);
   });
+  r.map("budgets", [&](server::config::Reader& b) {
+    b.boolean("enabled", c.budgets).string("ledgerNamespace", c.ledgerNamespace);
+    b.string("ledgerConfigMap", c.ledgerConfigMap).duration("refresh", c.ledgerRefresh, std::chrono::seconds(1));
+  });
   if (r.ok() && (c.pathPrefix.empty() || c.pathPrefix.front() != '/')) {
     r.fail("pathPrefix", "must start with '/', got '" + c.pathPrefix + "'");
   }
   return r.finish();
 }
+
+// Workflow spend for the budget policy: the scaler's cost ledger, re-read from its ConfigMap. Every
+// replica can answer (the scaler itself runs on the leader only).
+class LedgerSpend final : public extender::BudgetStatus {
+ public:
+  LedgerSpend(kube::KubeClient& client, std::string ns, std::string name)
+      : store_(client, std::move(ns), std::move(name)) {}
+
+  std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override {
+    std::shared_lock lock(mu_);
+    if (!ledger_) return std::nullopt;
+    return ledger_->workflowSpend(scaler::WorkflowKey{std::string(ns), std::string(workflow)},
+                                  std::chrono::system_clock::now());
+  }
+
+  // One read of the ConfigMap; an absent ConfigMap is an empty ledger.
+  Status refresh() {
+    auto text = store_.load();
+    if (!text.ok()) return text.error();
+    scaler::CostLedger ledger;
+    if (*text) {
+      auto parsed = scaler::CostLedger::fromJson(**text);
+      if (!parsed.ok()) return parsed.error();
+      ledger = std::move(*parsed);
+    }
+    std::unique_lock lock(mu_);
+    ledger_ = std::move(ledger);
+    return {};
+  }
+
+  bool loaded() const {
+    std::shared_lock lock(mu_);
+    return ledger_.has_value();
+  }
+
+ private:
+  scaler::ConfigMapLedgerStore store_;
+  mutable std::shared_mutex mu_;
+  std::optional<scaler::CostLedger> ledger_;
+};
 
 // What the plugin keeps alive for the life of the process.
 struct ExtenderRuntime {
@@ -59,13 +119,24 @@ struct ExtenderRuntime {
   std::unique_ptr<extender::ClusterCache> cache;
   std::unique_ptr<extender::ExtenderMetrics> metrics;
   std::unique_ptr<extender::Extender> handler;
+  // Forwards to the ledger once it is loaded (the handler exists before the API client does).
+  struct Budget final : extender::BudgetStatus {
+    std::atomic<const LedgerSpend*> live{nullptr};
+    std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override {
+      const LedgerSpend* s = live.load();
+      return s != nullptr ? s->spendUsd(ns, workflow) : std::nullopt;
+    }
+  } budget;
   // Node and pod informers feeding the cache (names mode). Declared after the cache so they stop first.
   std::unique_ptr<kube::RestClient> client;
   std::unique_ptr<kube::Informer<kube::Node>> nodes;
   std::unique_ptr<kube::Informer<kube::Pod>> pods;
   std::jthread syncWatcher;
+  std::unique_ptr<LedgerSpend> spend;
+  std::jthread ledgerRefresher;
 
   void stop() {
+    ledgerRefresher = {};
     syncWatcher = {};  // requests stop and joins
     if (pods) pods->stop();
     if (nodes) nodes->stop();
@@ -86,7 +157,7 @@ Status configureExtender(ServeContext& ctx) {
   extender::ExtenderOptions options;
   options.assumeOnPrioritize = cfg.assume;
   options.score.weights = cfg.weights;
-  rt->handler = std::make_unique<extender::Extender>(*rt->cache, rt->metrics.get(), nullptr, options);
+  rt->handler = std::make_unique<extender::Extender>(*rt->cache, rt->metrics.get(), &rt->budget, options);
   extender::registerRoutes(ctx.router, *rt->handler, cfg.pathPrefix);
   // The routes hold references into the runtime: the stop hook keeps it alive until the process ends.
   ctx.onStop([rt] { rt->stop(); });
@@ -102,7 +173,19 @@ Status configureExtender(ServeContext& ctx) {
                                  : server::CheckResult::fail("node and pod informers not synced yet");
   });
   const std::string kubeconfig = ctx.kubeconfig;
-  ctx.onStart([rt, kubeconfig]() -> Status {
+  const bool budgets = cfg.budgets;
+  const std::string ledgerNamespace = cfg.ledgerNamespace, ledgerConfigMap = cfg.ledgerConfigMap;
+  const std::chrono::milliseconds ledgerRefresh = cfg.ledgerRefresh;
+  if (budgets) {
+    ctx.readiness.addCheck("extender-budgets", [rt] {
+      // Informational: never blocks readiness; without the ledger no workflow counts as over budget.
+      return server::CheckResult::pass(rt->budget.live.load() != nullptr ? "cost ledger loaded"
+                                                                        : "cost ledger not loaded yet");
+    });
+  } else {
+    ctx.readiness.setFeature("extender-budgets", false, "disabled in config");
+  }
+  ctx.onStart([rt, kubeconfig, budgets, ledgerNamespace, ledgerConfigMap, ledgerRefresh]() -> Status {
     auto config = kube::loadDefaultConfig(kubeconfig);
     if (!config.ok()) return makeError(config.error().code, "extender: " + config.error().message);
     auto client = kube::RestClient::create(*config);
@@ -116,6 +199,18 @@ Status configureExtender(ServeContext& ctx) {
     rt->syncWatcher = std::jthread([rt = rt.get()](std::stop_token stop) {
       extender::waitAndMarkSynced(*rt->cache, *rt->nodes, *rt->pods, stop);
     });
+    if (budgets) {
+      rt->spend = std::make_unique<LedgerSpend>(*rt->client, ledgerNamespace, ledgerConfigMap);
+      rt->ledgerRefresher = std::jthread([rt = rt.get(), every = ledgerRefresh](std::stop_token stop) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        while (!stop.stop_requested()) {
+          if (rt->spend->refresh().ok()) rt->budget.live.store(rt->spend.get());
+          std::unique_lock lock(m);
+          cv.wait_for(lock, stop, every, [] { return false; });
+        }
+      });
+    }
     return {};
   });
   return {};

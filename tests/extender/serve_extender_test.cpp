@@ -183,6 +183,12 @@ TEST(ServeExtender, InformersSyncFromTheApiServer) {
       api.upsert(std::string(item["kind"].GetString()) == "Node" ? "nodes" : "pods", buf.GetString());
     }
   }
+  // The scaler's cost ledger, as its ConfigMap store writes it.
+  api.upsert("configmaps",
+             R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"spotfit-cost-ledger","namespace":)"
+             R"("spotfit-system"},"data":{"ledger.json":"{\"version\":1,\"workflows\":[{\"namespace\":\"ml\",)"
+             R"(\"workflow\":\"train-42\",\"usd\":150}],\"namespaces\":{\"ml\":150},\"spotSavingsUsd\":0,)"
+             R"(\"running\":[]}"}})");
   fs::path kubeconfig = d.path / "kubeconfig";
   std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n"
                                "  cluster:\n    server: " << api.url() << "\ncontexts:\n- name: fake\n  context:\n"
@@ -197,12 +203,16 @@ TEST(ServeExtender, InformersSyncFromTheApiServer) {
   std::string ready;
   for (int i = 0; i < 500; ++i) {
     ready = httpGet(port, "/readyz");
-    if (ready.find("extender-cache: ok") != std::string::npos || ready.find("[+] extender-cache") != std::string::npos) break;
+    if (ready.find("nodes and pods synced") != std::string::npos &&
+        ready.find("cost ledger loaded") != std::string::npos) {
+      break;
+    }
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_NE(ready.find("extender-cache"), std::string::npos) << ready;
   EXPECT_NE(ready.find("nodes and pods synced"), std::string::npos) << ready << slurp(log);
   EXPECT_NE(ready.find("node cache fed by Node and Pod informers"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("[+] extender-budgets: ok (cost ledger loaded)"), std::string::npos) << ready;
   EXPECT_EQ(stopServe(pid), 0) << slurp(log);
 }
 
