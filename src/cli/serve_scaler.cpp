@@ -26,6 +26,7 @@
 #include "kube/config.hpp"
 #include "kube/leader.hpp"
 #include "kube/rest_client.hpp"
+#include "scaler/clusterapi_provider.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
@@ -144,6 +145,7 @@ class ScalerRuntime {
     if (!client) return makeError(client.error().code, "scaler: " + client.error().message);
     client_ = std::move(*client);
     kwok_ = std::make_unique<scaler::KwokProvider>(*client_, clock_);
+    capi_ = std::make_unique<scaler::ClusterApiProvider>(*client_, clock_);
     actions_ = std::make_unique<scaler::KubeClusterActions>(*client_, clock_);
     store_ = std::make_unique<scaler::ConfigMapLedgerStore>(*client_, config_.namespaceName, config_.ledgerConfigMap);
     kube::LeaderElectionConfig lec;
@@ -214,7 +216,9 @@ class ScalerRuntime {
     scaler::Scaler sc(
         config_, clock_, *actions_, planner_,
         [this](const scaler::NodePool& pool) -> scaler::NodeProvider* {
-          return pool.provider.type == "kwok" ? kwok_.get() : nullptr;
+          if (pool.provider.type == "kwok") return kwok_.get();
+          if (pool.provider.type == "clusterapi") return capi_.get();
+          return nullptr;
         },
         store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
     if (auto st = sc.loadLedger(); !st) {
@@ -258,6 +262,7 @@ class ScalerRuntime {
   scaler::SystemClock clock_;
   std::unique_ptr<kube::RestClient> client_;
   std::unique_ptr<scaler::KwokProvider> kwok_;
+  std::unique_ptr<scaler::ClusterApiProvider> capi_;
   std::unique_ptr<scaler::KubeClusterActions> actions_;
   std::unique_ptr<scaler::ConfigMapLedgerStore> store_;
   scaler::PlacementPlanner planner_;

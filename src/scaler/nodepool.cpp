@@ -348,6 +348,9 @@ std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::strin
     }
   } else if (prov.type == "clusterapi") {
     allowParams({"namespace", "machineDeployment"}, {"namespace", "machineDeployment"});
+    // A MachineDeployment has one machine template: one instance type and one capacity type per pool.
+    if (pool.instanceTypes.size() > 1) add(path + ".instanceTypes", "a clusterapi pool has exactly one instance type");
+    if (pool.capacityTypes.size() > 1) add(path + ".capacityTypes", "a clusterapi pool has exactly one capacity type");
   } else if (prov.type == "memory") {
     allowParams({}, {});
   } else if (!prov.type.empty()) {

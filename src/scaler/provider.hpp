@@ -64,6 +64,8 @@ struct NodeRef {
 class NodeProvider {
  public:
   virtual ~NodeProvider() = default;
+  // The returned nodeName is the request's, or empty when the provider names the Node itself (Cluster
+  // API): the scaler then matches the next new Node of the pool and instance type.
   virtual Result<ProviderNode> create(const NodeRequest& request) = 0;
   // Deleting a node that is already gone succeeds (deletes are retried after failover).
   virtual Status remove(const NodeRef& node) = 0;

@@ -302,6 +302,33 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
 }
 
 void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
+  // Providers that name nodes themselves (Cluster API): an in-flight entry whose name never appears
+  // claims the oldest unclaimed new node of its pool and instance type created after it.
+  for (auto it = inFlight_.begin(); it != inFlight_.end();) {
+    if (idx.nodes.count(it->first) || !it->second.providerNamed) {
+      ++it;
+      continue;
+    }
+    const ClusterNode* match = nullptr;
+    for (const auto& [name, node] : idx.nodes) {
+      if (inFlight_.count(name) || node->info.pool != it->second.pool ||
+          node->info.instanceType != it->second.instanceType || node->created < it->second.createdAt - std::chrono::seconds(1)) {
+        continue;
+      }
+      if (!match || node->created < match->created) match = node;
+    }
+    if (!match) {
+      ++it;
+      continue;
+    }
+    InFlightNode f = std::move(it->second);
+    it = inFlight_.erase(it);
+    log("node " + match->info.name + " registered for in-flight " + f.name + " (pool " + f.pool + ")");
+    f.name = match->info.name;
+    f.model.name = f.name;
+    inFlight_[f.name] = std::move(f);
+    it = inFlight_.begin();
+  }
   // Nodes of our pools still booting that this instance did not create (a previous leader did) are
   // adopted as in flight, so a failover does not create their capacity twice.
   for (const auto& [name, node] : idx.nodes) {
@@ -627,7 +654,8 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
         continue;
       }
       InFlightNode f;
-      f.name = name;
+      f.name = r->nodeName.empty() ? name : r->nodeName;
+      f.providerNamed = r->nodeName.empty();
       f.pool = pn.pool;
       f.instanceType = pn.instanceType;
       f.zone = zone;
@@ -647,8 +675,9 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
           emit(podRef(p->second->info), "Normal", "TriggeredScaleUp", why);
         }
       }
+      f.model.name = f.name;
       nodes.push_back(f.model);
-      inFlight_[name] = std::move(f);
+      inFlight_[f.name] = std::move(f);
       ps.lastScaleUp = now;
       ++created;
       metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});

@@ -38,6 +38,7 @@ struct InFlightNode {
   placement::NodeInfo model;                 // the node as it will be once initialized
   std::set<std::string> extendedRequested;   // extended resources its pods asked for; must be advertised
   std::vector<std::string> podKeys;
+  bool providerNamed = false;  // the provider picks the Node name: claim the first new node of the pool
 };
 
 struct Drain {

@@ -153,6 +153,12 @@ TEST(ScalerConfig, SemanticChecksApplyToConfigPools) {
   ASSERT_FALSE(capi.ok());
   EXPECT_NE(capi.error().message.find("provider.parameters.machineDeployment"), std::string::npos)
       << capi.error().message;
+  auto capiTwoTypes = parseScalerConfig(
+      "scaler:\n  nodePools:\n    - {name: a, capacityTypes: [on-demand], provider: {type: clusterapi, parameters: "
+      "{namespace: n, machineDeployment: md}}, instanceTypes: [{name: m, cpu: 1, memory: 1Gi, onDemandPrice: 1}, "
+      "{name: m2, cpu: 1, memory: 1Gi, onDemandPrice: 1}]}\n");
+  ASSERT_FALSE(capiTwoTypes.ok());
+  EXPECT_NE(capiTwoTypes.error().message.find("exactly one instance type"), std::string::npos);
   auto dup = parseScalerConfig(
       "scaler:\n  nodePools:\n"
       "    - {name: a, capacityTypes: [on-demand], provider: {type: memory}, instanceTypes: [{name: m, cpu: 1, "
