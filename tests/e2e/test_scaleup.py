@@ -4,6 +4,7 @@ the nodes the plan calls for (bin-packed, no duplicates), the node-lifecycle con
 treat them as real nodes, and every pod ends up bound on a node of the right pool."""
 
 import os
+import time
 import unittest
 
 from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, unique, wait_for
@@ -16,10 +17,20 @@ CONFIG = """scaler:
 """
 
 
-def node_pool(name, instance_type):
-    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": name},
-            "spec": {"capacityTypes": ["spot", "on-demand"], "instanceTypes": [instance_type],
-                     "minNodes": 0, "maxNodes": 10, "provider": {"type": "kwok"}}}
+def node_pool(name, instance_type, disruption=None):
+    spec = {"capacityTypes": ["spot", "on-demand"], "instanceTypes": [instance_type],
+            "minNodes": 0, "maxNodes": 10, "provider": {"type": "kwok"}}
+    if disruption:
+        spec["disruption"] = disruption
+    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": name}, "spec": spec}
+
+
+def counter_sum(metrics, name, **labels):
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 class ScaleUpTest(ClusterTestCase):
@@ -97,6 +108,71 @@ class ScaleUpTest(ClusterTestCase):
             if line.startswith("spotfit_scaler_scale_ups_total{"):
                 total += float(line.rsplit(" ", 1)[1])
         return total
+
+
+class ScaleDownTest(ClusterTestCase):
+    """Scenario 3: the Job's pods complete (their status set as a kubelet would) and the scaler removes
+    the nodes that became empty, and only those, within the pool's consolidateAfter plus a few passes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
+        wait_for("nodepools to be served",
+                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
+        cls.kube.create_namespace("spotfit")
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
+            disruption={"consolidateAfter": "5s", "consolidateUnderused": False}))
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, scaler=True,
+                                          config_text=CONFIG + "  scaleDownCooldown: 1s\n")
+        cls.spotfit.start()
+
+    def test_nodes_emptied_by_completed_jobs_are_removed_and_busy_ones_kept(self):
+        ns = unique("scaledown")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        for job_name, parallelism in (("short", 4), ("long", 2)):
+            self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
+                "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": job_name},
+                "spec": {"parallelism": parallelism, "completions": parallelism, "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
+                                    "resources": {"requests": {"cpu": "1500m", "memory": "2Gi"}}}]}}}})
+
+        def bound(selector, count):
+            pods = self.kube.pods(ns, selector)
+            return pods if len(pods) == count and all(p["spec"].get("nodeName") for p in pods) else None
+
+        short = wait_for("the short Job's pods on new nodes", lambda: bound("batch.kubernetes.io/job-name=short", 4),
+                         3 * WAIT)
+        long_pods = wait_for("the long Job's pods on new nodes", lambda: bound("batch.kubernetes.io/job-name=long", 2),
+                             3 * WAIT)
+        short_nodes = {p["spec"]["nodeName"] for p in short}
+        long_nodes = {p["spec"]["nodeName"] for p in long_pods}
+        busy = long_nodes
+        emptied = short_nodes - long_nodes
+        self.assertEqual(len(short_nodes | long_nodes), 3)
+        self.assertTrue(emptied, "every node hosts a long-running pod: nothing to scale down")
+
+        for pod in short:
+            self.kube.set_pod_phase(ns, pod["metadata"]["name"], "Succeeded")
+        start = time.monotonic()
+
+        def removed():
+            names = {n["metadata"]["name"] for n in
+                     self.kube.get("/api/v1/nodes", labelSelector="spotfit.io/node-pool=e2e-cpu")["items"]}
+            return names if not (names & emptied) else None
+
+        remaining = wait_for("the scaler to remove the emptied nodes", removed, WAIT)
+        elapsed = time.monotonic() - start
+        print(f"\nemptied nodes removed {elapsed:.1f}s after their pods completed (consolidateAfter 5s)")
+        self.assertEqual(remaining, busy)
+        self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_scale_downs_total"), len(emptied))
+        # The nodes still running the long Job's pods were left alone and its pods were never evicted.
+        for pod in self.kube.pods(ns, "batch.kubernetes.io/job-name=long"):
+            self.assertIn(pod["spec"]["nodeName"], busy)
+            self.assertIsNone(pod["metadata"].get("deletionTimestamp"))
 
 
 if __name__ == "__main__":
