@@ -1,11 +1,17 @@
 // `spotfit serve` plugin for the admission webhook: reads the `webhook:` config section, registers
 // POST /mutate on the HTTPS router and, when a cluster is reachable, VPA/Job/Namespace informers feeding
 // the look-up indexes, the PDB writer and the Event sink.
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "cli/serve_plugins.hpp"
 #include "kube/config.hpp"
 #include "kube/rest_client.hpp"
+#include "scaler/kube_actions.hpp"
+#include "scaler/ledger.hpp"
+#include "scaler/nodepool.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/kube_adapters.hpp"
 #include "webhook/memory_ports.hpp"
@@ -30,6 +36,30 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
   std::unique_ptr<wh::Admitter> admitter;
+  // Budgets: a snapshot of the scaler's cost ledger (ConfigMap written by the leader), re-read periodically.
+  wh::StaticSpend spend;
+  std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
+  std::mutex ledgerMu;
+  std::condition_variable ledgerCv;
+  bool stopping = false;
+  std::thread ledgerThread;
+
+  Status refreshSpend() {
+    auto stored = ledger->load();
+    if (!stored) return stored.error();
+    if (!*stored) {
+      spend.replaceAll({});
+      return {};
+    }
+    auto parsed = scaler::CostLedger::fromJson(**stored);
+    if (!parsed) return parsed.error();
+    std::map<std::pair<std::string, std::string>, double> snapshot;
+    for (const auto& [key, usd] : parsed->workflows(std::chrono::system_clock::now())) {
+      snapshot[{key.namespaceName, key.workflow}] = usd;
+    }
+    spend.replaceAll(snapshot);
+    return {};
+  }
 };
 
 Status configureWebhook(ServeContext& ctx) {
@@ -68,17 +98,42 @@ Status configureWebhook(ServeContext& ctx) {
     ports.vpas = &rt->vpas;
     ports.jobs = &rt->jobs;
     ports.namespaces = &rt->namespaces;
+    // The scaler's section says where its ledger lives (its own plugin reports errors in that section).
+    auto scalerCfg = scaler::parseScalerSection(ctx.document.section("scaler").node);
+    const scaler::ScalerConfig defaults;
+    rt->ledger = std::make_unique<scaler::ConfigMapLedgerStore>(
+        *rt->client, scalerCfg ? scalerCfg->namespaceName : defaults.namespaceName,
+        scalerCfg ? scalerCfg->ledgerConfigMap : defaults.ledgerConfigMap);
+    ports.spend = &rt->spend;
     ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
+    ctx.readiness.setFeature("webhook-budgets", cfg->budgets.enabled, cfg->budgets.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled, cfg->rightSizing.enabled ? "" : "disabled in config");
-    ctx.onStart([rt] {
+    ctx.onStart([rt, log = ctx.log()] {
       rt->vpaInformer->start();
       rt->jobInformer->start();
       rt->namespaceInformer->start();
       rt->pdbs->start();
       rt->events->start();
+      rt->ledgerThread = std::thread([rt, log] {
+        std::unique_lock lock(rt->ledgerMu);
+        while (!rt->stopping) {
+          lock.unlock();
+          if (Status s = rt->refreshSpend(); !s) {
+            log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", s.error().message}});
+          }
+          lock.lock();
+          rt->ledgerCv.wait_for(lock, std::chrono::seconds(30), [&] { return rt->stopping; });
+        }
+      });
       return Status{};
     });
     ctx.onStop([rt] {
+      {
+        std::lock_guard lock(rt->ledgerMu);
+        rt->stopping = true;
+      }
+      rt->ledgerCv.notify_all();
+      if (rt->ledgerThread.joinable()) rt->ledgerThread.join();
       rt->events->stop();
       rt->pdbs->stop();
       rt->namespaceInformer->stop();
@@ -88,9 +143,8 @@ Status configureWebhook(ServeContext& ctx) {
   } else {
     ctx.readiness.setFeature("webhook-pdb", false, "no cluster configured");
     ctx.readiness.setFeature("webhook-vpa", false, "no cluster configured");
+    ctx.readiness.setFeature("webhook-budgets", false, "no cluster configured (cost ledger unreachable)");
   }
-  // The workflow spend comes from the scaler's cost ledger, which this plugin cannot reach yet.
-  ctx.readiness.setFeature("webhook-budgets", false, "no cost ledger wired");
 
   rt->admitter = std::make_unique<wh::Admitter>(*cfg, ports);
   const wh::Admitter* admitter = rt->admitter.get();

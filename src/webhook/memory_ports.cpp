@@ -100,6 +100,13 @@ void StaticSpend::set(std::string_view ns, std::string_view workflow, double usd
   spend_[join(ns, workflow)] = usd;
 }
 
+void StaticSpend::replaceAll(const std::map<std::pair<std::string, std::string>, double>& spend) {
+  std::unordered_map<std::string, double> next;
+  for (const auto& [key, usd] : spend) next[join(key.first, key.second)] = usd;
+  std::lock_guard lock(mu_);
+  spend_.swap(next);
+}
+
 void RecordingEvents::record(const EventRecord& event) {
   std::lock_guard lock(mu_);
   events_.push_back(event);

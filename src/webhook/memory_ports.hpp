@@ -53,6 +53,8 @@ class StaticSpend final : public SpendSource {
  public:
   std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override;
   void set(std::string_view ns, std::string_view workflow, double usd);
+  // Replaces every figure at once (a refreshed snapshot of the cost ledger), keyed by (namespace, workflow).
+  void replaceAll(const std::map<std::pair<std::string, std::string>, double>& spend);
 
  private:
   mutable std::mutex mu_;

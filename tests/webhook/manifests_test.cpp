@@ -47,7 +47,11 @@ TEST(WebhookManifest, ServiceTargetsTheHttpsPort) {
 
 TEST(WebhookManifest, RbacAllowsPdbCreateAndVpaWatch) {
   auto docs = YAML::LoadAllFromFile(kDir + "rbac.yaml");
-  ASSERT_EQ(docs.size(), 2u);
+  ASSERT_EQ(docs.size(), 4u);
+  EXPECT_EQ(docs[2]["kind"].as<std::string>(), "Role");
+  EXPECT_EQ(docs[2]["rules"][0]["resources"][0].as<std::string>(), "configmaps");
+  EXPECT_EQ(docs[2]["rules"][0]["verbs"][0].as<std::string>(), "get");
+  EXPECT_EQ(docs[3]["roleRef"]["name"].as<std::string>(), docs[2]["metadata"]["name"].as<std::string>());
   std::set<std::string> grants;
   for (const auto& rule : docs[0]["rules"]) {
     for (const auto& g : rule["apiGroups"]) {

@@ -147,3 +147,19 @@ TEST(VpaIndex, LooksUpByTargetAndFollowsRetargetAndDelete) {
 
 }  // namespace
 }  // namespace spotfit::webhook
+
+namespace spotfit::webhook {
+namespace {
+
+TEST(StaticSpend, ReplaceAllSwapsTheWholeSnapshot) {
+  StaticSpend s;
+  s.set("ml", "old", 5);
+  s.replaceAll({{{"ml", "train"}, 12.5}, {{"batch", "train"}, 1.0}});
+  EXPECT_FALSE(s.spendUsd("ml", "old").has_value());
+  EXPECT_EQ(s.spendUsd("ml", "train"), 12.5);
+  EXPECT_EQ(s.spendUsd("batch", "train"), 1.0);
+  EXPECT_FALSE(s.spendUsd("other", "train").has_value());
+}
+
+}  // namespace
+}  // namespace spotfit::webhook
