@@ -449,6 +449,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   void send(Response r, bool keepAlive) {
     res_.emplace();
     res_->version(11);
+    // Beast refuses codes outside 100..999; a handler returning one is a bug reported as a 500.
+    if (r.status < 100 || r.status > 999) {
+      impl_.log.error("handler returned an invalid HTTP status", {{"status", r.status}});
+      r = Response::text(500, "internal error: invalid status\n");
+    }
     res_->result(static_cast<unsigned>(r.status));
     res_->set(http::field::content_type, r.contentType);
     for (auto& [k, v] : r.headers) res_->set(k, v);

@@ -155,7 +155,7 @@ TEST(ServeCommand, BadFlagsExit2) {
   EXPECT_NE(badLevel.out.find("unknown log level 'loud'"), std::string::npos);
 }
 
-TEST(ServeCommand, RunsWithoutAClusterAndExitsZeroOnSigterm) {
+void runServeAndStop(int stopSignal, const std::string& signalName) {
   Dir d;
   ASSERT_EQ(spotfit("certs --out " + d.path.string() + " --dns localhost").exitCode, 0);
   fs::path cfg = d.path / "spotfit.yaml";
@@ -194,7 +194,7 @@ TEST(ServeCommand, RunsWithoutAClusterAndExitsZeroOnSigterm) {
   EXPECT_NE(ready.find("kubernetes: off (no kubeconfig, not in a pod)"), std::string::npos) << ready;
   EXPECT_NE(httpGet(metricsPort, "/metrics").find("spotfit_http_requests_total"), std::string::npos);
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_EQ(kill(pid, stopSignal), 0);
   int status = 0;
   for (int i = 0; i < 1000; ++i) {
     if (waitpid(pid, &status, WNOHANG) == pid) break;
@@ -203,8 +203,16 @@ TEST(ServeCommand, RunsWithoutAClusterAndExitsZeroOnSigterm) {
   ASSERT_TRUE(WIFEXITED(status)) << slurp(log);
   EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(log);
   logs = slurp(log);
-  EXPECT_NE(logs.find("\"signal\":\"SIGTERM\""), std::string::npos) << logs;
+  EXPECT_NE(logs.find("\"signal\":\"" + signalName + "\""), std::string::npos) << logs;
   EXPECT_NE(logs.find("\"msg\":\"stopped\",\"drained\":true"), std::string::npos) << logs;
+}
+
+TEST(ServeCommand, RunsWithoutAClusterAndExitsZeroOnSigterm) {
+  runServeAndStop(SIGTERM, "SIGTERM");
+}
+
+TEST(ServeCommand, ExitsZeroOnSigint) {
+  runServeAndStop(SIGINT, "SIGINT");
 }
 
 }  // namespace

@@ -49,6 +49,17 @@ TEST(Server, ServesOverTls13AndReusesKeepAliveConnections) {
   EXPECT_EQ(sample(m, "spotfit_http_request_duration_seconds_count{listener=\"https\",route=\"/echo\"}"), 3) << m;
 }
 
+TEST(Server, InvalidStatusFromAHandlerBecomes500) {
+  Harness h;
+  h.server->router().add("GET", "/bad", [](const Request&) { return Response::text(42, "nonsense"); });
+  addEcho(*h.server);
+  h.start();
+  TestClient c = h.https();
+  ASSERT_FALSE(c.open());
+  EXPECT_EQ(c.request("GET", "/bad").status, 500);
+  EXPECT_EQ(c.request("GET", "/hello").status, 200) << "the connection survives";
+}
+
 TEST(Server, UnknownPathAndMethod) {
   Harness h;
   addEcho(*h.server);
