@@ -209,7 +209,7 @@ BENCHMARK(BM_PlanScaleUpReplicas)->Unit(benchmark::kMillisecond)->UseRealTime();
 // The baselines are O(pods × types) or worse per step; compare on 1,000 pods.
 void BM_Compare1000(benchmark::State& state) {
   ScaleUpInput in;
-  in.pools = pools(false);
+  in.pools = pools(state.range(1) != 0);
   in.pods = pendingPods(1000, 1);
   ScaleUpPlan plan;
   int which = static_cast<int>(state.range(0));
@@ -220,7 +220,9 @@ void BM_Compare1000(benchmark::State& state) {
   reportPlan(state, in, plan);
   state.SetLabel(which == 0 ? "spotfit" : which == 1 ? "karpenter-ffd" : "ca-least-waste");
 }
-BENCHMARK(BM_Compare1000)->Arg(0)->Arg(1)->Arg(2)->ArgName("planner")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_Compare1000)
+    ->ArgsProduct({{0, 1, 2}, {0, 1}})
+    ->ArgNames({"planner", "gpu_taint"})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 void BM_FitAndScore5000Nodes(benchmark::State& state) {
   NodePool all = catalog();
