@@ -183,6 +183,18 @@ TEST(Engine, DeterministicUnderSeed) {
   EXPECT_NE(toJson(a), toJson(c));  // diurnal arrivals and durations follow the seed
 }
 
+TEST(Engine, SpotfitIsDeterministicUnderSeed) {
+  // spotfit's scaler names nodes from the (virtual) clock and keeps its state in ordered maps: the same seed
+  // gives the same run, interruptions included.
+  Workload w = example("mapreduce.yaml");
+  w.spotMarket.defaultInterruptionsPerHour = 0.5;
+  RunSummary a{"x", 4, {run(w, "spotfit", 4)}};
+  RunSummary b{"x", 4, {run(w, "spotfit", 4)}};
+  EXPECT_GT(a.results[0].spotInterruptions, 0);
+  EXPECT_EQ(toJson(a), toJson(b));
+  EXPECT_EQ(seriesCsv(a.results[0]), seriesCsv(b.results[0]));
+}
+
 TEST(Engine, StrategiesSeeTheSameWork) {
   Workload w = example("mapreduce.yaml");
   StrategyResult a = run(w, "baseline"), b = run(w, "rightsize-only");
