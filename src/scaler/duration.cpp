@@ -21,8 +21,9 @@ Result<Duration> parseDuration(std::string_view text) {
     int64_t whole = 0;
     bool digits = false;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      whole = whole * 10 + (text[i] - '0');
-      if (whole > kMax) return bad("too large");
+      const int digit = text[i] - '0';
+      if (whole > (kMax - digit) / 10) return bad("too large");
+      whole = whole * 10 + digit;
       digits = true;
       ++i;
     }
