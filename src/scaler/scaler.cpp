@@ -190,7 +190,9 @@ void Scaler::upsertPoolObject(const ParsedNodePool& parsed) {
   TimePoint up = s.lastScaleUp, down = s.lastScaleDown;
   std::string lastStatus = s.lastStatus;
   int64_t reported = s.reportedGeneration;
+  auto conditionSince = std::move(s.conditionSince);  // keep lastTransitionTime across re-reads of the object
   s = PoolState{};
+  s.conditionSince = std::move(conditionSince);
   s.pool = parsed.pool;
   s.fromObject = true;
   s.valid = parsed.valid();

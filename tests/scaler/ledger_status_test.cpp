@@ -132,6 +132,11 @@ TEST(NodePoolStatus, ValidObjectStatusCountsNodesAndIsWrittenOnlyOnChange) {
   env.clock.advance(100ms);
   env.reconcile();
   EXPECT_EQ(env.actions.statusWrites, writes);
+  // serve re-reads every NodePool object each pass: an unchanged object must not rewrite the status.
+  env.clock.advance(5s);
+  env.scaler->upsertPoolObject(*parsed);
+  env.reconcile();
+  EXPECT_EQ(env.actions.statusWrites, writes);
   env.cluster.materialize(env.provider);
   env.clock.advance(100ms);
   env.reconcile();
