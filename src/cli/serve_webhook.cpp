@@ -44,6 +44,17 @@ struct WebhookRuntime {
   bool stopping = false;
   std::thread ledgerThread;
 
+  ~WebhookRuntime() { stopLedger(); }
+
+  void stopLedger() {
+    {
+      std::lock_guard lock(ledgerMu);
+      stopping = true;
+    }
+    ledgerCv.notify_all();
+    if (ledgerThread.joinable()) ledgerThread.join();
+  }
+
   Status refreshSpend() {
     auto stored = ledger->load();
     if (!stored) return stored.error();
@@ -128,12 +139,7 @@ Status configureWebhook(ServeContext& ctx) {
       return Status{};
     });
     ctx.onStop([rt] {
-      {
-        std::lock_guard lock(rt->ledgerMu);
-        rt->stopping = true;
-      }
-      rt->ledgerCv.notify_all();
-      if (rt->ledgerThread.joinable()) rt->ledgerThread.join();
+      rt->stopLedger();
       rt->events->stop();
       rt->pdbs->stop();
       rt->namespaceInformer->stop();
