@@ -43,7 +43,7 @@ struct Toleration {
 enum class CapacityType { SpotPreferred, Spot, OnDemand };
 
 struct WebhookConfig {
-  std::string ownNamespace = "spotfit";
+  std::string ownNamespace = "spotfit-system";
   std::vector<std::string> excludedNamespaces{"kube-system"};
   bool requireNamespaceLabel = true;
   size_t maxBodyBytes = 7 * 1024 * 1024;

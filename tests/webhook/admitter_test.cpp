@@ -205,7 +205,7 @@ TEST_F(Fixture, OutOfScopeRequestsAreAllowedWithoutPatch) {
     EXPECT_EQ(a.result, ReviewResult::Skipped) << body;
   };
   noPatch(review(kJobPod, "", "Pod", "kube-system"));
-  noPatch(review(kJobPod, "", "Pod", "spotfit"));
+  noPatch(review(kJobPod, "", "Pod", "spotfit-system"));
   noPatch(review(kJobPod, "", "Deployment"));
   noPatch(review(podWith("", R"("spotfit.io/skip":"true")")));
   std::string update = review(kJobPod);

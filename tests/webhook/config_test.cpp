@@ -8,7 +8,7 @@ namespace {
 TEST(Config, DefaultsWithoutAWebhookSection) {
   auto c = parseWebhookConfigText("server:\n  httpsAddr: :8443\n");
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->ownNamespace, "spotfit");
+  EXPECT_EQ(c->ownNamespace, "spotfit-system");
   EXPECT_EQ(c->affinity.capacityTypeLabel, "spotfit.io/capacity-type");
   ASSERT_EQ(c->tolerations.add.size(), 1u);
   EXPECT_EQ(c->tolerations.add[0].key, "spotfit.io/capacity-type");

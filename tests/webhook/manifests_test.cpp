@@ -26,7 +26,7 @@ TEST(WebhookManifest, MutatingWebhookConfigurationIsSafe) {
   std::set<std::string> excluded;
   for (const auto& v : w["namespaceSelector"]["matchExpressions"][0]["values"]) excluded.insert(v.as<std::string>());
   EXPECT_TRUE(excluded.count("kube-system"));
-  EXPECT_TRUE(excluded.count("spotfit"));
+  EXPECT_TRUE(excluded.count("spotfit-system"));
   EXPECT_EQ(w["objectSelector"]["matchExpressions"][0]["key"].as<std::string>(), "spotfit.io/skip");
   EXPECT_EQ(w["objectSelector"]["matchExpressions"][0]["operator"].as<std::string>(), "NotIn");
   std::set<std::string> resources;
@@ -40,7 +40,7 @@ TEST(WebhookManifest, MutatingWebhookConfigurationIsSafe) {
 
 TEST(WebhookManifest, ServiceTargetsTheHttpsPort) {
   YAML::Node svc = YAML::LoadFile(kDir + "service.yaml");
-  EXPECT_EQ(svc["metadata"]["name"].as<std::string>(), "spotfit-webhook");
+  EXPECT_EQ(svc["metadata"]["name"].as<std::string>(), "spotfit");
   EXPECT_EQ(svc["spec"]["ports"][0]["port"].as<int>(), 443);
   EXPECT_EQ(svc["spec"]["ports"][0]["targetPort"].as<int>(), 8443);
 }
