@@ -1,3 +1,6 @@
+// Boost.Asio internals inlined at -O2/-O3 trip GCC 12's -Wnull-dereference (false positives in its headers).
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+
 #include "kube/transport.hpp"
 
 #include <boost/asio/connect.hpp>
