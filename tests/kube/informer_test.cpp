@@ -413,3 +413,68 @@ TEST(StoreTest, IndexesFollowUpdates) {
 
 }  // namespace
 }  // namespace spotfit::kube
+
+namespace spotfit::kube {
+namespace {
+
+TEST(InformerDeadlines, AStalledWatchIsAbandonedAndResumed) {
+  FakeApiServer api;
+  ManualClock clock(true);
+  RestClientOptions ro;
+  ro.qps = 0;
+  auto client = RestClient::create(api.clientConfig(), clock, ro).value();
+  api.upsert("pods", podJson("d", "p0"));
+  InformerOptions o;
+  o.watchIdleTimeout = 150ms;  // the server sends nothing at all on this watch
+  o.backoffInitial = 1ms;
+  auto inf = makePodInformer(*client, clock, o);
+  inf->start();
+  ASSERT_TRUE(inf->waitForSync(10s));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(inf->waitUntil([&] { return inf->watches() >= 3; }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(inf->lists(), 1u);
+  api.upsert("pods", podJson("d", "p1"));
+  ASSERT_TRUE(inf->waitUntil([&] { return inf->store().size() == 2; }, 10s));
+}
+
+TEST(InformerDeadlines, WatchOpenHonoursItsTimeout) {
+  FakeApiServer api;
+  auto client = RestClient::create(api.clientConfig()).value();
+  Fault slow;
+  slow.watch = true;
+  slow.delay = 5s;
+  api.injectFault(slow);
+  WatchOptions wo;
+  wo.timeout = 200ms;
+  auto start = std::chrono::steady_clock::now();
+  auto w = client->watch(resources::kPods, "", wo);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, "deadline");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(InformerDeadlines, WatchNextHonoursTheIdleTimeoutAndCancel) {
+  FakeApiServer api;
+  auto client = RestClient::create(api.clientConfig()).value();
+  WatchOptions wo;
+  wo.resourceVersion = std::to_string(api.resourceVersion());
+  auto w = client->watch(resources::kPods, "", wo);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  auto ev = (*w)->next(100ms);
+  ASSERT_FALSE(ev.ok());
+  EXPECT_EQ(ev.error().code, "deadline");
+  auto w2 = client->watch(resources::kPods, "", wo).value();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(50ms);
+    w2->cancel();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto ev2 = w2->next(10s);
+  canceller.join();
+  ASSERT_FALSE(ev2.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+}  // namespace
+}  // namespace spotfit::kube
