@@ -19,6 +19,7 @@
 
 #include "kube/client.hpp"
 #include "kube/clock.hpp"
+#include "kube/objects.hpp"
 
 namespace spotfit::kube {
 
@@ -28,6 +29,11 @@ struct ObjectReference {
   std::string namespace_;  // empty for cluster-scoped objects (the Event then goes to "default")
   std::string name;
   std::string uid;
+
+  // A reference to a cached object: ObjectReference::to(pod.meta, "v1", "Pod").
+  static ObjectReference to(const ObjectMeta& meta, std::string apiVersion, std::string kind) {
+    return {std::move(apiVersion), std::move(kind), meta.namespace_, meta.name, meta.uid};
+  }
 };
 
 enum class EventType { Normal, Warning };

@@ -197,6 +197,21 @@ class Informer final : public InformerBase {
     ++events_;
   }
 
+  // "namespace/name" straight from an object's metadata (for objects the decoder rejected).
+  static std::string rawKey(const json::Value& obj) {
+    const json::Value* md = json::find(obj, "metadata");
+    if (md == nullptr) return {};
+    const json::Value* name = json::find(*md, "name");
+    const json::Value* ns = json::find(*md, "namespace");
+    if (name == nullptr || !name->IsString()) return {};
+    std::string key;
+    if (ns != nullptr && ns->IsString() && ns->GetStringLength() > 0) {
+      key = std::string(json::view(*ns)) + "/";
+    }
+    key += json::view(*name);
+    return key;
+  }
+
   // LIST every page and replace the cache. Returns an Error on failure.
   Status relist() {
     ListOptions lo;
@@ -205,10 +220,13 @@ class Informer final : public InformerBase {
     lo.fieldSelector = options_.fieldSelector;
     lo.limit = options_.pageSize;
     std::vector<Ptr> fresh;
+    std::vector<std::string> undecodable;
     auto rv = client_.listAll(resource_, options_.namespace_, lo, [&](const json::Value& item) -> Status {
       auto obj = decode_(item);
       if (!obj.ok()) {
+        // Keep whatever version of it we had: dropping it would look like a deletion to the handlers.
         ++decodeErrors_;
+        if (auto k = rawKey(item); !k.empty()) undecodable.push_back(std::move(k));
         return {};
       }
       fresh.push_back(std::make_shared<const T>(std::move(obj).value()));
@@ -217,7 +235,8 @@ class Informer final : public InformerBase {
     if (!rv.ok()) return rv.error();
     ++lists_;
     std::unordered_map<std::string, bool> seen;
-    seen.reserve(fresh.size());
+    seen.reserve(fresh.size() + undecodable.size());
+    for (auto& k : undecodable) seen.emplace(std::move(k), true);
     for (auto& obj : fresh) {
       seen.emplace(ObjectTraits<T>::key(*obj), true);
       apply(std::move(obj));
@@ -248,6 +267,7 @@ class Informer final : public InformerBase {
       return WatchEnd::Backoff;
     }
     ++watches_;
+    watchEvents_ = 0;
     {
       std::lock_guard lock(streamMu_);
       stream_ = std::move(opened).value();
@@ -298,6 +318,10 @@ class Informer final : public InformerBase {
       auto obj = decode_(e.object());
       if (!obj.ok()) {
         ++decodeErrors_;
+        // A deletion needs only the key: do not keep a deleted object because its last state was odd.
+        if (e.type == WatchEvent::Type::Deleted) {
+          if (Ptr old = store_.erase(rawKey(e.object()))) emitDelete(*old);
+        }
       } else if (e.type == WatchEvent::Type::Deleted) {
         if (Ptr old = store_.erase(ObjectTraits<T>::key(*obj))) emitDelete(*old);
         ++events_;
@@ -305,6 +329,7 @@ class Informer final : public InformerBase {
         apply(std::make_shared<const T>(std::move(obj).value()));
       }
       if (!rv.empty()) setRv(rv);
+      ++watchEvents_;
       notifyProgress();
     }
     {
@@ -350,6 +375,8 @@ class Informer final : public InformerBase {
           break;
         case WatchEnd::Relist:
           needList = true;
+          // A server that answers 410 to a watch from a fresh list's resourceVersion must not spin us.
+          if (watchEvents_ == 0 && !clock_.sleepFor(nextBackoff(backoff), st)) return;
           break;
         case WatchEnd::Backoff:
           if (!clock_.sleepFor(nextBackoff(backoff), st)) return;
@@ -378,6 +405,7 @@ class Informer final : public InformerBase {
   std::string rv_;
   std::atomic<bool> synced_{false};
   std::atomic<uint64_t> lists_{0}, watches_{0}, decodeErrors_{0}, events_{0};
+  uint64_t watchEvents_ = 0;  // events seen on the current watch (informer thread only)
 
   std::mutex streamMu_;
   std::unique_ptr<WatchStream> stream_;

@@ -1,8 +1,21 @@
 #include "kube/leader.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 namespace spotfit::kube {
 
 using std::chrono::nanoseconds;
+
+std::string defaultIdentity() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "spotfit");
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", rd());
+  return std::string(host) + "_" + suffix;
+}
 
 Status validate(const LeaderElectionConfig& c) {
   if (c.leaseName.empty() || c.leaseNamespace.empty()) return makeError("invalid", "leader election: lease name and namespace are required");

@@ -34,6 +34,9 @@ struct LeaderElectionConfig {
   Timeout requestTimeout{std::chrono::seconds(5)};  // per API call (also bounded by the renew deadline)
 };
 
+// "<hostname>_<8 random hex digits>": unique per process, readable in `kubectl get lease -o yaml`.
+std::string defaultIdentity();
+
 // Checks the timing constraints client-go enforces (leaseDuration > renewDeadline > retryPeriod·1.2).
 Status validate(const LeaderElectionConfig& c);
 

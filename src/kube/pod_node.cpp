@@ -35,6 +35,14 @@ Result<placement::Resources> resourceList(const Value& obj, std::string_view key
   }
   auto r = placement::Resources::fromMap(list);
   if (!r.ok()) return json::invalid(sub(path, key), r.error().message);
+  // Far above any real machine (10^12 cores, a petabyte), low enough that summing a pod's containers
+  // (at most kMaxContainers) can never overflow int64 in the placement arithmetic.
+  constexpr int64_t kMaxAmount = 1'000'000'000'000'000;
+  const placement::Resources& res = *r;
+  bool tooLarge = res.cpuMilli > kMaxAmount || res.memory > kMaxAmount || res.ephemeralStorage > kMaxAmount ||
+                  res.pods > kMaxAmount;
+  for (const auto& [name, amount] : res.extended) tooLarge = tooLarge || amount > kMaxAmount;
+  if (tooLarge) return json::invalid(sub(path, key), "quantity too large");
   return std::move(r).value();
 }
 
@@ -55,6 +63,8 @@ Result<std::vector<placement::Container>> containers(const Value& spec, std::str
   KUBE_TRY(const Value* arr, json::optArray(spec, key, "spec"));
   if (arr == nullptr) return out;
   std::string base = sub("spec", key);
+  constexpr rapidjson::SizeType kMaxContainers = 1000;
+  if (arr->Size() > kMaxContainers) return json::invalid(base, "more than 1000 containers");
   out.reserve(arr->Size());
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
     const Value& c = (*arr)[i];

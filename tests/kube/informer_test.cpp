@@ -478,3 +478,44 @@ TEST(InformerDeadlines, WatchNextHonoursTheIdleTimeoutAndCancel) {
 
 }  // namespace
 }  // namespace spotfit::kube
+
+namespace spotfit::kube {
+namespace {
+
+TEST(InformerDecodeErrors, UndecodableObjectsKeepTheirLastGoodStateUntilDeleted) {
+  FakeApiServer api;
+  ManualClock clock(true);
+  RestClientOptions ro;
+  ro.qps = 0;
+  auto client = RestClient::create(api.clientConfig(), clock, ro).value();
+  api.upsert("pods", podJson("d", "odd", "n1"));
+  api.upsert("pods", podJson("d", "fine", "n1"));
+  InformerOptions o;
+  o.backoffInitial = 1ms;
+  auto inf = makePodInformer(*client, clock, o);
+  Recorder rec;
+  inf->addHandler(rec.handlers());
+  inf->start();
+  ASSERT_TRUE(inf->waitForSync(10s));
+  ASSERT_TRUE(eventually(*inf, [&] { return api.activeWatches() == 1; }));
+  std::string bad = R"({"metadata":{"name":"odd","namespace":"d"},"spec":{"priority":"high"}})";
+  api.upsert("pods", bad);
+  ASSERT_TRUE(inf->waitUntil([&] { return inf->decodeErrors() == 1; }, 10s));
+  ASSERT_NE(inf->store().get("d/odd"), nullptr);
+  EXPECT_EQ(inf->store().get("d/odd")->nodeName, "n1");  // last good state
+  // A relist that still cannot decode it does not report it deleted.
+  api.closeWatches();
+  api.upsert("pods", podJson("d", "other"));  // missed while disconnected...
+  api.compact();                              // ...and compacted away: 410, relist
+  ASSERT_TRUE(inf->waitUntil([&] { return inf->lists() == 2; }, 10s));
+  EXPECT_NE(inf->store().get("d/odd"), nullptr);
+  // Its deletion is applied even though the final state does not decode.
+  api.erase("pods", "d", "odd");
+  ASSERT_TRUE(inf->waitUntil([&] { return inf->store().get("d/odd") == nullptr; }, 10s));
+  std::lock_guard l(rec.mu);
+  EXPECT_EQ(rec.deletes, 1);
+  EXPECT_TRUE(rec.problems.empty());
+}
+
+}  // namespace
+}  // namespace spotfit::kube

@@ -45,6 +45,14 @@ struct LeaderTest : ::testing::Test {
   }
 };
 
+TEST_F(LeaderTest, DefaultIdentityIsUniquePerCall) {
+  std::string a = defaultIdentity();
+  std::string b = defaultIdentity();
+  EXPECT_FALSE(a.empty());
+  EXPECT_NE(a, b);
+  EXPECT_NE(a.find('_'), std::string::npos);
+}
+
 TEST_F(LeaderTest, DefaultsAreClientGos) {
   LeaderElectionConfig c;
   EXPECT_EQ(c.leaseDuration, 15s);

@@ -158,6 +158,8 @@ TEST(DecodePod, WrongTypesAreErrorsNamingThePath) {
       {R"({"metadata": {}, "spec": {"priority": "high"}})", "spec.priority"},
       {R"({"metadata": {"creationTimestamp": "yesterday"}})", "metadata.creationTimestamp"},
       {R"({"metadata": {}, "status": {"conditions": [7]}})", "status.conditions[0]"},
+      {R"({"metadata": {}, "spec": {"containers": [{"resources": {"requests": {"memory": "9223372036854775807"}}}]}})",
+       "quantity too large"},
       {R"({"metadata": {}, "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
            {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "Near"}]}]}}}}})",
        "operator"},

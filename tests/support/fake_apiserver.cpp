@@ -1107,7 +1107,7 @@ int64_t FakeApiServer::resourceVersion() const {
 void FakeApiServer::compact() {
   std::lock_guard lock(impl_->mu);
   impl_->history.clear();
-  impl_->compactedRv = impl_->rv + 1;
+  impl_->compactedRv = impl_->rv;  // watching from the current revision stays possible
 }
 
 void FakeApiServer::closeWatches() {
