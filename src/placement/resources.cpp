@@ -1,6 +1,7 @@
 #include "placement/resources.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "placement/quantity.hpp"
 
@@ -111,21 +112,39 @@ bool Resources::isZero() const {
   return cpuMilli == 0 && memory == 0 && ephemeralStorage == 0 && pods == 0 && extended.empty();
 }
 
+namespace {
+
+// Sums saturate instead of overflowing: quantities come from untrusted objects (a pod may ask for
+// "9E" of memory), and a wrapped sum would turn an impossible request into a tiny one.
+int64_t saturatingAdd(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+int64_t saturatingSub(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_sub_overflow(a, b, &r)) return r;
+  return b < 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+}  // namespace
+
 Resources& Resources::operator+=(const Resources& o) {
-  cpuMilli += o.cpuMilli;
-  memory += o.memory;
-  ephemeralStorage += o.ephemeralStorage;
-  pods += o.pods;
-  mergeExtended(extended, o.extended, [](int64_t a, int64_t b) { return a + b; });
+  cpuMilli = saturatingAdd(cpuMilli, o.cpuMilli);
+  memory = saturatingAdd(memory, o.memory);
+  ephemeralStorage = saturatingAdd(ephemeralStorage, o.ephemeralStorage);
+  pods = saturatingAdd(pods, o.pods);
+  mergeExtended(extended, o.extended, saturatingAdd);
   return *this;
 }
 
 Resources& Resources::operator-=(const Resources& o) {
-  cpuMilli -= o.cpuMilli;
-  memory -= o.memory;
-  ephemeralStorage -= o.ephemeralStorage;
-  pods -= o.pods;
-  mergeExtended(extended, o.extended, [](int64_t a, int64_t b) { return a - b; });
+  cpuMilli = saturatingSub(cpuMilli, o.cpuMilli);
+  memory = saturatingSub(memory, o.memory);
+  ephemeralStorage = saturatingSub(ephemeralStorage, o.ephemeralStorage);
+  pods = saturatingSub(pods, o.pods);
+  mergeExtended(extended, o.extended, saturatingSub);
   return *this;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "test_util.hpp"
 
 namespace spotfit::placement {
@@ -98,6 +100,22 @@ TEST(Resources, FitsLikeNodeResourcesFit) {
   EXPECT_FALSE(fits(testing::res(501, kGi, 0, 1), alloc, used));
   EXPECT_FALSE(fits(testing::res(1, 1, 0, 2), alloc, used));
   EXPECT_EQ(insufficient(testing::res(501, kGi, 0, 2), alloc, used), (std::vector<std::string>{"cpu", "pods"}));
+}
+
+TEST(Resources, SumsOfHugeRequestsSaturateInsteadOfWrapping) {
+  auto huge = Resources::fromMap({{"memory", "8E"}, {"cpu", "9000000000000"}, {"nvidia.com/gpu", "8E"}});
+  ASSERT_TRUE(huge.ok()) << huge.error().message;
+  Resources sum = *huge;
+  sum += *huge;
+  EXPECT_EQ(sum.memory, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(sum.get("nvidia.com/gpu"), std::numeric_limits<int64_t>::max());
+  // Still far too big for any node: an impossible request never turns into a small one.
+  auto node = Resources::fromMap({{"cpu", "64"}, {"memory", "256Gi"}, {"nvidia.com/gpu", "8"}, {"pods", "110"}});
+  ASSERT_TRUE(node.ok());
+  EXPECT_FALSE(fits(sum, *node));
+  Resources negative;
+  negative -= sum;
+  EXPECT_EQ(negative.memory, -std::numeric_limits<int64_t>::max());
 }
 
 TEST(Resources, LessOrEqual) {
