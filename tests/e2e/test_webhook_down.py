@@ -44,11 +44,13 @@ class WebhookWithSpotfitDownTest(ClusterTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.kube.create_namespace("spotfit")
         rendered = cls.cluster.kubectl("create", "--dry-run=client", "-o", "json", "-f",
                                        os.path.join(WEBHOOK_MANIFESTS, "mutatingwebhookconfiguration.yaml")).stdout
         manifest = json.loads(rendered)
         cls.webhook_name = manifest["webhooks"][0]["name"]
+        # spotfit's own namespace, as the manifests name it (the Service the webhook points at lives there).
+        cls.own_namespace = manifest["webhooks"][0]["clientConfig"]["service"]["namespace"]
+        cls.kube.create_namespace(cls.own_namespace)
         dead_url = f"https://127.0.0.1:{controlplane._free_port(cls.cluster.ports)}"
         with open(os.path.join(cls.cluster.pki, "ca.crt"), "rb") as f:
             ca_bundle = base64.b64encode(f.read()).decode()
@@ -86,12 +88,12 @@ class WebhookWithSpotfitDownTest(ClusterTestCase):
     def test_webhook_rbac_grants_what_the_webhook_reads_and_writes(self):
         self.cluster.kubectl("apply", "-f", os.path.join(WEBHOOK_MANIFESTS, "rbac.yaml"))
         self.cluster.kubectl("apply", "-f", os.path.join(WEBHOOK_MANIFESTS, "service.yaml"))
-        user = "system:serviceaccount:spotfit:spotfit"
+        user = f"system:serviceaccount:{self.own_namespace}:spotfit"
 
         def allowed(verb, group, resource, namespace="team-a"):
             review = self.kube.create("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
                 "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                "spec": {"user": user, "groups": ["system:serviceaccounts", "system:serviceaccounts:spotfit"],
+                "spec": {"user": user, "groups": ["system:serviceaccounts", f"system:serviceaccounts:{self.own_namespace}"],
                          "resourceAttributes": {"namespace": namespace, "verb": verb, "group": group,
                                                 "resource": resource}}})
             return review["status"]["allowed"]
