@@ -1,9 +1,10 @@
 """Scenario 1: the real kube-apiserver calls spotfit's `POST /mutate` (`spotfit serve` with the webhook
 plugin, certificates from `spotfit certs`, manifests/webhook's MutatingWebhookConfiguration pointed at it
 by URL with its caBundle). Asserts on the stored Job, the pods the Job controller creates, the PDB, a
-namespace without the opt-in label, a server-side dry run and an invalid annotation.
-
-Not covered: VPA-sized requests (`spotfit serve` reports `webhook-vpa: off`, no VPA informer is wired)."""
+namespace without the opt-in label, a server-side dry run and an invalid annotation, VPA-sized requests
+(a minimal VerticalPodAutoscaler CRD installed before spotfit starts, so its informer lists it) and
+scenario 6, a `deny` budget refused at admission from the scaler's cost-ledger ConfigMap (written before
+spotfit starts: the webhook re-reads it every 30 s)."""
 
 import json
 import os
@@ -23,6 +24,38 @@ def job(name, annotations=None, parallelism=2):
                      "template": {"spec": {"restartPolicy": "Never", "containers": [
                          {"name": "work", "image": "registry.invalid/e2e/work:1",
                           "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}}]}}}}
+
+
+# The part of the autoscaling.k8s.io/v1 VerticalPodAutoscaler CRD spotfit reads; no status subresource,
+# so the test can write a recommendation as the VPA recommender would.
+VPA_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    # *.k8s.io groups need this annotation; the upstream VPA CRD carries the same one.
+    "metadata": {"name": "verticalpodautoscalers.autoscaling.k8s.io",
+                 "annotations": {"api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/63797"}},
+    "spec": {"group": "autoscaling.k8s.io", "scope": "Namespaced",
+             "names": {"plural": "verticalpodautoscalers", "singular": "verticalpodautoscaler",
+                       "kind": "VerticalPodAutoscaler", "shortNames": ["vpa"]},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                 "type": "object", "properties": {
+                     "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                     "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+
+LEDGER_SPEND_USD = 42.5  # what the ledger says the over-budget workflow has spent
+
+
+def ledger_json(namespace, workflow, usd):
+    """A cost ledger as scaler::CostLedger::toJson writes it: one closed workflow, nothing running."""
+    return json.dumps({"version": 1, "workflows": [{"namespace": namespace, "workflow": workflow, "usd": usd}],
+                       "namespaces": {namespace: usd}, "spotSavingsUsd": 0.0, "running": []},
+                      separators=(",", ":"))
+
+
+def bare_pod(name, annotations):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "annotations": annotations},
+            "spec": {"restartPolicy": "Never", "containers": [
+                {"name": "work", "image": "registry.invalid/e2e/work:1",
+                 "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}
 
 
 def mutated(obj):
@@ -50,6 +83,23 @@ class WebhookTest(ClusterTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.kube.create_namespace("spotfit")
+        cls.opted_in = unique("team")
+        # Before spotfit starts: the VPA CRD (so the webhook's VPA informer finds the resource) and the
+        # scaler's cost ledger in its default namespace (the webhook reads it at start, then every 30 s).
+        cls.kube.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", VPA_CRD)
+
+        def vpa_served():
+            crd = cls.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                               "verticalpodautoscalers.autoscaling.k8s.io")
+            return any(c["type"] == "Established" and c["status"] == "True"
+                       for c in crd.get("status", {}).get("conditions", [])) and cls.kube.exists(
+                "/apis/autoscaling.k8s.io/v1/verticalpodautoscalers")
+
+        wait_for("the VerticalPodAutoscaler CRD to be served", vpa_served, WAIT)
+        cls.kube.create_namespace("spotfit-system")
+        cls.kube.create("/api/v1/namespaces/spotfit-system/configmaps", {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "spotfit-cost-ledger"},
+            "data": {"ledger.json": ledger_json(cls.opted_in, "nightly", LEDGER_SPEND_USD)}})
         cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text="webhook:\n  ownNamespace: spotfit\n")
         cls.spotfit.start()
         manifest = json.loads(cls.cluster.kubectl(
@@ -62,7 +112,6 @@ class WebhookTest(ClusterTestCase):
                                    labels={"spotfit.io/capacity-type": "spot"},
                                    taints=[{"key": "spotfit.io/capacity-type", "value": "spot",
                                             "effect": "NoSchedule"}])
-        cls.opted_in = unique("team")
         cls.kube.create_namespace(cls.opted_in, {"spotfit.io/enabled": "true"})
         cls.plain = unique("plain")
         cls.kube.create_namespace(cls.plain)
@@ -155,6 +204,51 @@ class WebhookTest(ClusterTestCase):
         self.assertIn("spotfit.io/capacity-type", message)
         self.assertIn("cheapest", message)
         self.assertFalse(self.kube.exists(f"/apis/batch/v1/namespaces/{self.opted_in}/jobs/bad"))
+
+    def test_vpa_recommendation_sizes_the_job_and_its_pods(self):
+        self.kube.create(f"/apis/autoscaling.k8s.io/v1/namespaces/{self.opted_in}/verticalpodautoscalers", {
+            "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+            "metadata": {"name": "sized"},
+            "spec": {"targetRef": {"apiVersion": "batch/v1", "kind": "Job", "name": "sized"},
+                     "updatePolicy": {"updateMode": "Initial"}},
+            "status": {"recommendation": {"containerRecommendations": [
+                {"containerName": "work", "target": {"cpu": "1500m", "memory": "3Gi"},
+                 "lowerBound": {"cpu": "1", "memory": "2Gi"}, "upperBound": {"cpu": "2", "memory": "4Gi"}}]}}})
+        recommended = {"cpu": "1500m", "memory": "3Gi"}
+
+        def requests(obj):
+            return obj["spec"]["template"]["spec"]["containers"][0]["resources"].get("requests")
+
+        # The webhook's informer sees the VPA a moment after it is stored: probe with dry runs.
+        wait_for("the webhook to size a dry-run Job from the VPA", lambda: requests(self.kube.create(
+            f"/apis/batch/v1/namespaces/{self.opted_in}/jobs", job("sized"), dryRun="All")) == recommended, WAIT)
+        created = self.kube.create(f"/apis/batch/v1/namespaces/{self.opted_in}/jobs", job("sized"))
+        self.assertEqual(requests(created), recommended)
+        self.assertIn("requests", mutated(created).split(","))
+        pods = wait_for("the Job's two pods", lambda: (lambda p: p if len(p) == 2 else None)(
+            self.kube.pods(self.opted_in, "batch.kubernetes.io/job-name=sized")), WAIT)
+        for pod in pods:
+            self.assertEqual(pod["spec"]["containers"][0]["resources"]["requests"], recommended,
+                             pod["metadata"]["name"])
+        # A Job the VPA does not target keeps what it asked for.
+        other = self.kube.create(f"/apis/batch/v1/namespaces/{self.opted_in}/jobs", job("not-sized"))
+        self.assertEqual(requests(other), {"cpu": "250m", "memory": "256Mi"})
+
+    def test_workflow_over_a_deny_budget_gets_its_next_pod_refused(self):
+        over = {"spotfit.io/workflow": "nightly", "spotfit.io/budget": "10", "spotfit.io/budget-action": "deny"}
+        with self.assertRaises(kubeapi.ApiError) as caught:
+            self.kube.create(f"/api/v1/namespaces/{self.opted_in}/pods", bare_pod("nightly-next", over))
+        message = caught.exception.message
+        self.assertIn(f'admission webhook "{self.webhook_name}" denied the request', message)
+        self.assertIn("workflow nightly has spent $42.50 of its $10.00 budget", message)
+        self.assertFalse(self.kube.exists(f"/api/v1/namespaces/{self.opted_in}/pods/nightly-next"))
+        # The same workflow with a budget above its spend, and another workflow, are admitted.
+        self.kube.create(f"/api/v1/namespaces/{self.opted_in}/pods",
+                         bare_pod("nightly-richer", dict(over, **{"spotfit.io/budget": "100"})))
+        self.kube.create(f"/api/v1/namespaces/{self.opted_in}/pods",
+                         bare_pod("weekly-next", dict(over, **{"spotfit.io/workflow": "weekly"})))
+        self.assertIn("spotfit.io/mutated", self.kube.get(
+            f"/api/v1/namespaces/{self.opted_in}/pods/weekly-next")["metadata"]["annotations"])
 
     def test_zz_apiserver_observed_admission_latency(self):
         """Runs last (name order): reports what the apiserver measured for every call above."""
