@@ -175,5 +175,90 @@ class ScaleDownTest(ClusterTestCase):
             self.assertIsNone(pod["metadata"].get("deletionTimestamp"))
 
 
+class InterruptionTest(ClusterTestCase):
+    """Scenario 4: a spot interruption notice (the kwok provider's `spotfit.io/interruption-notice` taint,
+    as a cloud's termination handler would put it) on a node running a Job's pod: the scaler taints it
+    `spotfit.io/disrupting`, creates a replacement node in the same pass and evicts the pod; the Job's
+    replacement pod binds on the new node; once the evicted pod is gone (removed here as a kubelet would
+    after its preStop) the interrupted node is deleted. The untouched node and its pod are left alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
+        wait_for("nodepools to be served",
+                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
+        cls.kube.create_namespace("spotfit")
+        # consolidateUnderused off: only the interruption may remove a node here.
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
+            disruption={"consolidateAfter": "1h", "consolidateUnderused": False}))
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
+        cls.spotfit.start()
+
+    def pool_node_names(self):
+        return {n["metadata"]["name"] for n in
+                self.kube.get("/api/v1/nodes", labelSelector="spotfit.io/node-pool=e2e-cpu")["items"]}
+
+    def test_interruption_notice_gets_a_replacement_node_and_the_pods_evicted(self):
+        ns = unique("interrupt")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        # Two 3-CPU pods on 4-CPU nodes: one node each.
+        self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"},
+            "spec": {"parallelism": 2, "completions": 2, "template": {"spec": {
+                "restartPolicy": "Never", "terminationGracePeriodSeconds": 30,
+                "containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
+                                "resources": {"requests": {"cpu": "3", "memory": "2Gi"}}}]}}}})
+
+        def bound():
+            pods = [p for p in self.kube.pods(ns, "batch.kubernetes.io/job-name=train")
+                    if not p["metadata"].get("deletionTimestamp")]
+            return pods if len(pods) == 2 and all(p["spec"].get("nodeName") for p in pods) else None
+
+        pods = wait_for("the Job's pods on two new nodes", bound, 3 * WAIT)
+        original = self.pool_node_names()
+        self.assertEqual(len(original), 2, sorted(original))
+        victim_pod = pods[0]["metadata"]["name"]
+        victim = pods[0]["spec"]["nodeName"]
+        survivor_pod, survivor = pods[1]["metadata"]["name"], pods[1]["spec"]["nodeName"]
+        self.assertNotEqual(victim, survivor)
+
+        node = self.kube.get(f"/api/v1/nodes/{victim}")
+        taints = node["spec"].get("taints", []) + [
+            {"key": "spotfit.io/interruption-notice", "value": "true", "effect": "NoSchedule"}]
+        self.kube.merge_patch(f"/api/v1/nodes/{victim}", {"spec": {"taints": taints}})
+
+        replacement = wait_for("a replacement node", lambda: (self.pool_node_names() - original) or None, WAIT)
+        self.assertEqual(len(replacement), 1, sorted(replacement))
+        wait_for("the interrupted node to be tainted spotfit.io/disrupting", lambda: any(
+            t["key"] == "spotfit.io/disrupting"
+            for t in self.kube.get(f"/api/v1/nodes/{victim}")["spec"].get("taints", [])), WAIT)
+        evicted = wait_for("the pod on the interrupted node to be evicted", lambda: self.kube.get(
+            f"/api/v1/namespaces/{ns}/pods/{victim_pod}")["metadata"].get("deletionTimestamp"), WAIT)
+        self.assertTrue(evicted)
+        self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_interruptions_total"), 1.0)
+
+        # The Job replaces the evicted pod; it can only go to the replacement node (the interrupted node is
+        # tainted, the other one full).
+        def replacement_pod():
+            for p in self.kube.pods(ns, "batch.kubernetes.io/job-name=train"):
+                if p["metadata"]["name"] not in (victim_pod, survivor_pod) and p["spec"].get("nodeName"):
+                    return p
+            return None
+
+        new_pod = wait_for("the Job's replacement pod to be bound", replacement_pod, WAIT)
+        self.assertIn(new_pod["spec"]["nodeName"], replacement)
+
+        # No kubelet: finish the evicted pod's termination as the kubelet would, then the node goes.
+        self.kube.delete(f"/api/v1/namespaces/{ns}/pods/{victim_pod}", gracePeriodSeconds="0")
+        wait_for("the interrupted node to be deleted", lambda: victim not in self.pool_node_names(), WAIT)
+        self.assertEqual(self.pool_node_names(), {survivor} | replacement)
+        survivor_now = self.kube.get(f"/api/v1/namespaces/{ns}/pods/{survivor_pod}")
+        self.assertEqual(survivor_now["spec"]["nodeName"], survivor)
+        self.assertIsNone(survivor_now["metadata"].get("deletionTimestamp"))
+
+
 if __name__ == "__main__":
     unittest.main()
