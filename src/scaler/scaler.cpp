@@ -117,6 +117,7 @@ const char* toString(DrainReason r) {
   switch (r) {
     case DrainReason::Empty: return "empty";
     case DrainReason::Underused: return "underused";
+    case DrainReason::Replaced: return "replaced";
     case DrainReason::Interrupted: break;
   }
   return "interrupted";
@@ -286,7 +287,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
   trackInFlight(idx, now, replan);
   handleInterruptions(idx, now, replan);
   out.nodesCreated = scaleUp(snapshot, idx, now, replan);
-  out.drainsStarted = scaleDown(idx, now);
+  out.drainsStarted = scaleDown(snapshot, idx, now);
   out.nodesRemoved = progressDrains(idx, now, out.wakeAt);
   updateLedger(snapshot, idx, now);
   publish(snapshot, idx, now);
@@ -326,6 +327,11 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
     InFlightNode f = std::move(it->second);
     it = inFlight_.erase(it);
     log("node " + match->info.name + " registered for in-flight " + f.name + " (pool " + f.pool + ")");
+    if (auto r = replacing_.find(f.name); r != replacing_.end()) {
+      std::string old = r->second;
+      replacing_.erase(r);
+      replacing_[match->info.name] = old;
+    }
     f.name = match->info.name;
     f.model.name = f.name;
     inFlight_[f.name] = std::move(f);
@@ -703,7 +709,7 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
   return created;
 }
 
-int Scaler::scaleDown(const Index& idx, TimePoint now) {
+int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
   int consolidating = 0;
   for (const auto& [n, d] : drains_) consolidating += d.reason != DrainReason::Interrupted;
   std::map<std::string, int64_t> active;
@@ -721,8 +727,10 @@ int Scaler::scaleDown(const Index& idx, TimePoint now) {
   std::vector<Candidate> candidates;
   for (const auto& [name, node] : idx.nodes) {
     const PoolState* ps = validPool(node->info.pool);
+    const bool beingReplaced = std::any_of(replacing_.begin(), replacing_.end(),
+                                           [&](const auto& kv) { return kv.second == name; });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
-        !node->ready) {
+        !node->ready || beingReplaced || replacing_.count(name)) {
       emptySince_.erase(name);
       underusedSince_.erase(name);
       continue;
@@ -799,8 +807,143 @@ int Scaler::scaleDown(const Index& idx, TimePoint now) {
     ++consolidating;
     ++started;
   }
+  started += replaceWithCheaper(snap, idx, now, consolidating);
   std::erase_if(blockedReason_, [&](const auto& kv) { return !idx.nodes.count(kv.first); });
   return started;
+}
+
+int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, TimePoint now, int& consolidating) {
+  int started = 0;
+  // Finished replacements: drain the old node once its replacement is Ready; drop failed ones.
+  for (auto it = replacing_.begin(); it != replacing_.end();) {
+    const std::string& repl = it->first;
+    const std::string& old = it->second;
+    if (inFlight_.count(repl)) {
+      ++it;
+      continue;
+    }
+    auto rn = idx.nodes.find(repl);
+    auto on = idx.nodes.find(old);
+    if (rn != idx.nodes.end() && rn->second->ready && on != idx.nodes.end() && !on->second->deleting &&
+        !drains_.count(old)) {
+      const PoolState* ps = validPool(on->second->info.pool);
+      Duration timeout = ps ? ps->pool.disruption.drainTimeout : std::chrono::minutes(10);
+      if (startDrain(*on->second, DrainReason::Replaced, now, timeout)) {
+        ++consolidating;
+        ++started;
+      }
+    } else if (rn == idx.nodes.end() || !rn->second->ready) {
+      log("scale-down: replacement " + repl + " for " + old + " did not become Ready; keeping " + old);
+    }
+    it = replacing_.erase(it);
+  }
+  if (consolidating >= config_.maxParallelDrains) return started;
+
+  std::set<std::string> replaced;  // old nodes whose replacement is still coming up
+  for (const auto& [repl, old] : replacing_) replaced.insert(old);
+  placement::ConsolidationInput base;
+  for (const auto& [name, node] : idx.nodes) {
+    if (node->deleting || !node->ready || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) ||
+        replacing_.count(name) || replaced.count(name)) {
+      continue;
+    }
+    placement::NodeInfo n = node->info;
+    if (n.hourlyPrice <= 0) {
+      const PoolState* ps = validPool(n.pool);
+      const InstanceType* t = ps ? ps->pool.instanceType(n.instanceType) : nullptr;
+      if (t) n.hourlyPrice = t->price(n.capacityType);
+    }
+    n.requested = {};
+    base.nodes.push_back(std::move(n));
+  }
+  std::set<std::string> live;
+  for (const auto& n : base.nodes) live.insert(n.name);
+  for (const auto& p : snap.pods) {
+    if (p.info.nodeName.empty() || !live.count(p.info.nodeName) || isFinished(p.info) || p.deleting) continue;
+    base.pods.push_back(p.info);
+  }
+  for (auto& n : base.nodes) {
+    for (const auto& p : base.pods) {
+      if (p.nodeName == n.name) n.requested += placement::podRequests(p);
+    }
+  }
+  base.pdbs = snap.pdbs;
+  placement::ConsolidationOptions opts;
+  opts.utilizationThreshold = 0;  // empty and under-used nodes are handled above; only replacements here
+  // One pass per capacity type with only that type's offerings: a node is replaced within its capacity
+  // type (an on-demand node is not swapped for spot behind the user's back).
+  for (CapacityType ct : {CapacityType::OnDemand, CapacityType::Spot}) {
+    if (consolidating >= config_.maxParallelDrains) break;
+    placement::ConsolidationInput in = base;
+    for (auto pp : plannerPools(now)) {
+      std::erase_if(pp.available, [&](const Offering& o) { return o.capacityType != ct; });
+      in.pools.push_back(toPlacementPool(*pp.pool, pp.available));
+    }
+    const auto plan = placement::planConsolidation(in, opts);
+    consolidating += startReplacements(plan, idx, now, ct);
+  }
+  return started;
+}
+
+int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const Index& idx, TimePoint now,
+                              CapacityType capacity) {
+  int consolidating = 0;
+  for (const auto& [n, d] : drains_) consolidating += d.reason != DrainReason::Interrupted;
+  consolidating += static_cast<int>(replacing_.size());
+  int created = 0;
+  for (const auto& a : plan.actions) {
+    if (consolidating + created >= config_.maxParallelDrains) break;
+    if (a.kind != placement::ConsolidationKind::Replace) continue;
+    auto on = idx.nodes.find(a.node);
+    if (on == idx.nodes.end()) continue;
+    const ClusterNode& node = *on->second;
+    auto psIt = pools_.find(a.replacementPool);
+    const PoolState* own = validPool(node.info.pool);
+    if (psIt == pools_.end() || !psIt->second.valid || !own) continue;
+    PoolState& ps = psIt->second;
+    if (a.replacementCapacityType != capacity || node.info.capacityType != capacity) continue;
+    if (nodeBackoff_.count(a.node) || now - node.created < own->pool.disruption.unneededTime) continue;
+    if (own->lastScaleUp != TimePoint{} && now - own->lastScaleUp < config_.scaleDownCooldown) continue;
+    bool blocked = false;
+    for (const auto* p : idx.movable(a.node)) blocked = blocked || !scaleDownBlocker(*p, own->pool).empty();
+    if (blocked) continue;
+    const InstanceType* type = ps.pool.instanceType(a.replacementInstanceType);
+    NodeProvider* provider = providerFor(ps.pool);
+    if (!type || !provider) continue;
+    auto zone = node.info.labels.find(kLabelZone);
+    const std::string z = zone != node.info.labels.end() ? zone->second
+                          : ps.pool.zones.empty()         ? ""
+                                                          : ps.pool.zones.front();
+    const std::string name = newNodeName(ps.pool.name, now);
+    NodeTemplate tmpl = nodeTemplate(ps.pool, *type, a.replacementCapacityType, z, name);
+    auto r = timedCreate(*provider, ps.pool, tmpl.request);
+    if (!r) {
+      log("scale-down: creating replacement " + a.replacementInstanceType + " for " + a.node +
+          " failed: " + r.error().message);
+      metrics_.inc(metric::kScaleUpFailures, {{"pool", ps.pool.name}, {"reason", "replacement"}});
+      continue;
+    }
+    InFlightNode f;
+    f.name = r->nodeName.empty() ? name : r->nodeName;
+    f.providerNamed = r->nodeName.empty();
+    f.pool = ps.pool.name;
+    f.instanceType = type->name;
+    f.zone = z;
+    f.capacityType = a.replacementCapacityType;
+    f.createdAt = now;
+    f.model = std::move(tmpl.model);
+    f.model.name = f.name;
+    if (type->gpus > 0) f.extendedRequested.insert(kResourceGpu);
+    replacing_[f.name] = a.node;
+    inFlight_[f.name] = std::move(f);
+    ++created;
+    log("scale-down: replacing " + a.node + " (" + node.info.instanceType + ") with " + name + " (" +
+        a.replacementInstanceType + "), saving " + std::to_string(a.savingsPerHour) + " USD/h: " + a.reason);
+    emit(nodeRef(a.node), "Normal", "Replacing",
+         "replacing with cheaper " + a.replacementInstanceType + " node " + name + " (saves " +
+             std::to_string(a.savingsPerHour) + " USD/h)");
+  }
+  return created;
 }
 
 int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake) {

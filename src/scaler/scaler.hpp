@@ -28,7 +28,7 @@
 
 namespace spotfit::scaler {
 
-enum class DrainReason { Empty, Underused, Interrupted };
+enum class DrainReason { Empty, Underused, Replaced, Interrupted };
 const char* toString(DrainReason r);
 
 struct InFlightNode {
@@ -111,7 +111,12 @@ class Scaler {
   void trackInFlight(const Index& idx, TimePoint now, bool& replan);
   void handleInterruptions(const Index& idx, TimePoint now, bool& replan);
   int scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now, bool replan);
-  int scaleDown(const Index& idx, TimePoint now);
+  int scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
+  // Replace-with-cheaper through placement::planConsolidation: creates the cheaper node (in flight);
+  // the old node is drained once the replacement is Ready. Returns drains started for finished replacements.
+  int replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, TimePoint now, int& consolidating);
+  int startReplacements(const placement::ConsolidationPlan& plan, const Index& idx, TimePoint now,
+                        CapacityType capacity);
   int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
   void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
   void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
@@ -145,6 +150,7 @@ class Scaler {
   std::map<std::string, Drain> drains_;
   std::set<std::string> interrupted_;                 // nodes whose notice was handled
   std::set<std::string> deleted_;                     // Node objects we deleted that the snapshot still shows
+  std::map<std::string, std::string> replacing_;       // replacement node -> node it replaces
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "placement/consolidation.hpp"
 #include "placement/model.hpp"
 #include "scaler/clock.hpp"
 
@@ -35,6 +36,9 @@ struct ClusterPod {
 struct ClusterSnapshot {
   std::vector<ClusterNode> nodes;
   std::vector<ClusterPod> pods;
+  // PodDisruptionBudgets with status.disruptionsAllowed; consolidation replaces no node whose evictions
+  // they would refuse (evictions themselves still go through the Eviction API and its PDB check).
+  std::vector<placement::PodDisruptionBudget> pdbs;
 };
 
 // DaemonSet and mirror (static) pods stay on a node being drained and never block removal.
