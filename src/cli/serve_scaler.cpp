@@ -4,9 +4,11 @@
 //
 // Replicas campaign for the Lease `spotfit-scaler` in the scaler's namespace (kube::LeaderElector,
 // client-go timing); only the leader runs the loop. Each leadership term starts a fresh Scaler that reads
-// the cost ledger back from its ConfigMap and adopts nodes still booting. Each pass lists Nodes, Pods and
-// NodePool objects through KubeClient, reconciles, and copies the scaler's metrics into the Prometheus
-// registry.
+// the cost ledger back from its ConfigMap and adopts nodes still booting. Nodes, Pods, PodDisruptionBudgets
+// and NodePool objects come from kube informers (list+watch, started with serve on every replica so a new
+// leader starts warm); each pass builds the snapshot from their stores, reconciles, and copies the
+// scaler's metrics into the Prometheus registry. /readyz reports the informers' hasSynced; the leader
+// does not reconcile before Nodes, Pods and PDBs are synced (a missing NodePool CRD means config pools only).
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -19,11 +21,14 @@
 #include <map>
 #include <random>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <set>
 #include <thread>
 
 #include "cli/serve_plugins.hpp"
 #include "kube/config.hpp"
+#include "kube/informer.hpp"
 #include "kube/leader.hpp"
 #include "kube/rest_client.hpp"
 #include "scaler/clusterapi_provider.hpp"
@@ -148,6 +153,18 @@ class ScalerRuntime {
     capi_ = std::make_unique<scaler::ClusterApiProvider>(*client_, clock_);
     actions_ = std::make_unique<scaler::KubeClusterActions>(*client_, clock_);
     store_ = std::make_unique<scaler::ConfigMapLedgerStore>(*client_, config_.namespaceName, config_.ledgerConfigMap);
+    nodes_ = kube::makeNodeInformer(*client_);
+    pods_ = kube::makePodInformer(*client_);
+    pdbs_ = kube::makePdbInformer(*client_);
+    nodes_->start();
+    pods_->start();
+    pdbs_->start();
+    if (config_.watchNodePoolObjects) {
+      pools_ = std::make_unique<kube::Informer<scaler::NodePoolObject>>(*client_, kube::resources::kNodePools,
+                                                                         &scaler::decodeNodePoolObject);
+      pools_->start();
+    }
+    informersStarted_.store(true, std::memory_order_release);
     kube::LeaderElectionConfig lec;
     lec.leaseNamespace = config_.namespaceName;
     lec.leaseName = "spotfit-scaler";
@@ -171,6 +188,18 @@ class ScalerRuntime {
     return {};
   }
 
+  // For /readyz: empty when every informer the loop needs has synced; else which have not.
+  std::string notSynced() const {
+    if (!informersStarted_.load(std::memory_order_acquire)) return "informers not started";
+    std::string out;
+    std::vector<const kube::InformerBase*> all{nodes_.get(), pods_.get(), pdbs_.get()};
+    for (const auto* i : all) {
+      if (!i || !i->hasSynced()) out += (out.empty() ? "" : ", ") + (i ? i->name() : std::string("informers"));
+    }
+    if (pools_ && !pools_->hasSynced() && !pools_->notInstalled()) out += (out.empty() ? "" : ", ") + pools_->name();
+    return out;
+  }
+
   void stop() {
     {
       std::lock_guard lock(mu_);
@@ -181,31 +210,41 @@ class ScalerRuntime {
       thread_.request_stop();
       thread_.join();
     }
+    if (pools_) pools_->stop();
+    if (pdbs_) pdbs_->stop();
+    if (pods_) pods_->stop();
+    if (nodes_) nodes_->stop();
   }
 
  private:
   void syncPools(scaler::Scaler& sc, std::set<std::string>& knownPools) {
-    std::set<std::string> seen;
-    kube::ListOptions o;
-    auto rv = client_->listAll(kube::resources::kNodePools, "", o, [&](const kube::json::Value& item) -> Status {
-      auto parsed = scaler::parseNodePoolObject(kube::json::toString(item));
-      if (!parsed) return {};
-      seen.insert(parsed->pool.name);
-      sc.upsertPoolObject(*parsed);
-      return {};
-    });
-    if (!rv) {
+    if (!pools_) return;
+    if (pools_->notInstalled()) {
       if (!poolsUnavailableLogged_) {
         log_.warn("scaler: NodePool objects unavailable (is the CRD installed?); using config pools only",
-                  {{"error", rv.error().message}});
+                  {{"error", pools_->lastError()}});
         poolsUnavailableLogged_ = true;
       }
-      return;
+    }
+    if (!pools_->hasSynced()) return;
+    std::set<std::string> seen;
+    for (const auto& obj : pools_->store().list()) {
+      seen.insert(obj->parsed.pool.name);
+      sc.upsertPoolObject(obj->parsed);
     }
     for (const auto& name : knownPools) {
       if (!seen.count(name)) sc.removePoolObject(name);
     }
     knownPools = std::move(seen);
+  }
+
+  // The snapshot from the informer stores, or nullopt while Nodes, Pods or PDBs have not synced.
+  std::optional<scaler::ClusterSnapshot> snapshot(scaler::SnapshotBuilder& builder, scaler::TimePoint now) {
+    if (!nodes_->hasSynced() || !pods_->hasSynced() || !pdbs_->hasSynced()) return std::nullopt;
+    for (const auto& n : nodes_->store().list()) builder.addNode(*n);
+    for (const auto& p : pods_->store().list()) builder.addPod(*p);
+    for (const auto& d : pdbs_->store().list()) builder.addPdb(*d);
+    return builder.take(now);
   }
 
   // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger read back, the
@@ -226,14 +265,16 @@ class ScalerRuntime {
     }
     std::set<std::string> knownPools;
     scaler::SnapshotBuilder builder;
+    bool waitLogged = false;
     std::stop_callback wake(stop, [this] { cv_.notify_all(); });
     while (!stop.stop_requested()) {
       const auto now = clock_.now();
       std::optional<scaler::TimePoint> next;
       if (config_.watchNodePoolObjects) syncPools(sc, knownPools);
-      auto snapshot = builder.list(*client_, now);
+      auto snapshot = this->snapshot(builder, now);
       if (!snapshot) {
-        log_.warn("scaler: listing nodes and pods failed", {{"error", snapshot.error().message}});
+        if (!waitLogged) log_.info("scaler: waiting for informers to sync", {{"pending", notSynced()}});
+        waitLogged = true;
       } else {
         next = sc.reconcile(*snapshot).wakeAt;
         exporter_.publish(sc.metrics());
@@ -267,6 +308,11 @@ class ScalerRuntime {
   std::unique_ptr<scaler::ConfigMapLedgerStore> store_;
   scaler::PlacementPlanner planner_;
   std::unique_ptr<kube::LeaderElector> elector_;
+  std::unique_ptr<kube::Informer<kube::Node>> nodes_;
+  std::unique_ptr<kube::Informer<kube::Pod>> pods_;
+  std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbs_;
+  std::unique_ptr<kube::Informer<scaler::NodePoolObject>> pools_;
+  std::atomic<bool> informersStarted_{false};
   bool poolsUnavailableLogged_ = false;
   std::jthread thread_;
   mutable std::mutex mu_;
@@ -289,6 +335,10 @@ Status configureScaler(ServeContext& ctx) {
   }
   ctx.readiness.setFeature("scaler", true, std::to_string(cfg->nodePools.size()) + " configured node pool(s)");
   auto runtime = std::make_shared<ScalerRuntime>(std::move(*cfg), ctx.kubeconfig, ctx.metrics, ctx.log());
+  ctx.readiness.addCheck("scaler-informers", [runtime] {
+    auto pending = runtime->notSynced();
+    return pending.empty() ? server::CheckResult::pass("synced") : server::CheckResult::fail("not synced: " + pending);
+  });
   ctx.onStart([runtime] { return runtime->start(); });
   ctx.onStop([runtime] { runtime->stop(); });
   return {};

@@ -1,5 +1,7 @@
 #include "scaler/kube_snapshot.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "kube/objects.hpp"
@@ -12,11 +14,15 @@ void SnapshotBuilder::addNode(const kube::json::Value& v) {
     ++skipped_;
     return;
   }
+  addNode(*node);
+}
+
+void SnapshotBuilder::addNode(const kube::Node& node) {
   ClusterNode n;
-  n.info = node->info;
-  n.ready = node->ready.value_or(false);
-  if (node->meta.creationTimestamp) n.created = *node->meta.creationTimestamp;
-  n.deleting = node->meta.deletionTimestamp.has_value();
+  n.info = node.info;
+  n.ready = node.ready.value_or(false);
+  if (node.meta.creationTimestamp) n.created = *node.meta.creationTimestamp;
+  n.deleting = node.meta.deletionTimestamp.has_value();
   current_.nodes.push_back(std::move(n));
 }
 
@@ -26,18 +32,45 @@ void SnapshotBuilder::addPod(const kube::json::Value& v) {
     ++skipped_;
     return;
   }
+  addPod(*pod);
+}
+
+void SnapshotBuilder::addPod(const kube::Pod& pod) {
   ClusterPod p;
-  p.info = pod->toPodInfo();
-  p.unschedulable = pod->unschedulable() && pod->nodeName.empty();
-  p.deleting = pod->meta.deletionTimestamp.has_value();
+  p.info = pod.toPodInfo();
+  p.unschedulable = pod.unschedulable() && pod.nodeName.empty();
+  p.deleting = pod.meta.deletionTimestamp.has_value();
   current_.pods.push_back(std::move(p));
-  podCreated_.push_back(pod->meta.creationTimestamp);
+  podCreated_.push_back(pod.meta.creationTimestamp);
+}
+
+void SnapshotBuilder::addPdb(const kube::PodDisruptionBudget& pdb) {
+  if (!pdb.selector) return;
+  placement::PodDisruptionBudget out;
+  out.namespace_ = pdb.meta.namespace_;
+  out.name = pdb.meta.name;
+  if (pdb.selector->matchExpressions.empty()) {
+    for (const auto& [k, v] : pdb.selector->matchLabels) out.matchLabels[k] = v;
+  }
+  out.disruptionsAllowed = static_cast<int32_t>(std::clamp<int64_t>(pdb.disruptionsAllowed, 0, INT32_MAX));
+  current_.pdbs.push_back(std::move(out));
+}
+
+Result<NodePoolObject> decodeNodePoolObject(const kube::json::Value& v) {
+  const auto* md = kube::json::find(v, "metadata");
+  if (!md) return makeError("invalid", "NodePool has no metadata");
+  auto meta = kube::decodeMeta(*md);
+  if (!meta) return meta.error();
+  auto parsed = parseNodePoolObject(kube::json::toString(v));
+  if (!parsed) return parsed.error();
+  return NodePoolObject{std::move(*meta), std::move(*parsed)};
 }
 
 ClusterSnapshot SnapshotBuilder::take(TimePoint now) {
   ClusterSnapshot out;
   out.nodes.swap(current_.nodes);
   out.pods.swap(current_.pods);
+  out.pdbs.swap(current_.pdbs);
   std::vector<std::optional<kube::WallTime>> created;
   created.swap(podCreated_);
   std::map<std::string, placement::NodeInfo*> byName;

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "kube/client.hpp"
+#include "kube/objects.hpp"
 #include "kube/time.hpp"
+#include "scaler/nodepool.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -21,6 +23,13 @@ class SnapshotBuilder {
   // counted, never fatal.
   void addNode(const kube::json::Value& node);
   void addPod(const kube::json::Value& pod);
+  // From informer stores (already decoded).
+  void addNode(const kube::Node& node);
+  void addPod(const kube::Pod& pod);
+  // A PDB with a selector the placement model can express (matchLabels) or an empty one; a selector with
+  // matchExpressions is kept as "every pod of the namespace" (over-protects, never under-protects); a null
+  // selector selects nothing and is skipped.
+  void addPdb(const kube::PodDisruptionBudget& pdb);
   // The snapshot of everything added since the last call; per-node requested sums are computed here.
   ClusterSnapshot take(TimePoint now);
 
@@ -35,5 +44,14 @@ class SnapshotBuilder {
   std::map<std::string, TimePoint> unschedulableSince_, boundAt_, finishedAt_;
   int skipped_ = 0;
 };
+
+// A NodePool object as the NodePool informer stores it: its metadata plus the scaler's parse of it.
+struct NodePoolObject {
+  kube::ObjectMeta meta;
+  ParsedNodePool parsed;
+};
+// kube::Decoder for Informer<NodePoolObject>: an object parseNodePoolObject refuses outright (not a JSON
+// object, no name) is an error; a NodePool with invalid settings decodes, with its issues in `parsed`.
+Result<NodePoolObject> decodeNodePoolObject(const kube::json::Value& v);
 
 }  // namespace spotfit::scaler
