@@ -36,7 +36,7 @@ class ManifestsTest(ClusterTestCase):
         def established():
             crd = cls.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.spotfit.io")
             return any(c["type"] == "Established" and c["status"] == "True"
-                       for c in crd.get("status", {}).get("conditions", []))
+                       for c in (crd.get("status") or {}).get("conditions") or [])
 
         wait_for("the NodePool CRD to be Established", established, WAIT)
         # Discovery for a just-established group can lag a moment behind the condition.

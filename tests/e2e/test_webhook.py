@@ -92,7 +92,7 @@ class WebhookTest(ClusterTestCase):
             crd = cls.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
                                "verticalpodautoscalers.autoscaling.k8s.io")
             return any(c["type"] == "Established" and c["status"] == "True"
-                       for c in crd.get("status", {}).get("conditions", [])) and cls.kube.exists(
+                       for c in (crd.get("status") or {}).get("conditions") or []) and cls.kube.exists(
                 "/apis/autoscaling.k8s.io/v1/verticalpodautoscalers")
 
         wait_for("the VerticalPodAutoscaler CRD to be served", vpa_served, WAIT)
