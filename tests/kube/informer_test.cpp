@@ -170,7 +170,12 @@ TEST_F(InformerTest, RelistsOnGoneAndDeliversTheDifference) {
   for (int i = 0; i < 10; ++i) api.upsert("pods", podJson("d", "p" + std::to_string(i)));
   auto inf = startPods(fastOptions());
   ASSERT_TRUE(eventually(*inf, [&] { return api.activeWatches() == 1; }));
-  // Changes the informer misses, then the history it would need is compacted away.
+  // Changes the informer misses, then the history it would need is compacted away. The next watch is
+  // held back until that is done, so a fast reconnect cannot see the changes as ordinary events.
+  Fault slowWatch;
+  slowWatch.watch = true;
+  slowWatch.delay = std::chrono::milliseconds(500);
+  api.injectFault(slowWatch);
   api.closeWatches();
   api.erase("pods", "d", "p3");
   api.upsert("pods", podJson("d", "p4", "moved"));
