@@ -7,13 +7,16 @@
 
 namespace spotfit::kube::json {
 
-namespace {
 std::string joinPath(std::string_view path, std::string_view key) {
   std::string p(path);
   if (!p.empty()) p += '.';
   p += key;
   return p;
 }
+
+std::string indexPath(std::string_view path, size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
+
+namespace {
 
 const char* typeName(const Value& v) {
   switch (v.GetType()) {

@@ -68,6 +68,11 @@ inline Value str(std::string_view s, Document::AllocatorType& a) {
 
 Error invalid(std::string_view path, std::string_view what);
 
+// JSON paths for error messages: joinPath("spec", "containers") == "spec.containers",
+// indexPath("spec.containers", 2) == "spec.containers[2]".
+std::string joinPath(std::string_view path, std::string_view key);
+std::string indexPath(std::string_view path, size_t i);
+
 }  // namespace spotfit::kube::json
 
 // Propagates an Error from a Result-returning expression; binds the value otherwise.

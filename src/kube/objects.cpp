@@ -10,15 +10,6 @@ using json::Value;
 
 namespace {
 
-std::string sub(std::string_view path, std::string_view key) {
-  std::string p(path);
-  if (!p.empty()) p += '.';
-  p += key;
-  return p;
-}
-
-std::string idx(std::string_view path, size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
-
 bool hasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
 // Reads a string → string object into a FlatMap, keeping keys for which keep(key) holds.
@@ -32,9 +23,9 @@ Result<FlatMap> stringMap(const Value& obj, std::string_view key, std::string_vi
     std::string_view k = json::view(member.name);
     if (!keep(k)) continue;
     if (member.value.IsNull()) continue;
-    if (!member.value.IsString()) return json::invalid(sub(sub(path, key), k), "expected string");
+    if (!member.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, key), k), "expected string");
     std::string_view val = json::view(member.value);
-    if (hasNul(k) || hasNul(val)) return json::invalid(sub(sub(path, key), k), "contains a NUL character");
+    if (hasNul(k) || hasNul(val)) return json::invalid(json::joinPath(json::joinPath(path, key), k), "contains a NUL character");
     entries.emplace_back(k, val);
   }
   return FlatMap::from(std::move(entries));
@@ -49,7 +40,7 @@ Result<std::optional<WallTime>> optTime(const Value& obj, std::string_view key, 
   KUBE_TRY(auto s, json::optString(obj, key, path));
   if (!s || s->empty()) return std::optional<WallTime>{};
   auto t = parseTime(*s);
-  if (!t.ok()) return json::invalid(sub(path, key), t.error().message);
+  if (!t.ok()) return json::invalid(json::joinPath(path, key), t.error().message);
   return std::optional<WallTime>{*t};
 }
 
@@ -57,10 +48,10 @@ Result<std::vector<Condition>> conditions(const Value& status, std::string_view 
   std::vector<Condition> out;
   KUBE_TRY(const Value* arr, json::optArray(status, "conditions", path));
   if (arr == nullptr) return out;
-  std::string p = sub(path, "conditions");
+  std::string p = json::joinPath(path, "conditions");
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
     const Value& c = (*arr)[i];
-    std::string cp = idx(p, i);
+    std::string cp = json::indexPath(p, i);
     if (!c.IsObject()) return json::invalid(cp, "expected object");
     Condition cond;
     KUBE_TRY(auto type, json::reqString(c, "type", cp));
@@ -79,7 +70,7 @@ Result<std::vector<std::string>> stringList(const Value& obj, std::string_view k
   KUBE_TRY(const Value* arr, json::optArray(obj, key, path));
   if (arr == nullptr) return out;
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
-    if (!(*arr)[i].IsString()) return json::invalid(idx(sub(path, key), i), "expected string");
+    if (!(*arr)[i].IsString()) return json::invalid(json::indexPath(json::joinPath(path, key), i), "expected string");
     out.emplace_back(json::view((*arr)[i]));
   }
   return out;
@@ -91,7 +82,7 @@ Result<QuantityList> quantities(const Value& obj, std::string_view key, std::str
   if (m == nullptr) return out;
   for (const auto& member : m->GetObject()) {
     std::string_view name = json::view(member.name);
-    std::string p = sub(sub(path, key), name);
+    std::string p = json::joinPath(json::joinPath(path, key), name);
     std::optional<int64_t> milli;
     if (member.value.IsString()) {
       auto q = placement::parseMilli(json::view(member.value));
@@ -156,11 +147,11 @@ Result<ObjectMeta> decodeMeta(const Value& md, std::string_view path) {
   KUBE_TRY(m.deletionTimestamp, optTime(md, "deletionTimestamp", path));
   KUBE_TRY(const Value* owners, json::optArray(md, "ownerReferences", path));
   if (owners != nullptr) {
-    std::string op = sub(path, "ownerReferences");
+    std::string op = json::joinPath(path, "ownerReferences");
     m.ownerReferences.reserve(owners->Size());
     for (rapidjson::SizeType i = 0; i < owners->Size(); ++i) {
       const Value& o = (*owners)[i];
-      std::string p = idx(op, i);
+      std::string p = json::indexPath(op, i);
       if (!o.IsObject()) return json::invalid(p, "expected object");
       OwnerReference ref;
       KUBE_TRY(ref.apiVersion, optStr(o, "apiVersion", p));
@@ -207,16 +198,16 @@ Result<LabelSelector> decodeLabelSelector(const Value& v, std::string_view path)
   KUBE_TRY(const Value* ml, json::optObject(v, "matchLabels", path));
   if (ml != nullptr) {
     for (const auto& m : ml->GetObject()) {
-      if (!m.value.IsString()) return json::invalid(sub(sub(path, "matchLabels"), json::view(m.name)), "expected string");
+      if (!m.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, "matchLabels"), json::view(m.name)), "expected string");
       sel.matchLabels.emplace_back(json::view(m.name), json::view(m.value));
     }
   }
   KUBE_TRY(const Value* me, json::optArray(v, "matchExpressions", path));
   if (me != nullptr) {
-    std::string ep = sub(path, "matchExpressions");
+    std::string ep = json::joinPath(path, "matchExpressions");
     for (rapidjson::SizeType i = 0; i < me->Size(); ++i) {
       const Value& e = (*me)[i];
-      std::string p = idx(ep, i);
+      std::string p = json::indexPath(ep, i);
       if (!e.IsObject()) return json::invalid(p, "expected object");
       LabelSelectorRequirement req;
       KUBE_TRY(auto key, json::reqString(e, "key", p));
@@ -224,7 +215,7 @@ Result<LabelSelector> decodeLabelSelector(const Value& v, std::string_view path)
       KUBE_TRY(auto op, json::reqString(e, "operator", p));
       req.op = std::string(op);
       if (req.op != "In" && req.op != "NotIn" && req.op != "Exists" && req.op != "DoesNotExist") {
-        return json::invalid(sub(p, "operator"), "unknown operator \"" + req.op + "\"");
+        return json::invalid(json::joinPath(p, "operator"), "unknown operator \"" + req.op + "\"");
       }
       KUBE_TRY(req.values, stringList(e, "values", p));
       sel.matchExpressions.push_back(std::move(req));
@@ -412,14 +403,14 @@ Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const Value& v) {
       if (cps != nullptr) {
         for (rapidjson::SizeType i = 0; i < cps->Size(); ++i) {
           const Value& c = (*cps)[i];
-          std::string p = idx("spec.resourcePolicy.containerPolicies", i);
+          std::string p = json::indexPath("spec.resourcePolicy.containerPolicies", i);
           if (!c.IsObject()) return json::invalid(p, "expected object");
           ContainerResourcePolicy pol;
           KUBE_TRY(auto name, json::optString(c, "containerName", p));
           pol.containerName = name ? std::string(*name) : std::string("*");
           KUBE_TRY(auto mode, json::optString(c, "mode", p));
           if (mode) {
-            if (*mode != "Auto" && *mode != "Off") return json::invalid(sub(p, "mode"), "unknown mode \"" + std::string(*mode) + "\"");
+            if (*mode != "Auto" && *mode != "Off") return json::invalid(json::joinPath(p, "mode"), "unknown mode \"" + std::string(*mode) + "\"");
             pol.mode = std::string(*mode);
           }
           KUBE_TRY(pol.minAllowed, quantities(c, "minAllowed", p));
@@ -428,7 +419,7 @@ Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const Value& v) {
           KUBE_TRY(auto cv, json::optString(c, "controlledValues", p));
           if (cv) {
             if (*cv != "RequestsAndLimits" && *cv != "RequestsOnly") {
-              return json::invalid(sub(p, "controlledValues"), "unknown value \"" + std::string(*cv) + "\"");
+              return json::invalid(json::joinPath(p, "controlledValues"), "unknown value \"" + std::string(*cv) + "\"");
             }
             pol.controlledValues = std::string(*cv);
           }
@@ -445,7 +436,7 @@ Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const Value& v) {
       if (crs != nullptr) {
         for (rapidjson::SizeType i = 0; i < crs->Size(); ++i) {
           const Value& c = (*crs)[i];
-          std::string p = idx("status.recommendation.containerRecommendations", i);
+          std::string p = json::indexPath("status.recommendation.containerRecommendations", i);
           if (!c.IsObject()) return json::invalid(p, "expected object");
           ContainerRecommendation r;
           KUBE_TRY(auto name, json::reqString(c, "containerName", p));

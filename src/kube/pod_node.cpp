@@ -10,14 +10,6 @@ using json::Value;
 
 namespace {
 
-std::string sub(std::string_view path, std::string_view key) {
-  std::string p(path);
-  if (!p.empty()) p += '.';
-  p += key;
-  return p;
-}
-std::string idx(std::string_view path, size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
-
 // A ResourceList ({"cpu": "500m"}) into placement::Resources.
 Result<placement::Resources> resourceList(const Value& obj, std::string_view key, std::string_view path) {
   KUBE_TRY(const Value* m, json::optObject(obj, key, path));
@@ -30,11 +22,11 @@ Result<placement::Resources> resourceList(const Value& obj, std::string_view key
     } else if (member.value.IsInt64()) {
       list.emplace(name, std::to_string(member.value.GetInt64()));
     } else {
-      return json::invalid(sub(sub(path, key), name), "expected a quantity string");
+      return json::invalid(json::joinPath(json::joinPath(path, key), name), "expected a quantity string");
     }
   }
   auto r = placement::Resources::fromMap(list);
-  if (!r.ok()) return json::invalid(sub(path, key), r.error().message);
+  if (!r.ok()) return json::invalid(json::joinPath(path, key), r.error().message);
   // Far above any real machine (10^12 cores, a petabyte), low enough that summing a pod's containers
   // (at most kMaxContainers) can never overflow int64 in the placement arithmetic.
   constexpr int64_t kMaxAmount = 1'000'000'000'000'000;
@@ -42,7 +34,7 @@ Result<placement::Resources> resourceList(const Value& obj, std::string_view key
   bool tooLarge = res.cpuMilli > kMaxAmount || res.memory > kMaxAmount || res.ephemeralStorage > kMaxAmount ||
                   res.pods > kMaxAmount;
   for (const auto& [name, amount] : res.extended) tooLarge = tooLarge || amount > kMaxAmount;
-  if (tooLarge) return json::invalid(sub(path, key), "quantity too large");
+  if (tooLarge) return json::invalid(json::joinPath(path, key), "quantity too large");
   return std::move(r).value();
 }
 
@@ -52,7 +44,7 @@ Result<placement::Labels> labelMap(const Value& obj, std::string_view key, std::
   if (m == nullptr) return out;
   for (const auto& member : m->GetObject()) {
     if (member.value.IsNull()) continue;
-    if (!member.value.IsString()) return json::invalid(sub(sub(path, key), json::view(member.name)), "expected string");
+    if (!member.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, key), json::view(member.name)), "expected string");
     out.emplace(std::string(json::view(member.name)), std::string(json::view(member.value)));
   }
   return out;
@@ -62,20 +54,20 @@ Result<std::vector<placement::Container>> containers(const Value& spec, std::str
   std::vector<placement::Container> out;
   KUBE_TRY(const Value* arr, json::optArray(spec, key, "spec"));
   if (arr == nullptr) return out;
-  std::string base = sub("spec", key);
+  std::string base = json::joinPath("spec", key);
   constexpr rapidjson::SizeType kMaxContainers = 1000;
   if (arr->Size() > kMaxContainers) return json::invalid(base, "more than 1000 containers");
   out.reserve(arr->Size());
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
     const Value& c = (*arr)[i];
-    std::string p = idx(base, i);
+    std::string p = json::indexPath(base, i);
     if (!c.IsObject()) return json::invalid(p, "expected object");
     placement::Container ct;
     KUBE_TRY(auto name, json::optString(c, "name", p));
     if (name) ct.name = std::string(*name);
     KUBE_TRY(const Value* res, json::optObject(c, "resources", p));
     if (res != nullptr) {
-      std::string rp = sub(p, "resources");
+      std::string rp = json::joinPath(p, "resources");
       KUBE_TRY(ct.requests, resourceList(*res, "requests", rp));
       KUBE_TRY(ct.limits, resourceList(*res, "limits", rp));
     }
@@ -95,19 +87,19 @@ Result<std::vector<placement::NodeSelectorRequirement>> requirements(const Value
   if (arr == nullptr) return out;
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
     const Value& e = (*arr)[i];
-    std::string p = idx(sub(path, key), i);
+    std::string p = json::indexPath(json::joinPath(path, key), i);
     if (!e.IsObject()) return json::invalid(p, "expected object");
     placement::NodeSelectorRequirement req;
     KUBE_TRY(auto k, json::reqString(e, "key", p));
     req.key = std::string(k);
     KUBE_TRY(auto op, json::reqString(e, "operator", p));
     auto parsed = placement::parseSelectorOperator(op);
-    if (!parsed) return json::invalid(sub(p, "operator"), "unknown operator \"" + std::string(op) + "\"");
+    if (!parsed) return json::invalid(json::joinPath(p, "operator"), "unknown operator \"" + std::string(op) + "\"");
     req.op = *parsed;
     KUBE_TRY(const Value* vals, json::optArray(e, "values", p));
     if (vals != nullptr) {
       for (rapidjson::SizeType j = 0; j < vals->Size(); ++j) {
-        if (!(*vals)[j].IsString()) return json::invalid(idx(sub(p, "values"), j), "expected string");
+        if (!(*vals)[j].IsString()) return json::invalid(json::indexPath(json::joinPath(p, "values"), j), "expected string");
         req.values.emplace_back(json::view((*vals)[j]));
       }
     }
@@ -136,11 +128,11 @@ Status decodeAffinity(const Value& spec, PodSchedulingSpec& out) {
     const std::string np = "spec.affinity.nodeAffinity";
     KUBE_TRY(const Value* req, json::optObject(*na, "requiredDuringSchedulingIgnoredDuringExecution", np));
     if (req != nullptr) {
-      std::string rp = sub(np, "requiredDuringSchedulingIgnoredDuringExecution");
+      std::string rp = json::joinPath(np, "requiredDuringSchedulingIgnoredDuringExecution");
       KUBE_TRY(const Value* terms, json::optArray(*req, "nodeSelectorTerms", rp));
       if (terms != nullptr) {
         for (rapidjson::SizeType i = 0; i < terms->Size(); ++i) {
-          KUBE_TRY(auto term, selectorTerm((*terms)[i], idx(sub(rp, "nodeSelectorTerms"), i)));
+          KUBE_TRY(auto term, selectorTerm((*terms)[i], json::indexPath(json::joinPath(rp, "nodeSelectorTerms"), i)));
           out.requiredNodeAffinity.push_back(std::move(term));
         }
       }
@@ -148,15 +140,15 @@ Status decodeAffinity(const Value& spec, PodSchedulingSpec& out) {
     KUBE_TRY(const Value* pref, json::optArray(*na, "preferredDuringSchedulingIgnoredDuringExecution", np));
     if (pref != nullptr) {
       int64_t bestWeight = -1;
-      std::string pp = sub(np, "preferredDuringSchedulingIgnoredDuringExecution");
+      std::string pp = json::joinPath(np, "preferredDuringSchedulingIgnoredDuringExecution");
       for (rapidjson::SizeType i = 0; i < pref->Size(); ++i) {
         const Value& p = (*pref)[i];
-        std::string ip = idx(pp, i);
+        std::string ip = json::indexPath(pp, i);
         if (!p.IsObject()) return json::invalid(ip, "expected object");
         KUBE_TRY(auto weight, json::optInt(p, "weight", ip));
         KUBE_TRY(const Value* prefTerm, json::optObject(p, "preference", ip));
         if (prefTerm == nullptr) continue;
-        KUBE_TRY(auto term, selectorTerm(*prefTerm, sub(ip, "preference")));
+        KUBE_TRY(auto term, selectorTerm(*prefTerm, json::joinPath(ip, "preference")));
         // The capacity type a preferred term asks for (In with one value) is a scoring hint.
         for (const auto& r : term.matchExpressions) {
           if (!isCapacityTypeKey(r.key) || r.op != placement::SelectorOperator::In || r.values.size() != 1) continue;
@@ -187,7 +179,7 @@ Result<std::vector<placement::Toleration>> tolerations(const Value& spec) {
   if (arr == nullptr) return out;
   for (rapidjson::SizeType i = 0; i < arr->Size(); ++i) {
     const Value& t = (*arr)[i];
-    std::string p = idx("spec.tolerations", i);
+    std::string p = json::indexPath("spec.tolerations", i);
     if (!t.IsObject()) return json::invalid(p, "expected object");
     placement::Toleration tol;
     KUBE_TRY(auto key, json::optString(t, "key", p));
@@ -198,14 +190,14 @@ Result<std::vector<placement::Toleration>> tolerations(const Value& spec) {
     } else if (*op == "Exists") {
       tol.op = placement::TolerationOperator::Exists;
     } else {
-      return json::invalid(sub(p, "operator"), "unknown operator \"" + std::string(*op) + "\"");
+      return json::invalid(json::joinPath(p, "operator"), "unknown operator \"" + std::string(*op) + "\"");
     }
     KUBE_TRY(auto value, json::optString(t, "value", p));
     if (value) tol.value = std::string(*value);
     KUBE_TRY(auto effect, json::optString(t, "effect", p));
     if (effect && !effect->empty()) {
       auto e = placement::parseTaintEffect(*effect);
-      if (!e) return json::invalid(sub(p, "effect"), "unknown effect \"" + std::string(*effect) + "\"");
+      if (!e) return json::invalid(json::joinPath(p, "effect"), "unknown effect \"" + std::string(*effect) + "\"");
       tol.effect = e;
     }
     KUBE_TRY(tol.tolerationSeconds, json::optInt(t, "tolerationSeconds", p));
@@ -250,7 +242,7 @@ Result<std::shared_ptr<const PodSchedulingSpec>> decodeSpec(const Value& v) {
     if (vols != nullptr) {
       for (rapidjson::SizeType i = 0; i < vols->Size(); ++i) {
         const Value& vol = (*vols)[i];
-        if (!vol.IsObject()) return json::invalid(idx("spec.volumes", i), "expected object");
+        if (!vol.IsObject()) return json::invalid(json::indexPath("spec.volumes", i), "expected object");
         if (json::find(vol, "hostPath") != nullptr) s.hasLocalStorage = true;
         if (const Value* ed = json::find(vol, "emptyDir")) {
           const Value* medium = json::find(*ed, "medium");
@@ -302,7 +294,7 @@ Result<Pod> decodePod(const Value& v) {
     if (conds != nullptr) {
       for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
         const Value& c = (*conds)[i];
-        std::string p = idx("status.conditions", i);
+        std::string p = json::indexPath("status.conditions", i);
         if (!c.IsObject()) return json::invalid(p, "expected object");
         KUBE_TRY(auto type, json::optString(c, "type", p));
         if (!type || *type != "PodScheduled") continue;
@@ -390,7 +382,7 @@ Result<Node> decodeNode(const Value& v) {
     if (taints != nullptr) {
       for (rapidjson::SizeType i = 0; i < taints->Size(); ++i) {
         const Value& t = (*taints)[i];
-        std::string p = idx("spec.taints", i);
+        std::string p = json::indexPath("spec.taints", i);
         if (!t.IsObject()) return json::invalid(p, "expected object");
         placement::Taint taint;
         KUBE_TRY(auto key, json::reqString(t, "key", p));
@@ -399,7 +391,7 @@ Result<Node> decodeNode(const Value& v) {
         if (value) taint.value = std::string(*value);
         KUBE_TRY(auto effect, json::reqString(t, "effect", p));
         auto e = placement::parseTaintEffect(effect);
-        if (!e) return json::invalid(sub(p, "effect"), "unknown effect \"" + std::string(effect) + "\"");
+        if (!e) return json::invalid(json::joinPath(p, "effect"), "unknown effect \"" + std::string(effect) + "\"");
         taint.effect = *e;
         n.info.taints.push_back(std::move(taint));
       }
@@ -413,7 +405,7 @@ Result<Node> decodeNode(const Value& v) {
     if (conds != nullptr) {
       for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
         const Value& c = (*conds)[i];
-        std::string p = idx("status.conditions", i);
+        std::string p = json::indexPath("status.conditions", i);
         if (!c.IsObject()) return json::invalid(p, "expected object");
         KUBE_TRY(auto type, json::optString(c, "type", p));
         if (!type || *type != "Ready") continue;
