@@ -8,15 +8,6 @@
 
 namespace spotfit::scaler {
 
-void SnapshotBuilder::addNode(const kube::json::Value& v) {
-  auto node = kube::decodeNode(v);
-  if (!node) {
-    ++skipped_;
-    return;
-  }
-  addNode(*node);
-}
-
 void SnapshotBuilder::addNode(const kube::Node& node) {
   ClusterNode n;
   n.info = node.info;
@@ -24,15 +15,6 @@ void SnapshotBuilder::addNode(const kube::Node& node) {
   if (node.meta.creationTimestamp) n.created = *node.meta.creationTimestamp;
   n.deleting = node.meta.deletionTimestamp.has_value();
   current_.nodes.push_back(std::move(n));
-}
-
-void SnapshotBuilder::addPod(const kube::json::Value& v) {
-  auto pod = kube::decodePod(v);
-  if (!pod) {
-    ++skipped_;
-    return;
-  }
-  addPod(*pod);
 }
 
 void SnapshotBuilder::addPod(const kube::Pod& pod) {
@@ -95,30 +77,6 @@ ClusterSnapshot SnapshotBuilder::take(TimePoint now) {
     std::erase_if(*m, [&](const auto& kv) { return !live.count(kv.first); });
   }
   return out;
-}
-
-Result<ClusterSnapshot> SnapshotBuilder::list(kube::KubeClient& client, TimePoint now) {
-  kube::ListOptions o;
-  o.limit = 500;
-  auto nodes = client.listAll(kube::resources::kNodes, "", o, [&](const kube::json::Value& v) -> Status {
-    addNode(v);
-    return {};
-  });
-  if (!nodes) {
-    current_ = {};
-    podCreated_.clear();
-    return nodes.error();
-  }
-  auto pods = client.listAll(kube::resources::kPods, "", o, [&](const kube::json::Value& v) -> Status {
-    addPod(v);
-    return {};
-  });
-  if (!pods) {
-    current_ = {};
-    podCreated_.clear();
-    return pods.error();
-  }
-  return take(now);
 }
 
 }  // namespace spotfit::scaler

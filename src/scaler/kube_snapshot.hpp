@@ -6,10 +6,9 @@
 
 #include <map>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
-#include "kube/client.hpp"
 #include "kube/objects.hpp"
 #include "kube/time.hpp"
 #include "scaler/nodepool.hpp"
@@ -19,11 +18,7 @@ namespace spotfit::scaler {
 
 class SnapshotBuilder {
  public:
-  // From raw Node and Pod JSON values (informer stores or list pages). Malformed objects are skipped and
-  // counted, never fatal.
-  void addNode(const kube::json::Value& node);
-  void addPod(const kube::json::Value& pod);
-  // From informer stores (already decoded).
+  // From informer stores (already decoded; the informers skip objects that do not decode).
   void addNode(const kube::Node& node);
   void addPod(const kube::Pod& pod);
   // A PDB with a selector the placement model can express (matchLabels) or an empty one; a selector with
@@ -33,16 +28,10 @@ class SnapshotBuilder {
   // The snapshot of everything added since the last call; per-node requested sums are computed here.
   ClusterSnapshot take(TimePoint now);
 
-  // Lists every Node and Pod through the client (the polling path until informers feed addNode/addPod).
-  Result<ClusterSnapshot> list(kube::KubeClient& client, TimePoint now);
-
-  int skipped() const { return skipped_; }
-
  private:
   ClusterSnapshot current_;
   std::vector<std::optional<kube::WallTime>> podCreated_;
   std::map<std::string, TimePoint> unschedulableSince_, boundAt_, finishedAt_;
-  int skipped_ = 0;
 };
 
 // A NodePool object as the NodePool informer stores it: its metadata plus the scaler's parse of it.
