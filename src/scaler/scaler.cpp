@@ -516,18 +516,28 @@ std::vector<placement::NodeInfo> Scaler::capacityNodes(const Index& idx, const s
 }
 
 std::string Scaler::roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing) {
+  // The node's pods are planned together with every pod that still waits to leave a node chosen in this
+  // pass or already draining, so two underused nodes never both count on the same free room.
   PlanRequest req;
-  for (const auto* p : idx.movable(node)) {
-    placement::PodInfo copy = p->info;
-    copy.nodeName.clear();
-    req.pods.push_back(std::move(copy));
+  std::set<std::string> leaving = removing;
+  for (const auto& [name, d] : drains_) leaving.insert(name);
+  leaving.insert(node);
+  size_t others = 0;
+  for (const auto& n : leaving) {
+    for (const auto* p : idx.movable(n)) {
+      placement::PodInfo copy = p->info;
+      copy.nodeName.clear();
+      req.pods.push_back(std::move(copy));
+      others += n != node;
+    }
   }
   std::set<std::string> exclude = removing;
   exclude.insert(node);
-  req.nodes = capacityNodes(idx, exclude);
-  PlanResult plan = planner_.plan(req);  // no pools: existing capacity only
+  req.nodes = capacityNodes(idx, exclude);  // draining nodes are in it, cordoned
+  PlanResult plan = planner_.plan(req);     // no pools: existing capacity only
   if (!plan.newNodes.empty() || !plan.unplaceable.empty()) {
     return "its pods do not fit on the other nodes" +
+           (others ? " next to the " + std::to_string(others) + " pod(s) leaving nodes being drained" : std::string()) +
            (plan.unplaceable.empty() ? std::string() : " (" + plan.unplaceable.begin()->second + ")");
   }
   return "";

@@ -185,6 +185,38 @@ TEST(ScaleDown, UnderusedNodeKeptWhenPodsHaveNowhereToGo) {
   EXPECT_NE(e->message.find("do not fit"), std::string::npos) << e->message;
 }
 
+// Two underused nodes must not each count on the same free room: "light-a" and "light-b" each fit on
+// "busy" alone, but not both. Only one is drained; the other stays while the first one's pods still need
+// that room (in the same pass, and in later passes while its drain is in progress).
+TEST(ScaleDown, UnderusedNodesDoNotCountOnTheSameRoom) {
+  Env env;
+  env.config.nodePools = {odPool()};
+  env.start();
+  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "light-a", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "light-b", CapacityType::OnDemand, env.clock.now());
+  runPod(env, "filler", "busy", 2800, 1024);  // 70% used: 1.2 CPUs free
+  runPod(env, "a", "light-a", 1000, 1024);     // 25% used
+  runPod(env, "b", "light-b", 1000, 1024);     // 25% used
+  env.actions.evictScript["team/a"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
+  env.actions.evictScript["team/b"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
+  env.reconcile();
+  env.clock.advance(5min);
+  env.reconcile();
+  ASSERT_EQ(env.scaler->drains().size(), 1u);
+  const std::string drained = env.scaler->drains().begin()->first;
+  const std::string kept = drained == "light-a" ? "light-b" : "light-a";
+  const auto* e = env.actions.find("ScaleDownBlocked");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->object.name, kept);
+  EXPECT_NE(e->message.find("do not fit"), std::string::npos) << e->message;
+  // Later passes: the first node's pod is still there (its eviction is refused for now): still no room.
+  env.clock.advance(10s);
+  env.reconcile();
+  EXPECT_EQ(env.scaler->drains().size(), 1u);
+  EXPECT_FALSE(env.scaler->drains().count(kept));
+}
+
 struct BlockerCase {
   const char* name;
   std::function<void(placement::PodInfo&)> mutate;
