@@ -1,28 +1,14 @@
 // Runs the real `spotfit` binary: exit codes and messages are part of the public interface.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
-#include <sys/wait.h>
+
+#include "support/spotfit_cli.hpp"
 
 namespace {
 
-struct CliRun {
-  int exitCode;
-  std::string out;
-};
-
-CliRun runSpotfit(const std::string& args) {
-  std::string cmd = std::string(SPOTFIT_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using spotfit::testsupport::CliRun;
+using spotfit::testsupport::runSpotfit;
 
 TEST(Cli, VersionPrintsVersion) {
   CliRun r = runSpotfit("version");

@@ -1,32 +1,19 @@
 // `spotfit simulate` through the real binary: exit codes, one-line errors, outputs.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "support/spotfit_cli.hpp"
 
 namespace {
 
-struct CliRun {
-  int exitCode;
-  std::string out;
-};
-
-CliRun runSpotfit(const std::string& args, bool stderrOnly = false) {
-  std::string cmd = std::string(SPOTFIT_BINARY) + " " + args + (stderrOnly ? " 2>&1 >/dev/null" : " 2>&1");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using spotfit::testsupport::CliRun;
+using spotfit::testsupport::runSpotfit;
+using spotfit::testsupport::Streams;
 
 class SimulateCli : public ::testing::Test {
  protected:
@@ -83,7 +70,7 @@ TEST_F(SimulateCli, ReportWritesHtmlJsonAndCsv) {
 }
 
 TEST_F(SimulateCli, BadFileExits1WithKeyPathAndLine) {
-  CliRun r = runSpotfit("simulate -f " + path("bad.yaml"), true);
+  CliRun r = runSpotfit("simulate -f " + path("bad.yaml"), Streams::kStderrOnly);
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.out, "spotfit simulate: " + path("bad.yaml") +
                        ":4: nodePools[0].instanceType: unknown key (expected one of: name, capacityTypes, min, max, "
@@ -91,7 +78,7 @@ TEST_F(SimulateCli, BadFileExits1WithKeyPathAndLine) {
 }
 
 TEST_F(SimulateCli, MissingFileExits1) {
-  CliRun r = runSpotfit("simulate -f " + path("nope.yaml"), true);
+  CliRun r = runSpotfit("simulate -f " + path("nope.yaml"), Streams::kStderrOnly);
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.out, "spotfit simulate: cannot read " + path("nope.yaml") + "\n");
 }
@@ -108,7 +95,7 @@ TEST_F(SimulateCli, UsageErrorsExit2) {
 
 TEST_F(SimulateCli, ReportDirectoryThatCannotBeCreatedExits1) {
   write("file", "x");
-  CliRun r = runSpotfit("simulate -f " + path("ok.yaml") + " --report " + path("file/sub"), true);
+  CliRun r = runSpotfit("simulate -f " + path("ok.yaml") + " --report " + path("file/sub"), Streams::kStderrOnly);
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.out.rfind("spotfit simulate: cannot create ", 0), 0u) << r.out;
 }

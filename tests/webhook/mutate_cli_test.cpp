@@ -1,12 +1,12 @@
 // `spotfit mutate` runs the real binary: exit codes and output are part of the interface.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
+#include "support/spotfit_cli.hpp"
 #include "webhook/base64.hpp"
 #include "webhook/test_support.hpp"
 
@@ -15,21 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exitCode;
-  std::string out;
-};
-
-CliRun spotfit(const std::string& args, bool withStderr = true) {
-  std::string cmd = std::string(SPOTFIT_BINARY) + " " + args + (withStderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using spotfit::testsupport::CliRun;
+using spotfit::testsupport::runSpotfit;
+using spotfit::testsupport::Streams;
 
 class MutateCli : public ::testing::Test {
  protected:
@@ -63,7 +51,7 @@ spec:
 )";
 
 TEST_F(MutateCli, PrintsTheMutatedJob) {
-  CliRun r = spotfit("mutate -f " + write("job.yaml", kJob), false);
+  CliRun r = runSpotfit("mutate -f " + write("job.yaml", kJob), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
   const auto& tmpl = d["spec"]["template"];
@@ -75,7 +63,7 @@ TEST_F(MutateCli, PrintsTheMutatedJob) {
 TEST_F(MutateCli, PatchAppliesToTheInput) {
   const std::string json = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"a/b~c":"x"}},
     "spec":{"containers":[{"name":"c"}]}})";
-  CliRun r = spotfit("mutate --patch -f " + write("pod.json", json), false);
+  CliRun r = runSpotfit("mutate --patch -f " + write("pod.json", json), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto pod = testing::parseJson(json);
   ASSERT_EQ(testing::applyJsonPatch(pod, r.out), "") << r.out;
@@ -89,7 +77,8 @@ metadata: {name: v, namespace: default}
 spec: {targetRef: {kind: Job, name: train}}
 status: {recommendation: {containerRecommendations: [{containerName: main, target: {cpu: 1500m}}]}}
 )";
-  CliRun r = spotfit("mutate -f " + write("job.yaml", kJob) + " --vpa " + write("vpa.yaml", vpa), false);
+  CliRun r =
+      runSpotfit("mutate -f " + write("job.yaml", kJob) + " --vpa " + write("vpa.yaml", vpa), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
   EXPECT_STREQ(d["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"].GetString(), "1500m");
@@ -99,7 +88,7 @@ TEST_F(MutateCli, AdmissionReviewInReviewOut) {
   const std::string review = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"r-1",
     "kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"ml",
     "object":{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}]}}}})";
-  CliRun r = spotfit("mutate -f " + write("review.json", review), false);
+  CliRun r = runSpotfit("mutate -f " + write("review.json", review), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
   EXPECT_STREQ(d["response"]["uid"].GetString(), "r-1");
@@ -110,26 +99,27 @@ TEST_F(MutateCli, AdmissionReviewInReviewOut) {
 TEST_F(MutateCli, RefusedObjectExits1WithTheReason) {
   const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"spotfit.io/budget":"5","spotfit.io/budget-action":"deny"}},
     "spec":{"containers":[{"name":"c"}]}})";
-  CliRun r = spotfit("mutate -f " + write("pod.json", pod) + " --spend p=7.25");
+  CliRun r = runSpotfit("mutate -f " + write("pod.json", pod) + " --spend p=7.25");
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.out, "spotfit mutate: refused: spotfit: workflow p has spent $7.25 of its $5.00 budget (spotfit.io/budget-action=deny)\n");
 }
 
 TEST_F(MutateCli, BadInputIsOneClearLine) {
-  CliRun missing = spotfit("mutate -f " + (dir_ / "nope.yaml").string());
+  CliRun missing = runSpotfit("mutate -f " + (dir_ / "nope.yaml").string());
   EXPECT_EQ(missing.exitCode, 1);
   EXPECT_EQ(missing.out, "spotfit mutate: cannot read " + (dir_ / "nope.yaml").string() + "\n");
-  CliRun kind = spotfit("mutate -f " + write("dep.yaml", "apiVersion: apps/v1\nkind: Deployment\n"));
+  CliRun kind = runSpotfit("mutate -f " + write("dep.yaml", "apiVersion: apps/v1\nkind: Deployment\n"));
   EXPECT_EQ(kind.exitCode, 1);
   EXPECT_NE(kind.out.find("is not a v1 Pod, a batch/v1 Job or an AdmissionReview"), std::string::npos) << kind.out;
-  CliRun yaml = spotfit("mutate -f " + write("bad.yaml", "a: [1\n"));
+  CliRun yaml = runSpotfit("mutate -f " + write("bad.yaml", "a: [1\n"));
   EXPECT_EQ(yaml.exitCode, 1);
   EXPECT_NE(yaml.out.find("not valid YAML"), std::string::npos);
-  CliRun noFile = spotfit("mutate");
+  CliRun noFile = runSpotfit("mutate");
   EXPECT_EQ(noFile.exitCode, 2);
-  CliRun badSpend = spotfit("mutate -f x --spend nothing");
+  CliRun badSpend = runSpotfit("mutate -f x --spend nothing");
   EXPECT_EQ(badSpend.exitCode, 2);
-  CliRun config = spotfit("mutate -f " + write("job.yaml", kJob) + " --config " + write("c.yaml", "webhook:\n  bogus: 1\n"));
+  CliRun config =
+      runSpotfit("mutate -f " + write("job.yaml", kJob) + " --config " + write("c.yaml", "webhook:\n  bogus: 1\n"));
   EXPECT_EQ(config.exitCode, 1);
   EXPECT_NE(config.out.find("webhook.bogus: unknown key (line 2)"), std::string::npos) << config.out;
 }
@@ -141,10 +131,11 @@ namespace spotfit::webhook {
 namespace {
 
 TEST_F(MutateCli, ServeRefusesABadWebhookSection) {
-  ASSERT_EQ(spotfit("certs --out " + (dir_ / "certs").string() + " --dns localhost").exitCode, 0);
+  ASSERT_EQ(runSpotfit("certs --out " + (dir_ / "certs").string() + " --dns localhost").exitCode, 0);
   const std::string cfg = write("serve.yaml", "webhook:\n  pdb:\n    minParallelism: one\n");
-  CliRun r = spotfit("serve --config " + cfg + " --https-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 --tls-cert-file " +
-                     (dir_ / "certs/tls.crt").string() + " --tls-key-file " + (dir_ / "certs/tls.key").string());
+  CliRun r = runSpotfit("serve --config " + cfg + " --https-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 " +
+                        "--tls-cert-file " + (dir_ / "certs/tls.crt").string() + " --tls-key-file " +
+                        (dir_ / "certs/tls.key").string());
   EXPECT_EQ(r.exitCode, 1) << r.out;
   EXPECT_NE(r.out.find("webhook.pdb.minParallelism: must be an integer, got 'one' (line 3)"), std::string::npos) << r.out;
 }
