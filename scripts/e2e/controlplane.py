@@ -147,6 +147,17 @@ class Process:
             return ""
         return "\n".join(text[-lines:])
 
+    def kill(self):
+        """SIGKILL, as a crash or an OOM kill would end it: no shutdown code runs."""
+        if self.alive():
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.popen.wait(10)
+        self.log.close()
+        return self.popen.returncode
+
     def stop(self, grace=15):
         if self.alive():
             try:
@@ -352,6 +363,13 @@ class Cluster:
     def stop_process(self, process):
         """Stops one process started by this cluster (an extra scheduler, spotfit)."""
         code = process.stop()
+        if process in self.processes:
+            self.processes.remove(process)
+        return code
+
+    def kill_process(self, process):
+        """SIGKILLs one process started by this cluster (a crash)."""
+        code = process.kill()
         if process in self.processes:
             self.processes.remove(process)
         return code

@@ -178,3 +178,32 @@ class Kube:
                             {"status": {"phase": phase, "containerStatuses": statuses,
                                         "conditions": conditions, "startTime": now}},
                             content_type="application/strategic-merge-patch+json")
+
+    def set_pod_running(self, namespace, name):
+        """Reports a bound pod's containers started and Ready, as the kubelet would once its probes pass
+        (the disruption controller counts only Ready pods as healthy for a PodDisruptionBudget)."""
+        pod = self.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        statuses = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c["image"], "imageID": "",
+                     "started": True, "state": {"running": {"startedAt": now}}}
+                    for c in pod["spec"]["containers"]]
+        conditions = [{"type": t, "status": "True", "lastTransitionTime": now}
+                      for t in ("Initialized", "ContainersReady", "Ready")]
+        return self.request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{name}/status",
+                            {"status": {"phase": "Running", "containerStatuses": statuses, "conditions": conditions,
+                                        "startTime": now, "podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}]}},
+                            content_type="application/strategic-merge-patch+json")
+
+    def set_node_ready(self, name):
+        """Reports a registered Node Ready, as its kubelet would once the machine has booted."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return self.request("PATCH", f"/api/v1/nodes/{name}/status", {"status": {"conditions": [
+            {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "booted",
+             "lastHeartbeatTime": now, "lastTransitionTime": now}]}},
+            content_type="application/strategic-merge-patch+json")
+
+
+def is_ready(obj):
+    """True when a Pod's or Node's Ready condition is True."""
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])

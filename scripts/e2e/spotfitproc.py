@@ -58,6 +58,18 @@ def point_webhook_configuration(manifest_json, https_url, ca_bundle):
     return config
 
 
+def metric_sum(metrics_text, name, **labels):
+    """Sums the samples of `name` in a Prometheus text exposition (with or without labels) that carry every
+    label in `labels`; 0 when there is none."""
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if not (line.startswith(name + "{") or line.startswith(name + " ")):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 class Spotfit:
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
@@ -130,6 +142,14 @@ class Spotfit:
             return code
         return None
 
+    def kill(self):
+        """SIGKILL (a crash): no lease release, no final ledger save, no drain. start() restarts it."""
+        if self.process is not None:
+            code = self.cluster.kill_process(self.process)
+            self.process = None
+            return code
+        return None
+
     def _get_ok(self, path):
         try:
             with urllib.request.urlopen(self.metrics_url + path, timeout=5) as resp:
@@ -149,6 +169,10 @@ class Spotfit:
     def metrics(self):
         with urllib.request.urlopen(self.metrics_url + "/metrics", timeout=10) as resp:
             return resp.read().decode(errors="replace")
+
+    def metric(self, name, **labels):
+        """The sum of every sample of metric `name` (counter or gauge) whose labels include `labels`."""
+        return metric_sum(self.metrics(), name, **labels)
 
     def extender_request_counts(self):
         """Every spotfit_extender_* counter sample in /metrics, by its full sample name with labels."""

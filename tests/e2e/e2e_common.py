@@ -22,6 +22,30 @@ def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
+def node_pool(name, instance_type, disruption=None, provider_parameters=None):
+    """A NodePool object (the project's CRD) of one instance type, spot and on-demand, kwok provider."""
+    provider = {"type": "kwok"}
+    if provider_parameters:
+        provider["parameters"] = provider_parameters
+    spec = {"capacityTypes": ["spot", "on-demand"], "instanceTypes": [instance_type],
+            "minNodes": 0, "maxNodes": 10, "provider": provider}
+    if disruption:
+        spec["disruption"] = disruption
+    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": name}, "spec": spec}
+
+
+def install_nodepool_crd(cluster):
+    """Applies manifests/crd and waits until NodePool objects are served."""
+    cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
+    wait_for("nodepools to be served", lambda: cluster.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None,
+             WAIT)
+
+
+def pool_nodes(kube, pool):
+    """The Node objects of one node pool (label spotfit.io/node-pool)."""
+    return kube.get("/api/v1/nodes", labelSelector=f"spotfit.io/node-pool={pool}")["items"]
+
+
 class ClusterTestCase(unittest.TestCase):
     """Starts one control plane for the class; subclasses may set scheduler_extenders or override
     make_cluster(). The cluster is stopped by a class cleanup, which also runs when set-up fails."""
