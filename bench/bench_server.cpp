@@ -1,7 +1,9 @@
 // HTTPS keep-alive throughput and latency of a trivial route through the serving shell.
 //
 //   bench_server                      Google Benchmark: N client threads, one keep-alive TLS connection each,
-//                                     against an embedded server (reports req/s and p50/p99 per thread)
+//                                     against an embedded server (reports req/s and p50/p99 per thread);
+//                                     BM_HttpsKeepAliveResponseSize: sequential requests on one connection
+//                                     whose answers span 1, 2 or many TLS records (the Nagle/delayed-ACK case)
 //   bench_server --serve [--threads N] [--connections-cap N]
 //                                     just serve GET /ping on an ephemeral HTTPS port (printed on stdout) for an
 //                                     external load tool; bench/load_server.sh drives it with wrk and reads RSS.
@@ -66,6 +68,14 @@ struct BenchServer {
     server->router().add("GET", "/ping", [](const spotfit::server::Request&) {
       return spotfit::server::Response::json(200, "{\"ok\":true}");
     });
+    // GET /blob?N: an N-byte JSON string body, like an extender answer of that size.
+    server->router().add("GET", "/blob", [](const spotfit::server::Request& r) {
+      const size_t n = std::max<size_t>(2, static_cast<size_t>(std::strtoul(r.query.c_str(), nullptr, 10)));
+      std::string body(n, 'x');
+      body.front() = '"';
+      body.back() = '"';
+      return spotfit::server::Response::json(200, std::move(body));
+    });
     if (auto st = server->start(); !st) throw std::runtime_error(st.error().message);
   }
   ~BenchServer() {
@@ -98,6 +108,14 @@ class Client {
     http::response<http::string_body> res;
     http::read(stream_, buffer_, res);
     return res.result_int() == 200;
+  }
+  // GET target; true when the answer is 200 with a body of `expectBytes`.
+  bool get(const std::string& target, size_t expectBytes) {
+    req_.target(target);
+    http::write(stream_, req_);
+    http::response<http::string_body> res;
+    http::read(stream_, buffer_, res);
+    return res.result_int() == 200 && res.body().size() == expectBytes;
   }
 
  private:
@@ -132,6 +150,32 @@ void BM_HttpsKeepAlivePing(benchmark::State& state) {
   state.counters["failures"] = static_cast<double>(failures);
 }
 BENCHMARK(BM_HttpsKeepAlivePing)->ThreadRange(1, 16)->UseRealTime()->MinTime(2.0);
+
+// One keep-alive TLS connection, one request at a time, answers of state.range(0) bytes. Answers above
+// 16 KiB leave the server as several TLS records (several writes); with Nagle on, each write after the
+// first waited for the client's delayed ACK (~40 ms). kube-scheduler's prioritize answer passes 16 KiB at
+// about 450 candidate nodes.
+void BM_HttpsKeepAliveResponseSize(benchmark::State& state) {
+  BenchServer& s = sharedServer();
+  Client client(s.server->httpsPort(), s.certs.caCertPem);
+  const size_t bytes = static_cast<size_t>(state.range(0));
+  const std::string target = "/blob?" + std::to_string(bytes);
+  std::vector<double> latencies;
+  latencies.reserve(1 << 14);
+  int64_t failures = 0;
+  for (auto _ : state) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (!client.get(target, bytes)) ++failures;
+    latencies.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  state.counters["p50_us"] = percentile(latencies, 0.50);
+  state.counters["p99_us"] = percentile(latencies, 0.99);
+  state.counters["max_us"] = *std::max_element(latencies.begin(), latencies.end());
+  state.counters["failures"] = static_cast<double>(failures);
+}
+BENCHMARK(BM_HttpsKeepAliveResponseSize)->Arg(4 << 10)->Arg(20 << 10)->Arg(256 << 10)->UseRealTime()->MinTime(1.0);
 
 int serveOnly(int argc, char** argv) {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());

@@ -542,6 +542,13 @@ void Server::Impl::onAccept(Listener l, boost::system::error_code ec, tcp::socke
     accept(l);
     return;
   }
+  // Nagle off: a response larger than one TLS record (16 KiB) leaves as several writes, and with Nagle on
+  // each write after the first waits for the ACK of the previous one, which a request/response client
+  // (Go's net/http, kube-scheduler, the apiserver) delays by up to 40 ms. Every reply is written whole,
+  // so there is nothing for Nagle to coalesce.
+  boost::system::error_code noDelayErr;
+  socket.set_option(tcp::no_delay(true), noDelayErr);
+  if (noDelayErr) log.debug("TCP_NODELAY refused", {{"listener", listenerName(l)}, {"error", noDelayErr.message()}});
   boost::system::error_code epErr;
   auto ep = socket.remote_endpoint(epErr);
   std::string remote = epErr ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
