@@ -1,10 +1,7 @@
 // `spotfit serve` plugin for the admission webhook: reads the `webhook:` config section, registers
 // POST /mutate on the HTTPS router and, when a cluster is reachable, VPA/Job/Namespace informers feeding
 // the look-up indexes, the PDB writer and the Event sink.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "cli/serve_plugins.hpp"
 #include "kube/config.hpp"
@@ -16,6 +13,7 @@
 #include "webhook/kube_adapters.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/pdb.hpp"
+#include "webhook/periodic_refresh.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -36,24 +34,11 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
   std::unique_ptr<wh::Admitter> admitter;
-  // Budgets: a snapshot of the scaler's cost ledger (ConfigMap written by the leader), re-read periodically.
+  // Budgets: a snapshot of the scaler's cost ledger (ConfigMap written by the leader), re-read every
+  // `webhook.budgets.refresh`. Declared last so its thread stops before what it reads is destroyed.
   wh::StaticSpend spend;
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
-  std::mutex ledgerMu;
-  std::condition_variable ledgerCv;
-  bool stopping = false;
-  std::thread ledgerThread;
-
-  ~WebhookRuntime() { stopLedger(); }
-
-  void stopLedger() {
-    {
-      std::lock_guard lock(ledgerMu);
-      stopping = true;
-    }
-    ledgerCv.notify_all();
-    if (ledgerThread.joinable()) ledgerThread.join();
-  }
+  std::unique_ptr<wh::PeriodicRefresh> ledgerRefresh;
 
   Status refreshSpend() {
     auto stored = ledger->load();
@@ -116,30 +101,26 @@ Status configureWebhook(ServeContext& ctx) {
         *rt->client, scalerCfg ? scalerCfg->namespaceName : defaults.namespaceName,
         scalerCfg ? scalerCfg->ledgerConfigMap : defaults.ledgerConfigMap);
     ports.spend = &rt->spend;
+    WebhookRuntime* runtime = rt.get();  // not the shared_ptr: rt owns ledgerRefresh
+    rt->ledgerRefresh = std::make_unique<wh::PeriodicRefresh>(
+        kube::SystemClock::instance(), cfg->budgets.refresh, [runtime] { return runtime->refreshSpend(); },
+        [log = ctx.log()](const Error& e) {
+          log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", e.message}});
+        });
     ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-budgets", cfg->budgets.enabled, cfg->budgets.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled, cfg->rightSizing.enabled ? "" : "disabled in config");
-    ctx.onStart([rt, log = ctx.log()] {
+    ctx.onStart([rt] {
       rt->vpaInformer->start();
       rt->jobInformer->start();
       rt->namespaceInformer->start();
       rt->pdbs->start();
       rt->events->start();
-      rt->ledgerThread = std::thread([rt, log] {
-        std::unique_lock lock(rt->ledgerMu);
-        while (!rt->stopping) {
-          lock.unlock();
-          if (Status s = rt->refreshSpend(); !s) {
-            log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", s.error().message}});
-          }
-          lock.lock();
-          rt->ledgerCv.wait_for(lock, std::chrono::seconds(30), [&] { return rt->stopping; });
-        }
-      });
+      rt->ledgerRefresh->start();
       return Status{};
     });
     ctx.onStop([rt] {
-      rt->stopLedger();
+      rt->ledgerRefresh->stop();
       rt->events->stop();
       rt->pdbs->stop();
       rt->namespaceInformer->stop();

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "server/config.hpp"
+
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -19,6 +21,15 @@ std::string where(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
   if (m.line < 0) return "";
   return " (line " + std::to_string(m.line + 1) + ")";
+}
+
+// 30000ms -> "30s", 3600000ms -> "1h": bounds in the form users write them.
+std::string durationText(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
 }
 
 [[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& what) {
@@ -77,6 +88,23 @@ class Mapping {
       fail(path(key), n, "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
     out = v;
+  }
+
+  // "250ms", "10s", "1.5s", "2m", "1h" or bare seconds (the serve config's duration form), within [min, max].
+  void duration(const char* key, std::chrono::milliseconds& out, std::chrono::milliseconds min,
+                std::chrono::milliseconds max) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    std::optional<std::chrono::milliseconds> d;
+    if (n.IsScalar()) d = server::config::parseDuration(n.Scalar());
+    if (!d) {
+      fail(path(key), n,
+           "must be a duration like 500ms, 10s, 2m" + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : std::string()));
+    }
+    if (*d < min || *d > max) {
+      fail(path(key), n, "must be between " + durationText(min) + " and " + durationText(max) + ", got '" + n.Scalar() + "'");
+    }
+    out = *d;
   }
 
   void strings(const char* key, std::vector<std::string>& out) const {
@@ -197,8 +225,9 @@ WebhookConfig parse(const YAML::Node& node) {
     s->integer("minParallelism", c.pdb.minParallelism, 2, 1000000);
   }
   if (auto s = root.section("budgets")) {
-    s->checkKeys({"enabled"});
+    s->checkKeys({"enabled", "refresh"});
     s->boolean("enabled", c.budgets.enabled);
+    s->duration("refresh", c.budgets.refresh, kMinLedgerRefresh, kMaxLedgerRefresh);
   }
   return c;
 }

@@ -15,8 +15,9 @@
 //     checkpoint: {enabled: true, command: "", gracePeriodSeconds: 120, skipContainers: [istio-proxy]}
 //     labels: {enabled: true}
 //     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
-//     budgets: {enabled: true}
+//     budgets: {enabled: true, refresh: 30s}  # refresh: how often the scaler's cost-ledger ConfigMap is re-read
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,6 +87,9 @@ struct WebhookConfig {
 
   struct Budgets {
     bool enabled = true;
+    // How often the scaler's cost-ledger ConfigMap is re-read for budget decisions (like the extender's
+    // `budgets.refresh`); the scaler flushes the ledger every 30 s. Between 1s and 1h.
+    std::chrono::milliseconds refresh{std::chrono::seconds(30)};
   } budgets;
 };
 
@@ -98,6 +102,9 @@ Result<WebhookConfig> loadWebhookConfigFile(const std::string& path);
 
 // "50%" or "3": the forms a PDB's minAvailable accepts.
 bool validIntOrPercent(std::string_view s);
+
+inline constexpr std::chrono::milliseconds kMinLedgerRefresh{std::chrono::seconds(1)};
+inline constexpr std::chrono::milliseconds kMaxLedgerRefresh{std::chrono::hours(1)};
 std::string_view capacityTypeName(CapacityType t);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 

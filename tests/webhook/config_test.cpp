@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <utility>
+
 namespace spotfit::webhook {
 namespace {
 
@@ -35,7 +39,7 @@ webhook:
   checkpoint: {enabled: true, command: "kill -USR1 1", gracePeriodSeconds: 90, skipContainers: [envoy]}
   labels: {enabled: false}
   pdb: {enabled: false, defaultMinAvailable: "2", minParallelism: 3}
-  budgets: {enabled: false}
+  budgets: {enabled: false, refresh: 10s}
 )");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->ownNamespace, "spot-system");
@@ -61,12 +65,23 @@ webhook:
   EXPECT_EQ(c->pdb.defaultMinAvailable, "2");
   EXPECT_EQ(c->pdb.minParallelism, 3);
   EXPECT_FALSE(c->budgets.enabled);
+  EXPECT_EQ(c->budgets.refresh, std::chrono::seconds(10));
 }
 
 struct Bad {
   const char* yaml;
   const char* message;
 };
+
+// Every case is refused with an error containing its message.
+template <size_t N>
+void expectRefused(const Bad (&cases)[N]) {
+  for (const auto& c : cases) {
+    auto r = parseWebhookConfigText(c.yaml);
+    ASSERT_FALSE(r) << c.yaml;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.yaml << " -> " << r.error().message;
+  }
+}
 
 TEST(Config, ErrorsNameTheKeyPathAndLine) {
   const Bad cases[] = {
@@ -87,11 +102,38 @@ TEST(Config, ErrorsNameTheKeyPathAndLine) {
       {"webhook: [\n", "not valid YAML"},
       {"- a\n- b\n", "config must be a YAML mapping"},
   };
-  for (const auto& c : cases) {
-    auto r = parseWebhookConfigText(c.yaml);
-    ASSERT_FALSE(r) << c.yaml;
-    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.yaml << " -> " << r.error().message;
+  expectRefused(cases);
+}
+
+// webhook.budgets.refresh: how often the cost-ledger ConfigMap is re-read (default 30 s, like the
+// extender's budgets.refresh), in the serve config's duration form, between 1s and 1h.
+TEST(Config, BudgetsRefreshIsABoundedDuration) {
+  auto d = parseWebhookConfigText("webhook:\n  budgets: {enabled: true}\n");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->budgets.refresh, std::chrono::seconds(30));
+  const std::pair<const char*, std::chrono::milliseconds> good[] = {
+      {"2s", std::chrono::seconds(2)},       {"1500ms", std::chrono::milliseconds(1500)},
+      {"1s", std::chrono::seconds(1)},       {"5m", std::chrono::minutes(5)},
+      {"1h", std::chrono::hours(1)},         {"45", std::chrono::seconds(45)},
+  };
+  for (const auto& [text, want] : good) {
+    auto c = parseWebhookConfigText(std::string("webhook:\n  budgets:\n    refresh: ") + text + "\n");
+    ASSERT_TRUE(c) << text << ": " << c.error().message;
+    EXPECT_EQ(c->budgets.refresh, want) << text;
+    EXPECT_TRUE(c->budgets.enabled);
   }
+  const Bad bad[] = {
+      {"webhook:\n  budgets:\n    refresh: soon\n",
+       "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m, got 'soon' (line 3)"},
+      {"webhook:\n  budgets:\n    refresh: 500ms\n",
+       "webhook.budgets.refresh: must be between 1s and 1h, got '500ms' (line 3)"},
+      {"webhook:\n  budgets:\n    refresh: 0s\n", "webhook.budgets.refresh: must be between 1s and 1h"},
+      {"webhook:\n  budgets:\n    refresh: 2h\n", "webhook.budgets.refresh: must be between 1s and 1h, got '2h'"},
+      {"webhook:\n  budgets:\n    refresh: -5s\n", "webhook.budgets.refresh: must be a duration"},
+      {"webhook:\n  budgets:\n    refresh: [30s]\n", "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m (line 3)"},
+      {"webhook:\n  budgets:\n    refrsh: 30s\n", "webhook.budgets.refrsh: unknown key (line 3)"},
+  };
+  expectRefused(bad);
 }
 
 TEST(Config, IntOrPercent) {
