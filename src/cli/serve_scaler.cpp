@@ -4,7 +4,8 @@
 //
 // Replicas campaign for the Lease `spotfit-scaler` in the scaler's namespace (kube::LeaderElector,
 // client-go timing); only the leader runs the loop. Each leadership term starts a fresh Scaler that reads
-// the cost ledger back from its ConfigMap and adopts nodes still booting. Nodes, Pods, PodDisruptionBudgets
+// the cost ledger and the scaler's memory (unavailable offerings, interruption history, cool-offs) back
+// from their ConfigMap and adopts nodes still booting. Nodes, Pods, PodDisruptionBudgets
 // and NodePool objects come from kube informers (list+watch, started with serve on every replica so a new
 // leader starts warm); each pass builds the snapshot from their stores, reconciles, and copies the
 // scaler's metrics into the Prometheus registry. /readyz reports the informers' hasSynced; the leader
@@ -247,9 +248,9 @@ class ScalerRuntime {
     return builder.take(now);
   }
 
-  // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger read back, the
-  // loop until the lease is lost or serve stops. The ledger is saved on a clean stop only: after a lost
-  // lease the new leader owns it.
+  // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger and the scaler's
+  // memory read back, the loop until the lease is lost or serve stops. Both are saved on a clean stop
+  // only: after a lost lease the new leader owns them.
   void lead(std::stop_token stop) {
     log_.info("scaler: leading");
     scaler::Scaler sc(
@@ -262,6 +263,10 @@ class ScalerRuntime {
         store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
     if (auto st = sc.loadLedger(); !st) {
       log_.warn("scaler: cost ledger not loaded, starting empty", {{"error", st.error().message}});
+    }
+    if (auto st = sc.loadScalerState(); !st) {
+      log_.warn("scaler: stored scaler state ignored (unavailable offerings, interruptions, cool-offs start empty)",
+                {{"error", st.error().message}});
     }
     std::set<std::string> knownPools;
     scaler::SnapshotBuilder builder;

@@ -29,12 +29,19 @@ struct InterruptionPolicy {
   Duration coolOff = std::chrono::minutes(30);  // ... sends the pool's new capacity on-demand this long
 };
 
+// One interruption as remembered across a failover (see scaler_state.hpp).
+struct InterruptionRecord {
+  std::string pool, instanceType, node;
+  TimePoint at{};
+};
+
 class InterruptionTracker {
  public:
   explicit InterruptionTracker(InterruptionPolicy policy) : policy_(policy) {}
 
-  // Records one interruption. Returns true when it starts (or extends) the pool's cool-off.
-  bool record(const std::string& pool, const std::string& instanceType, TimePoint now);
+  // Records one interruption. Returns true when it starts (or extends) the pool's cool-off. A node already
+  // counted within the window is not counted again (a new leader sees the same notice taint again).
+  bool record(const std::string& pool, const std::string& instanceType, TimePoint now, const std::string& node = "");
 
   int count(const std::string& pool, TimePoint now) const;
   int count(const std::string& pool, const std::string& instanceType, TimePoint now) const;
@@ -45,12 +52,20 @@ class InterruptionTracker {
 
   const InterruptionPolicy& policy() const { return policy_; }
 
+  // What to persist: the interruptions still inside the window and the cool-offs still running.
+  std::vector<InterruptionRecord> history(TimePoint now) const;
+  std::map<std::string, TimePoint> coolOffs(TimePoint now) const;
+  // Puts persisted state back (a record outside the window at `now` or already known is dropped; a
+  // cool-off keeps the later of the known and the restored end). Restoring never starts a cool-off.
+  void restore(const InterruptionRecord& record, TimePoint now);
+  void restoreCoolOff(const std::string& pool, TimePoint until);
+
  private:
   void prune(TimePoint now) const;
   InterruptionPolicy policy_;
   struct Event {
     TimePoint at;
-    std::string instanceType;
+    std::string instanceType, node;
   };
   mutable std::map<std::string, std::deque<Event>> events_;
   std::map<std::string, TimePoint> coolOffUntil_;

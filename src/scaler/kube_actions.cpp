@@ -169,20 +169,32 @@ Status KubeClusterActions::updateNodePoolStatus(const std::string& pool, const s
   return {};
 }
 
-Result<std::optional<std::string>> ConfigMapLedgerStore::load() {
+Result<std::optional<std::string>> ConfigMapLedgerStore::loadKey(const char* key) {
   auto doc = client_.get(kConfigMaps, ns_, name_);
   if (!doc) {
     if (kube::isNotFound(doc.error())) return std::optional<std::string>{};
     return doc.error();
   }
   const auto* data = kube::json::find(*doc, "data");
-  const auto* v = data ? kube::json::find(*data, "ledger.json") : nullptr;
+  const auto* v = data ? kube::json::find(*data, key) : nullptr;
   if (!v || !v->IsString()) return std::optional<std::string>{};
   return std::optional<std::string>(std::string(kube::json::view(*v)));
 }
 
+Result<std::optional<std::string>> ConfigMapLedgerStore::load() { return loadKey(kLedgerKey); }
+
+Result<std::optional<std::string>> ConfigMapLedgerStore::loadScalerState() { return loadKey(kScalerStateKey); }
+
 Status ConfigMapLedgerStore::save(const std::string& json) {
-  const std::string data = "{\"ledger.json\":" + kube::json::quoted(json) + "}";
+  return writeData(std::string("{\"") + kLedgerKey + "\":" + kube::json::quoted(json) + "}");
+}
+
+Status ConfigMapLedgerStore::saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) {
+  return writeData(std::string("{\"") + kLedgerKey + "\":" + kube::json::quoted(ledgerJson) + ",\"" +
+                   kScalerStateKey + "\":" + kube::json::quoted(stateJson) + "}");
+}
+
+Status ConfigMapLedgerStore::writeData(const std::string& data) {
   auto r = client_.patch(kConfigMaps, ns_, name_, kube::PatchType::Merge, "{\"data\":" + data + "}");
   if (r) return {};
   if (!kube::isNotFound(r.error())) return r.error();

@@ -51,16 +51,25 @@ class KubeClusterActions final : public ClusterActions {
   uint64_t seq_ = 0;
 };
 
-// The cost ledger in ConfigMap `name` (key "ledger.json") of spotfit's namespace: namespace users cannot
-// write there, and every replica reads it after winning the lease.
+// The cost ledger in ConfigMap `name` (key "ledger.json") of spotfit's namespace, and the scaler's memory
+// under key "scaler-state.json" of the same ConfigMap: namespace users cannot write there, and every
+// replica reads them after winning the lease.
 class ConfigMapLedgerStore final : public LedgerStore {
  public:
+  static constexpr const char* kLedgerKey = "ledger.json";
+  static constexpr const char* kScalerStateKey = "scaler-state.json";
+
   ConfigMapLedgerStore(kube::KubeClient& client, std::string namespaceName, std::string name)
       : client_(client), ns_(std::move(namespaceName)), name_(std::move(name)) {}
   Result<std::optional<std::string>> load() override;
   Status save(const std::string& json) override;
+  Result<std::optional<std::string>> loadScalerState() override;
+  Status saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) override;
 
  private:
+  Result<std::optional<std::string>> loadKey(const char* key);
+  // Merge-patches `data` (a JSON object of keys to strings) into the ConfigMap, creating it when absent.
+  Status writeData(const std::string& data);
   kube::KubeClient& client_;
   std::string ns_, name_;
 };

@@ -60,12 +60,17 @@ class CostLedger {
   std::map<std::string, RunningPod> open_;
 };
 
-// Where the ledger lives durably. The production store is a ConfigMap written through KubeClient.
+// Where the ledger lives durably, and next to it the scaler's memory (scaler_state.hpp). The production
+// store is a ConfigMap written through KubeClient; the ledger stays readable on its own (the webhook and
+// the extender read only the ledger, and a store written before the scaler's memory existed has none).
 class LedgerStore {
  public:
   virtual ~LedgerStore() = default;
   virtual Result<std::optional<std::string>> load() = 0;  // nullopt: nothing stored yet
   virtual Status save(const std::string& json) = 0;
+  virtual Result<std::optional<std::string>> loadScalerState() = 0;  // nullopt: nothing stored yet
+  // The ledger and the scaler's memory in one write.
+  virtual Status saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) = 0;
 };
 
 class InMemoryLedgerStore final : public LedgerStore {
@@ -76,10 +81,17 @@ class InMemoryLedgerStore final : public LedgerStore {
     ++saves_;
     return {};
   }
+  Result<std::optional<std::string>> loadScalerState() override { return state_; }
+  Status saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) override {
+    data_ = ledgerJson;
+    state_ = stateJson;
+    ++saves_;
+    return {};
+  }
   int saves() const { return saves_; }
 
  private:
-  std::optional<std::string> data_;
+  std::optional<std::string> data_, state_;
   int saves_ = 0;
 };
 

@@ -233,12 +233,44 @@ Status Scaler::loadLedger() {
   return {};
 }
 
+Status Scaler::loadScalerState() {
+  if (!store_) return {};
+  auto text = store_->loadScalerState();
+  if (!text) return text.error();
+  if (!text->has_value()) return {};
+  auto m = ScalerMemory::fromJson(**text);
+  if (!m) return m.error();
+  const TimePoint now = clock_.now();
+  for (const auto& e : m->unavailable) {
+    if (e.until > now) unavailable_.markUntil(e.key, e.until, e.reason);
+  }
+  for (const auto& r : m->interruptions) interruptions_.restore(r, now);
+  for (const auto& [pool, until] : m->coolOffUntil) {
+    if (until > now) interruptions_.restoreCoolOff(pool, until);
+  }
+  const ScalerMemory kept = memory(now);
+  lastMemoryJson_ = kept.toJson();
+  log("state: restored " + std::to_string(kept.unavailable.size()) + " unavailable offering(s), " +
+      std::to_string(kept.interruptions.size()) + " recent interruption(s), " +
+      std::to_string(kept.coolOffUntil.size()) + " spot cool-off(s)");
+  return {};
+}
+
+ScalerMemory Scaler::memory(TimePoint now) const {
+  ScalerMemory m;
+  m.unavailable = unavailable_.active(now);
+  m.interruptions = interruptions_.history(now);
+  m.coolOffUntil = interruptions_.coolOffs(now);
+  return m;
+}
+
 Status Scaler::flushLedger() {
   if (!store_) return {};
   auto now = clock_.now();
   ledger_.accrue(now);
   lastFlush_ = now;
-  return store_->save(ledger_.toJson());
+  lastMemoryJson_ = memory(now).toJson();
+  return store_->saveWithScalerState(ledger_.toJson(), lastMemoryJson_);
 }
 
 double Scaler::workflowSpend(const std::string& ns, const std::string& workflow) const {
@@ -418,7 +450,7 @@ void Scaler::handleInterruptions(const Index& idx, TimePoint now, bool& replan) 
     interrupted_.insert(name);
     const std::string pool = node->info.pool, type = node->info.instanceType;
     metrics_.inc(metric::kInterruptions, {{"pool", pool}, {"instance_type", type}});
-    bool coolOff = !pool.empty() && interruptions_.record(pool, type, now);
+    bool coolOff = !pool.empty() && interruptions_.record(pool, type, now, name);
     log("interruption: node " + name + " (pool " + (pool.empty() ? "-" : pool) + ", " + type + ") has notice taint " +
         notice->key + "; requesting replacement and draining");
     emit(nodeRef(name), "Warning", "SpotInterrupted",
@@ -1081,7 +1113,9 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
     live.insert(p.info.uid);
   }
   ledger_.retainOnly(live, now);
-  if (store_ && now - lastFlush_ >= config_.ledgerFlushInterval) {
+  // A changed memory is saved at once (a failure is retried with the periodic flush): a failover right
+  // after an offering failed must not retry it.
+  if (store_ && (now - lastFlush_ >= config_.ledgerFlushInterval || memory(now).toJson() != lastMemoryJson_)) {
     auto st = flushLedger();
     if (!st) log("ledger: saving failed: " + st.error().message + "; will retry");
   }

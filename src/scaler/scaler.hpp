@@ -24,6 +24,7 @@
 #include "scaler/offerings.hpp"
 #include "scaler/planner.hpp"
 #include "scaler/provider.hpp"
+#include "scaler/scaler_state.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -75,7 +76,14 @@ class Scaler {
   // Reads the ledger back from its store (after winning the lease). A corrupt store is an error and the
   // ledger starts empty, so one bad write cannot stop scaling.
   Status loadLedger();
+  // Reads the scaler's memory back (unavailable offerings, interruption history, cool-offs; see
+  // scaler_state.hpp), keeping what has not expired by the clock's now. A corrupt stored state is an
+  // error and nothing of it is used (scaling goes on with a fresh memory); an absent one is not an error.
+  Status loadScalerState();
+  // Saves the ledger and the scaler's memory together. reconcile() calls it every ledgerFlushInterval and
+  // as soon as the memory changed (an offering marked unavailable, an interruption, a cool-off).
   Status flushLedger();
+  ScalerMemory memory(TimePoint now) const;
 
   ReconcileResult reconcile(const ClusterSnapshot& snapshot);
 
@@ -155,6 +163,7 @@ class Scaler {
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
   TimePoint lastFlush_{};
+  std::string lastMemoryJson_;  // the memory as last written (or read back), to save again only on change
   int unschedulable_ = 0;
   double oldestUnschedulable_ = 0;
   uint64_t nameCounter_ = 0;

@@ -12,6 +12,7 @@
 #include "scaler/kwok_provider.hpp"
 #include "scaler/planner.hpp"
 #include "scaler/scaler.hpp"
+#include "scaler/scaler_state.hpp"
 #include "support/fake_apiserver.hpp"
 
 namespace spotfit::scaler {
@@ -225,6 +226,50 @@ TEST(ConfigMapLedgerStore, RoundTripsThroughTheApi) {
   auto back = CostLedger::fromJson(**loaded);
   ASSERT_TRUE(back.ok());
   EXPECT_NEAR(back->workflowSpend({"ns", "wf"}, env.clock.now()), 3.0, 1e-9);
+}
+
+// The scaler's memory is a second key of the ledger's ConfigMap, written in the same patch; a ConfigMap
+// written before it existed (ledger only) still loads, and the ledger stays readable on its own (the
+// webhook and the extender read only "ledger.json").
+TEST(ConfigMapLedgerStore, ScalerStateIsASecondKeyAndOldConfigMapsStayReadable) {
+  KubeEnv env;
+  env.api.upsert("configmaps", R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"spotfit-cost-ledger",
+      "namespace":"spotfit-system"},"data":{"ledger.json":
+      "{\"version\":1,\"workflows\":[{\"namespace\":\"ml\",\"workflow\":\"train\",\"usd\":150}]}"}})");
+  ConfigMapLedgerStore store(*env.client, "spotfit-system", "spotfit-cost-ledger");
+  auto none = store.loadScalerState();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto old = store.load();
+  ASSERT_TRUE(old.ok() && old->has_value());
+  auto ledger = CostLedger::fromJson(**old);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  EXPECT_NEAR(ledger->workflowSpend({"ml", "train"}, env.clock.now()), 150, 1e-9);
+
+  ScalerMemory m;
+  m.coolOffUntil["spot"] = env.clock.now() + 30min;
+  env.api.clearRequests();
+  ASSERT_TRUE(store.saveWithScalerState(ledger->toJson(), m.toJson()).ok());
+  EXPECT_EQ(env.api.countRequests("PATCH", "/configmaps/spotfit-cost-ledger"), 1u);
+  auto state = store.loadScalerState();
+  ASSERT_TRUE(state.ok() && state->has_value());
+  auto back = ScalerMemory::fromJson(**state);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->coolOffUntil.at("spot"), env.clock.now() + 30min);
+  auto again = store.load();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_TRUE(CostLedger::fromJson(**again).ok());
+  // A ledger-only save (the old writer) leaves the memory in place.
+  ASSERT_TRUE(store.save(ledger->toJson()).ok());
+  state = store.loadScalerState();
+  ASSERT_TRUE(state.ok() && state->has_value());
+  // Without a ConfigMap, the combined write creates it with both keys.
+  ConfigMapLedgerStore fresh(*env.client, "spotfit-system", "other-ledger");
+  ASSERT_TRUE(fresh.saveWithScalerState(CostLedger().toJson(), m.toJson()).ok());
+  auto created = env.api.object("configmaps", "spotfit-system", "other-ledger");
+  ASSERT_TRUE(created);
+  EXPECT_NE(created->find("scaler-state.json"), std::string::npos) << *created;
+  EXPECT_NE(created->find("ledger.json"), std::string::npos) << *created;
 }
 
 TEST(SnapshotBuilder, DecodesNodesAndPodsAndKeepsFirstSeenTimes) {

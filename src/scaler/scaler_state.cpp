@@ -1,0 +1,143 @@
+#include "scaler/scaler_state.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <optional>
+
+namespace spotfit::scaler {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+int64_t toMs(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+TimePoint fromMs(int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
+
+void str(Writer& w, const char* key, const std::string& v) {
+  w.Key(key);
+  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+std::optional<std::string> getString(const rapidjson::Value& o, const char* k) {
+  if (!o.IsObject() || !o.HasMember(k) || !o[k].IsString()) return std::nullopt;
+  return std::string(o[k].GetString(), o[k].GetStringLength());
+}
+
+// An absent optional string member is "", a present one must be a string.
+bool optString(const rapidjson::Value& o, const char* k, std::string& out) {
+  if (!o.HasMember(k)) return true;
+  if (!o[k].IsString()) return false;
+  out.assign(o[k].GetString(), o[k].GetStringLength());
+  return true;
+}
+
+std::optional<TimePoint> getTime(const rapidjson::Value& o, const char* k) {
+  if (!o.IsObject() || !o.HasMember(k) || !o[k].IsInt64()) return std::nullopt;
+  return fromMs(o[k].GetInt64());
+}
+
+}  // namespace
+
+std::string ScalerMemory::toJson() const {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("version");
+  w.Int(1);
+  w.Key("unavailableOfferings");
+  w.StartArray();
+  for (const auto& e : unavailable) {
+    w.StartObject();
+    str(w, "pool", e.key.pool);
+    str(w, "instanceType", e.key.instanceType);
+    str(w, "capacityType", std::string(toString(e.key.capacityType)));
+    str(w, "zone", e.key.zone);
+    w.Key("untilMs");
+    w.Int64(toMs(e.until));
+    str(w, "reason", e.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("interruptions");
+  w.StartArray();
+  for (const auto& r : interruptions) {
+    w.StartObject();
+    str(w, "pool", r.pool);
+    str(w, "instanceType", r.instanceType);
+    str(w, "node", r.node);
+    w.Key("atMs");
+    w.Int64(toMs(r.at));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("coolOffs");
+  w.StartArray();
+  for (const auto& [pool, until] : coolOffUntil) {
+    w.StartObject();
+    str(w, "pool", pool);
+    w.Key("untilMs");
+    w.Int64(toMs(until));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  auto bad = [](const std::string& why) { return makeError("invalid", "scaler state: " + why); };
+  if (d.HasParseError() || !d.IsObject()) return bad("not a JSON object");
+  if (!d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1) return bad("unsupported version");
+  auto list = [&](const char* k) -> const rapidjson::Value* {
+    if (!d.HasMember(k)) return nullptr;
+    return &d[k];
+  };
+  ScalerMemory m;
+  if (const auto* v = list("unavailableOfferings")) {
+    if (!v->IsArray()) return bad("unavailableOfferings is not a list");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool"), ct = getString(e, "capacityType");
+      auto until = getTime(e, "untilMs");
+      if (!pool || pool->empty() || !ct || !until) return bad("malformed unavailable offering");
+      auto type = placement::parseCapacityType(*ct);
+      if (!type) return bad("unknown capacity type \"" + *ct + "\"");
+      UnavailableOfferings::Entry entry{{*pool, "", *type, ""}, *until, ""};
+      if (!optString(e, "instanceType", entry.key.instanceType) || !optString(e, "zone", entry.key.zone) ||
+          !optString(e, "reason", entry.reason)) {
+        return bad("malformed unavailable offering");
+      }
+      m.unavailable.push_back(std::move(entry));
+    }
+  }
+  if (const auto* v = list("interruptions")) {
+    if (!v->IsArray()) return bad("interruptions is not a list");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool");
+      auto at = getTime(e, "atMs");
+      if (!pool || pool->empty() || !at) return bad("malformed interruption");
+      InterruptionRecord r{*pool, "", "", *at};
+      if (!optString(e, "instanceType", r.instanceType) || !optString(e, "node", r.node)) {
+        return bad("malformed interruption");
+      }
+      m.interruptions.push_back(std::move(r));
+    }
+  }
+  if (const auto* v = list("coolOffs")) {
+    if (!v->IsArray()) return bad("coolOffs is not a list");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool");
+      auto until = getTime(e, "untilMs");
+      if (!pool || pool->empty() || !until) return bad("malformed cool-off");
+      auto& slot = m.coolOffUntil[*pool];
+      if (slot < *until) slot = *until;
+    }
+  }
+  return m;
+}
+
+}  // namespace spotfit::scaler

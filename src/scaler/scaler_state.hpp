@@ -1,0 +1,31 @@
+#pragma once
+// What a Scaler has learnt that the cluster does not show, kept across a restart or a failover: offerings
+// that recently failed (so a new leader does not retry a spot offering that just ran out) and the
+// interruption history with each pool's on-demand cool-off (so a new leader neither leaves a cool-off early
+// nor counts the same interruption twice). Stored next to the cost ledger (ConfigMap key
+// "scaler-state.json"); times are wall-clock milliseconds since the epoch, like the ledger's.
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "placement/result.hpp"
+#include "scaler/clock.hpp"
+#include "scaler/interruptions.hpp"
+#include "scaler/offerings.hpp"
+
+namespace spotfit::scaler {
+
+struct ScalerMemory {
+  std::vector<UnavailableOfferings::Entry> unavailable;
+  std::vector<InterruptionRecord> interruptions;
+  std::map<std::string, TimePoint> coolOffUntil;  // pool -> end of its on-demand cool-off
+
+  bool empty() const { return unavailable.empty() && interruptions.empty() && coolOffUntil.empty(); }
+  std::string toJson() const;
+  // All or nothing: any malformed part rejects the whole document.
+  static Result<ScalerMemory> fromJson(std::string_view json);
+};
+
+}  // namespace spotfit::scaler

@@ -1,0 +1,250 @@
+// The scaler's memory across a restart or failover: unavailable offerings, interruption history and
+// on-demand cool-offs are saved next to the ledger and a new Scaler loading the same store keeps honouring
+// them until their original (wall-clock) expiry, then forgets them. A corrupt stored state is ignored.
+
+#include <gtest/gtest.h>
+
+#include "scaler/scaler_fixture.hpp"
+#include "scaler/scaler_state.hpp"
+
+namespace spotfit::scaler {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Env;
+using testing::pendingPod;
+using testing::pool;
+using testing::type;
+
+NodePool cpuPool() {
+  return pool("cpu", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0.035)});
+}
+
+int64_t epochMs(TimePoint t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
+
+// A new leader: a fresh Scaler over the same store and clock, loading what the last one saved.
+void failover(Env& env) {
+  env.start();
+  ASSERT_TRUE(env.scaler->loadLedger().ok());
+  auto st = env.scaler->loadScalerState();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+}
+
+// Reconciles until a batch has closed (batch idle is 1 s).
+void passBatch(Env& env) {
+  env.reconcile();
+  env.clock.advance(1s);
+  env.reconcile();
+}
+
+size_t spotRequests(const Env& env) {
+  size_t n = 0;
+  for (const auto& r : env.provider.createRequests()) n += r.capacityType == CapacityType::Spot;
+  return n;
+}
+
+TEST(ScalerMemory, RoundTripsWithWallClockTimes) {
+  const TimePoint t = TimePoint{} + std::chrono::milliseconds(1'790'000'000'123);
+  ScalerMemory m;
+  m.unavailable.push_back({{"cpu", "m5.large", CapacityType::Spot, "zone-a"}, t + 3min, "no spot capacity"});
+  m.unavailable.push_back({{"cpu", "", CapacityType::OnDemand, ""}, t + 30s, "quota"});
+  m.interruptions.push_back({"cpu", "m5.large", "n1", t});
+  m.coolOffUntil["cpu"] = t + 30min;
+  const std::string json = m.toJson();
+  EXPECT_NE(json.find("\"untilMs\":" + std::to_string(epochMs(t + 3min))), std::string::npos) << json;
+  auto back = ScalerMemory::fromJson(json);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_EQ(back->unavailable.size(), 2u);
+  EXPECT_EQ(back->unavailable[0].key, (OfferingKey{"cpu", "m5.large", CapacityType::Spot, "zone-a"}));
+  EXPECT_EQ(back->unavailable[0].until, t + 3min);
+  EXPECT_EQ(back->unavailable[0].reason, "no spot capacity");
+  EXPECT_EQ(back->unavailable[1].key, (OfferingKey{"cpu", "", CapacityType::OnDemand, ""}));
+  ASSERT_EQ(back->interruptions.size(), 1u);
+  EXPECT_EQ(back->interruptions[0].node, "n1");
+  EXPECT_EQ(back->interruptions[0].at, t);
+  EXPECT_EQ(back->coolOffUntil.at("cpu"), t + 30min);
+  EXPECT_EQ(back->toJson(), json);
+}
+
+TEST(ScalerMemory, CorruptDocumentsAreRejectedWhole) {
+  const char* bad[] = {
+      "",
+      "[]",
+      "{\"version\":2}",
+      "{}",
+      "{\"version\":1,\"unavailableOfferings\":{}}",
+      "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"spot\"}]}",
+      "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"cheap\",\"untilMs\":1}]}",
+      "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"spot\",\"untilMs\":1,\"zone\":7}]}",
+      "{\"version\":1,\"interruptions\":[{\"pool\":\"\",\"atMs\":1}]}",
+      "{\"version\":1,\"interruptions\":[{\"pool\":\"cpu\",\"atMs\":\"soon\"}]}",
+      "{\"version\":1,\"coolOffs\":[{\"pool\":\"cpu\"}]}",
+      "{\"version\":1,\"coolOffs\":[{\"pool\":\"cpu\",\"untilMs\":1.5}]}",
+  };
+  for (const char* doc : bad) {
+    auto r = ScalerMemory::fromJson(doc);
+    EXPECT_FALSE(r.ok()) << doc;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().message.rfind("scaler state: ", 0), 0u) << r.error().message;
+    }
+  }
+  auto empty = ScalerMemory::fromJson("{\"version\":1}");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(InterruptionTracker, RestoreKeepsTimeOrderAndSkipsKnownAndExpiredRecords) {
+  const TimePoint now = TimePoint{} + 1000h;
+  InterruptionTracker t({10min, 3, 30min});
+  t.restore({"p", "m5.large", "late", now - 1min}, now);
+  t.restore({"p", "m5.large", "early", now - 8min}, now);
+  t.restore({"p", "m5.large", "early", now - 8min}, now);  // already known
+  t.restore({"p", "m5.large", "old", now - 11min}, now);   // outside the window
+  EXPECT_EQ(t.count("p", now), 2);
+  EXPECT_FALSE(t.inCoolOff("p", now)) << "restoring records never starts a cool-off by itself";
+  EXPECT_FALSE(t.record("p", "m5.large", now, "late")) << "a node already counted is not counted twice";
+  EXPECT_EQ(t.count("p", now), 2);
+  EXPECT_TRUE(t.record("p", "m5.large", now, "third"));
+  auto h = t.history(now);
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].node, "early");
+  EXPECT_EQ(h[2].node, "third");
+  EXPECT_EQ(t.count("p", now + 3min), 2) << "the early record is pruned first";
+}
+
+TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  env.start();
+  env.provider.setCapacityUnavailable("m5.large", CapacityType::Spot, true);
+  env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
+  env.reconcile();
+  env.clock.advance(1s);
+  const TimePoint failedAt = env.clock.now();
+  env.reconcile();  // spot fails, on-demand fallback in the same pass
+  ASSERT_EQ(env.provider.createRequests().size(), 2u);
+  ASSERT_EQ(env.provider.createRequests()[1].capacityType, CapacityType::OnDemand);
+  // Saved at once, not only with the 30 s periodic flush.
+  auto stored = env.store.loadScalerState();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_NE((*stored)->find("\"untilMs\":" + std::to_string(epochMs(failedAt + 3min))), std::string::npos) << **stored;
+  env.cluster.materialize(env.provider);
+  env.cluster.bind("a", env.provider.createRequests()[1].nodeName, env.clock.now());
+
+  // Spot capacity is back, but the new leader does not know that and must not retry the offering yet.
+  env.provider.setCapacityUnavailable("m5.large", CapacityType::Spot, false);
+  env.clock.advance(30s);
+  failover(env);
+  EXPECT_TRUE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.now()));
+  EXPECT_TRUE(env.logged("state: restored 1 unavailable offering(s), 0 recent interruption(s), 0 spot cool-off(s)"));
+  env.cluster.snapshot.pods.push_back(pendingPod("b", 1800, 512));  // does not fit next to "a"
+  passBatch(env);
+  ASSERT_EQ(env.provider.createRequests().size(), 3u);
+  EXPECT_EQ(env.provider.createRequests()[2].capacityType, CapacityType::OnDemand);
+  EXPECT_EQ(spotRequests(env), 1u) << "only the original failed attempt";
+  env.cluster.materialize(env.provider);
+  env.cluster.bind("b", env.provider.createRequests()[2].nodeName, env.clock.now());
+
+  // At the original expiry (3 minutes after the failure, not after the failover) spot is tried again.
+  env.clock.set(failedAt + 3min);
+  failover(env);  // and a leader starting after the expiry has nothing to avoid
+  EXPECT_TRUE(env.scaler->unavailableOfferings().active(env.clock.now()).empty());
+  env.cluster.snapshot.pods.push_back(pendingPod("c", 1800, 512));
+  passBatch(env);
+  ASSERT_EQ(env.provider.createRequests().size(), 4u);
+  EXPECT_EQ(env.provider.createRequests()[3].capacityType, CapacityType::Spot);
+}
+
+NodePool spotPool() {
+  return pool("spot", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0.035)});
+}
+
+void runPod(Env& env, const std::string& name, const std::string& node) {
+  env.cluster.snapshot.pods.push_back(pendingPod(name, 1500, 1024));
+  env.cluster.bind(name, node, env.clock.now());
+}
+
+void notice(Env& env, const std::string& node) {
+  env.cluster.node(node).info.taints.push_back({"aws-node-termination-handler/spot-itn", "", placement::TaintEffect::NoSchedule});
+}
+
+TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCountedTwice) {
+  Env env;
+  env.config.nodePools = {spotPool()};
+  env.config.interruption = {10min, 2, 30min};
+  env.start();
+  for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.now());
+  runPod(env, "w1", "s1");
+  runPod(env, "w2", "s2");
+  notice(env, "s1");
+  env.reconcile();
+  env.clock.advance(1min);
+  notice(env, "s2");
+  env.reconcile();
+  const TimePoint coolOffEnd = env.clock.now() + 30min;
+  ASSERT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.now()), coolOffEnd);
+
+  // The new leader still sees both notice taints (the Nodes are not gone yet): they were counted already,
+  // so neither the count nor the cool-off's end moves.
+  env.clock.advance(5min);
+  failover(env);
+  EXPECT_TRUE(env.logged("state: restored 0 unavailable offering(s), 2 recent interruption(s), 1 spot cool-off(s)"));
+  const size_t before = env.provider.createRequests().size();
+  env.reconcile();  // handles both notices again: replacements for w1 and w2
+  EXPECT_EQ(env.scaler->interruptions().count("spot", env.clock.now()), 2);
+  EXPECT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.now()), coolOffEnd);
+  const auto reqs = env.provider.createRequests();
+  ASSERT_GT(reqs.size(), before);
+  for (size_t i = before; i < reqs.size(); ++i) EXPECT_EQ(reqs[i].capacityType, CapacityType::OnDemand) << i;
+  EXPECT_EQ(env.scaler->metrics().gauge(metric::kSpotCoolOff, {{"pool", "spot"}}), 1);
+  for (const char* n : {"s1", "s2"}) env.cluster.removeNode(n);
+  for (const char* p : {"w1", "w2"}) env.cluster.removePod(p);
+
+  // A leader taking over just before the original end is still on-demand ...
+  env.clock.set(coolOffEnd - 1s);
+  failover(env);
+  EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.now()));
+  // ... and one after it has forgotten the cool-off and launches spot again.
+  env.clock.set(coolOffEnd);
+  failover(env);
+  EXPECT_FALSE(env.scaler->interruptions().inCoolOff("spot", env.clock.now()));
+  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  env.cluster.snapshot.pods.push_back(pendingPod("after", 1900, 1024));  // fits no node created so far
+  passBatch(env);
+  EXPECT_EQ(env.provider.createRequests().back().capacityType, CapacityType::Spot);
+}
+
+TEST(ScalerFailover, CorruptStoredStateIsIgnoredAndScalingGoesOn) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  ASSERT_TRUE(env.store.saveWithScalerState(CostLedger().toJson(), "{\"version\":1,\"coolOffs\":[{\"pool\":7}]}").ok());
+  env.start();
+  ASSERT_TRUE(env.scaler->loadLedger().ok());
+  auto st = env.scaler->loadScalerState();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("scaler state: malformed cool-off"), std::string::npos) << st.error().message;
+  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
+  passBatch(env);
+  ASSERT_EQ(env.provider.createRequests().size(), 1u);
+  EXPECT_EQ(env.provider.createRequests()[0].capacityType, CapacityType::Spot);
+  // The next flush replaces the corrupt document with a readable one.
+  ASSERT_TRUE(env.scaler->flushLedger().ok());
+  auto stored = env.store.loadScalerState();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_TRUE(ScalerMemory::fromJson(**stored).ok()) << **stored;
+}
+
+TEST(ScalerFailover, AStoreWithOnlyALedgerLoadsAnEmptyMemory) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  CostLedger l;
+  l.podRunning("u", {"team", "wf"}, 1.0, 2.0, env.clock.now() - 1h, env.clock.now());
+  ASSERT_TRUE(env.store.save(l.toJson()).ok());  // written before the scaler's memory existed
+  failover(env);
+  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  EXPECT_NEAR(env.scaler->workflowSpend("team", "wf"), 1.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace spotfit::scaler
