@@ -214,48 +214,42 @@ struct Connection {
     return {};
   }
 
+  // Calls fn with the active stream, TLS or plain TCP: the one place that branches on the kind.
+  template <typename Fn>
+  void withStream(Fn&& fn) {
+    if (tls_) {
+      fn(*tls_);
+    } else {
+      fn(*tcp_);
+    }
+  }
+
+  // run() for an HTTP operation `op(stream, handler)` on the active stream.
+  template <typename Op>
+  beast::error_code runOnStream(nanoseconds timeout, Op&& op) {
+    return run(timeout, [&](auto handler) { withStream([&](auto& stream) { op(stream, std::move(handler)); }); });
+  }
+
   template <typename Req>
   beast::error_code write(Req& req, nanoseconds timeout) {
-    return run(timeout, [&](auto handler) {
-      if (tls_) {
-        http::async_write(*tls_, req, std::move(handler));
-      } else {
-        http::async_write(*tcp_, req, std::move(handler));
-      }
-    });
+    return runOnStream(timeout, [&](auto& s, auto handler) { http::async_write(s, req, std::move(handler)); });
   }
 
   template <typename Parser>
   beast::error_code readHeader(Parser& p, nanoseconds timeout) {
-    return run(timeout, [&](auto handler) {
-      if (tls_) {
-        http::async_read_header(*tls_, buffer_, p, std::move(handler));
-      } else {
-        http::async_read_header(*tcp_, buffer_, p, std::move(handler));
-      }
-    });
+    return runOnStream(timeout,
+                       [&](auto& s, auto handler) { http::async_read_header(s, buffer_, p, std::move(handler)); });
   }
 
   template <typename Parser>
   beast::error_code read(Parser& p, nanoseconds timeout) {
-    return run(timeout, [&](auto handler) {
-      if (tls_) {
-        http::async_read(*tls_, buffer_, p, std::move(handler));
-      } else {
-        http::async_read(*tcp_, buffer_, p, std::move(handler));
-      }
-    });
+    return runOnStream(timeout, [&](auto& s, auto handler) { http::async_read(s, buffer_, p, std::move(handler)); });
   }
 
   template <typename Parser>
   beast::error_code readSome(Parser& p, nanoseconds timeout) {
-    return run(timeout, [&](auto handler) {
-      if (tls_) {
-        http::async_read_some(*tls_, buffer_, p, std::move(handler));
-      } else {
-        http::async_read_some(*tcp_, buffer_, p, std::move(handler));
-      }
-    });
+    return runOnStream(timeout,
+                       [&](auto& s, auto handler) { http::async_read_some(s, buffer_, p, std::move(handler)); });
   }
 
   // Thread-safe: closes the socket from the connection's own executor.
