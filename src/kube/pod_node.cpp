@@ -267,6 +267,31 @@ Result<std::shared_ptr<const PodSchedulingSpec>> decodeSpec(const Value& v) {
   return Interner<PodSchedulingSpec, SpecHash>::global().intern(std::move(s));
 }
 
+// Calls visit(condition, path) for each entry of status.conditions whose type is `type` (every entry must
+// be an object; a later entry of the same type wins).
+template <typename Visit>
+Status forEachCondition(const Value& status, std::string_view type, Visit&& visit) {
+  KUBE_TRY(const Value* conds, json::optArray(status, "conditions", "status"));
+  if (conds == nullptr) return {};
+  for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
+    const Value& c = (*conds)[i];
+    std::string p = json::indexPath("status.conditions", i);
+    if (!c.IsObject()) return json::invalid(p, "expected object");
+    KUBE_TRY(auto t, json::optString(c, "type", p));
+    if (!t || *t != type) continue;
+    if (Status st = visit(c, p); !st) return st;
+  }
+  return {};
+}
+
+// A condition's status "True"/"False" into `out`; "Unknown" or absent leaves it as it was.
+Status readConditionStatus(const Value& c, const std::string& p, std::optional<bool>& out) {
+  KUBE_TRY(auto st, json::optString(c, "status", p));
+  if (st && *st == "True") out = true;
+  if (st && *st == "False") out = false;
+  return {};
+}
+
 }  // namespace
 
 bool Pod::doNotDisrupt() const {
@@ -290,25 +315,17 @@ Result<Pod> decodePod(const Value& v) {
   if (status != nullptr) {
     KUBE_TRY(auto phase, json::optString(*status, "phase", "status"));
     pod.phase = phase ? parsePodPhase(*phase) : PodPhase::Unknown;
-    KUBE_TRY(const Value* conds, json::optArray(*status, "conditions", "status"));
-    if (conds != nullptr) {
-      for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
-        const Value& c = (*conds)[i];
-        std::string p = json::indexPath("status.conditions", i);
-        if (!c.IsObject()) return json::invalid(p, "expected object");
-        KUBE_TRY(auto type, json::optString(c, "type", p));
-        if (!type || *type != "PodScheduled") continue;
-        KUBE_TRY(auto st, json::optString(c, "status", p));
-        if (st && *st == "True") pod.scheduled = true;
-        if (st && *st == "False") pod.scheduled = false;
-        KUBE_TRY(auto reason, json::optString(c, "reason", p));
-        if (reason) pod.scheduledReason = std::string(*reason);
-        if (pod.scheduled == false) {
-          KUBE_TRY(auto msg, json::optString(c, "message", p));
-          if (msg) pod.scheduledMessage = std::string(*msg);
-        }
+    Status conds = forEachCondition(*status, "PodScheduled", [&](const Value& c, const std::string& p) -> Status {
+      if (Status st = readConditionStatus(c, p, pod.scheduled); !st) return st;
+      KUBE_TRY(auto reason, json::optString(c, "reason", p));
+      if (reason) pod.scheduledReason = std::string(*reason);
+      if (pod.scheduled == false) {
+        KUBE_TRY(auto msg, json::optString(c, "message", p));
+        if (msg) pod.scheduledMessage = std::string(*msg);
       }
-    }
+      return {};
+    });
+    if (!conds) return conds.error();
   } else {
     pod.phase = PodPhase::Pending;
   }
@@ -401,19 +418,9 @@ Result<Node> decodeNode(const Value& v) {
   if (status != nullptr) {
     KUBE_TRY(n.info.allocatable, resourceList(*status, "allocatable", "status"));
     KUBE_TRY(n.capacity, resourceList(*status, "capacity", "status"));
-    KUBE_TRY(const Value* conds, json::optArray(*status, "conditions", "status"));
-    if (conds != nullptr) {
-      for (rapidjson::SizeType i = 0; i < conds->Size(); ++i) {
-        const Value& c = (*conds)[i];
-        std::string p = json::indexPath("status.conditions", i);
-        if (!c.IsObject()) return json::invalid(p, "expected object");
-        KUBE_TRY(auto type, json::optString(c, "type", p));
-        if (!type || *type != "Ready") continue;
-        KUBE_TRY(auto st, json::optString(c, "status", p));
-        if (st && *st == "True") n.ready = true;
-        if (st && *st == "False") n.ready = false;
-      }
-    }
+    Status conds = forEachCondition(
+        *status, "Ready", [&](const Value& c, const std::string& p) { return readConditionStatus(c, p, n.ready); });
+    if (!conds) return conds.error();
   }
   placement::deriveFromLabels(n.info);
   return n;
