@@ -89,6 +89,27 @@ class Query {
   std::string out_;
 };
 
+// A write (POST/PUT/PATCH) of `body` to `target`, with the dryRun/fieldManager query of its options.
+HttpRequest writeRequest(std::string method, std::string target, const WriteOptions& o, std::string_view body,
+                         std::string_view contentType) {
+  Query q;
+  if (o.dryRun) q.add("dryRun", "All");
+  if (!o.fieldManager.empty()) q.add("fieldManager", o.fieldManager);
+  HttpRequest req;
+  req.method = std::move(method);
+  req.target = std::move(target) + q.str();
+  req.body = std::string(body);
+  req.contentType = std::string(contentType);
+  return req;
+}
+
+// The object's path, or its subresource's when the options name one.
+std::string objectTarget(const ResourceType& r, std::string_view ns, std::string_view name, const WriteOptions& o) {
+  std::string target = r.objectPath(ns, name);
+  if (!o.subresource.empty()) target += "/" + o.subresource;
+  return target;
+}
+
 bool retryableStatus(int s, bool idempotent) {
   if (s == 429) return true;
   if (s == 502 || s == 503 || s == 504) return true;
@@ -286,46 +307,18 @@ Result<std::unique_ptr<WatchStream>> RestClient::watch(const ResourceType& r, st
 
 Result<json::Document> RestClient::create(const ResourceType& r, std::string_view ns, std::string_view body,
                                           const WriteOptions& o) {
-  Query q;
-  if (o.dryRun) q.add("dryRun", "All");
-  if (!o.fieldManager.empty()) q.add("fieldManager", o.fieldManager);
-  HttpRequest req;
-  req.method = "POST";
-  req.target = r.collectionPath(ns);
   if (!o.subresource.empty()) return makeError("invalid", "create does not take a subresource");
-  req.target += q.str();
-  req.body = std::string(body);
-  req.contentType = "application/json";
-  return callForObject(std::move(req), o.timeout, false);
+  return callForObject(writeRequest("POST", r.collectionPath(ns), o, body, "application/json"), o.timeout, false);
 }
 
 Result<json::Document> RestClient::update(const ResourceType& r, std::string_view ns, std::string_view name,
                                           std::string_view body, const WriteOptions& o) {
-  Query q;
-  if (o.dryRun) q.add("dryRun", "All");
-  if (!o.fieldManager.empty()) q.add("fieldManager", o.fieldManager);
-  HttpRequest req;
-  req.method = "PUT";
-  req.target = r.objectPath(ns, name);
-  if (!o.subresource.empty()) req.target += "/" + o.subresource;
-  req.target += q.str();
-  req.body = std::string(body);
-  req.contentType = "application/json";
-  return callForObject(std::move(req), o.timeout, true);
+  return callForObject(writeRequest("PUT", objectTarget(r, ns, name, o), o, body, "application/json"), o.timeout, true);
 }
 
 Result<json::Document> RestClient::patch(const ResourceType& r, std::string_view ns, std::string_view name, PatchType type,
                                          std::string_view body, const WriteOptions& o) {
-  Query q;
-  if (o.dryRun) q.add("dryRun", "All");
-  if (!o.fieldManager.empty()) q.add("fieldManager", o.fieldManager);
-  HttpRequest req;
-  req.method = "PATCH";
-  req.target = r.objectPath(ns, name);
-  if (!o.subresource.empty()) req.target += "/" + o.subresource;
-  req.target += q.str();
-  req.body = std::string(body);
-  req.contentType = std::string(contentType(type));
+  HttpRequest req = writeRequest("PATCH", objectTarget(r, ns, name, o), o, body, contentType(type));
   // A merge patch is idempotent; a JSON Patch (add to arrays, test) may not be.
   return callForObject(std::move(req), o.timeout, type != PatchType::Json);
 }
