@@ -65,10 +65,52 @@ def create_pods(cluster, namespace, count, scheduler_name):
 SCHEDULED = re.compile(r'^scheduler_schedule_attempts_total\{[^}]*result="scheduled"[^}]*\} (\S+)$', re.M)
 
 
-def scheduled_count(port, context):
+def metrics_text(port, context):
     with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", context=context, timeout=10) as resp:
-        text = resp.read().decode()
-    return int(sum(float(v) for v in SCHEDULED.findall(text)))
+        return resp.read().decode()
+
+
+def scheduled_count(port, context):
+    return int(sum(float(v) for v in SCHEDULED.findall(metrics_text(port, context))))
+
+
+def metric_sum(text, name, label_filter=""):
+    """Σ of every sample of `name` (exact metric name) whose label set contains label_filter."""
+    total = 0.0
+    for match in re.finditer(r"^" + re.escape(name) + r"(\{[^}]*\})? (\S+)$", text, re.M):
+        if label_filter in (match.group(1) or ""):
+            total += float(match.group(2))
+    return total
+
+
+def mean_ms(text, histogram, label_filter=""):
+    count = metric_sum(text, histogram + "_count", label_filter)
+    return round(1000 * metric_sum(text, histogram + "_sum", label_filter) / count, 3) if count else None
+
+
+def scheduler_breakdown(text):
+    """Where a pod's time goes inside kube-scheduler: the scheduling algorithm (in-tree filters and scores
+    plus the extender's filter and prioritize calls, serial per pod) and the Bind API call (asynchronous,
+    but it is what scheduler_schedule_attempts_total{result="scheduled"} waits for, and it goes through
+    the scheduler's client-side rate limiter, clientConnection.qps/burst)."""
+    return {"algorithm_ms_per_pod": mean_ms(text, "scheduler_scheduling_algorithm_duration_seconds"),
+            "bind_ms_per_pod": mean_ms(text, "scheduler_framework_extension_point_duration_seconds",
+                                       'extension_point="Bind"')}
+
+
+def client_rate_limit(configuration):
+    """clientConnection qps/burst of a KubeSchedulerConfiguration (dict or YAML text); kube-scheduler's
+    defaults (50/100) when unset. Binding goes through this limiter, so runs compare only at equal limits."""
+    if isinstance(configuration, dict):
+        connection = configuration.get("clientConnection") or {}
+        qps, burst = connection.get("qps"), connection.get("burst")
+    else:
+        block = re.search(r"^clientConnection:[ \t]*\n((?:[ \t]+.*\n)*)", configuration, re.M)
+        body = block.group(1) if block else ""
+        qps = re.search(r"^[ \t]+qps:[ \t]*([0-9.]+)", body, re.M)
+        burst = re.search(r"^[ \t]+burst:[ \t]*([0-9]+)", body, re.M)
+        qps, burst = (float(qps.group(1)) if qps else None), (int(burst.group(1)) if burst else None)
+    return f"{qps or 50:g}/{burst or 100}"
 
 
 def run(cluster, nodes, pods, scheduler_config, scheduler_name, timeout):
@@ -96,6 +138,7 @@ def run(cluster, nodes, pods, scheduler_config, scheduler_name, timeout):
             first = (now, count)
         time.sleep(0.05)
     last = (time.monotonic(), count)
+    breakdown = scheduler_breakdown(metrics_text(scheduler.port, insecure))
     cluster.stop_process(scheduler)
     listed = cluster.kube.pods(namespace)
     bound = [p for p in listed if p["spec"].get("nodeName")]
@@ -105,7 +148,8 @@ def run(cluster, nodes, pods, scheduler_config, scheduler_name, timeout):
     return {"pods": pods, "nodes": nodes, "create_seconds": round(created, 2),
             "schedule_span_seconds": round(span, 2),
             "pods_per_second": round((last[1] - first[1]) / span, 1) if span > 0 else None,
-            "nodes_used": len({p["spec"]["nodeName"] for p in bound})}
+            "nodes_used": len({p["spec"]["nodeName"] for p in bound}),
+            "client_qps_burst": client_rate_limit(scheduler_config), **breakdown}
 
 
 def plain_config(cluster, scheduler_name):
@@ -140,6 +184,11 @@ def main():
                 name = spotfitproc.scheduler_name(config)
                 results["with_extender"] = run(cluster, args.nodes, args.pods, config, name, args.timeout)
                 results["extender_requests"] = spotfit.extender_request_counts()
+                # spotfit's own time per call (request read -> response handed to the writer).
+                text = spotfit.metrics()
+                results["spotfit_server_ms_per_call"] = {
+                    verb: mean_ms(text, "spotfit_http_request_duration_seconds", f'route="extender_{verb}"')
+                    for verb in ("filter", "prioritize")}
         print(json.dumps(results, indent=1))
 
 
