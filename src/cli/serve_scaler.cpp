@@ -295,7 +295,10 @@ class ScalerRuntime {
       std::lock_guard lock(mu_);
       cleanStop = stopping_;
     }
-    if (cleanStop && elector_->isLeader()) {
+    // Not elector_->isLeader(): the elector clears that flag before it stops and joins this work, while
+    // the lease stays ours until it releases it after the join. A clean stop is the only exit on which the
+    // lease is certainly still held; after a lost lease the new leader owns the ConfigMap.
+    if (cleanStop) {
       if (auto st = sc.flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
     }
     log_.info(cleanStop ? "scaler: stopped" : "scaler: lost the lease; stopped leading");

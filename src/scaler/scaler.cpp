@@ -735,6 +735,14 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
           std::to_string(type->price(pn.capacityType)) + " USD/h) for " + std::to_string(pn.podKeys.size()) +
           " pod(s)");
     }
+    for (const auto& [key, node] : plan.onExisting) {
+      auto p = byKey.find(key);
+      if (p == byKey.end()) continue;
+      const std::string why = "fits node " + node + (inFlight_.count(node) ? " (in flight)" : "");
+      if (podEventReason_[p->second->info.uid] == why) continue;
+      podEventReason_[p->second->info.uid] = why;
+      log("scale-up: pod " + key + " " + why + "; no new node");
+    }
     for (const auto& [key, why] : plan.unplaceable) {
       auto p = byKey.find(key);
       if (p == byKey.end()) continue;
