@@ -379,6 +379,26 @@ http::request<http::string_body> buildRequest(Transport::Impl& impl, Transport& 
   return req;
 }
 
+// One attempt: a pooled connection when one is idle (`reused`), else a freshly connected one, with
+// `req` written on it (`ec` is the write's outcome: a pooled connection may turn out to be stale).
+struct Sent {
+  std::unique_ptr<Connection> conn;
+  bool reused = false;
+  beast::error_code ec;
+};
+
+Result<Sent> send(Transport::Impl& impl, http::request<http::string_body>& req,
+                  std::chrono::steady_clock::time_point deadline) {
+  Sent s;
+  s.conn = impl.checkout(s.reused);
+  if (!s.reused) {
+    auto st = s.conn->connect(deadline - std::chrono::steady_clock::now());
+    if (!st.ok()) return st.error();
+  }
+  s.ec = s.conn->write(req, deadline - std::chrono::steady_clock::now());
+  return s;
+}
+
 class StreamImpl final : public HttpStream {
  public:
   StreamImpl(std::unique_ptr<Connection> conn, std::unique_ptr<http::response_parser<http::buffer_body>> parser,
@@ -453,13 +473,9 @@ Result<HttpResponse> Transport::roundTrip(const HttpRequest& r, nanoseconds time
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto req = buildRequest(*impl_, *this, r);
   for (int attempt = 0;; ++attempt) {
-    bool reused = false;
-    auto conn = impl_->checkout(reused);
-    if (!reused) {
-      auto st = conn->connect(deadline - std::chrono::steady_clock::now());
-      if (!st.ok()) return st.error();
-    }
-    auto ec = conn->write(req, deadline - std::chrono::steady_clock::now());
+    auto sent = send(*impl_, req, deadline);
+    if (!sent.ok()) return sent.error();
+    auto& [conn, reused, ec] = *sent;
     http::response_parser<http::string_body> parser;
     parser.body_limit(impl_->options.maxBodyBytes);
     if (!ec) ec = conn->read(parser, deadline - std::chrono::steady_clock::now());
@@ -485,13 +501,9 @@ Result<std::unique_ptr<HttpStream>> Transport::openStream(const HttpRequest& r, 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto req = buildRequest(*impl_, *this, r);
   for (int attempt = 0;; ++attempt) {
-    bool reused = false;
-    auto conn = impl_->checkout(reused);
-    if (!reused) {
-      auto st = conn->connect(deadline - std::chrono::steady_clock::now());
-      if (!st.ok()) return st.error();
-    }
-    auto ec = conn->write(req, deadline - std::chrono::steady_clock::now());
+    auto sent = send(*impl_, req, deadline);
+    if (!sent.ok()) return sent.error();
+    auto& [conn, reused, ec] = *sent;
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
     parser->body_limit(boost::none);
     if (!ec) ec = conn->readHeader(*parser, deadline - std::chrono::steady_clock::now());
