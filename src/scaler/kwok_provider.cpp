@@ -45,7 +45,7 @@ bool listedUnavailable(const std::string& list, const std::string& type, Capacit
 
 }  // namespace
 
-std::string KwokProvider::nodeJson(const NodeRequest& r, bool ready, TimePoint now) {
+std::string KwokProvider::nodeJson(const NodeRequest& r, bool ready, TimePoint now, std::optional<TimePoint> readyAt) {
   std::string labels;
   auto addLabel = [&](const std::string& k, const std::string& v) {
     labels += (labels.empty() ? "" : ",") + quoted(k) + ":" + quoted(v);
@@ -64,7 +64,10 @@ std::string KwokProvider::nodeJson(const NodeRequest& r, bool ready, TimePoint n
   const std::string res = resourcesJson(r);
   return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":" + quoted(r.nodeName) +
          ",\"labels\":{" + labels +
-         "},\"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"}},"
+         "},\"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"" +
+         (readyAt ? std::string(",") + quoted(kAnnotationKwokReadyAt) + ":" + quoted(kube::formatMicroTime(*readyAt))
+                  : std::string()) +
+         "}},"
          "\"spec\":{\"providerID\":" + quoted("kwok://" + r.nodeName) + ",\"taints\":[" + taints +
          "]},\"status\":{\"capacity\":" + res + ",\"allocatable\":" + res +
          ",\"conditions\":" + conditionsJson(ready, now) +
@@ -89,7 +92,8 @@ Result<ProviderNode> KwokProvider::create(const NodeRequest& r) {
   }
   const TimePoint now = clock_.now();
   const bool readyNow = delay.count() == 0;
-  const std::string body = nodeJson(r, readyNow, now);
+  const std::string body =
+      nodeJson(r, readyNow, now, readyNow ? std::nullopt : std::optional<TimePoint>(now + delay));
   auto created = client_.create(kube::resources::kNodes, "", body);
   if (!created) return makeError(kErrOther, "kwok: creating Node " + r.nodeName + ": " + created.error().message);
   // The status subresource may have dropped the status of the create: write it explicitly.
@@ -109,7 +113,29 @@ Result<ProviderNode> KwokProvider::create(const NodeRequest& r) {
   return ProviderNode{r.nodeName, "kwok://" + r.nodeName, r.pool, r.instanceType, r.capacityType, r.zone, now};
 }
 
+Status KwokProvider::resumePending() {
+  kube::ListOptions o;
+  o.labelSelector = std::string(kLabelProvider) + "=kwok";
+  std::map<std::string, TimePoint> found;
+  auto rv = client_.listAll(kube::resources::kNodes, "", o, [&](const kube::json::Value& item) -> Status {
+    auto node = kube::decodeNode(item);
+    if (!node || node->ready.value_or(false) || node->meta.deletionTimestamp) return {};
+    auto a = node->meta.annotations.get(kAnnotationKwokReadyAt);
+    if (!a) return {};
+    auto at = kube::parseTime(*a);
+    if (at) found[node->info.name] = *at;
+    return {};
+  });
+  if (!rv) return rv.error();
+  std::lock_guard lock(mu_);
+  for (const auto& [n, at] : found) readyAt_.try_emplace(n, at);
+  return {};
+}
+
 void KwokProvider::poll(TimePoint now) {
+  if (!lastResume_ || now - *lastResume_ >= kResumeEvery) {
+    if (resumePending()) lastResume_ = now;  // else retried on the next poll
+  }
   std::vector<std::string> due;
   {
     std::lock_guard lock(mu_);

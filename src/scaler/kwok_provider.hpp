@@ -9,6 +9,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -18,6 +19,9 @@
 namespace spotfit::scaler {
 
 inline constexpr const char* kLabelProvider = "spotfit.io/provider";
+// When a kwok node is to turn Ready (RFC 3339): a provider that did not create it (a new leader after a
+// failover) still marks it Ready on time instead of leaving it to time out as not Ready.
+inline constexpr const char* kAnnotationKwokReadyAt = "spotfit.io/kwok-ready-at";
 
 class KwokProvider final : public NodeProvider {
  public:
@@ -26,8 +30,10 @@ class KwokProvider final : public NodeProvider {
   Result<ProviderNode> create(const NodeRequest& request) override;
   Status remove(const NodeRef& node) override;
   Result<std::vector<ProviderNode>> list() override;
-  // Marks nodes Ready once their delay has passed.
+  // Marks nodes Ready once their delay has passed. Every kResumeEvery (and on the first poll) it also
+  // picks up not-Ready kwok nodes carrying kAnnotationKwokReadyAt that another instance created.
   void poll(TimePoint now) override;
+  static constexpr Duration kResumeEvery = std::chrono::seconds(30);
 
   // Fault knobs (in addition to the pool parameters).
   void setCapacityUnavailable(const std::string& instanceType, CapacityType type, bool unavailable);
@@ -36,14 +42,18 @@ class KwokProvider final : public NodeProvider {
   size_t pendingReady() const;
 
   // The Node object for a request (exposed for tests and the simulator).
-  static std::string nodeJson(const NodeRequest& request, bool ready, TimePoint now);
+  static std::string nodeJson(const NodeRequest& request, bool ready, TimePoint now,
+                              std::optional<TimePoint> readyAt = std::nullopt);
 
  private:
   kube::KubeClient& client_;
   const Clock& clock_;
   mutable std::mutex mu_;
   std::set<std::pair<std::string, CapacityType>> unavailable_;
+  // Lists kwok nodes and schedules the not-Ready ones that carry a ready-at annotation.
+  Status resumePending();
   std::map<std::string, TimePoint> readyAt_;  // node -> when to mark it Ready
+  std::optional<TimePoint> lastResume_;
 };
 
 }  // namespace spotfit::scaler

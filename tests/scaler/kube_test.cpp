@@ -132,6 +132,30 @@ TEST(KwokProvider, FaultKnobs) {
   EXPECT_FALSE(kwok.interrupt("missing").ok());
 }
 
+// After a failover the new leader's provider did not create the booting node; the ready-at annotation
+// lets it mark the node Ready on the original schedule (else it would time out as not Ready and be removed).
+TEST(KwokProvider, ANewInstanceMarksNodesOfThePreviousOneReadyOnTime) {
+  KubeEnv env;
+  {
+    KwokProvider first(*env.client, env.clock);
+    ASSERT_TRUE(first.create(gpuRequest("gpu-1", 10s)).ok());
+    ASSERT_TRUE(first.create(gpuRequest("gpu-2", 0s)).ok());
+  }
+  auto stored = env.api.object("nodes", "", "gpu-1");
+  ASSERT_TRUE(stored);
+  EXPECT_NE(stored->find(kAnnotationKwokReadyAt), std::string::npos) << *stored;
+  KwokProvider next(*env.client, env.clock);
+  next.poll(env.clock.now() + 5s);
+  EXPECT_EQ(next.pendingReady(), 1u) << "gpu-2 is Ready already";
+  EXPECT_EQ(storedNode(env, "gpu-1").ready, false);
+  next.poll(env.clock.now() + 10s);
+  EXPECT_EQ(storedNode(env, "gpu-1").ready, true);
+  EXPECT_EQ(next.pendingReady(), 0u);
+  // A Ready node is not picked up again on the next resume.
+  next.poll(env.clock.now() + 10s + KwokProvider::kResumeEvery);
+  EXPECT_EQ(next.pendingReady(), 0u);
+}
+
 TEST(KubeClusterActions, TaintsEvictsDeletesAndReports) {
   KubeEnv env;
   KwokProvider kwok(*env.client, env.clock);
