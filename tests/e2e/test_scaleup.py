@@ -158,7 +158,10 @@ class ScaleDownTest(ClusterTestCase):
         remaining = wait_for("the scaler to remove the emptied nodes", removed, WAIT)
         elapsed = time.monotonic() - start
         print(f"\nemptied nodes removed {elapsed:.1f}s after their pods completed (consolidateAfter 5s)")
-        # Issue 7's target: an empty node is gone within consolidateAfter + 10 s.
+        # Issue 7's target: an empty node is gone within consolidateAfter + 10 s. No lower bound: the scaler
+        # counts a node empty from the first pass that saw it without pods, and pods bound and finished
+        # between two passes (as here, within a second) are never seen, so removal can come sooner than
+        # consolidateAfter after they finished (a scaler issue, reported; docs/benchmarks.md).
         self.assertLessEqual(elapsed, CONSOLIDATE_AFTER_S + 10, "empty nodes removed later than consolidateAfter + 10s")
         self.assertEqual(remaining, busy)
         self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_scale_downs_total"), len(emptied))
