@@ -199,6 +199,7 @@ void Scaler::upsertPoolObject(const ParsedNodePool& parsed) {
   s.valid = parsed.valid();
   s.invalidReason = parsed.summary();
   s.lastScaleUp = up;
+  if (auto r = restoredScaleUp_.find(s.pool.name); r != restoredScaleUp_.end()) s.lastScaleUp = std::max(up, r->second);
   s.lastScaleDown = down;
   s.lastStatus = lastStatus;
   s.reportedGeneration = reported;
@@ -248,11 +249,17 @@ Status Scaler::loadScalerState() {
   for (const auto& [pool, until] : m->coolOffUntil) {
     if (until > now) interruptions_.restoreCoolOff(pool, until);
   }
+  for (const auto& [pool, at] : m->lastScaleUp) {
+    if (now - at >= config_.scaleDownCooldown) continue;
+    restoredScaleUp_[pool] = at;
+    if (auto ps = pools_.find(pool); ps != pools_.end()) ps->second.lastScaleUp = std::max(ps->second.lastScaleUp, at);
+  }
   const ScalerMemory kept = memory(now);
   lastMemoryJson_ = kept.toJson();
   log("state: restored " + std::to_string(kept.unavailable.size()) + " unavailable offering(s), " +
       std::to_string(kept.interruptions.size()) + " recent interruption(s), " +
-      std::to_string(kept.coolOffUntil.size()) + " spot cool-off(s)");
+      std::to_string(kept.coolOffUntil.size()) + " spot cool-off(s), " + std::to_string(kept.lastScaleUp.size()) +
+      " scale-down cool-down(s)");
   return {};
 }
 
@@ -261,6 +268,13 @@ ScalerMemory Scaler::memory(TimePoint now) const {
   m.unavailable = unavailable_.active(now);
   m.interruptions = interruptions_.history(now);
   m.coolOffUntil = interruptions_.coolOffs(now);
+  auto keep = [&](const std::string& pool, TimePoint at) {
+    if (at == TimePoint{} || now - at >= config_.scaleDownCooldown) return;
+    auto& slot = m.lastScaleUp[pool];
+    slot = std::max(slot, at);
+  };
+  for (const auto& [pool, at] : restoredScaleUp_) keep(pool, at);
+  for (const auto& [name, ps] : pools_) keep(name, ps.lastScaleUp);
   return m;
 }
 

@@ -76,12 +76,13 @@ class Scaler {
   // Reads the ledger back from its store (after winning the lease). A corrupt store is an error and the
   // ledger starts empty, so one bad write cannot stop scaling.
   Status loadLedger();
-  // Reads the scaler's memory back (unavailable offerings, interruption history, cool-offs; see
+  // Reads the scaler's memory back (unavailable offerings, interruption history, cool-offs, the pools'
+  // last scale-ups that still hold off scale-down; see
   // scaler_state.hpp), keeping what has not expired by the clock's now. A corrupt stored state is an
   // error and nothing of it is used (scaling goes on with a fresh memory); an absent one is not an error.
   Status loadScalerState();
   // Saves the ledger and the scaler's memory together. reconcile() calls it every ledgerFlushInterval and
-  // as soon as the memory changed (an offering marked unavailable, an interruption, a cool-off).
+  // as soon as the memory changed (an offering marked unavailable, an interruption, a cool-off, a scale-up).
   Status flushLedger();
   ScalerMemory memory(TimePoint now) const;
 
@@ -163,6 +164,8 @@ class Scaler {
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
   TimePoint lastFlush_{};
+  // Last scale-ups read back from the store, for pools whose NodePool object has not been seen yet.
+  std::map<std::string, TimePoint> restoredScaleUp_;
   std::string lastMemoryJson_;  // the memory as last written (or read back), to save again only on change
   int unschedulable_ = 0;
   double oldestUnschedulable_ = 0;

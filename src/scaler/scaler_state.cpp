@@ -83,6 +83,16 @@ std::string ScalerMemory::toJson() const {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("scaleUps");
+  w.StartArray();
+  for (const auto& [pool, at] : lastScaleUp) {
+    w.StartObject();
+    str(w, "pool", pool);
+    w.Key("atMs");
+    w.Int64(toMs(at));
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
@@ -135,6 +145,16 @@ Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
       if (!pool || pool->empty() || !until) return bad("malformed cool-off");
       auto& slot = m.coolOffUntil[*pool];
       if (slot < *until) slot = *until;
+    }
+  }
+  if (const auto* v = list("scaleUps")) {
+    if (!v->IsArray()) return bad("scaleUps is not a list");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool");
+      auto at = getTime(e, "atMs");
+      if (!pool || pool->empty() || !at) return bad("malformed scale-up");
+      auto& slot = m.lastScaleUp[*pool];
+      if (slot < *at) slot = *at;
     }
   }
   return m;

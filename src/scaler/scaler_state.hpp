@@ -2,7 +2,8 @@
 // What a Scaler has learnt that the cluster does not show, kept across a restart or a failover: offerings
 // that recently failed (so a new leader does not retry a spot offering that just ran out) and the
 // interruption history with each pool's on-demand cool-off (so a new leader neither leaves a cool-off early
-// nor counts the same interruption twice). Stored next to the cost ledger (ConfigMap key
+// nor counts the same interruption twice), and each pool's last scale-up while it holds off scale-down.
+// Stored next to the cost ledger (ConfigMap key
 // "scaler-state.json"); times are wall-clock milliseconds since the epoch, like the ledger's.
 
 #include <map>
@@ -21,8 +22,11 @@ struct ScalerMemory {
   std::vector<UnavailableOfferings::Entry> unavailable;
   std::vector<InterruptionRecord> interruptions;
   std::map<std::string, TimePoint> coolOffUntil;  // pool -> end of its on-demand cool-off
+  std::map<std::string, TimePoint> lastScaleUp;   // pool -> its last scale-up, while in scale-down cool-down
 
-  bool empty() const { return unavailable.empty() && interruptions.empty() && coolOffUntil.empty(); }
+  bool empty() const {
+    return unavailable.empty() && interruptions.empty() && coolOffUntil.empty() && lastScaleUp.empty();
+  }
   std::string toJson() const;
   // All or nothing: any malformed part rejects the whole document.
   static Result<ScalerMemory> fromJson(std::string_view json);
