@@ -194,14 +194,6 @@ class Kube:
                                         "startTime": now, "podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}]}},
                             content_type="application/strategic-merge-patch+json")
 
-    def set_node_ready(self, name):
-        """Reports a registered Node Ready, as its kubelet would once the machine has booted."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        return self.request("PATCH", f"/api/v1/nodes/{name}/status", {"status": {"conditions": [
-            {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "booted",
-             "lastHeartbeatTime": now, "lastTransitionTime": now}]}},
-            content_type="application/strategic-merge-patch+json")
-
 
 def is_ready(obj):
     """True when a Pod's or Node's Ready condition is True."""
