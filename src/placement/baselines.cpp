@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "placement/fit.hpp"
+#include "placement/pool_limits.hpp"
 
 namespace spotfit::placement {
 namespace {
@@ -48,17 +49,6 @@ std::vector<Resources> poolCapacities(const ScaleUpInput& in) {
     }
   }
   return caps;
-}
-
-bool withinLimits(const Resources& usage, const Resources& limits) {
-  if (limits.cpuMilli > 0 && usage.cpuMilli > limits.cpuMilli) return false;
-  if (limits.memory > 0 && usage.memory > limits.memory) return false;
-  if (limits.ephemeralStorage > 0 && usage.ephemeralStorage > limits.ephemeralStorage) return false;
-  if (limits.pods > 0 && usage.pods > limits.pods) return false;
-  for (const auto& [name, v] : limits.extended) {
-    if (v > 0 && usage.get(name) > v) return false;
-  }
-  return true;
 }
 
 // Pods with required pod affinity are not planned (as in the spotfit solver, so costs compare).

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "placement/fit.hpp"
+#include "placement/pool_limits.hpp"
 #include "placement/score.hpp"
 
 namespace spotfit::placement {
@@ -48,17 +49,6 @@ double utilization(const NodeInfo& n) {
   double u = std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
   if (n.allocatable.gpus() > 0) u = std::max(u, ratio(n.requested.gpus(), n.allocatable.gpus()));
   return u;
-}
-
-bool withinLimits(const Resources& usage, const Resources& limits) {
-  if (limits.cpuMilli > 0 && usage.cpuMilli > limits.cpuMilli) return false;
-  if (limits.memory > 0 && usage.memory > limits.memory) return false;
-  if (limits.ephemeralStorage > 0 && usage.ephemeralStorage > limits.ephemeralStorage) return false;
-  if (limits.pods > 0 && usage.pods > limits.pods) return false;
-  for (const auto& [name, v] : limits.extended) {
-    if (v > 0 && usage.get(name) > v) return false;
-  }
-  return true;
 }
 
 std::string money(double v) {

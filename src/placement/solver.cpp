@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "placement/fit.hpp"
+#include "placement/pool_limits.hpp"
 
 namespace spotfit::placement {
 
@@ -69,28 +70,6 @@ int64_t fitCount(const int64_t* free, const int64_t* req, size_t d) {
     k = std::min(k, free[i] / req[i]);
   }
   return k;
-}
-
-bool withinLimits(const Resources& usage, const Resources& limits) {
-  if (limits.cpuMilli > 0 && usage.cpuMilli > limits.cpuMilli) return false;
-  if (limits.memory > 0 && usage.memory > limits.memory) return false;
-  if (limits.ephemeralStorage > 0 && usage.ephemeralStorage > limits.ephemeralStorage) return false;
-  if (limits.pods > 0 && usage.pods > limits.pods) return false;
-  for (const auto& [name, v] : limits.extended) {
-    if (v > 0 && usage.get(name) > v) return false;
-  }
-  return true;
-}
-
-std::string exceededLimit(const Resources& usage, const Resources& limits) {
-  if (limits.cpuMilli > 0 && usage.cpuMilli > limits.cpuMilli) return "cpu";
-  if (limits.memory > 0 && usage.memory > limits.memory) return "memory";
-  if (limits.ephemeralStorage > 0 && usage.ephemeralStorage > limits.ephemeralStorage) return "ephemeral-storage";
-  if (limits.pods > 0 && usage.pods > limits.pods) return "pods";
-  for (const auto& [name, v] : limits.extended) {
-    if (v > 0 && usage.get(name) > v) return name;
-  }
-  return "";
 }
 
 struct Option {
@@ -370,7 +349,7 @@ class Solver {
       return "node pool " + pool.name + " is at its maximum of " + std::to_string(pool.maxNodes) + " nodes";
     }
     return "node pool " + pool.name + " would exceed its " +
-           exceededLimit(st.capacity + o.templ.allocatable, pool.limits) + " limit";
+           std::string(exceededLimit(st.capacity + o.templ.allocatable, pool.limits).value_or("")) + " limit";
   }
 
   size_t openNode(size_t oi, size_t group) {
