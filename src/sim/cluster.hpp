@@ -90,6 +90,13 @@ struct Offering {
 // The workload's pools in the placement model (every capacity type the strategy may use).
 std::vector<placement::NodePool> solverPoolsFor(const Workload& w, const StrategyConfig& s);
 
+// The two pool conversions (solverPoolsFor for the placement model, setupSpotfitScaler for the scaler's
+// config) share these, so the baseline, the solver and spotfit's scaler see the same taints and capacity
+// types. The workload parser has already checked every effect.
+std::vector<placement::Taint> placementTaints(const std::vector<Taint>& taints);
+// A pool launches spot nodes only if both the pool and the strategy allow spot.
+bool poolAllowsSpot(const NodePoolSpec& spec, const StrategyConfig& s);
+
 std::vector<Offering> offeringsFor(const Workload& w, const StrategyConfig& s);
 
 enum class TaskState : uint8_t { Pending, Running, Terminating, Done };

@@ -68,20 +68,31 @@ Percentiles Cluster::Fractions::summary() const {
   return p;
 }
 
+std::vector<pl::Taint> placementTaints(const std::vector<Taint>& taints) {
+  std::vector<pl::Taint> out;
+  out.reserve(taints.size());
+  for (const Taint& t : taints) {
+    pl::Taint taint;
+    taint.key = t.key;
+    taint.value = t.value;
+    taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
+    out.push_back(std::move(taint));
+  }
+  return out;
+}
+
+bool poolAllowsSpot(const NodePoolSpec& spec, const StrategyConfig& s) {
+  return spec.spot && s.spot;
+}
+
 std::vector<pl::NodePool> solverPoolsFor(const Workload& w, const StrategyConfig& s) {
   std::vector<pl::NodePool> pools;
   for (const NodePoolSpec& spec : w.nodePools) {
     pl::NodePool p;
     p.name = spec.name;
     for (const auto& [k, v] : spec.labels) p.labels[k] = v;
-    for (const auto& t : spec.taints) {
-      pl::Taint taint;
-      taint.key = t.key;
-      taint.value = t.value;
-      taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
-      p.taints.push_back(taint);
-    }
-    p.allowSpot = spec.spot && s.spot;
+    p.taints = placementTaints(spec.taints);
+    p.allowSpot = poolAllowsSpot(spec, s);
     p.allowOnDemand = spec.onDemand;
     p.minNodes = static_cast<int32_t>(spec.minNodes);
     p.maxNodes = static_cast<int32_t>(spec.maxNodes);

@@ -72,7 +72,7 @@ void Cluster::setupSpotfitScaler() {
   for (const NodePoolSpec& spec : w_.nodePools) {
     scaler::NodePool p;
     p.name = spec.name;
-    if (spec.spot && s_.spot) p.capacityTypes.push_back(pl::CapacityType::Spot);
+    if (poolAllowsSpot(spec, s_)) p.capacityTypes.push_back(pl::CapacityType::Spot);
     if (spec.onDemand) p.capacityTypes.push_back(pl::CapacityType::OnDemand);
     for (const InstanceTypeSpec& it : spec.instanceTypes) {
       scaler::InstanceType t;
@@ -87,13 +87,7 @@ void Cluster::setupSpotfitScaler() {
       p.instanceTypes.push_back(std::move(t));
     }
     p.labels = spec.labels;
-    for (const auto& t : spec.taints) {
-      pl::Taint taint;
-      taint.key = t.key;
-      taint.value = t.value;
-      taint.effect = pl::parseTaintEffect(t.effect).value_or(pl::TaintEffect::NoSchedule);
-      p.taints.push_back(taint);
-    }
+    p.taints = placementTaints(spec.taints);
     p.minNodes = spec.minNodes;
     p.maxNodes = spec.maxNodes;
     p.disruption.consolidateAfter = ms(w_.spotfit.consolidateAfter);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "sim/cluster.hpp"
 #include "sim/engine.hpp"
 #include "sim/report.hpp"
 #include "sim/workload.hpp"
@@ -275,6 +276,29 @@ TEST(Engine, PlaceabilityIsCheckedPerStrategy) {
   EXPECT_EQ(st.error().message.rfind("test.yaml:15: workflows[0].jobs[0]: under strategy baseline its pods fit no node", 0),
             0u)
       << st.error().message;
+}
+
+TEST(Engine, PoolTaintsAndCapacityTypesReachThePlacementModel) {
+  // The solver, the Cluster-Autoscaler model and spotfit's scaler config are built from the same pool
+  // conversion: taints keep key, value and effect; spot needs both the pool and the strategy to allow it.
+  std::string y = kOneTask;
+  y.replace(y.find("    instanceTypes:"), 0,
+            "    taints: [{key: gpu, value: \"true\"}, {key: batch, effect: PreferNoSchedule},"
+            " {key: drain, value: soon, effect: NoExecute}]\n");
+  Workload w = load(y);
+  std::vector<placement::NodePool> pools = solverPoolsFor(w, *strategyByName("spotfit"));
+  ASSERT_EQ(pools.size(), 1u);
+  std::vector<placement::Taint> want = {{"gpu", "true", placement::TaintEffect::NoSchedule},
+                                        {"batch", "", placement::TaintEffect::PreferNoSchedule},
+                                        {"drain", "soon", placement::TaintEffect::NoExecute}};
+  EXPECT_EQ(pools[0].taints, want);
+  EXPECT_TRUE(pools[0].allowSpot);
+  EXPECT_TRUE(pools[0].allowOnDemand);
+  EXPECT_FALSE(solverPoolsFor(w, *strategyByName("baseline"))[0].allowSpot);
+
+  w.nodePools[0].spot = false;  // capacityTypes: [on-demand]
+  EXPECT_FALSE(poolAllowsSpot(w.nodePools[0], *strategyByName("spotfit")));
+  EXPECT_FALSE(solverPoolsFor(w, *strategyByName("spotfit"))[0].allowSpot);
 }
 
 TEST(Engine, TimeSeriesHasOneRowPerSample) {
