@@ -7,9 +7,13 @@
 #include "sim/engine.hpp"
 #include "sim/report.hpp"
 #include "sim/workload.hpp"
+#include "test_util.hpp"
 
 namespace spotfit::sim {
 namespace {
+
+using testing::edited;
+using testing::insertedBefore;
 
 Workload load(const std::string& yaml) {
   auto w = parseWorkload(yaml, "test.yaml");
@@ -46,6 +50,25 @@ workflows:
       - name: task
         duration: 1h
         requests: {cpu: "1", memory: 1Gi}
+)";
+
+// One 10-minute task; spot capacity of the cheapest type ("cheap", $0.20/h) is gone for the whole first hour,
+// the other type ("dear", spot $0.60/h) is there.
+const char* kCheapSpotGoneFirstHour = R"(horizon: 1h
+drainLimit: 10h
+provisioning: {delay: 60s, jitter: 0s, podStartup: 0s}
+spotMarket:
+  unavailable: [{instanceType: cheap, from: 0s, to: 1h}]
+nodePools:
+  - name: p
+    instanceTypes:
+      - {name: cheap, cpu: "2", memory: 4Gi, onDemandPrice: 1.0, spotPrice: 0.2}
+      - {name: dear, cpu: "4", memory: 16Gi, onDemandPrice: 2.0, spotPrice: 0.6}
+workflows:
+  - name: one
+    arrival: {at: [0s]}
+    jobs:
+      - {name: task, duration: 10m, requests: {cpu: "1", memory: 1Gi}}
 )";
 
 TEST(Engine, BaselineCostIntegratesToHandComputedValue) {
@@ -91,25 +114,9 @@ TEST(Engine, SpotfitCostIntegratesToHandComputedValue) {
 }
 
 TEST(Engine, SpotfitFallsBackAtOnceWhenSpotCapacityIsGone) {
-  // Same outage as above: the cheapest spot type refuses the launch, the offering is marked unavailable
-  // and the solver plans again at once (next cheapest: the other type on spot).
-  std::string y = R"(horizon: 1h
-drainLimit: 10h
-provisioning: {delay: 60s, jitter: 0s, podStartup: 0s}
-spotMarket:
-  unavailable: [{instanceType: cheap, from: 0s, to: 1h}]
-nodePools:
-  - name: p
-    instanceTypes:
-      - {name: cheap, cpu: "2", memory: 4Gi, onDemandPrice: 1.0, spotPrice: 0.2}
-      - {name: dear, cpu: "4", memory: 16Gi, onDemandPrice: 2.0, spotPrice: 0.6}
-workflows:
-  - name: one
-    arrival: {at: [0s]}
-    jobs:
-      - {name: task, duration: 10m, requests: {cpu: "1", memory: 1Gi}}
-)";
-  StrategyResult r = run(load(y), "spotfit");
+  // The cheapest spot type refuses the launch, the offering is marked unavailable and the solver plans
+  // again at once (next cheapest: the other type on spot).
+  StrategyResult r = run(load(kCheapSpotGoneFirstHour), "spotfit");
   EXPECT_EQ(r.tasksCompleted, 1);
   EXPECT_EQ(r.launchFailures, 1);
   EXPECT_EQ(r.nodesLaunched, 1);
@@ -163,9 +170,7 @@ TEST(Engine, ConservationOnEveryStrategy) {
 }
 
 TEST(Engine, UnfinishedWorkIsReportedLost) {
-  std::string y = kOneTask;
-  y.replace(y.find("drainLimit: 10h"), 15, "drainLimit: 30m");
-  y.replace(y.find("duration: 1h"), 12, "duration: 2h");
+  std::string y = edited(edited(kOneTask, "drainLimit: 10h", "drainLimit: 30m"), "duration: 1h", "duration: 2h");
   StrategyResult r = run(load(y), "baseline");
   EXPECT_EQ(r.tasks, 1);
   EXPECT_EQ(r.tasksCompleted, 0);
@@ -236,23 +241,7 @@ workflows:
 TEST(Engine, ClusterAutoscalerWaitsOutTheProvisioningTimeout) {
   // Spot capacity of the cheapest type is gone for the first hour: CA's node never arrives, it gives up
   // after 15 min and backs the group off; the pod then gets another group's node.
-  std::string y = R"(horizon: 1h
-drainLimit: 10h
-provisioning: {delay: 60s, jitter: 0s, podStartup: 0s}
-spotMarket:
-  unavailable: [{instanceType: cheap, from: 0s, to: 1h}]
-nodePools:
-  - name: p
-    capacityTypes: [spot]
-    instanceTypes:
-      - {name: cheap, cpu: "2", memory: 4Gi, onDemandPrice: 1.0, spotPrice: 0.2}
-      - {name: dear, cpu: "4", memory: 16Gi, onDemandPrice: 2.0, spotPrice: 0.6}
-workflows:
-  - name: one
-    arrival: {at: [0s]}
-    jobs:
-      - {name: task, duration: 10m, requests: {cpu: "1", memory: 1Gi}}
-)";
+  std::string y = insertedBefore(kCheapSpotGoneFirstHour, "    instanceTypes:", "    capacityTypes: [spot]\n");
   StrategyResult r = run(load(y), "spot-only");
   EXPECT_EQ(r.tasksCompleted, 1);
   EXPECT_EQ(r.launchFailures, 1);
@@ -262,15 +251,10 @@ workflows:
 }
 
 TEST(Engine, PlaceabilityIsCheckedPerStrategy) {
-  std::string y = kOneTask;
-  y.replace(y.find("    jobs:"), 0, "    annotations: {spotfit.io/capacity-type: spot}\n");
-  y.replace(y.find("      - {name: big"), 0, "");
-  Workload w = load(y);
+  Workload w = load(insertedBefore(kOneTask, "    jobs:", "    annotations: {spotfit.io/capacity-type: spot}\n"));
   EXPECT_TRUE(checkPlaceable(w, *strategyByName("baseline")).ok());
   EXPECT_TRUE(checkPlaceable(w, *strategyByName("spot-only")).ok());
-  std::string gpu = kOneTask;
-  gpu.replace(gpu.find("    jobs:"), 0, "    annotations: {spotfit.io/gpu-product: Tesla-T4}\n");
-  Workload g = load(gpu);
+  Workload g = load(insertedBefore(kOneTask, "    jobs:", "    annotations: {spotfit.io/gpu-product: Tesla-T4}\n"));
   auto st = checkPlaceable(g, *strategyByName("baseline"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message.rfind("test.yaml:15: workflows[0].jobs[0]: under strategy baseline its pods fit no node", 0),
@@ -281,11 +265,9 @@ TEST(Engine, PlaceabilityIsCheckedPerStrategy) {
 TEST(Engine, PoolTaintsAndCapacityTypesReachThePlacementModel) {
   // The solver, the Cluster-Autoscaler model and spotfit's scaler config are built from the same pool
   // conversion: taints keep key, value and effect; spot needs both the pool and the strategy to allow it.
-  std::string y = kOneTask;
-  y.replace(y.find("    instanceTypes:"), 0,
-            "    taints: [{key: gpu, value: \"true\"}, {key: batch, effect: PreferNoSchedule},"
-            " {key: drain, value: soon, effect: NoExecute}]\n");
-  Workload w = load(y);
+  Workload w = load(insertedBefore(kOneTask, "    instanceTypes:",
+                                   "    taints: [{key: gpu, value: \"true\"}, {key: batch, effect: PreferNoSchedule},"
+                                   " {key: drain, value: soon, effect: NoExecute}]\n"));
   std::vector<placement::NodePool> pools = solverPoolsFor(w, *strategyByName("spotfit"));
   ASSERT_EQ(pools.size(), 1u);
   std::vector<placement::Taint> want = {{"gpu", "true", placement::TaintEffect::NoSchedule},

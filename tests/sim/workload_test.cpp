@@ -1,11 +1,16 @@
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "sim/workload.hpp"
+#include "test_util.hpp"
 
 namespace spotfit::sim {
 namespace {
+
+using testing::edited;
+using testing::insertedBefore;
 
 const char* kMinimal = R"(horizon: 2h
 nodePools:
@@ -31,6 +36,13 @@ workflows:
 std::string errorOf(const std::string& yaml) {
   auto w = parseWorkload(yaml, "w.yaml");
   return w ? std::string("(parsed)") : w.error().message;
+}
+
+TEST(TestWorkloadEdits, ReplaceAndInsertOrFailLoudly) {
+  EXPECT_EQ(edited("a: 1\nb: 1\n", "1", "2"), "a: 2\nb: 1\n");
+  EXPECT_EQ(insertedBefore("a: 1\nb: 1\n", "b:", "c: 3\n"), "a: 1\nc: 3\nb: 1\n");
+  // An edit whose anchor is missing would silently test the unedited workload.
+  EXPECT_NONFATAL_FAILURE(edited("a: 1\n", "b: 1", "b: 2"), "test workload has no 'b: 1' to replace");
 }
 
 TEST(Duration, ParsesUnitsAndBareSeconds) {
@@ -76,53 +88,41 @@ TEST(Workload, ParsesTheMinimalExample) {
 }
 
 TEST(Workload, UnknownKeyNamesPathAndLine) {
-  std::string y = kMinimal;
-  y.replace(y.find("parallelism: 5"), 14, "paralellism: 5");
-  EXPECT_EQ(errorOf(y),
+  EXPECT_EQ(errorOf(edited(kMinimal, "parallelism: 5", "paralellism: 5")),
             "w.yaml:12: workflows[0].jobs[0].paralellism: unknown key (expected one of: name, parallelism, "
             "completions, after, duration, requests, usage, annotations, nodeSelector, tolerations, resumable)");
 }
 
 TEST(Workload, BadQuantityNamesPathAndLine) {
-  std::string y = kMinimal;
-  y.replace(y.find("cpu: 500m"), 9, "cpu: lots");
-  std::string e = errorOf(y);
+  std::string e = errorOf(edited(kMinimal, "cpu: 500m", "cpu: lots"));
   EXPECT_EQ(e.rfind("w.yaml:14: workflows[0].jobs[0].requests.cpu: ", 0), 0u) << e;
 }
 
 TEST(Workload, BadDurationNamesPathAndLine) {
-  std::string y = kMinimal;
-  y.replace(y.find("duration: 5m"), 12, "duration: 5 minutes");
-  std::string e = errorOf(y);
+  std::string e = errorOf(edited(kMinimal, "duration: 5m", "duration: 5 minutes"));
   EXPECT_EQ(e.rfind("w.yaml:13: workflows[0].jobs[0].duration: bad duration", 0), 0u) << e;
 }
 
 TEST(Workload, WrongTypeAndRange) {
-  std::string y = kMinimal;
-  y.replace(y.find("completions: 10"), 15, "completions: ten");
-  EXPECT_EQ(errorOf(y), "w.yaml:11: workflows[0].jobs[0].completions: expected a whole number, got 'ten'");
-  y = kMinimal;
-  y.replace(y.find("completions: 10"), 15, "completions: 0");
-  EXPECT_EQ(errorOf(y), "w.yaml:11: workflows[0].jobs[0].completions: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(errorOf(edited(kMinimal, "completions: 10", "completions: ten")),
+            "w.yaml:11: workflows[0].jobs[0].completions: expected a whole number, got 'ten'");
+  EXPECT_EQ(errorOf(edited(kMinimal, "completions: 10", "completions: 0")),
+            "w.yaml:11: workflows[0].jobs[0].completions: must be between 1 and 1000000, got 0");
 }
 
 TEST(Workload, MissingRequiredKeysAreNamed) {
-  std::string y = kMinimal;
-  y.replace(y.find("        requests: {cpu: \"1\", memory: 2Gi}\n"), 43, "");
-  EXPECT_EQ(errorOf(y), "w.yaml:16: workflows[0].jobs[1]: missing required key 'requests'");
+  EXPECT_EQ(errorOf(edited(kMinimal, "        requests: {cpu: \"1\", memory: 2Gi}\n", "")),
+            "w.yaml:16: workflows[0].jobs[1]: missing required key 'requests'");
   EXPECT_EQ(errorOf("workflows: []\n"), "w.yaml:1: (top level): missing required key 'nodePools'");
 }
 
 TEST(Workload, DependenciesMustNameEarlierJobs) {
-  std::string y = kMinimal;
-  y.replace(y.find("after: [map]"), 12, "after: [mapp]");
-  EXPECT_EQ(errorOf(y), "w.yaml:17: workflows[0].jobs[1].after[0]: 'mapp' is not an earlier job of this workflow");
+  EXPECT_EQ(errorOf(edited(kMinimal, "after: [map]", "after: [mapp]")),
+            "w.yaml:17: workflows[0].jobs[1].after[0]: 'mapp' is not an earlier job of this workflow");
 }
 
 TEST(Workload, JobsThatFitNoInstanceTypeAreRejected) {
-  std::string y = kMinimal;
-  y.replace(y.find("cpu: \"1\""), 8, "cpu: \"64\"");
-  EXPECT_EQ(errorOf(y),
+  EXPECT_EQ(errorOf(edited(kMinimal, "cpu: \"1\"", "cpu: \"64\"")),
             "w.yaml:19: workflows[0].jobs[1].requests: no instance type of any node pool is large enough for this "
             "job's pods");
 }
@@ -134,23 +134,21 @@ TEST(Workload, InvalidYamlReportsLine) {
 }
 
 TEST(Workload, AnnotationValuesAreChecked) {
-  std::string y = kMinimal;
-  y.replace(y.find("    arrival: {at: [0s, 30m]}\n"), 0, "    annotations: {spotfit.io/capacity-type: cheap}\n");
+  std::string y = insertedBefore(kMinimal, "    arrival: {at: [0s, 30m]}\n",
+                                 "    annotations: {spotfit.io/capacity-type: cheap}\n");
   EXPECT_EQ(errorOf(y),
             "w.yaml:8: workflows[0].annotations.spotfit.io/capacity-type: must be spot-preferred, spot or on-demand, "
             "got 'cheap'");
 }
 
 TEST(Workload, DuplicateNamesAreRejected) {
-  std::string y = kMinimal;
-  y.replace(y.find("name: reduce"), 12, "name: map");
-  EXPECT_EQ(errorOf(y), "w.yaml:16: workflows[0].jobs[1].name: duplicate job name 'map'");
+  EXPECT_EQ(errorOf(edited(kMinimal, "name: reduce", "name: map")),
+            "w.yaml:16: workflows[0].jobs[1].name: duplicate job name 'map'");
 }
 
 TEST(Workload, ArrivalNeedsExactlyOneKind) {
-  std::string y = kMinimal;
-  y.replace(y.find("{at: [0s, 30m]}"), 15, "{at: [0s], every: 1h}");
-  EXPECT_EQ(errorOf(y), "w.yaml:8: workflows[0].arrival: give only one of: at, every, diurnal");
+  EXPECT_EQ(errorOf(edited(kMinimal, "{at: [0s, 30m]}", "{at: [0s], every: 1h}")),
+            "w.yaml:8: workflows[0].arrival: give only one of: at, every, diurnal");
 }
 
 TEST(Workload, ExamplesParse) {
