@@ -32,7 +32,7 @@ namespace {
 
 using spotfit::extender::ClusterCache;
 using spotfit::extender::Extender;
-using spotfit::extender::SteadyClock;
+using spotfit::kube::SystemClock;
 
 constexpr int kNodes = 5000;
 constexpr int kPodsPerNode = 30;  // 150,000 pods
@@ -149,7 +149,7 @@ void reportPercentiles(benchmark::State& state, std::vector<double>& wall, std::
 }
 
 void runVerbs(benchmark::State& state, const std::string& body, bool objects) {
-  SteadyClock clock;
+  SystemClock clock;
   ClusterCache cache(clock);
   fillCache(cache);
   Extender extender(cache, nullptr);
@@ -233,7 +233,7 @@ void BM_CacheMemory(benchmark::State& state) {
   for (auto _ : state) {
     const double rssBefore = rssMiB();
     const double heapBefore = heapInUseMiB();
-    SteadyClock clock;
+    SystemClock clock;
     auto cache = std::make_unique<ClusterCache>(clock);
     fillCache(*cache);
     state.counters["nodes"] = static_cast<double>(cache->stats().nodes);

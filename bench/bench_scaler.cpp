@@ -114,7 +114,7 @@ void BM_UnschedulableToCreate(benchmark::State& state) {
   std::vector<double> ms;
   size_t created = 0;
   for (auto _ : state) {
-    ManualClock clock;
+    kube::ManualClock clock;
     InMemoryProvider provider(clock);
     Scaler scaler(cfg, clock, actions, planner, [&](const NodePool&) -> NodeProvider* { return &provider; });
     ClusterSnapshot snap = busyCluster(cfg.nodePools[0], nodes, 10);
@@ -152,7 +152,7 @@ void BM_InterruptionToReplacement(benchmark::State& state) {
   PlacementPlanner planner;
   std::vector<double> ms;
   for (auto _ : state) {
-    ManualClock clock;
+    kube::ManualClock clock;
     InMemoryProvider provider(clock);
     Scaler scaler(cfg, clock, actions, planner, [&](const NodePool&) -> NodeProvider* { return &provider; });
     ClusterSnapshot snap = busyCluster(cfg.nodePools[0], nodes, 20, 4000);  // full: replacements need new nodes
@@ -177,7 +177,7 @@ void BM_EmptyNodeRemoval(benchmark::State& state) {
   PlacementPlanner planner;
   double virtualSeconds = 0;
   for (auto _ : state) {
-    ManualClock clock;
+    kube::ManualClock clock;
     InMemoryProvider provider(clock);
     Scaler scaler(cfg, clock, actions, planner, [&](const NodePool&) -> NodeProvider* { return &provider; });
     ClusterSnapshot snap = busyCluster(cfg.nodePools[0], 10, 10);
@@ -188,13 +188,13 @@ void BM_EmptyNodeRemoval(benchmark::State& state) {
     clock.advance(std::chrono::milliseconds(370));  // the node empties at an arbitrary phase of the 1 s loop
     std::erase_if(snap.pods, [](const ClusterPod& p) { return p.info.nodeName == "node-0"; });
     snap.nodes[0].info.requested = {};
-    const auto emptied = clock.now();
+    const auto emptied = clock.wallNow();
     while (provider.liveNodes() > 0) {
       scaler.reconcile(snap);
       if (provider.liveNodes() == 0) break;
       clock.advance(1s);
     }
-    virtualSeconds = std::chrono::duration<double>(clock.now() - emptied).count();
+    virtualSeconds = std::chrono::duration<double>(clock.wallNow() - emptied).count();
   }
   state.counters["virtual_s_to_removal"] = virtualSeconds;
   state.counters["consolidate_after_s"] = std::chrono::duration<double>(cfg.nodePools[0].disruption.consolidateAfter).count();

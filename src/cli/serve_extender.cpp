@@ -27,10 +27,10 @@
 
 #include "cli/serve_plugins.hpp"
 #include "extender/cache.hpp"
-#include "extender/clock.hpp"
 #include "extender/extender.hpp"
 #include "extender/informer_feed.hpp"
 #include "extender/metrics.hpp"
+#include "kube/clock.hpp"
 #include "kube/config.hpp"
 #include "kube/informer.hpp"
 #include "kube/rest_client.hpp"
@@ -115,7 +115,7 @@ class LedgerSpend final : public extender::BudgetStatus {
 
 // What the plugin keeps alive for the life of the process.
 struct ExtenderRuntime {
-  extender::SteadyClock clock;
+  kube::SystemClock clock;
   std::unique_ptr<extender::ClusterCache> cache;
   std::unique_ptr<extender::ExtenderMetrics> metrics;
   std::unique_ptr<extender::Extender> handler;

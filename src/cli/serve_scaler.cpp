@@ -20,14 +20,15 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <map>
-#include <random>
 #include <mutex>
 #include <optional>
-#include <vector>
+#include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "cli/serve_plugins.hpp"
+#include "kube/clock.hpp"
 #include "kube/config.hpp"
 #include "kube/informer.hpp"
 #include "kube/leader.hpp"
@@ -273,7 +274,7 @@ class ScalerRuntime {
     bool waitLogged = false;
     std::stop_callback wake(stop, [this] { cv_.notify_all(); });
     while (!stop.stop_requested()) {
-      const auto now = clock_.now();
+      const auto now = clock_.wallNow();
       std::optional<scaler::TimePoint> next;
       if (config_.watchNodePoolObjects) syncPools(sc, knownPools);
       auto snapshot = this->snapshot(builder, now);
@@ -308,7 +309,7 @@ class ScalerRuntime {
   std::string kubeconfig_;
   MetricsExporter exporter_;
   server::Log log_;
-  scaler::SystemClock clock_;
+  kube::Clock& clock_ = kube::SystemClock::instance();
   std::unique_ptr<kube::RestClient> client_;
   std::unique_ptr<scaler::KwokProvider> kwok_;
   std::unique_ptr<scaler::ClusterApiProvider> capi_;

@@ -8,7 +8,8 @@ namespace spotfit::extender {
 // Expired ledger entries are ignored by readers at once; the memory is reclaimed at most this often.
 static constexpr std::chrono::seconds kSweepInterval{1};
 
-ClusterCache::ClusterCache(const Clock& clock, std::chrono::nanoseconds assumeTtl) : clock_(clock), ttl_(assumeTtl) {}
+ClusterCache::ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl)
+    : clock_(clock), ttl_(assumeTtl) {}
 
 ClusterCache::~ClusterCache() = default;
 
@@ -119,7 +120,7 @@ CacheStats ClusterCache::stats() const {
   return CacheStats{knownNodes_, bound_.size(), live};
 }
 
-void ClusterCache::sweepLocked(Clock::time_point now) {
+void ClusterCache::sweepLocked(kube::Clock::TimePoint now) {
   if (now < nextSweep_) return;
   nextSweep_ = now + kSweepInterval;
   std::vector<std::string> expired;
@@ -129,7 +130,7 @@ void ClusterCache::sweepLocked(Clock::time_point now) {
   for (const auto& key : expired) forgetAssumedLocked(key);
 }
 
-bool ClusterCache::addAssumed(const NodeSlot& slot, std::string_view podKey, Clock::time_point now,
+bool ClusterCache::addAssumed(const NodeSlot& slot, std::string_view podKey, kube::Clock::TimePoint now,
                               placement::Resources& into) {
   bool any = false;
   for (const AssumedPod* a : slot.assumed) {

@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "extender/clock.hpp"
+#include "kube/clock.hpp"
 #include "placement/fit.hpp"
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
@@ -74,7 +74,7 @@ class ClusterCache final : public ClusterEvents {
  public:
   static constexpr std::chrono::seconds kDefaultAssumeTtl{30};
 
-  explicit ClusterCache(const Clock& clock, std::chrono::nanoseconds assumeTtl = kDefaultAssumeTtl);
+  explicit ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl = kDefaultAssumeTtl);
   ~ClusterCache() override;
   ClusterCache(const ClusterCache&) = delete;
   ClusterCache& operator=(const ClusterCache&) = delete;
@@ -107,7 +107,7 @@ class ClusterCache final : public ClusterEvents {
     Snapshot(const ClusterCache& cache);
     const ClusterCache& cache_;
     std::shared_lock<std::shared_mutex> lock_;
-    Clock::time_point now_;
+    kube::Clock::TimePoint now_;
   };
   Snapshot snapshot() const { return Snapshot(*this); }
 
@@ -134,7 +134,7 @@ class ClusterCache final : public ClusterEvents {
     std::string key;
     NodeSlot* node = nullptr;
     placement::Resources requests;
-    Clock::time_point expires;
+    kube::Clock::TimePoint expires;
   };
   struct NodeSlot {
     std::string name;
@@ -155,12 +155,12 @@ class ClusterCache final : public ClusterEvents {
   void releaseSlotIfUnusedLocked(NodeSlot& slot);
   void unbindLocked(std::string_view key);
   void forgetAssumedLocked(std::string_view key);
-  void sweepLocked(Clock::time_point now);
+  void sweepLocked(kube::Clock::TimePoint now);
   // Adds the live assumptions on `slot` of pods other than podKey to `into`; returns whether any did.
-  static bool addAssumed(const NodeSlot& slot, std::string_view podKey, Clock::time_point now,
+  static bool addAssumed(const NodeSlot& slot, std::string_view podKey, kube::Clock::TimePoint now,
                          placement::Resources& into);
 
-  const Clock& clock_;
+  const kube::Clock& clock_;
   const std::chrono::nanoseconds ttl_;
   mutable std::shared_mutex mu_;
   StringMap<std::unique_ptr<NodeSlot>> nodes_;
@@ -168,7 +168,7 @@ class ClusterCache final : public ClusterEvents {
   StringMap<std::unique_ptr<AssumedPod>> assumed_;
   std::size_t knownNodes_ = 0;
   bool synced_ = false;
-  Clock::time_point nextSweep_{};
+  kube::Clock::TimePoint nextSweep_{};
 };
 
 }  // namespace spotfit::extender

@@ -19,11 +19,12 @@ Clock::TimePoint ManualClock::now() const {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(offset_));
 }
 
-std::chrono::system_clock::time_point ManualClock::wallNow() const {
+ManualClock::ManualClock(WallTimePoint wallStart, bool autoAdvance)
+    : wallBase_(wallStart - std::chrono::duration_cast<WallTimePoint::duration>(offset_)), autoAdvance_(autoAdvance) {}
+
+Clock::WallTimePoint ManualClock::wallNow() const {
   std::lock_guard lock(mu_);
-  // A fixed epoch (2024-05-01T00:00:00Z) plus the manual offset: deterministic timestamps.
-  return std::chrono::system_clock::time_point(std::chrono::seconds(1714521600)) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(offset_);
+  return wallBase_ + std::chrono::duration_cast<WallTimePoint::duration>(offset_);
 }
 
 bool ManualClock::sleepFor(Duration d, std::stop_token stop) {
@@ -45,10 +46,27 @@ bool ManualClock::sleepFor(Duration d, std::stop_token stop) {
   return ok;
 }
 
+void ManualClock::advanceLocked(Duration d) {
+  if (d > Duration::zero()) offset_ += d;
+}
+
 void ManualClock::advance(Duration d) {
   {
     std::lock_guard lock(mu_);
-    offset_ += d;
+    advanceLocked(d);
+  }
+  cv_.notify_all();
+}
+
+void ManualClock::set(WallTimePoint t) {
+  {
+    std::lock_guard lock(mu_);
+    const WallTimePoint wall = wallBase_ + std::chrono::duration_cast<WallTimePoint::duration>(offset_);
+    if (t >= wall) {
+      advanceLocked(std::chrono::duration_cast<Duration>(t - wall));
+    } else {
+      wallBase_ -= wall - t;
+    }
   }
   cv_.notify_all();
 }

@@ -31,7 +31,7 @@ Result<ProviderNode> ClusterApiProvider::create(const NodeRequest& r) {
                      "clusterapi: scaling " + d->ns + "/" + d->name + " to " + std::to_string(*replicas + 1) + ": " +
                          st.error().message);
   }
-  return ProviderNode{"", "", r.pool, r.instanceType, r.capacityType, r.zone, clock_.now()};
+  return ProviderNode{"", "", r.pool, r.instanceType, r.capacityType, r.zone, clock_.wallNow()};
 }
 
 Status ClusterApiProvider::remove(const NodeRef& node) {
@@ -55,7 +55,7 @@ Status ClusterApiProvider::remove(const NodeRef& node) {
   if (machine.empty()) return {};  // no Machine for the node: already gone
   auto annotated = client_.patch(kMachines, d->ns, machine, kube::PatchType::Merge,
                                  std::string("{\"metadata\":{\"annotations\":{\"") + kAnnotationDeleteMachine +
-                                     "\":\"" + kube::formatTime(clock_.now()) + "\"}}}");
+                                     "\":\"" + kube::formatTime(clock_.wallNow()) + "\"}}}");
   if (!annotated) return makeError(kErrOther, "clusterapi: annotating Machine " + machine + ": " + annotated.error().message);
   auto replicas = client_.getScale(kube::resources::kMachineDeployments, d->ns, d->name);
   if (!replicas) return makeError(kErrOther, "clusterapi: reading scale: " + replicas.error().message);

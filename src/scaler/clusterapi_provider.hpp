@@ -17,7 +17,7 @@ extern const kube::ResourceType kMachines;  // cluster.x-k8s.io/v1beta1 machines
 
 class ClusterApiProvider final : public NodeProvider {
  public:
-  ClusterApiProvider(kube::KubeClient& client, const Clock& clock) : client_(client), clock_(clock) {}
+  ClusterApiProvider(kube::KubeClient& client, const kube::Clock& clock) : client_(client), clock_(clock) {}
 
   Result<ProviderNode> create(const NodeRequest& request) override;
   Status remove(const NodeRef& node) override;
@@ -31,7 +31,7 @@ class ClusterApiProvider final : public NodeProvider {
   };
   Result<Deployment> deployment(const std::map<std::string, std::string>& params, const std::string& pool);
   kube::KubeClient& client_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   std::map<std::string, Deployment> known_;  // ns/name -> deployment
 };
 

@@ -1,13 +1,19 @@
 #pragma once
 // Go-style durations as Kubernetes objects write them ("1s", "90s", "10m", "1h30m", "500ms").
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
+#include "kube/clock.hpp"
 #include "placement/result.hpp"
-#include "scaler/clock.hpp"
 
 namespace spotfit::scaler {
+
+// The scaler's times are wall-clock times (kube::Clock::wallNow()): they are persisted (scaler-state.json,
+// the cost ledger) and written to the API, so they must keep their meaning across a restart or a failover.
+using TimePoint = kube::Clock::WallTimePoint;
+using Duration = std::chrono::milliseconds;
 
 // Parses a non-negative duration: one or more <integer or decimal><unit> terms, units ms, s, m, h.
 // "0" alone is accepted. Anything else (empty, negative, unknown unit, overflow) is an "invalid" error.

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 #include "scaler/provider.hpp"
 
 namespace spotfit::scaler {

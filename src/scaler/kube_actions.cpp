@@ -22,11 +22,9 @@ std::string serialize(const kube::json::Value& v) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-kube::WallTime wall(TimePoint t) { return std::chrono::time_point_cast<kube::WallTime::duration>(t); }
-
 }  // namespace
 
-KubeClusterActions::KubeClusterActions(kube::KubeClient& client, const Clock& clock, std::string component,
+KubeClusterActions::KubeClusterActions(kube::KubeClient& client, const kube::Clock& clock, std::string component,
                                        std::string eventNamespace)
     : client_(client), clock_(clock), component_(std::move(component)), eventNamespace_(std::move(eventNamespace)) {}
 
@@ -70,7 +68,7 @@ Status KubeClusterActions::taintNode(const std::string& node, const placement::T
     t.AddMember("key", kube::json::str(taint.key, a), a);
     if (!taint.value.empty()) t.AddMember("value", kube::json::str(taint.value, a), a);
     t.AddMember("effect", kube::json::str(placement::toString(taint.effect), a), a);
-    t.AddMember("timeAdded", kube::json::str(kube::formatTime(wall(clock_.now())), a), a);
+    t.AddMember("timeAdded", kube::json::str(kube::formatTime(clock_.wallNow()), a), a);
     taints.PushBack(t, a);
     return true;
   });
@@ -120,7 +118,7 @@ Status KubeClusterActions::deleteNode(const std::string& node) {
 void KubeClusterActions::event(const ObjectRef& object, const std::string& type, const std::string& reason,
                                const std::string& message) {
   std::lock_guard lock(mu_);
-  const TimePoint now = clock_.now();
+  const TimePoint now = clock_.wallNow();
   while (!recent_.empty() && now - recent_.front() >= std::chrono::seconds(1)) recent_.pop_front();
   if (recent_.size() >= kEventsPerSecond) {
     ++dropped_;
@@ -130,7 +128,7 @@ void KubeClusterActions::event(const ObjectRef& object, const std::string& type,
   std::erase_if(aggregates_, [&](const auto& kv) { return now - kv.second.last >= kAggregationWindow; });
   const std::string ns = object.namespaceName.empty() ? eventNamespace_ : object.namespaceName;
   const std::string key = object.kind + "/" + object.namespaceName + "/" + object.name + "/" + reason + "/" + message;
-  const std::string ts = kube::formatTime(wall(now));
+  const std::string ts = kube::formatTime(now);
   if (auto it = aggregates_.find(key); it != aggregates_.end()) {
     it->second.count += 1;
     it->second.last = now;

@@ -10,7 +10,7 @@
 
 #include "kube/client.hpp"
 #include "scaler/actions.hpp"
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 #include "scaler/ledger.hpp"
 
 namespace spotfit::scaler {
@@ -19,7 +19,7 @@ class KubeClusterActions final : public ClusterActions {
  public:
   // Events about cluster-scoped objects (Nodes, NodePools) go to `eventNamespace` ("default", as kubectl
   // describe expects for Nodes).
-  KubeClusterActions(kube::KubeClient& client, const Clock& clock, std::string component = "spotfit-scaler",
+  KubeClusterActions(kube::KubeClient& client, const kube::Clock& clock, std::string component = "spotfit-scaler",
                      std::string eventNamespace = "default");
 
   Status taintNode(const std::string& node, const placement::Taint& taint) override;
@@ -37,7 +37,7 @@ class KubeClusterActions final : public ClusterActions {
   Status editTaints(const std::string& node, const std::function<bool(kube::json::Value& taints,
                                                                       kube::json::Document::AllocatorType&)>& edit);
   kube::KubeClient& client_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   std::string component_, eventNamespace_;
   std::mutex mu_;
   struct Aggregate {

@@ -90,7 +90,7 @@ Result<ProviderNode> KwokProvider::create(const NodeRequest& r) {
                                                      " capacity for " + r.instanceType);
     }
   }
-  const TimePoint now = clock_.now();
+  const TimePoint now = clock_.wallNow();
   const bool readyNow = delay.count() == 0;
   const std::string body =
       nodeJson(r, readyNow, now, readyNow ? std::nullopt : std::optional<TimePoint>(now + delay));
@@ -210,7 +210,7 @@ Status KwokProvider::interrupt(const std::string& nodeName) {
       }
     }
     taints += std::string(taints.empty() ? "" : ",") + "{\"key\":\"" + kKwokInterruptionTaint +
-              "\",\"effect\":\"NoSchedule\",\"timeAdded\":" + quoted(kube::formatTime(clock_.now())) + "}";
+              "\",\"effect\":\"NoSchedule\",\"timeAdded\":" + quoted(kube::formatTime(clock_.wallNow())) + "}";
     auto r = client_.patch(kube::resources::kNodes, "", nodeName, kube::PatchType::Merge,
                            "{\"metadata\":{\"resourceVersion\":" + quoted(rv) + "},\"spec\":{\"taints\":[" + taints + "]}}");
     if (r) return {};

@@ -25,7 +25,7 @@ inline constexpr const char* kAnnotationKwokReadyAt = "spotfit.io/kwok-ready-at"
 
 class KwokProvider final : public NodeProvider {
  public:
-  KwokProvider(kube::KubeClient& client, const Clock& clock) : client_(client), clock_(clock) {}
+  KwokProvider(kube::KubeClient& client, const kube::Clock& clock) : client_(client), clock_(clock) {}
 
   Result<ProviderNode> create(const NodeRequest& request) override;
   Status remove(const NodeRef& node) override;
@@ -47,7 +47,7 @@ class KwokProvider final : public NodeProvider {
 
  private:
   kube::KubeClient& client_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   mutable std::mutex mu_;
   std::set<std::pair<std::string, CapacityType>> unavailable_;
   // Lists kwok nodes and schedules the not-Ready ones that carry a ready-at annotation.

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "placement/result.hpp"
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 
 namespace spotfit::scaler {
 

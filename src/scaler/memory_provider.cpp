@@ -18,7 +18,7 @@ Result<ProviderNode> InMemoryProvider::create(const NodeRequest& request) {
   }
   if (nodes_.count(request.nodeName)) return makeError("conflict", "node " + request.nodeName + " exists");
   ProviderNode n{request.nodeName, "memory://" + request.nodeName, request.pool, request.instanceType,
-                 request.capacityType, request.zone, clock_.now()};
+                 request.capacityType, request.zone, clock_.wallNow()};
   nodes_[n.nodeName] = n;
   return n;
 }

@@ -13,7 +13,7 @@ namespace spotfit::scaler {
 
 class InMemoryProvider final : public NodeProvider {
  public:
-  explicit InMemoryProvider(const Clock& clock) : clock_(clock) {}
+  explicit InMemoryProvider(const kube::Clock& clock) : clock_(clock) {}
 
   Result<ProviderNode> create(const NodeRequest& request) override;
   Status remove(const NodeRef& node) override;
@@ -31,7 +31,7 @@ class InMemoryProvider final : public NodeProvider {
   size_t liveNodes() const;
 
  private:
-  const Clock& clock_;
+  const kube::Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, ProviderNode> nodes_;
   std::set<std::tuple<std::string, CapacityType>> unavailable_;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "placement/result.hpp"
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/provider.hpp"
 

@@ -9,7 +9,7 @@
 #include <tuple>
 #include <vector>
 
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 #include "scaler/provider.hpp"
 
 namespace spotfit::scaler {

@@ -11,7 +11,7 @@
 
 #include "placement/model.hpp"
 #include "placement/result.hpp"
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 
 namespace spotfit::scaler {
 

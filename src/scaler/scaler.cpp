@@ -147,7 +147,7 @@ struct Scaler::Index {
   }
 };
 
-Scaler::Scaler(ScalerConfig config, const Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
+Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
                ProviderLookup providers, LedgerStore* ledgerStore, Logger log)
     : config_(std::move(config)),
       clock_(clock),
@@ -241,7 +241,7 @@ Status Scaler::loadScalerState() {
   if (!text->has_value()) return {};
   auto m = ScalerMemory::fromJson(**text);
   if (!m) return m.error();
-  const TimePoint now = clock_.now();
+  const TimePoint now = clock_.wallNow();
   for (const auto& e : m->unavailable) {
     if (e.until > now) unavailable_.markUntil(e.key, e.until, e.reason);
   }
@@ -280,7 +280,7 @@ ScalerMemory Scaler::memory(TimePoint now) const {
 
 Status Scaler::flushLedger() {
   if (!store_) return {};
-  auto now = clock_.now();
+  auto now = clock_.wallNow();
   ledger_.accrue(now);
   lastFlush_ = now;
   lastMemoryJson_ = memory(now).toJson();
@@ -288,7 +288,7 @@ Status Scaler::flushLedger() {
 }
 
 double Scaler::workflowSpend(const std::string& ns, const std::string& workflow) const {
-  return ledger_.workflowSpend({ns, workflow}, clock_.now());
+  return ledger_.workflowSpend({ns, workflow}, clock_.wallNow());
 }
 
 std::string Scaler::newNodeName(const std::string& pool, TimePoint now) {
@@ -317,7 +317,7 @@ Status Scaler::timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef&
 }
 
 ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
-  const TimePoint now = clock_.now();
+  const TimePoint now = clock_.wallNow();
   std::erase_if(deleted_, [&](const std::string& n) {
     return std::none_of(snapshot.nodes.begin(), snapshot.nodes.end(), [&](const ClusterNode& c) { return c.info.name == n; });
   });

@@ -64,7 +64,7 @@ class Scaler {
   // Resolves a pool's provider by its provider type ("kwok", "clusterapi", "memory"); nullptr: none.
   using ProviderLookup = std::function<NodeProvider*(const NodePool&)>;
 
-  Scaler(ScalerConfig config, const Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
+  Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& actions, ScaleUpPlanner& planner,
          ProviderLookup providers, LedgerStore* ledgerStore = nullptr, Logger log = {});
 
   // Pools from the config file (always valid: the config parser refuses invalid ones).
@@ -141,7 +141,7 @@ class Scaler {
   Status timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef& ref);
 
   ScalerConfig config_;
-  const Clock& clock_;
+  const kube::Clock& clock_;
   ClusterActions& actions_;
   ScaleUpPlanner& planner_;
   ProviderLookup providers_;

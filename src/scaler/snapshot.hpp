@@ -8,7 +8,7 @@
 
 #include "placement/consolidation.hpp"
 #include "placement/model.hpp"
-#include "scaler/clock.hpp"
+#include "scaler/duration.hpp"
 
 namespace spotfit::scaler {
 

@@ -18,7 +18,7 @@
 #include <set>
 
 #include "placement/solver.hpp"
-#include "scaler/clock.hpp"
+#include "kube/clock.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -253,7 +253,7 @@ class Cluster {
   std::map<uint32_t, Millis> backoffUntil_;  // offering -> time
 
   // spotfit's scaler and the simulator's implementations of its ports.
-  std::unique_ptr<scaler::ManualClock> clock_;
+  std::unique_ptr<kube::ManualClock> clock_;
   std::unique_ptr<SimActions> actions_;
   std::unique_ptr<SimProvider> provider_;
   std::unique_ptr<scaler::PlacementPlanner> planner_;

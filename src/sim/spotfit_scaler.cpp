@@ -96,7 +96,7 @@ void Cluster::setupSpotfitScaler() {
     p.provider.readyTimeout = ms(std::max<Millis>(5 * kMinute, w_.provisioning.delay + w_.provisioning.jitter + kMinute));
     cfg.nodePools.push_back(std::move(p));
   }
-  clock_ = std::make_unique<scaler::ManualClock>(timePoint(0));
+  clock_ = std::make_unique<kube::ManualClock>(timePoint(0));
   actions_ = std::make_unique<SimActions>(*this);
   provider_ = std::make_unique<SimProvider>(*this);
   planner_ = std::make_unique<scaler::PlacementPlanner>();

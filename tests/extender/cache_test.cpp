@@ -42,7 +42,7 @@ placement::PodInfo pod(const std::string& name, int64_t cpuMilli, int64_t gpus =
 
 class ClusterCacheTest : public ::testing::Test {
  protected:
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache{clock};
 
   void bind(const placement::PodInfo& p, std::string_view node, bool terminal = false) {

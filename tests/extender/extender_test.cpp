@@ -76,7 +76,7 @@ std::vector<std::pair<std::string, int64_t>> viewPriorities(const std::string& b
 
 class ExtenderGolden : public ::testing::Test {
  protected:
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache{clock};
   FakeBudget budget;
   Extender extender{cache, nullptr, &budget};
@@ -153,7 +153,7 @@ TEST(ExtenderModes, NamesAndObjectsAgree) {
     SCOPED_TRACE(pod);
     FakeBudget budget;
     budget.spent["ml/train-42"] = 150;
-    ManualClock clock;
+    kube::ManualClock clock;
     ClusterCache namesCache(clock), objectsCache(clock);
     loadGoldenCluster(namesCache);
     loadGoldenCluster(objectsCache);
@@ -191,7 +191,7 @@ TEST_F(ExtenderGolden, PrioritizeScoresWithThePlacementCoreAndOnlyRequestNames) 
   ASSERT_TRUE(pod.ok());
   placement::PodInfo info = pod->toPodInfo();
   // Independent recomputation from the golden cluster: cpu-ondemand fits -12 and -14 only.
-  ManualClock c2;
+  kube::ManualClock c2;
   ClusterCache fresh(c2);
   loadGoldenCluster(fresh);
   auto snap = fresh.snapshot();
@@ -274,7 +274,7 @@ TEST(ExtenderConcurrency, TwoPodsNeverBothGetTheLastGpu) {
   const std::string base = readTestdata("args/t4-names.json");
   const std::string uid = parseJson(base)["Pod"]["metadata"]["uid"].GetString();
   for (int round = 0; round < 50; ++round) {
-    ManualClock clock;
+    kube::ManualClock clock;
     ClusterCache cache(clock);
     loadGoldenCluster(cache);
     Extender extender(cache, nullptr);
@@ -300,7 +300,7 @@ TEST(ExtenderConcurrency, TwoPodsNeverBothGetTheLastGpu) {
 }
 
 TEST(ExtenderBadInput, AnswersFourHundredWithTheReason) {
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache(clock);
   loadGoldenCluster(cache);
   Extender extender(cache, nullptr);
@@ -328,7 +328,7 @@ TEST(ExtenderBadInput, AnswersFourHundredWithTheReason) {
 }
 
 TEST(ExtenderBadInput, UnsyncedCacheIsACallErrorNotARejection) {
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache(clock);
   Extender extender(cache, nullptr);
   auto f = extender.filterBody(readTestdata("args/t4-names.json"));
@@ -341,7 +341,7 @@ TEST(ExtenderBadInput, UnsyncedCacheIsACallErrorNotARejection) {
 }
 
 TEST(ExtenderRoutes, ServesTheVerbsAndCountsMetrics) {
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache(clock);
   loadGoldenCluster(cache);
   auto registry = std::make_shared<prometheus::Registry>();

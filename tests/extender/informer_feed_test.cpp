@@ -47,7 +47,7 @@ TEST(ExtenderInformerFeed, FollowsTheApiServer) {
   ASSERT_TRUE(client.ok()) << client.error().message;
   auto nodes = kube::makeNodeInformer(**client);
   auto pods = kube::makePodInformer(**client);
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache(clock);
   connectInformers(cache, *nodes, *pods);
   nodes->start();
@@ -98,7 +98,7 @@ TEST(ExtenderInformerFeed, SyncWaitStopsOnRequest) {
   ASSERT_TRUE(client.ok());
   auto nodes = kube::makeNodeInformer(**client);
   auto pods = kube::makePodInformer(**client);
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterCache cache(clock);
   connectInformers(cache, *nodes, *pods);
   nodes->start();

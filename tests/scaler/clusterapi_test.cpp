@@ -28,7 +28,7 @@ TEST(ClusterApiProvider, ScalesTheMachineDeploymentAndDeletesAChosenMachine) {
   api.upsert("machinedeployments", R"({"apiVersion":"cluster.x-k8s.io/v1beta1","kind":"MachineDeployment",
       "metadata":{"name":"workers","namespace":"capi"},"spec":{"replicas":1}})");
   auto client = kube::RestClient::create(api.clientConfig()).value();
-  ManualClock clock;
+  kube::ManualClock clock;
   ClusterApiProvider capi(*client, clock);
   NodeRequest req;
   req.nodeName = "ignored";
@@ -101,7 +101,7 @@ TEST(ScaleUp, ProviderNamedNodesAreClaimedByTheirInFlightEntry) {
   env.reconcile();
   ASSERT_EQ(env.scaler->inFlight().size(), 1u);
   env.clock.advance(30s);
-  auto& node = env.cluster.addNode(p, "ip-10-0-0-7", CapacityType::OnDemand, env.clock.now());
+  auto& node = env.cluster.addNode(p, "ip-10-0-0-7", CapacityType::OnDemand, env.clock.wallNow());
   node.ready = false;
   env.reconcile();
   ASSERT_EQ(env.scaler->inFlight().size(), 1u);

@@ -22,7 +22,7 @@ NodePool spotPool() {
 void runPod(Env& env, const std::string& name, const std::string& node) {
   auto p = pendingPod(name, 1500, 1024);
   env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.now());
+  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 void notice(Env& env, const std::string& node, const std::string& key = "aws-node-termination-handler/spot-itn") {
@@ -33,7 +33,7 @@ TEST(Interruption, NoticeTaintsDrainsAndReplacesAtOnce) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   runPod(env, "work", "s1");
   env.reconcile();
   EXPECT_TRUE(env.provider.createRequests().empty());
@@ -62,7 +62,7 @@ TEST(Interruption, ConfiguredNoticeKeysOnly) {
   env.config.nodePools = {spotPool()};
   env.config.interruptionTaints = {"example.com/going-away"};
   env.start();
-  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   runPod(env, "work", "s1");
   notice(env, "s1", "aws-node-termination-handler/spot-itn");
   env.reconcile();
@@ -76,7 +76,7 @@ TEST(Interruption, NodeIsRemovedAtTheNoticeDeadlineEvenIfPodsRemain) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   runPod(env, "work", "s1");
   env.actions.evictScript["team/work"] = {EvictOutcome::Blocked};
   notice(env, "s1");
@@ -94,7 +94,7 @@ TEST(Interruption, StormSendsThePoolOnDemandForTheCoolOff) {
   env.config.nodePools = {spotPool()};
   env.config.interruption = {10min, 2, 30min};
   env.start();
-  for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.now());
+  for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.wallNow());
   runPod(env, "w1", "s1");
   runPod(env, "w2", "s2");
   notice(env, "s1");
@@ -104,7 +104,7 @@ TEST(Interruption, StormSendsThePoolOnDemandForTheCoolOff) {
   env.clock.advance(1min);
   notice(env, "s2");
   env.reconcile();
-  EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.now()));
+  EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.wallNow()));
   EXPECT_EQ(env.actions.count("SpotCoolOff"), 1);
   auto reqs = env.provider.createRequests();
   ASSERT_EQ(reqs.size(), 2u);
@@ -133,7 +133,7 @@ TEST(Interruption, NodesOutsidePoolsAreDrainedButNotDeleted) {
   env.start();
   auto other = spotPool();
   other.name = "unmanaged";
-  env.cluster.addNode(other, "x1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(other, "x1", CapacityType::Spot, env.clock.wallNow());
   runPod(env, "work", "x1");
   notice(env, "x1", "cloud.google.com/impending-node-termination");
   env.reconcile();

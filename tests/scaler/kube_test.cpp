@@ -24,7 +24,7 @@ using testsupport::FakeApiServer;
 struct KubeEnv {
   FakeApiServer api;
   std::unique_ptr<kube::RestClient> client = kube::RestClient::create(api.clientConfig()).value();
-  ManualClock clock;
+  kube::ManualClock clock;
 };
 
 NodeRequest gpuRequest(const std::string& name, Duration readyDelay) {
@@ -64,7 +64,7 @@ Result<ClusterSnapshot> listSnapshot(KubeEnv& env, SnapshotBuilder& b) {
     return {};
   });
   if (!pods) return pods.error();
-  return b.take(env.clock.now());
+  return b.take(env.clock.wallNow());
 }
 
 kube::Node storedNode(KubeEnv& env, const std::string& name) {
@@ -94,9 +94,9 @@ TEST(KwokProvider, CreatesNodesThatTurnReadyAfterTheDelay) {
   EXPECT_EQ(node.info.labels.at("topology.kubernetes.io/zone"), "zone-a");
   ASSERT_EQ(node.info.taints.size(), 1u);
   EXPECT_EQ(node.info.taints[0].key, "nvidia.com/gpu");
-  kwok.poll(env.clock.now() + 4s);
+  kwok.poll(env.clock.wallNow() + 4s);
   EXPECT_EQ(storedNode(env, "gpu-1").ready, false);
-  kwok.poll(env.clock.now() + 5s);
+  kwok.poll(env.clock.wallNow() + 5s);
   EXPECT_EQ(storedNode(env, "gpu-1").ready, true);
   EXPECT_EQ(kwok.pendingReady(), 0u);
   auto listed = kwok.list();
@@ -145,14 +145,14 @@ TEST(KwokProvider, ANewInstanceMarksNodesOfThePreviousOneReadyOnTime) {
   ASSERT_TRUE(stored);
   EXPECT_NE(stored->find(kAnnotationKwokReadyAt), std::string::npos) << *stored;
   KwokProvider next(*env.client, env.clock);
-  next.poll(env.clock.now() + 5s);
+  next.poll(env.clock.wallNow() + 5s);
   EXPECT_EQ(next.pendingReady(), 1u) << "gpu-2 is Ready already";
   EXPECT_EQ(storedNode(env, "gpu-1").ready, false);
-  next.poll(env.clock.now() + 10s);
+  next.poll(env.clock.wallNow() + 10s);
   EXPECT_EQ(storedNode(env, "gpu-1").ready, true);
   EXPECT_EQ(next.pendingReady(), 0u);
   // A Ready node is not picked up again on the next resume.
-  next.poll(env.clock.now() + 10s + KwokProvider::kResumeEvery);
+  next.poll(env.clock.wallNow() + 10s + KwokProvider::kResumeEvery);
   EXPECT_EQ(next.pendingReady(), 0u);
 }
 
@@ -239,9 +239,9 @@ TEST(ConfigMapLedgerStore, RoundTripsThroughTheApi) {
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(empty->has_value());
   CostLedger l;
-  l.podRunning("u", {"ns", "wf"}, 1.5, 2.0, env.clock.now(), env.clock.now());
+  l.podRunning("u", {"ns", "wf"}, 1.5, 2.0, env.clock.wallNow(), env.clock.wallNow());
   env.clock.advance(2h);
-  l.accrue(env.clock.now());
+  l.accrue(env.clock.wallNow());
   ASSERT_TRUE(store.save(l.toJson()).ok());
   ASSERT_TRUE(store.save(l.toJson()).ok());  // second write patches the existing ConfigMap
   EXPECT_EQ(env.api.count("configmaps"), 1u);
@@ -249,7 +249,7 @@ TEST(ConfigMapLedgerStore, RoundTripsThroughTheApi) {
   ASSERT_TRUE(loaded.ok() && loaded->has_value());
   auto back = CostLedger::fromJson(**loaded);
   ASSERT_TRUE(back.ok());
-  EXPECT_NEAR(back->workflowSpend({"ns", "wf"}, env.clock.now()), 3.0, 1e-9);
+  EXPECT_NEAR(back->workflowSpend({"ns", "wf"}, env.clock.wallNow()), 3.0, 1e-9);
 }
 
 // The scaler's memory is a second key of the ledger's ConfigMap, written in the same patch; a ConfigMap
@@ -268,10 +268,10 @@ TEST(ConfigMapLedgerStore, ScalerStateIsASecondKeyAndOldConfigMapsStayReadable) 
   ASSERT_TRUE(old.ok() && old->has_value());
   auto ledger = CostLedger::fromJson(**old);
   ASSERT_TRUE(ledger.ok()) << ledger.error().message;
-  EXPECT_NEAR(ledger->workflowSpend({"ml", "train"}, env.clock.now()), 150, 1e-9);
+  EXPECT_NEAR(ledger->workflowSpend({"ml", "train"}, env.clock.wallNow()), 150, 1e-9);
 
   ScalerMemory m;
-  m.coolOffUntil["spot"] = env.clock.now() + 30min;
+  m.coolOffUntil["spot"] = env.clock.wallNow() + 30min;
   env.api.clearRequests();
   ASSERT_TRUE(store.saveWithScalerState(ledger->toJson(), m.toJson()).ok());
   EXPECT_EQ(env.api.countRequests("PATCH", "/configmaps/spotfit-cost-ledger"), 1u);
@@ -279,7 +279,7 @@ TEST(ConfigMapLedgerStore, ScalerStateIsASecondKeyAndOldConfigMapsStayReadable) 
   ASSERT_TRUE(state.ok() && state->has_value());
   auto back = ScalerMemory::fromJson(**state);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->coolOffUntil.at("spot"), env.clock.now() + 30min);
+  EXPECT_EQ(back->coolOffUntil.at("spot"), env.clock.wallNow() + 30min);
   auto again = store.load();
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_TRUE(CostLedger::fromJson(**again).ok());
@@ -317,9 +317,9 @@ TEST(SnapshotBuilder, DecodesNodesAndPodsAndKeepsFirstSeenTimes) {
   const ClusterPod* wait = s->pods[0].info.name == "wait" ? &s->pods[0] : &s->pods[1];
   const ClusterPod* run = s->pods[0].info.name == "run" ? &s->pods[0] : &s->pods[1];
   EXPECT_TRUE(wait->unschedulable);
-  EXPECT_EQ(wait->unschedulableSince, env.clock.now());
+  EXPECT_EQ(wait->unschedulableSince, env.clock.wallNow());
   EXPECT_EQ(run->boundAt, *kube::parseTime("2020-01-01T00:00:00Z"));
-  const auto first = env.clock.now();
+  const auto first = env.clock.wallNow();
   env.clock.advance(1min);
   s = listSnapshot(env, b);
   ASSERT_TRUE(s.ok());

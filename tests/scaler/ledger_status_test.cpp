@@ -27,10 +27,10 @@ TEST(Ledger, ChargesPodsTheirShareOfTheNodePrice) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  auto& node = env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  auto& node = env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   (void)node;
   env.cluster.snapshot.pods.push_back(pendingPod("a", 2000, 8192));
-  env.cluster.bind("a", "s1", env.clock.now());
+  env.cluster.bind("a", "s1", env.clock.wallNow());
   env.reconcile();
   env.clock.advance(2h);
   env.reconcile();
@@ -39,13 +39,13 @@ TEST(Ledger, ChargesPodsTheirShareOfTheNodePrice) {
   ASSERT_GT(rate, 0);
   EXPECT_NEAR(rate, 0.035, 1e-6);  // half the node's cpu and memory: half its 0.07 USD/h
   EXPECT_NEAR(env.scaler->workflowSpend("team", "train"), 2 * rate, 1e-9);
-  EXPECT_NEAR(env.scaler->ledger().spotSavings(env.clock.now()), 2 * (0.096 - 0.035), 1e-9);
+  EXPECT_NEAR(env.scaler->ledger().spotSavings(env.clock.wallNow()), 2 * (0.096 - 0.035), 1e-9);
   EXPECT_NEAR(env.scaler->metrics().gauge(metric::kWorkflowCost, {{"namespace", "team"}, {"workflow", "train"}}),
               2 * rate, 1e-9);
   EXPECT_NEAR(env.scaler->metrics().gauge(metric::kCostPerHour, {}), rate, 1e-9);
   // Terminated: no more charges.
   env.cluster.pod("a").info.phase = placement::PodPhase::Succeeded;
-  env.cluster.pod("a").finishedAt = env.clock.now();
+  env.cluster.pod("a").finishedAt = env.clock.wallNow();
   env.clock.advance(1h);
   env.reconcile();
   EXPECT_NEAR(env.scaler->workflowSpend("team", "train"), 2 * rate, 1e-9);
@@ -56,9 +56,9 @@ TEST(Ledger, SurvivesARestartOfTheScaler) {
   env.config.nodePools = {spotPool()};
   env.config.ledgerFlushInterval = 30s;
   env.start();
-  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   env.cluster.snapshot.pods.push_back(pendingPod("a", 4000, 16384));  // the whole node: 0.07 USD/h
-  env.cluster.bind("a", "s1", env.clock.now());
+  env.cluster.bind("a", "s1", env.clock.wallNow());
   env.reconcile();
   for (int i = 0; i < 120; ++i) {
     env.clock.advance(30s);
@@ -174,9 +174,9 @@ TEST(Metrics, NodeStatesAndUtilizationPerPool) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.now());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
   env.cluster.snapshot.pods.push_back(pendingPod("a", 1000, 4096));
-  env.cluster.bind("a", "s1", env.clock.now());
+  env.cluster.bind("a", "s1", env.clock.wallNow());
   env.cluster.snapshot.pods.push_back(pendingPod("p", 3500, 128));  // does not fit next to "a"
   env.reconcile();
   const auto& m = env.scaler->metrics();

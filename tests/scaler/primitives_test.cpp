@@ -39,62 +39,62 @@ TEST(Duration, FormatRoundTrips) {
 }
 
 TEST(PodBatcher, ClosesAfterIdle) {
-  ManualClock clock;
+  kube::ManualClock clock;
   PodBatcher b(1s, 10s);
   EXPECT_FALSE(b.open());
-  EXPECT_TRUE(b.observe("a", clock.now()));
+  EXPECT_TRUE(b.observe("a", clock.wallNow()));
   clock.advance(999ms);
-  EXPECT_FALSE(b.ready(clock.now()));
+  EXPECT_FALSE(b.ready(clock.wallNow()));
   clock.advance(1ms);
-  EXPECT_TRUE(b.ready(clock.now()));
+  EXPECT_TRUE(b.ready(clock.wallNow()));
   EXPECT_EQ(b.take(), (std::vector<std::string>{"a"}));
   EXPECT_FALSE(b.open());
 }
 
 TEST(PodBatcher, NewPodsExtendTheWindowUpToMax) {
-  ManualClock clock;
+  kube::ManualClock clock;
   PodBatcher b(1s, 10s);
-  auto start = clock.now();
+  auto start = clock.wallNow();
   for (int i = 0; i < 20; ++i) {
-    b.observe("p" + std::to_string(i), clock.now());
-    EXPECT_FALSE(b.ready(clock.now()));
+    b.observe("p" + std::to_string(i), clock.wallNow());
+    EXPECT_FALSE(b.ready(clock.wallNow()));
     clock.advance(900ms);
-    if (clock.now() - start >= 10s) break;
+    if (clock.wallNow() - start >= 10s) break;
   }
   EXPECT_EQ(*b.deadline(), start + 10s);
   clock.set(start + 10s);
-  EXPECT_TRUE(b.ready(clock.now()));
+  EXPECT_TRUE(b.ready(clock.wallNow()));
   EXPECT_EQ(b.take().size(), 12u);  // pods at 0, 0.9, ..., 9.9 s
 }
 
 TEST(PodBatcher, SeenPodsDoNotReopenUntilForgotten) {
-  ManualClock clock;
+  kube::ManualClock clock;
   PodBatcher b(1s, 10s);
-  EXPECT_TRUE(b.observe("a", clock.now()));
+  EXPECT_TRUE(b.observe("a", clock.wallNow()));
   clock.advance(2s);
   b.take();
-  EXPECT_FALSE(b.observe("a", clock.now()));
+  EXPECT_FALSE(b.observe("a", clock.wallNow()));
   EXPECT_FALSE(b.open());
   b.retain({});
-  EXPECT_TRUE(b.observe("a", clock.now()));
+  EXPECT_TRUE(b.observe("a", clock.wallNow()));
 }
 
 TEST(UnavailableOfferings, ExpiresAfterTtlAndMatchesWildcards) {
-  ManualClock clock;
+  kube::ManualClock clock;
   UnavailableOfferings u(3min);
   OfferingKey spotT4{"gpu", "g4dn.xlarge", CapacityType::Spot, "a"};
-  u.mark(spotT4, clock.now(), "insufficient capacity");
-  EXPECT_TRUE(u.unavailable(spotT4, clock.now()));
-  EXPECT_FALSE(u.unavailable({"gpu", "g4dn.xlarge", CapacityType::OnDemand, "a"}, clock.now()));
-  EXPECT_FALSE(u.unavailable({"gpu", "g4dn.2xlarge", CapacityType::Spot, "a"}, clock.now()));
-  u.mark({"cpu", "", CapacityType::Spot, ""}, clock.now(), "quota");
-  EXPECT_TRUE(u.unavailable({"cpu", "m5.large", CapacityType::Spot, "b"}, clock.now()));
+  u.mark(spotT4, clock.wallNow(), "insufficient capacity");
+  EXPECT_TRUE(u.unavailable(spotT4, clock.wallNow()));
+  EXPECT_FALSE(u.unavailable({"gpu", "g4dn.xlarge", CapacityType::OnDemand, "a"}, clock.wallNow()));
+  EXPECT_FALSE(u.unavailable({"gpu", "g4dn.2xlarge", CapacityType::Spot, "a"}, clock.wallNow()));
+  u.mark({"cpu", "", CapacityType::Spot, ""}, clock.wallNow(), "quota");
+  EXPECT_TRUE(u.unavailable({"cpu", "m5.large", CapacityType::Spot, "b"}, clock.wallNow()));
   clock.advance(3min - 1ms);
-  EXPECT_TRUE(u.unavailable(spotT4, clock.now()));
-  EXPECT_EQ(u.active(clock.now()).size(), 2u);
+  EXPECT_TRUE(u.unavailable(spotT4, clock.wallNow()));
+  EXPECT_EQ(u.active(clock.wallNow()).size(), 2u);
   clock.advance(1ms);
-  EXPECT_FALSE(u.unavailable(spotT4, clock.now()));
-  EXPECT_EQ(u.expire(clock.now()), 0u);
+  EXPECT_FALSE(u.unavailable(spotT4, clock.wallNow()));
+  EXPECT_EQ(u.expire(clock.wallNow()), 0u);
 }
 
 TEST(Interruptions, RecognisesConfiguredNoticeTaints) {
@@ -107,32 +107,32 @@ TEST(Interruptions, RecognisesConfiguredNoticeTaints) {
 }
 
 TEST(Interruptions, ThresholdStartsCoolOffThatEnds) {
-  ManualClock clock;
+  kube::ManualClock clock;
   InterruptionTracker t({10min, 3, 30min});
-  EXPECT_FALSE(t.record("spot", "m5.large", clock.now()));
+  EXPECT_FALSE(t.record("spot", "m5.large", clock.wallNow()));
   clock.advance(1min);
-  EXPECT_FALSE(t.record("spot", "c5.large", clock.now()));
-  EXPECT_EQ(t.count("spot", "m5.large", clock.now()), 1);
-  EXPECT_EQ(t.count("spot", clock.now()), 2);
-  EXPECT_FALSE(t.inCoolOff("spot", clock.now()));
+  EXPECT_FALSE(t.record("spot", "c5.large", clock.wallNow()));
+  EXPECT_EQ(t.count("spot", "m5.large", clock.wallNow()), 1);
+  EXPECT_EQ(t.count("spot", clock.wallNow()), 2);
+  EXPECT_FALSE(t.inCoolOff("spot", clock.wallNow()));
   clock.advance(1min);
-  EXPECT_TRUE(t.record("spot", "m5.large", clock.now()));
-  EXPECT_TRUE(t.inCoolOff("spot", clock.now()));
-  EXPECT_FALSE(t.inCoolOff("other", clock.now()));
-  EXPECT_DOUBLE_EQ(t.ratePerHour("spot", clock.now()), 18.0);  // 3 per 10 minutes
+  EXPECT_TRUE(t.record("spot", "m5.large", clock.wallNow()));
+  EXPECT_TRUE(t.inCoolOff("spot", clock.wallNow()));
+  EXPECT_FALSE(t.inCoolOff("other", clock.wallNow()));
+  EXPECT_DOUBLE_EQ(t.ratePerHour("spot", clock.wallNow()), 18.0);  // 3 per 10 minutes
   clock.advance(30min);
-  EXPECT_FALSE(t.inCoolOff("spot", clock.now()));
-  EXPECT_EQ(t.count("spot", clock.now()), 0);
+  EXPECT_FALSE(t.inCoolOff("spot", clock.wallNow()));
+  EXPECT_EQ(t.count("spot", clock.wallNow()), 0);
 }
 
 TEST(Interruptions, OldEventsLeaveTheWindow) {
-  ManualClock clock;
+  kube::ManualClock clock;
   InterruptionTracker t({10min, 3, 30min});
-  t.record("spot", "m5.large", clock.now());
-  t.record("spot", "m5.large", clock.now());
+  t.record("spot", "m5.large", clock.wallNow());
+  t.record("spot", "m5.large", clock.wallNow());
   clock.advance(10min);
-  EXPECT_FALSE(t.record("spot", "m5.large", clock.now()));
-  EXPECT_EQ(t.count("spot", clock.now()), 1);
+  EXPECT_FALSE(t.record("spot", "m5.large", clock.wallNow()));
+  EXPECT_EQ(t.count("spot", clock.wallNow()), 1);
 }
 
 NodeRequest request(std::string name, std::string type, CapacityType ct) {
@@ -145,7 +145,7 @@ NodeRequest request(std::string name, std::string type, CapacityType ct) {
 }
 
 TEST(InMemoryProvider, FaultKnobsGiveTypedErrors) {
-  ManualClock clock;
+  kube::ManualClock clock;
   InMemoryProvider p(clock);
   p.setCapacityUnavailable("m5.large", CapacityType::Spot, true);
   auto ice = p.create(request("n1", "m5.large", CapacityType::Spot));

@@ -29,7 +29,7 @@ void runPod(Env& env, const std::string& name, const std::string& node, int64_t 
   auto p = pendingPod(name, cpu, memMi);
   p.info.ownerKind = "ReplicaSet";
   env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.now());
+  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 bool replacementRequested(const Env& env) {
@@ -43,7 +43,7 @@ TEST(Replace, CheaperNodeCreatedFirstThenOldNodeDrainedWhenReplacementIsReady) {
   Env env;
   env.config.nodePools = {bigAndSmall()};
   env.start();
-  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "web", "big", 1000, 1024);  // 12% of an m5.2xlarge; fits an m5.large
   env.reconcile();
   EXPECT_TRUE(env.provider.createRequests().empty());
@@ -85,7 +85,7 @@ TEST(Replace, ReplacementThatNeverBecomesReadyKeepsTheOldNode) {
   Env env;
   env.config.nodePools = {bigAndSmall()};
   env.start();
-  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "web", "big", 1000, 1024);
   env.reconcile();
   env.clock.advance(5min);
@@ -102,7 +102,7 @@ TEST(Replace, NotDoneWhenTheSavingIsTooSmall) {
   Env env;
   env.config.nodePools = {bigAndSmall("od", 0.36)};  // 6% cheaper: below the 10% that pays for a move
   env.start();
-  env.cluster.addNode(bigAndSmall("od", 0.36), "big", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(bigAndSmall("od", 0.36), "big", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "web", "big", 1000, 1024);
   env.reconcile();
   env.clock.advance(10min);
@@ -114,7 +114,7 @@ TEST(Replace, NotDoneForDoNotDisruptPods) {
   Env env;
   env.config.nodePools = {bigAndSmall()};
   env.start();
-  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "web", "big", 1000, 1024);
   env.cluster.pod("web").info.doNotDisrupt = true;
   env.reconcile();
@@ -130,7 +130,7 @@ TEST(Replace, NotDoneWhenAPdbAllowsNoDisruption) {
     Env env;
     env.config.nodePools = {bigAndSmall()};
     env.start();
-    env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.now());
+    env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
     runPod(env, "web", "big", 1000, 1024);
     env.cluster.snapshot.pdbs.push_back({"team", "web-pdb", {}, allowed});
     env.reconcile();
@@ -152,7 +152,7 @@ TEST(Replace, NotDoneWhenItTakesThePoolBelowItsMinimum) {
     auto small = pool("small", {CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0)});
     env.config.nodePools = {big, small};
     env.start();
-    env.cluster.addNode(big, "big-1", CapacityType::OnDemand, env.clock.now());
+    env.cluster.addNode(big, "big-1", CapacityType::OnDemand, env.clock.wallNow());
     runPod(env, "web", "big-1", 1000, 1024);
     env.reconcile();
     env.clock.advance(10min);

@@ -35,18 +35,18 @@ void runPod(Env& env, const std::string& name, const std::string& node, int64_t 
   auto p = pendingPod(name, cpu, memMi);
   p.info.ownerKind = "ReplicaSet";
   env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.now());
+  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 TEST(ScaleDown, EmptyNodeRemovedAfterConsolidateAfter) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
   ASSERT_TRUE(env.provider.create(request("n1")).ok());
   auto r = env.reconcile();
   ASSERT_TRUE(r.wakeAt);
-  EXPECT_EQ(*r.wakeAt, env.clock.now() + 60s);
+  EXPECT_EQ(*r.wakeAt, env.clock.wallNow() + 60s);
   env.clock.advance(60s - 1ms);
   env.reconcile();
   EXPECT_TRUE(env.actions.taints.empty());
@@ -66,7 +66,7 @@ TEST(ScaleDown, DaemonSetPodsDoNotKeepANodeAlive) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "ds", "n1", 100, 64);
   env.cluster.pod("ds").info.ownerKind = "DaemonSet";
   env.cluster.recomputeRequested();
@@ -82,7 +82,7 @@ TEST(ScaleDown, NoScaleDownDuringCoolDownAfterScaleUp) {
   env.config.nodePools = {odPool()};
   env.config.scaleDownCooldown = 5min;
   env.start();
-  env.cluster.addNode(odPool(), "idle", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "idle", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.snapshot.pods.push_back(pendingPod("big", 3900, 1024));  // does not fit next to nothing? it fits idle
   env.cluster.node("idle").info.taints.push_back({"dedicated", "x", placement::TaintEffect::NoSchedule});
   env.reconcile();
@@ -105,8 +105,8 @@ TEST(ScaleDown, PoolMinimumIsKept) {
   p.minNodes = 1;
   env.config.nodePools = {p};
   env.start();
-  env.cluster.addNode(p, "a", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(p, "b", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(p, "a", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(p, "b", CapacityType::OnDemand, env.clock.wallNow());
   env.reconcile();
   env.clock.advance(2min);
   env.reconcile();
@@ -125,7 +125,7 @@ TEST(ScaleDown, ParallelDrainsAreBounded) {
   env.start();
   for (int i = 0; i < 5; ++i) {
     const std::string n = "n" + std::to_string(i);
-    env.cluster.addNode(odPool(), n, CapacityType::OnDemand, env.clock.now());
+    env.cluster.addNode(odPool(), n, CapacityType::OnDemand, env.clock.wallNow());
     runPod(env, "p" + std::to_string(i), n, 100, 64);
   }
   env.actions.evictScript["team/p0"] = {EvictOutcome::Blocked};
@@ -147,8 +147,8 @@ TEST(ScaleDown, UnderusedNodeDrainedOnlyWhenItsPodsFitElsewhere) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 2500, 1024);  // 62% used: not underused
   runPod(env, "small", "light", 1000, 1024);  // 25% used: underused, fits on busy
   env.reconcile();
@@ -172,8 +172,8 @@ TEST(ScaleDown, UnderusedNodeKeptWhenPodsHaveNowhereToGo) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 3500, 1024);
   runPod(env, "small", "light", 1000, 1024);
   env.reconcile();
@@ -192,9 +192,9 @@ TEST(ScaleDown, UnderusedNodesDoNotCountOnTheSameRoom) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(odPool(), "light-a", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(odPool(), "light-b", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(odPool(), "light-a", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(odPool(), "light-b", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 2800, 1024);  // 70% used: 1.2 CPUs free
   runPod(env, "a", "light-a", 1000, 1024);     // 25% used
   runPod(env, "b", "light-b", 1000, 1024);     // 25% used
@@ -244,8 +244,8 @@ TEST(ScaleDown, BlockersKeepUnderusedNodes) {
     p.disruption.disruptCheckpointedJobs = c.allowCheckpointed;
     env.config.nodePools = {p};
     env.start();
-    env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.now());
-    env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.now());
+    env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
+    env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
     runPod(env, "filler", "busy", 2500, 1024);
     runPod(env, "small", "light", 1000, 1024);
     c.mutate(env.cluster.pod("small").info);
@@ -265,8 +265,8 @@ TEST(ScaleDown, CheckpointedJobPodsMayMoveWhenThePoolAllowsIt) {
   p.disruption.disruptCheckpointedJobs = true;
   env.config.nodePools = {p};
   env.start();
-  env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 2500, 1024);
   runPod(env, "small", "light", 1000, 1024);
   env.cluster.pod("small").info.ownerKind = "Job";
@@ -285,8 +285,8 @@ TEST(ScaleDown, PdbRefusalsRetriedUntilDeadlineThenUntaintAndBackOff) {
   env.config.evictionRetry = 5s;
   env.config.drainFailureBackoff = 10min;
   env.start();
-  env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 2500, 1024);
   runPod(env, "small", "light", 1000, 1024);
   env.actions.evictScript["team/small"] = {EvictOutcome::Blocked};
@@ -326,8 +326,8 @@ TEST(ScaleDown, EvictionThatSucceedsLaterLetsTheDrainFinish) {
   env.config.nodePools = {odPool()};
   env.config.evictionRetry = 5s;
   env.start();
-  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.now());
-  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
+  env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
   runPod(env, "filler", "busy", 2500, 1024);
   runPod(env, "small", "light", 1000, 1024);
   env.actions.evictScript["team/small"] = {EvictOutcome::Blocked, EvictOutcome::Blocked, EvictOutcome::Evicted};
@@ -346,7 +346,7 @@ TEST(ScaleDown, FailedTaintBacksOff) {
   env.config.nodePools = {odPool()};
   env.start();
   env.actions.failTaint = true;
-  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
   env.reconcile();
   env.clock.advance(60s);
   env.reconcile();
@@ -365,7 +365,7 @@ TEST(ScaleDown, ProviderDeleteFailureIsRetried) {
   Env env;
   env.config.nodePools = {odPool()};
   env.start();
-  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
   ASSERT_TRUE(env.provider.create(request("n1")).ok());
   env.provider.failNextRemoves(1, makeError("io", "cloud API unavailable"));
   env.reconcile();
@@ -385,7 +385,7 @@ TEST(ScaleDown, NodesOutsideAnyPoolAreLeftAlone) {
   env.start();
   auto foreign = odPool();
   foreign.name = "someone-else";
-  env.cluster.addNode(foreign, "theirs", CapacityType::OnDemand, env.clock.now());
+  env.cluster.addNode(foreign, "theirs", CapacityType::OnDemand, env.clock.wallNow());
   env.reconcile();
   env.clock.advance(1h);
   env.reconcile();

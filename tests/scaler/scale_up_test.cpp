@@ -32,7 +32,7 @@ TEST(ScaleUp, WaitsForTheBatchToGoIdle) {
   auto r = env.reconcile();
   EXPECT_EQ(env.provider.createRequests().size(), 0u);
   ASSERT_TRUE(r.wakeAt);
-  EXPECT_EQ(*r.wakeAt, env.clock.now() + 1s);
+  EXPECT_EQ(*r.wakeAt, env.clock.wallNow() + 1s);
   env.clock.advance(999ms);
   env.reconcile();
   EXPECT_EQ(env.provider.createRequests().size(), 0u);
@@ -53,12 +53,12 @@ TEST(ScaleUp, BatchClosesAtMaxWhilePodsKeepArriving) {
   Env env;
   env.config.nodePools = {cpuPool()};
   env.start();
-  auto start = env.clock.now();
+  auto start = env.clock.wallNow();
   int i = 0;
-  while (env.clock.now() - start < 10s) {
+  while (env.clock.wallNow() - start < 10s) {
     env.cluster.snapshot.pods.push_back(pendingPod("p" + std::to_string(i++), 100, 128));
     env.reconcile();
-    if (env.clock.now() - start < 10s) {
+    if (env.clock.wallNow() - start < 10s) {
       EXPECT_EQ(env.provider.createRequests().size(), 0u);
     }
     env.clock.advance(900ms);
@@ -132,11 +132,13 @@ TEST(ScaleUp, InsufficientCapacityFallsBackAtOnceAndExpires) {
   EXPECT_EQ(reqs[0].capacityType, CapacityType::Spot);
   EXPECT_EQ(reqs[1].instanceType, "m5.xlarge");  // another spot type is still cheaper than on-demand
   EXPECT_EQ(reqs[1].capacityType, CapacityType::Spot);
-  EXPECT_TRUE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.now()));
+  EXPECT_TRUE(
+      env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.wallNow()));
   EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleUpFailures, {{"pool", "cpu"}, {"reason", "insufficient_capacity"}}), 1);
   EXPECT_EQ(env.actions.count("ScaleUpFailed"), 1);
   env.clock.advance(3min);
-  EXPECT_FALSE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.now()));
+  EXPECT_FALSE(
+      env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.wallNow()));
 }
 
 TEST(ScaleUp, AllSpotGoneFallsBackToOnDemand) {
@@ -169,7 +171,8 @@ TEST(ScaleUp, QuotaMakesThePoolCapacityTypeUnavailable) {
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].capacityType, CapacityType::Spot);
   EXPECT_EQ(reqs[1].capacityType, CapacityType::OnDemand);  // every spot type of the pool is out
-  EXPECT_TRUE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.xlarge", CapacityType::Spot, "z"}, env.clock.now()));
+  EXPECT_TRUE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.xlarge", CapacityType::Spot, "z"},
+                                                             env.clock.wallNow()));
 }
 
 TEST(ScaleUp, NodeNotReadyInTimeIsReplacedWithAnotherOffering) {
@@ -241,12 +244,12 @@ ClusterPod budgetedPod(const std::string& name, const std::string& action) {
 // about 0.25 USD x 2 h (its share of the node) and is over a 0.5 USD budget... plus a margin.
 void spend(Env& env, const std::string& wf) {
   auto p = pool("ledger", {CapacityType::OnDemand}, {type("big", 2000, 8, 1.0, 0)});
-  auto& node = env.cluster.addNode(p, "paid-" + wf, CapacityType::OnDemand, env.clock.now());
+  auto& node = env.cluster.addNode(p, "paid-" + wf, CapacityType::OnDemand, env.clock.wallNow());
   node.info.hourlyPrice = 1.0;
   auto spender = pendingPod("spender-" + wf, 2000, 8192);
   spender.info.workflow = wf;
   env.cluster.snapshot.pods.push_back(spender);
-  env.cluster.bind("spender-" + wf, "paid-" + wf, env.clock.now());
+  env.cluster.bind("spender-" + wf, "paid-" + wf, env.clock.wallNow());
   env.reconcile();
   env.clock.advance(1h);
   env.reconcile();
@@ -305,7 +308,7 @@ TEST(ScaleUp, BootingNodesOfAPreviousLeaderAreAdoptedNotDuplicated) {
   Env env;
   env.config.nodePools = {cpuPool()};
   env.start();
-  auto& booting = env.cluster.addNode(cpuPool(), "cpu-old", CapacityType::Spot, env.clock.now() - 20s);
+  auto& booting = env.cluster.addNode(cpuPool(), "cpu-old", CapacityType::Spot, env.clock.wallNow() - 20s);
   booting.ready = false;
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
   env.reconcile();

@@ -196,8 +196,8 @@ Scaler& Env::start() {
 }
 
 void Env::runFor(Duration d, Duration step, bool materialize) {
-  const auto end = clock.now() + d;
-  while (clock.now() < end) {
+  const auto end = clock.wallNow() + d;
+  while (clock.wallNow() < end) {
     reconcile();
     if (materialize) cluster.materialize(provider);
     clock.advance(step);

@@ -66,7 +66,7 @@ class Cluster {
 };
 
 struct Env {
-  ManualClock clock;
+  kube::ManualClock clock;
   InMemoryProvider provider{clock};
   RecordingActions actions;
   PlacementPlanner planner;

@@ -125,7 +125,7 @@ TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
   env.reconcile();
   env.clock.advance(1s);
-  const TimePoint failedAt = env.clock.now();
+  const TimePoint failedAt = env.clock.wallNow();
   env.reconcile();  // spot fails, on-demand fallback in the same pass
   ASSERT_EQ(env.provider.createRequests().size(), 2u);
   ASSERT_EQ(env.provider.createRequests()[1].capacityType, CapacityType::OnDemand);
@@ -134,13 +134,14 @@ TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_NE((*stored)->find("\"untilMs\":" + std::to_string(epochMs(failedAt + 3min))), std::string::npos) << **stored;
   env.cluster.materialize(env.provider);
-  env.cluster.bind("a", env.provider.createRequests()[1].nodeName, env.clock.now());
+  env.cluster.bind("a", env.provider.createRequests()[1].nodeName, env.clock.wallNow());
 
   // Spot capacity is back, but the new leader does not know that and must not retry the offering yet.
   env.provider.setCapacityUnavailable("m5.large", CapacityType::Spot, false);
   env.clock.advance(30s);
   failover(env);
-  EXPECT_TRUE(env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.now()));
+  EXPECT_TRUE(
+      env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.wallNow()));
   EXPECT_TRUE(env.logged("state: restored 1 unavailable offering(s), 0 recent interruption(s), 0 spot cool-off(s)"));
   env.cluster.snapshot.pods.push_back(pendingPod("b", 1800, 512));  // does not fit next to "a"
   passBatch(env);
@@ -148,12 +149,12 @@ TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
   EXPECT_EQ(env.provider.createRequests()[2].capacityType, CapacityType::OnDemand);
   EXPECT_EQ(spotRequests(env), 1u) << "only the original failed attempt";
   env.cluster.materialize(env.provider);
-  env.cluster.bind("b", env.provider.createRequests()[2].nodeName, env.clock.now());
+  env.cluster.bind("b", env.provider.createRequests()[2].nodeName, env.clock.wallNow());
 
   // At the original expiry (3 minutes after the failure, not after the failover) spot is tried again.
   env.clock.set(failedAt + 3min);
   failover(env);  // and a leader starting after the expiry has nothing to avoid
-  EXPECT_TRUE(env.scaler->unavailableOfferings().active(env.clock.now()).empty());
+  EXPECT_TRUE(env.scaler->unavailableOfferings().active(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("c", 1800, 512));
   passBatch(env);
   ASSERT_EQ(env.provider.createRequests().size(), 4u);
@@ -166,7 +167,7 @@ NodePool spotPool() {
 
 void runPod(Env& env, const std::string& name, const std::string& node) {
   env.cluster.snapshot.pods.push_back(pendingPod(name, 1500, 1024));
-  env.cluster.bind(name, node, env.clock.now());
+  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 void notice(Env& env, const std::string& node) {
@@ -178,7 +179,7 @@ TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCounte
   env.config.nodePools = {spotPool()};
   env.config.interruption = {10min, 2, 30min};
   env.start();
-  for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.now());
+  for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.wallNow());
   runPod(env, "w1", "s1");
   runPod(env, "w2", "s2");
   notice(env, "s1");
@@ -186,8 +187,8 @@ TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCounte
   env.clock.advance(1min);
   notice(env, "s2");
   env.reconcile();
-  const TimePoint coolOffEnd = env.clock.now() + 30min;
-  ASSERT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.now()), coolOffEnd);
+  const TimePoint coolOffEnd = env.clock.wallNow() + 30min;
+  ASSERT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.wallNow()), coolOffEnd);
 
   // The new leader still sees both notice taints (the Nodes are not gone yet): they were counted already,
   // so neither the count nor the cool-off's end moves.
@@ -196,8 +197,8 @@ TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCounte
   EXPECT_TRUE(env.logged("state: restored 0 unavailable offering(s), 2 recent interruption(s), 1 spot cool-off(s)"));
   const size_t before = env.provider.createRequests().size();
   env.reconcile();  // handles both notices again: replacements for w1 and w2
-  EXPECT_EQ(env.scaler->interruptions().count("spot", env.clock.now()), 2);
-  EXPECT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.now()), coolOffEnd);
+  EXPECT_EQ(env.scaler->interruptions().count("spot", env.clock.wallNow()), 2);
+  EXPECT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.wallNow()), coolOffEnd);
   const auto reqs = env.provider.createRequests();
   ASSERT_GT(reqs.size(), before);
   for (size_t i = before; i < reqs.size(); ++i) EXPECT_EQ(reqs[i].capacityType, CapacityType::OnDemand) << i;
@@ -208,12 +209,12 @@ TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCounte
   // A leader taking over just before the original end is still on-demand ...
   env.clock.set(coolOffEnd - 1s);
   failover(env);
-  EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.now()));
+  EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.wallNow()));
   // ... and one after it has forgotten the cool-off and launches spot again.
   env.clock.set(coolOffEnd);
   failover(env);
-  EXPECT_FALSE(env.scaler->interruptions().inCoolOff("spot", env.clock.now()));
-  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  EXPECT_FALSE(env.scaler->interruptions().inCoolOff("spot", env.clock.wallNow()));
+  EXPECT_TRUE(env.scaler->memory(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("after", 1900, 1024));  // fits no node created so far
   passBatch(env);
   EXPECT_EQ(env.provider.createRequests().back().capacityType, CapacityType::Spot);
@@ -228,20 +229,20 @@ TEST(ScalerFailover, ScaleDownCoolDownAfterAScaleUpOutlivesTheLeader) {
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
   env.reconcile();
   env.clock.advance(1s);
-  const TimePoint scaledUpAt = env.clock.now();
+  const TimePoint scaledUpAt = env.clock.wallNow();
   ASSERT_EQ(env.reconcile().nodesCreated, 1);
   env.cluster.materialize(env.provider);
-  env.cluster.bind("a", env.provider.createRequests()[0].nodeName, env.clock.now());
-  env.cluster.addNode(cpuPool(), "idle", CapacityType::OnDemand, env.clock.now() - 1h);
+  env.cluster.bind("a", env.provider.createRequests()[0].nodeName, env.clock.wallNow());
+  env.cluster.addNode(cpuPool(), "idle", CapacityType::OnDemand, env.clock.wallNow() - 1h);
 
   env.clock.advance(1min);
   failover(env);
   EXPECT_TRUE(env.logged("1 scale-down cool-down(s)"));
-  while (env.clock.now() < scaledUpAt + 5min - 1s) {
+  while (env.clock.wallNow() < scaledUpAt + 5min - 1s) {
     env.reconcile();
-    ASSERT_TRUE(env.actions.deletedNodes.empty()) << "drained " << formatDuration(std::chrono::duration_cast<Duration>(
-                                                                   env.clock.now() - scaledUpAt))
-                                              << " after the scale-up";
+    ASSERT_TRUE(env.actions.deletedNodes.empty())
+        << "drained " << formatDuration(std::chrono::duration_cast<Duration>(env.clock.wallNow() - scaledUpAt))
+        << " after the scale-up";
     env.clock.advance(10s);
   }
   EXPECT_NE(env.actions.find("ScaleDownBlocked"), nullptr);
@@ -255,15 +256,15 @@ TEST(ScalerFailover, ScaleDownCoolDownAfterAScaleUpOutlivesTheLeader) {
 TEST(ScalerFailover, RestoredCoolDownReachesPoolObjectsSeenLater) {
   Env env;
   ScalerMemory m;
-  m.lastScaleUp["cpu"] = env.clock.now() - 1min;
+  m.lastScaleUp["cpu"] = env.clock.wallNow() - 1min;
   ASSERT_TRUE(env.store.saveWithScalerState(CostLedger().toJson(), m.toJson()).ok());
   failover(env);
-  EXPECT_EQ(env.scaler->memory(env.clock.now()).lastScaleUp.at("cpu"), env.clock.now() - 1min)
+  EXPECT_EQ(env.scaler->memory(env.clock.wallNow()).lastScaleUp.at("cpu"), env.clock.wallNow() - 1min)
       << "kept while the pool is unknown";
   ParsedNodePool parsed;
   parsed.pool = cpuPool();
   env.scaler->upsertPoolObject(parsed);
-  env.cluster.addNode(cpuPool(), "idle", CapacityType::OnDemand, env.clock.now() - 1h);
+  env.cluster.addNode(cpuPool(), "idle", CapacityType::OnDemand, env.clock.wallNow() - 1h);
   env.reconcile();
   env.clock.advance(2min);  // empty for longer than consolidateAfter, still inside the cool-down
   env.reconcile();
@@ -282,7 +283,7 @@ TEST(ScalerFailover, CorruptStoredStateIsIgnoredAndScalingGoesOn) {
   auto st = env.scaler->loadScalerState();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("scaler state: malformed cool-off"), std::string::npos) << st.error().message;
-  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  EXPECT_TRUE(env.scaler->memory(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
   passBatch(env);
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
@@ -298,10 +299,10 @@ TEST(ScalerFailover, AStoreWithOnlyALedgerLoadsAnEmptyMemory) {
   Env env;
   env.config.nodePools = {cpuPool()};
   CostLedger l;
-  l.podRunning("u", {"team", "wf"}, 1.0, 2.0, env.clock.now() - 1h, env.clock.now());
+  l.podRunning("u", {"team", "wf"}, 1.0, 2.0, env.clock.wallNow() - 1h, env.clock.wallNow());
   ASSERT_TRUE(env.store.save(l.toJson()).ok());  // written before the scaler's memory existed
   failover(env);
-  EXPECT_TRUE(env.scaler->memory(env.clock.now()).empty());
+  EXPECT_TRUE(env.scaler->memory(env.clock.wallNow()).empty());
   EXPECT_NEAR(env.scaler->workflowSpend("team", "wf"), 1.0, 1e-9);
 }
 
