@@ -803,6 +803,13 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
     const auto& dis = ps->pool.disruption;
     if (pods.empty()) {
       auto [it, fresh] = emptySince_.try_emplace(name, now);
+      // Pods that were bound and finished between two passes were never seen running: the node is empty
+      // only since the last of them finished (first seen finished), not since it was last seen empty.
+      if (auto podsIt = idx.podsByNode.find(name); podsIt != idx.podsByNode.end()) {
+        for (const auto* p : podsIt->second) {
+          if (isFinished(p->info) && p->finishedAt != TimePoint{}) it->second = std::max(it->second, std::min(p->finishedAt, now));
+        }
+      }
       underusedSince_.erase(name);
       if (now - it->second >= dis.consolidateAfter) candidates.push_back({node, DrainReason::Empty, it->second, 0});
       continue;

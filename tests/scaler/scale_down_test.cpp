@@ -62,6 +62,34 @@ TEST(ScaleDown, EmptyNodeRemovedAfterConsolidateAfter) {
   EXPECT_TRUE(env.logged("scale-down: removed node n1 (pool od, empty)"));
 }
 
+// A pod bound and finished between two passes (never seen running) restarts the node's empty time:
+// consolidate-after counts from when its last pod finished, not from the first pass that saw it empty.
+TEST(ScaleDown, PodFinishedBetweenPassesRestartsConsolidateAfter) {
+  Env env;
+  env.config.nodePools = {odPool()};
+  env.start();
+  env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
+  ASSERT_TRUE(env.provider.create(request("n1")).ok());
+  env.reconcile();  // empty from here
+  env.clock.advance(50s);
+  runPod(env, "short", "n1", 500, 256);
+  auto& p = env.cluster.pod("short");
+  p.info.phase = placement::PodPhase::Succeeded;
+  p.finishedAt = env.clock.wallNow();
+  env.cluster.recomputeRequested();
+  auto r = env.reconcile();
+  ASSERT_TRUE(r.wakeAt);
+  EXPECT_EQ(*r.wakeAt, env.clock.wallNow() + 60s);
+  env.clock.advance(59s);  // 109 s after the node was first seen empty, 59 s after the pod finished
+  r = env.reconcile();
+  EXPECT_EQ(r.drainsStarted, 0);
+  EXPECT_TRUE(env.actions.deletedNodes.empty());
+  env.clock.advance(1s);
+  r = env.reconcile();
+  EXPECT_EQ(r.drainsStarted, 1);
+  EXPECT_EQ(env.actions.deletedNodes, std::vector<std::string>{"n1"});
+}
+
 TEST(ScaleDown, DaemonSetPodsDoNotKeepANodeAlive) {
   Env env;
   env.config.nodePools = {odPool()};
