@@ -16,9 +16,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <stop_token>
@@ -33,6 +31,7 @@
 #include "kube/clock.hpp"
 #include "kube/config.hpp"
 #include "kube/informer.hpp"
+#include "kube/periodic_refresh.hpp"
 #include "kube/rest_client.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/ledger.hpp"
@@ -133,10 +132,10 @@ struct ExtenderRuntime {
   std::unique_ptr<kube::Informer<kube::Pod>> pods;
   std::jthread syncWatcher;
   std::unique_ptr<LedgerSpend> spend;
-  std::jthread ledgerRefresher;
+  std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;  // reads `spend`: stops first
 
   void stop() {
-    ledgerRefresher = {};
+    if (ledgerRefresh) ledgerRefresh->stop();
     syncWatcher = {};  // requests stop and joins
     if (pods) pods->stop();
     if (nodes) nodes->stop();
@@ -180,12 +179,12 @@ Status configureExtender(ServeContext& ctx) {
     ctx.readiness.addCheck("extender-budgets", [rt] {
       // Informational: never blocks readiness; without the ledger no workflow counts as over budget.
       return server::CheckResult::pass(rt->budget.live.load() != nullptr ? "cost ledger loaded"
-                                                                        : "cost ledger not loaded yet");
+                                                                         : "cost ledger not loaded yet");
     });
   } else {
     ctx.readiness.setFeature("extender-budgets", false, "disabled in config");
   }
-  ctx.onStart([rt, kubeconfig, budgets, ledgerNamespace, ledgerConfigMap, ledgerRefresh]() -> Status {
+  ctx.onStart([rt, kubeconfig, budgets, ledgerNamespace, ledgerConfigMap, ledgerRefresh, log = ctx.log()]() -> Status {
     auto config = kube::loadDefaultConfig(kubeconfig);
     if (!config.ok()) return makeError(config.error().code, "extender: " + config.error().message);
     auto client = kube::RestClient::create(*config);
@@ -201,15 +200,18 @@ Status configureExtender(ServeContext& ctx) {
     });
     if (budgets) {
       rt->spend = std::make_unique<LedgerSpend>(*rt->client, ledgerNamespace, ledgerConfigMap);
-      rt->ledgerRefresher = std::jthread([rt = rt.get(), every = ledgerRefresh](std::stop_token stop) {
-        std::mutex m;
-        std::condition_variable_any cv;
-        while (!stop.stop_requested()) {
-          if (rt->spend->refresh().ok()) rt->budget.live.store(rt->spend.get());
-          std::unique_lock lock(m);
-          cv.wait_for(lock, stop, every, [] { return false; });
-        }
-      });
+      ExtenderRuntime* runtime = rt.get();  // not the shared_ptr: rt owns ledgerRefresh
+      rt->ledgerRefresh = std::make_unique<kube::PeriodicRefresh>(
+          rt->clock, ledgerRefresh,
+          [runtime]() -> Status {
+            if (Status st = runtime->spend->refresh(); !st) return st;
+            runtime->budget.live.store(runtime->spend.get());
+            return {};
+          },
+          [log](const Error& e) {
+            log.warn("extender: cost ledger not readable, budgets use the last snapshot", {{"error", e.message}});
+          });
+      rt->ledgerRefresh->start();
     }
     return {};
   });

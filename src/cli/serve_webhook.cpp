@@ -5,6 +5,7 @@
 
 #include "cli/serve_plugins.hpp"
 #include "kube/config.hpp"
+#include "kube/periodic_refresh.hpp"
 #include "kube/rest_client.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/ledger.hpp"
@@ -13,7 +14,6 @@
 #include "webhook/kube_adapters.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/pdb.hpp"
-#include "webhook/periodic_refresh.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -38,7 +38,7 @@ struct WebhookRuntime {
   // `webhook.budgets.refresh`. Declared last so its thread stops before what it reads is destroyed.
   wh::StaticSpend spend;
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
-  std::unique_ptr<wh::PeriodicRefresh> ledgerRefresh;
+  std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;
 
   Status refreshSpend() {
     auto stored = ledger->load();
@@ -86,8 +86,8 @@ Status configureWebhook(ServeContext& ctx) {
     rt->vpaInformer = std::make_unique<kube::Informer<kube::VerticalPodAutoscaler>>(
         *rt->client, kube::resources::kVerticalPodAutoscalers, kube::decodeVerticalPodAutoscaler);
     rt->jobInformer = std::make_unique<kube::Informer<kube::Job>>(*rt->client, kube::resources::kJobs, kube::decodeJob);
-    rt->namespaceInformer = std::make_unique<kube::Informer<kube::Namespace>>(
-        *rt->client, kube::resources::kNamespaces, kube::decodeNamespace);
+    rt->namespaceInformer = std::make_unique<kube::Informer<kube::Namespace>>(*rt->client, kube::resources::kNamespaces,
+                                                                              kube::decodeNamespace);
     wh::feedFrom(*rt->vpaInformer, rt->vpas);
     wh::feedFrom(*rt->jobInformer, rt->jobs);
     wh::feedFrom(*rt->namespaceInformer, rt->namespaces);
@@ -102,14 +102,15 @@ Status configureWebhook(ServeContext& ctx) {
         scalerCfg ? scalerCfg->ledgerConfigMap : defaults.ledgerConfigMap);
     ports.spend = &rt->spend;
     WebhookRuntime* runtime = rt.get();  // not the shared_ptr: rt owns ledgerRefresh
-    rt->ledgerRefresh = std::make_unique<wh::PeriodicRefresh>(
+    rt->ledgerRefresh = std::make_unique<kube::PeriodicRefresh>(
         kube::SystemClock::instance(), cfg->budgets.refresh, [runtime] { return runtime->refreshSpend(); },
         [log = ctx.log()](const Error& e) {
           log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", e.message}});
         });
     ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-budgets", cfg->budgets.enabled, cfg->budgets.enabled ? "" : "disabled in config");
-    ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled, cfg->rightSizing.enabled ? "" : "disabled in config");
+    ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled,
+                             cfg->rightSizing.enabled ? "" : "disabled in config");
     ctx.onStart([rt] {
       rt->vpaInformer->start();
       rt->jobInformer->start();
@@ -135,7 +136,8 @@ Status configureWebhook(ServeContext& ctx) {
 
   rt->admitter = std::make_unique<wh::Admitter>(*cfg, ports);
   const wh::Admitter* admitter = rt->admitter.get();
-  ctx.router.add("POST", "/mutate", [rt, admitter](const server::Request& r) { return admitter->handle(r); }, "/mutate");
+  ctx.router.add(
+      "POST", "/mutate", [rt, admitter](const server::Request& r) { return admitter->handle(r); }, "/mutate");
   return {};
 }
 

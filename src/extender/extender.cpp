@@ -53,6 +53,20 @@ Result<RequestPod> decodeRequestPod(const ExtenderArgs& args, const BudgetStatus
   return out;
 }
 
+// Both verbs start alike: the ExtenderArgs, then its pod with the budget policy applied.
+struct DecodedRequest {
+  ExtenderArgs args;
+  RequestPod pod;
+};
+
+Result<DecodedRequest> decodeRequest(std::string_view body, const BudgetStatus* budget) {
+  auto args = decodeExtenderArgs(body);
+  if (!args.ok()) return args.error();
+  auto pod = decodeRequestPod(*args, budget);
+  if (!pod.ok()) return pod.error();
+  return DecodedRequest{std::move(*args), std::move(*pod)};
+}
+
 // Full-Node mode: the nodes as kube-scheduler sent them, with usage from our cache filled in later.
 Result<std::vector<placement::NodeInfo>> decodeRequestNodes(const ExtenderArgs& args) {
   std::vector<placement::NodeInfo> nodes;
@@ -82,7 +96,8 @@ std::string_view rejectionCode(std::string_view reason, bool permanent) {
   if (starts("gpu product")) return "gpu_product";
   if (reason.find("workflow over budget") != std::string_view::npos) return "budget";
   if (reason.find(" node, pod requires ") != std::string_view::npos) return "capacity_type";
-  if (starts("Insufficient ") || starts("Too many pods")) return permanent ? "node_too_small" : "insufficient_resources";
+  if (starts("Insufficient ") || starts("Too many pods"))
+    return permanent ? "node_too_small" : "insufficient_resources";
   return "other";
 }
 
@@ -90,50 +105,46 @@ Extender::Extender(ClusterCache& cache, ExtenderMetrics* metrics, const BudgetSt
     : cache_(cache), metrics_(metrics), budget_(budget), options_(std::move(options)) {}
 
 Extender::Answer Extender::filterBody(std::string_view body) {
-  auto args = decodeExtenderArgs(body);
-  if (!args.ok()) {
-    return {400, args.error().message};
-  }
-  auto pod = decodeRequestPod(*args, budget_);
-  if (!pod.ok()) {
-    return {400, pod.error().message};
-  }
+  auto request = decodeRequest(body, budget_);
+  if (!request.ok()) return {400, request.error().message};
+  const ExtenderArgs& args = request->args;
+  const RequestPod& pod = request->pod;
   FilterOutcome outcome;
-  const auto n = args->nodeNames.size();
+  const auto n = args.nodeNames.size();
   outcome.passed.reserve(n);
 
   auto judge = [&](std::size_t i, const placement::NodeInfo& node) {
-    placement::FitVerdict v = placement::fit(pod->info, pod->requests, node);
+    placement::FitVerdict v = placement::fit(pod.info, pod.requests, node);
     if (v.fits) {
       outcome.passed.push_back(i);
     } else if (v.permanent) {
-      outcome.unresolvable.emplace_back(args->nodeNames[i], std::move(v.reason));
+      outcome.unresolvable.emplace_back(args.nodeNames[i], std::move(v.reason));
     } else {
-      outcome.failed.emplace_back(args->nodeNames[i], std::move(v.reason));
+      outcome.failed.emplace_back(args.nodeNames[i], std::move(v.reason));
     }
   };
 
-  if (args->mode == NodeMode::kNames) {
+  if (args.mode == NodeMode::kNames) {
     if (!cache_.isSynced()) return {200, encodeFilterError(kNotSynced), true};
     auto snap = cache_.snapshot();
     placement::NodeInfo scratch;
     for (std::size_t i = 0; i < n; ++i) {
-      const placement::NodeInfo* node = snap.node(args->nodeNames[i], pod->key, scratch);
+      const placement::NodeInfo* node = snap.node(args.nodeNames[i], pod.key, scratch);
       if (node == nullptr) {
-        outcome.failed.emplace_back(args->nodeNames[i], std::string(kUnknownNodeReason));
+        outcome.failed.emplace_back(args.nodeNames[i], std::string(kUnknownNodeReason));
         continue;
       }
       judge(i, *node);
     }
   } else {
-    auto nodes = decodeRequestNodes(*args);
+    auto nodes = decodeRequestNodes(args);
     if (!nodes.ok()) {
       return {400, nodes.error().message};
     }
     auto snap = cache_.snapshot();
     for (std::size_t i = 0; i < n; ++i) {
       placement::NodeInfo& node = (*nodes)[i];
-      node.requested = snap.usage(node.name, pod->key);
+      node.requested = snap.usage(node.name, pod.key);
       judge(i, node);
     }
   }
@@ -142,38 +153,34 @@ Extender::Answer Extender::filterBody(std::string_view body) {
     for (const auto& [_, reason] : outcome.failed) metrics_->countRejection(rejectionCode(reason, false));
     for (const auto& [_, reason] : outcome.unresolvable) metrics_->countRejection(rejectionCode(reason, true));
   }
-  return {200, encodeFilterResult(*args, outcome)};
+  return {200, encodeFilterResult(args, outcome)};
 }
 
 Extender::Answer Extender::prioritizeBody(std::string_view body) {
-  auto args = decodeExtenderArgs(body);
-  if (!args.ok()) {
-    return {400, args.error().message};
-  }
-  auto pod = decodeRequestPod(*args, budget_);
-  if (!pod.ok()) {
-    return {400, pod.error().message};
-  }
-  const auto n = args->nodeNames.size();
+  auto request = decodeRequest(body, budget_);
+  if (!request.ok()) return {400, request.error().message};
+  const ExtenderArgs& args = request->args;
+  const RequestPod& pod = request->pod;
+  const auto n = args.nodeNames.size();
   std::vector<HostPriority> priorities(n);
   std::vector<char> candidate(n, 0);  // fits now: may be assumed onto
   std::vector<placement::NodeInfo> requestNodes;
 
-  if (args->mode == NodeMode::kNames) {
+  if (args.mode == NodeMode::kNames) {
     if (!cache_.isSynced()) {
       return {503, std::string(kNotSynced)};
     }
     auto snap = cache_.snapshot();
     placement::NodeInfo scratch;
     for (std::size_t i = 0; i < n; ++i) {
-      priorities[i].host = args->nodeNames[i];
-      const placement::NodeInfo* node = snap.node(args->nodeNames[i], pod->key, scratch);
-      if (node == nullptr || !placement::fit(pod->info, pod->requests, *node).fits) continue;
-      priorities[i].score = placement::score(pod->info, pod->requests, *node, options_.score);
+      priorities[i].host = args.nodeNames[i];
+      const placement::NodeInfo* node = snap.node(args.nodeNames[i], pod.key, scratch);
+      if (node == nullptr || !placement::fit(pod.info, pod.requests, *node).fits) continue;
+      priorities[i].score = placement::score(pod.info, pod.requests, *node, options_.score);
       candidate[i] = 1;
     }
   } else {
-    auto nodes = decodeRequestNodes(*args);
+    auto nodes = decodeRequestNodes(args);
     if (!nodes.ok()) {
       return {400, nodes.error().message};
     }
@@ -181,10 +188,10 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
     auto snap = cache_.snapshot();
     for (std::size_t i = 0; i < n; ++i) {
       placement::NodeInfo& node = requestNodes[i];
-      priorities[i].host = args->nodeNames[i];
-      node.requested = snap.usage(node.name, pod->key);
-      if (!placement::fit(pod->info, pod->requests, node).fits) continue;
-      priorities[i].score = placement::score(pod->info, pod->requests, node, options_.score);
+      priorities[i].host = args.nodeNames[i];
+      node.requested = snap.usage(node.name, pod.key);
+      if (!placement::fit(pod.info, pod.requests, node).fits) continue;
+      priorities[i].score = placement::score(pod.info, pod.requests, node, options_.score);
       candidate[i] = 1;
     }
   }
@@ -203,7 +210,7 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
     });
     for (std::size_t i : order) {
       const placement::NodeInfo* requestNode = requestNodes.empty() ? nullptr : &requestNodes[i];
-      AssumeOutcome r = cache_.assume(pod->info, pod->requests, args->nodeNames[i], requestNode);
+      AssumeOutcome r = cache_.assume(pod.info, pod.requests, args.nodeNames[i], requestNode);
       if (r == AssumeOutcome::kAssumed) break;
       priorities[i].score = 0;
       if (metrics_ != nullptr) metrics_->countAssumeConflict();
@@ -215,9 +222,9 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
 
 server::Response Extender::respond(Verb verb, Answer answer, std::chrono::steady_clock::time_point start) {
   if (metrics_ != nullptr) {
-    Outcome o = answer.status == 400 ? Outcome::kBadRequest
+    Outcome o = answer.status == 400                       ? Outcome::kBadRequest
                 : answer.status != 200 || answer.callError ? Outcome::kError
-                                                            : Outcome::kOk;
+                                                           : Outcome::kOk;
     metrics_->observeRequest(verb, o, secondsSince(start));
   }
   if (answer.status == 200) return server::Response::json(200, std::move(answer.body));
@@ -237,10 +244,11 @@ server::Response Extender::prioritize(const server::Request& request) {
 void registerRoutes(server::Router& router, Extender& extender, std::string_view prefix) {
   std::string p(prefix);
   while (!p.empty() && p.back() == '/') p.pop_back();
-  router.add("POST", p + "/filter", [&extender](const server::Request& r) { return extender.filter(r); },
-             "extender_filter");
-  router.add("POST", p + "/prioritize", [&extender](const server::Request& r) { return extender.prioritize(r); },
-             "extender_prioritize");
+  router.add(
+      "POST", p + "/filter", [&extender](const server::Request& r) { return extender.filter(r); }, "extender_filter");
+  router.add(
+      "POST", p + "/prioritize", [&extender](const server::Request& r) { return extender.prioritize(r); },
+      "extender_prioritize");
 }
 
 }  // namespace spotfit::extender

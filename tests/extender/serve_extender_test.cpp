@@ -1,6 +1,9 @@
 // The extender inside `spotfit serve`: its config section is strict, and a running server exposes its
 // routes' readiness note and metrics. Runs the real binary.
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,10 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <thread>
 
 #include "support/fake_apiserver.hpp"
 #include "support/serve_process.hpp"
@@ -25,8 +25,9 @@ using spotfit::testsupport::runSpotfit;
 using spotfit::testsupport::ServeProcess;
 
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("spotfit-extender-" + std::to_string(getpid()) + "-" +
-                                               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  fs::path path =
+      fs::temp_directory_path() / ("spotfit-extender-" + std::to_string(getpid()) + "-" +
+                                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   TempDir() { fs::create_directories(path); }
   ~TempDir() {
     std::error_code ec;
@@ -87,7 +88,9 @@ TEST(ServeExtender, InformersSyncFromTheApiServer) {
              R"(\"running\":[]}"}})");
   fs::path kubeconfig = d.path / "kubeconfig";
   std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n"
-                               "  cluster:\n    server: " << api.url() << "\ncontexts:\n- name: fake\n  context:\n"
+                               "  cluster:\n    server: "
+                            << api.url()
+                            << "\ncontexts:\n- name: fake\n  context:\n"
                                "    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user: {}\n";
   fs::path cfg = d.path / "spotfit.yaml";
   std::ofstream(cfg) << "extender:\n  assume: true\n";
@@ -121,3 +124,58 @@ TEST(ServeExtender, RegistersRoutesMetricsAndReadiness) {
 }
 
 }  // namespace
+
+// extender.budgets.refresh sets how often the extender re-reads the cost-ledger ConfigMap (one shared
+// kube::PeriodicRefresh with the webhook; the webhook reads it once at start with its default 30 s).
+class ServeExtenderLedger : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(runSpotfit("certs --out " + dir_.path.string() + " --dns localhost").exitCode, 0);
+    std::ofstream(dir_.path / "kubeconfig")
+        << "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: "
+        << api_.url()
+        << "\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n"
+           "  user: {}\n";
+  }
+
+  size_t ledgerReads() const {
+    return api_.countRequests("GET", "/namespaces/spotfit-system/configmaps/spotfit-cost-ledger");
+  }
+
+  // Runs serve with `config` until the ledger has been read `reads` times or `within` has passed.
+  size_t readsWithin(const std::string& config, size_t reads, std::chrono::milliseconds within) {
+    std::ofstream(dir_.path / "spotfit.yaml") << config;
+    ServeProcess serve({.config = dir_.path / "spotfit.yaml",
+                        .certDir = dir_.path,
+                        .log = dir_.path / "serve.log",
+                        .kubeconfig = (dir_.path / "kubeconfig").string()});
+    EXPECT_TRUE(serve.waitUntilServing()) << serve.logs();
+    auto deadline = std::chrono::steady_clock::now() + within;
+    while (ledgerReads() < reads && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    size_t seen = ledgerReads();
+    EXPECT_EQ(serve.stop(), 0) << serve.logs();
+    return seen;
+  }
+
+  TempDir dir_;
+  spotfit::testsupport::FakeApiServer api_;
+};
+
+TEST_F(ServeExtenderLedger, BudgetsRefreshSetsHowOftenTheCostLedgerIsReRead) {
+  // The webhook's one read at start, plus the extender's at start and then every second.
+  size_t reads = readsWithin("extender:\n  budgets:\n    refresh: 1s\n", 4, std::chrono::seconds(10));
+  EXPECT_GE(reads, 4u);
+}
+
+TEST_F(ServeExtenderLedger, DefaultRefreshReadsTheLedgerOnceAtStart) {
+  size_t reads = readsWithin("extender: {}\n", 3, std::chrono::milliseconds(1500));
+  EXPECT_EQ(reads, 2u);  // webhook + extender, each once
+}
+
+TEST_F(ServeExtenderLedger, BudgetsOffMeansNoReads) {
+  size_t reads = readsWithin("extender:\n  budgets: {enabled: false}\nwebhook:\n  budgets: {refresh: 1h}\n", 2,
+                             std::chrono::milliseconds(1500));
+  EXPECT_EQ(reads, 1u);  // the webhook's only
+}

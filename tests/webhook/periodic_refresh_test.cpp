@@ -1,5 +1,5 @@
 // The webhook's cost-ledger re-read: at start, then every configured interval on the injected clock.
-#include "webhook/periodic_refresh.hpp"
+#include "kube/periodic_refresh.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,8 @@
 
 namespace spotfit::webhook {
 namespace {
+
+using kube::PeriodicRefresh;
 
 using namespace std::chrono_literals;
 

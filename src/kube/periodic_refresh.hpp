@@ -1,7 +1,8 @@
 #pragma once
-// A background re-read on an injected clock: the webhook's snapshot of the scaler's cost ledger is
-// refreshed at start and then every `interval` (config `webhook.budgets.refresh`) until stopped. A failed
-// read keeps the previous snapshot; `onError` hears about it (the serve plugin logs a warning).
+// A background re-read on an injected clock: `refresh` runs at start and then every `interval` until
+// stopped. The webhook and the extender re-read the scaler's cost ledger with it (config
+// `webhook.budgets.refresh`, `extender.budgets.refresh`). A failed read keeps the caller's previous
+// snapshot; `onError` hears about it (the serve plugins log a warning).
 
 #include <chrono>
 #include <functional>
@@ -10,11 +11,11 @@
 #include "kube/clock.hpp"
 #include "placement/result.hpp"
 
-namespace spotfit::webhook {
+namespace spotfit::kube {
 
 class PeriodicRefresh {
  public:
-  PeriodicRefresh(kube::Clock& clock, std::chrono::milliseconds interval, std::function<Status()> refresh,
+  PeriodicRefresh(Clock& clock, std::chrono::milliseconds interval, std::function<Status()> refresh,
                   std::function<void(const Error&)> onError);
   ~PeriodicRefresh();
   PeriodicRefresh(const PeriodicRefresh&) = delete;
@@ -28,11 +29,11 @@ class PeriodicRefresh {
   std::chrono::milliseconds interval() const { return interval_; }
 
  private:
-  kube::Clock& clock_;
+  Clock& clock_;
   std::chrono::milliseconds interval_;
   std::function<Status()> refresh_;
   std::function<void(const Error&)> onError_;
   std::jthread thread_;
 };
 
-}  // namespace spotfit::webhook
+}  // namespace spotfit::kube

@@ -1,11 +1,11 @@
-#include "webhook/periodic_refresh.hpp"
+#include "kube/periodic_refresh.hpp"
 
 #include <utility>
 
-namespace spotfit::webhook {
+namespace spotfit::kube {
 
-PeriodicRefresh::PeriodicRefresh(kube::Clock& clock, std::chrono::milliseconds interval,
-                                 std::function<Status()> refresh, std::function<void(const Error&)> onError)
+PeriodicRefresh::PeriodicRefresh(Clock& clock, std::chrono::milliseconds interval, std::function<Status()> refresh,
+                                 std::function<void(const Error&)> onError)
     : clock_(clock), interval_(interval), refresh_(std::move(refresh)), onError_(std::move(onError)) {}
 
 PeriodicRefresh::~PeriodicRefresh() {
@@ -27,4 +27,4 @@ void PeriodicRefresh::stop() {
   thread_.join();
 }
 
-}  // namespace spotfit::webhook
+}  // namespace spotfit::kube
