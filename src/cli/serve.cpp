@@ -7,10 +7,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/args.hpp"
@@ -24,6 +27,10 @@ namespace spotfit::cli {
 namespace {
 
 constexpr const char* kServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+const char* signalName(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
 
 int fail(const std::string& message) {
   std::cerr << "spotfit serve: " << message << "\n";
@@ -146,9 +153,24 @@ int runServe(const std::vector<std::string>& args) {
 
   int sig = 0;
   sigwait(&stopSignals, &sig);
-  log.info("stop signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  log.info("stop signal received", {{"signal", signalName(sig)}});
+  // A second stop signal during the drain ends the process at once (Ctrl-C twice; kubelet would send
+  // SIGKILL after the grace period anyway). The watcher polls so that it can be joined after a normal drain.
+  std::atomic<bool> drained{false};
+  std::thread secondSignal([&stopSignals, &drained, &log] {
+    const timespec tick{0, 100'000'000};
+    while (!drained.load()) {
+      int again = sigtimedwait(&stopSignals, nullptr, &tick);
+      if (again == SIGTERM || again == SIGINT) {
+        log.warn("second signal: exiting now", {{"signal", signalName(again)}, {"code", kExitFailure}});
+        std::_Exit(kExitFailure);  // no destructors: threads may still be draining
+      }
+    }
+  });
   for (auto it = hooks.stop.rbegin(); it != hooks.stop.rend(); ++it) (*it)();
   srv.shutdown();
+  drained = true;
+  secondSignal.join();
   log.info("exiting", {{"code", 0}});
   return kExitOk;
 }

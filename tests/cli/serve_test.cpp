@@ -3,10 +3,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/cert_checks.hpp"
@@ -137,6 +145,51 @@ TEST(ServeCommand, RunsWithoutAClusterAndExitsZeroOnSigterm) {
 
 TEST(ServeCommand, ExitsZeroOnSigint) {
   runServeAndStop(SIGINT, "SIGINT");
+}
+
+// A request in flight keeps the drain going (here: headers read, body still missing, for up to the 30 s
+// shutdownTimeout); a second stop signal ends the process at once with a non-zero code.
+TEST(ServeCommand, SecondSignalDuringDrainExitsAtOnce) {
+  namespace asio = boost::asio;
+  Dir d;
+  ASSERT_EQ(runSpotfit("certs --out " + d.path.string() + " --dns localhost").exitCode, 0);
+  fs::path cfg = d.path / "spotfit.yaml";
+  std::ofstream(cfg) << "server:\n  limits:\n    shutdownTimeout: 30s\n    bodyTimeout: 60s\n";
+  ServeProcess serve({.config = cfg, .certDir = d.path, .log = d.path / "serve.log"});
+  ASSERT_TRUE(serve.waitUntilServing()) << serve.logs();
+
+  asio::io_context ioc;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_verify_mode(asio::ssl::verify_none);
+  asio::ssl::stream<asio::ip::tcp::socket> tls(ioc, ctx);
+  tls.next_layer().connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(serve.httpsPort())});
+  tls.handshake(asio::ssl::stream_base::client);
+  const std::string head =
+      "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n";
+  asio::write(tls, asio::buffer(head));
+  // "100 Continue" says the server has the headers and now waits for the body: the request is in flight.
+  std::string interim;
+  asio::read_until(tls, asio::dynamic_buffer(interim), "\r\n\r\n");
+  ASSERT_EQ(interim.rfind("HTTP/1.1 100", 0), 0u) << interim;
+
+  ASSERT_EQ(::kill(serve.pid(), SIGTERM), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (serve.logs().find("shutting down") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(serve.logs().find("shutting down"), std::string::npos) << serve.logs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(serve.logs().find("\"msg\":\"stopped\""), std::string::npos) << "the drain must still be waiting";
+
+  auto t0 = std::chrono::steady_clock::now();
+  int code = serve.stop(SIGINT);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(code, 1) << serve.logs();  // exited by itself, non-zero (-1: killed after the wait)
+  EXPECT_LT(took, std::chrono::seconds(3));
+  std::string logs = serve.logs();
+  EXPECT_NE(logs.find("\"msg\":\"second signal: exiting now\",\"signal\":\"SIGINT\""), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("\"msg\":\"stopped\""), std::string::npos) << logs;
 }
 
 }  // namespace
