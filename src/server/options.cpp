@@ -20,6 +20,8 @@ Status readServerConfig(const config::Section& section, ServerConfig& cfg) {
         .integer("maxHeaderBytes", lim.maxHeaderBytes, 1024, 1024 * 1024)
         .integer("maxConnections", lim.maxConnections, 1, 1'000'000)
         .integer("maxPlainConnections", lim.maxPlainConnections, 1, 1'000'000)
+        .integer("maxRejectingConnections", lim.maxRejectingConnections, 0, 10'000)
+        .duration("rejectTimeout", lim.rejectTimeout, milliseconds(1))
         .duration("handshakeTimeout", lim.handshakeTimeout, milliseconds(1))
         .duration("headerTimeout", lim.headerTimeout, milliseconds(1))
         .duration("bodyTimeout", lim.bodyTimeout, milliseconds(1))

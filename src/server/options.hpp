@@ -16,14 +16,19 @@ using std::chrono::milliseconds;
 struct Limits {
   size_t maxBodyBytes = 8 * 1024 * 1024;  // larger bodies get 413
   size_t maxHeaderBytes = 16 * 1024;      // larger request headers get 431
-  size_t maxConnections = 1024;           // concurrent HTTPS connections; more are closed at accept
+  size_t maxConnections = 1024;           // concurrent HTTPS connections; more get 503 (see below)
   size_t maxPlainConnections = 64;        // concurrent connections on the plain-HTTP (metrics) listener
-  milliseconds handshakeTimeout{5'000};   // TCP accept -> TLS handshake done
-  milliseconds headerTimeout{10'000};     // first byte of a request -> end of its headers
-  milliseconds bodyTimeout{30'000};       // end of headers -> end of body
-  milliseconds writeTimeout{30'000};      // writing one response
-  milliseconds idleTimeout{90'000};       // keep-alive connection waiting for its next request
-  milliseconds shutdownTimeout{25'000};   // SIGTERM -> in-flight requests must be done
+  // Connections over a listener's cap are answered `503` + `Retry-After: 1` by at most this many
+  // "reject slots" per listener at a time (on HTTPS each costs a TLS handshake); beyond that they are
+  // closed at accept. 0: always close at accept.
+  size_t maxRejectingConnections = 32;
+  milliseconds rejectTimeout{1'000};     // one over-cap connection: accept -> handshake, 503 sent, closed
+  milliseconds handshakeTimeout{5'000};  // TCP accept -> TLS handshake done
+  milliseconds headerTimeout{10'000};    // first byte of a request -> end of its headers
+  milliseconds bodyTimeout{30'000};      // end of headers -> end of body
+  milliseconds writeTimeout{30'000};     // writing one response
+  milliseconds idleTimeout{90'000};      // keep-alive connection waiting for its next request
+  milliseconds shutdownTimeout{25'000};  // SIGTERM -> in-flight requests must be done
 };
 
 struct ServerConfig {

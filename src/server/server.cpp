@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -92,13 +94,20 @@ struct Server::Impl {
   prometheus::Family<prometheus::Counter>* certReloads = nullptr;
   prometheus::Gauge* httpsConnGauge = nullptr;
   prometheus::Gauge* plainConnGauge = nullptr;
-  prometheus::Counter* httpsRejected = nullptr;
-  prometheus::Counter* plainRejected = nullptr;
+  prometheus::Counter* httpsRejected503 = nullptr;  // answered 503 by a reject slot
+  prometheus::Counter* plainRejected503 = nullptr;
+  prometheus::Counter* httpsRejectedClosed = nullptr;  // closed at accept: no reject slot free
+  prometheus::Counter* plainRejectedClosed = nullptr;
   prometheus::Counter* handshakeFailures = nullptr;
   prometheus::Gauge* certExpiry = nullptr;
 
   std::atomic<size_t> httpsConns{0};
   std::atomic<size_t> plainConns{0};
+  std::atomic<size_t> httpsRejecting{0};  // reject slots in use
+  std::atomic<size_t> plainRejecting{0};
+  std::mutex rejectLogMu;  // the rate-limited "connection cap reached" warning
+  Clock::time_point nextRejectLog{};
+  uint64_t rejectedSinceLog = 0;
   std::atomic<bool> draining{false};
   std::atomic<bool> running{false};
   std::mutex lifecycleMu;  // start/shutdown
@@ -145,10 +154,14 @@ struct Server::Impl {
     plainConnGauge = &conns.Add({{"listener", "http"}});
     auto& rejected = prometheus::BuildCounter()
                          .Name("spotfit_http_connections_rejected_total")
-                         .Help("Connections closed at accept because the listener was at its connection cap")
+                         .Help(
+                             "Connections over the listener's connection cap, by what they got: a 503 "
+                             "(action=\"503\") or a close at accept when no reject slot was free (action=\"closed\")")
                          .Register(*registry);
-    httpsRejected = &rejected.Add({{"listener", "https"}});
-    plainRejected = &rejected.Add({{"listener", "http"}});
+    httpsRejected503 = &rejected.Add({{"listener", "https"}, {"action", "503"}});
+    plainRejected503 = &rejected.Add({{"listener", "http"}, {"action", "503"}});
+    httpsRejectedClosed = &rejected.Add({{"listener", "https"}, {"action", "closed"}});
+    plainRejectedClosed = &rejected.Add({{"listener", "http"}, {"action", "closed"}});
     handshakeFailures = &prometheus::BuildCounter()
                              .Name("spotfit_tls_handshake_failures_total")
                              .Help("TLS handshakes that failed (bad client, old protocol, timeout)")
@@ -227,6 +240,34 @@ struct Server::Impl {
       scheduleReload();
     });
   }
+
+  // At most one warning per kRejectLogInterval, with the count since the last one: a flood of
+  // over-cap connections must not become a flood of log lines.
+  void noteRejected(Listener l, bool answered, size_t cap) {
+    (l == Listener::Https ? (answered ? httpsRejected503 : httpsRejectedClosed)
+                          : (answered ? plainRejected503 : plainRejectedClosed))
+        ->Increment();
+    uint64_t count = 0;
+    {
+      std::lock_guard lock(rejectLogMu);
+      ++rejectedSinceLog;
+      Clock::time_point now = Clock::now();
+      if (now < nextRejectLog) return;
+      nextRejectLog = now + kRejectLogInterval;
+      count = rejectedSinceLog;
+      rejectedSinceLog = 0;
+    }
+    log.warn(
+        "connection cap reached: new connections get 503 with Retry-After, or are closed when no reject "
+        "slot is free",
+        {{"listener", listenerName(l)},
+         {"cap", cap},
+         {"rejectSlots", cfg.limits.maxRejectingConnections},
+         {"action", answered ? "503" : "closed"},
+         {"rejectedSinceLastWarning", count}});
+  }
+
+  static constexpr std::chrono::seconds kRejectLogInterval{10};
 
   void accept(Listener l);
   void onAccept(Listener l, boost::system::error_code ec, tcp::socket socket);
@@ -514,6 +555,99 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool closeAfter_ = false;
 };
 
+// An over-cap connection: answered `503 Service Unavailable` + `Retry-After: 1` + `Connection: close`
+// (through TLS on the HTTPS listener) without reading the request, then closed. One deadline
+// (limits.rejectTimeout) covers everything from accept to close, and the reads after the answer (so the
+// close does not reset the connection before the client has read it) stop after kLingerBytes: a reject
+// slot costs one handshake, one small write and at most rejectTimeout.
+template <bool Tls>
+class RejectSession final : public std::enable_shared_from_this<RejectSession<Tls>> {
+  using Stream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+ public:
+  RejectSession(Server::Impl& impl, tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, size_t cap)
+      : impl_(impl), ctx_(std::move(ctx)), stream_(makeStream(std::move(socket), ctx_)) {
+    std::string body = "too many connections (cap " + std::to_string(cap) + "); retry\n";
+    reply_ =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  ~RejectSession() { --(Tls ? impl_.httpsRejecting : impl_.plainRejecting); }
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->lowest().expires_after(self->impl_.cfg.limits.rejectTimeout);
+      if constexpr (Tls) {
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
+          if (ec) {
+            if (ec == beast::error::timeout) self->impl_.countTimeout("reject");
+            return;
+          }
+          self->answer();
+        });
+      } else {
+        self->answer();
+      }
+    });
+  }
+
+ private:
+  static constexpr size_t kLingerBytes = 64 * 1024;
+
+  static Stream makeStream(tcp::socket&& socket, const std::shared_ptr<asio::ssl::context>& ctx) {
+    if constexpr (Tls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void answer() {
+    asio::async_write(stream_, asio::buffer(reply_),
+                      [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                        if (ec) {
+                          if (ec == beast::error::timeout) self->impl_.countTimeout("reject");
+                          return;
+                        }
+                        if constexpr (Tls) {
+                          self->stream_.async_shutdown([self](boost::system::error_code) { self->close(); });
+                        } else {
+                          boost::system::error_code ignored;
+                          self->lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          self->linger();
+                        }
+                      });
+  }
+
+  // Reads and drops what the client still sends until it closes, kLingerBytes or the deadline.
+  void linger() {
+    lowest().async_read_some(asio::buffer(scratch_),
+                             [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
+                               self->lingered_ += n;
+                               if (ec || self->lingered_ >= kLingerBytes) {
+                                 self->close();
+                                 return;
+                               }
+                               self->linger();
+                             });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    lowest().socket().close(ignored);
+  }
+
+  Server::Impl& impl_;
+  std::shared_ptr<asio::ssl::context> ctx_;
+  Stream stream_;
+  std::string reply_;
+  std::array<char, 4096> scratch_{};
+  size_t lingered_ = 0;
+};
+
 void Server::Impl::accept(Listener l) {
   tcp::acceptor& acc = l == Listener::Https ? *httpsAcceptor : *plainAcceptor;
   acc.async_accept(asio::make_strand(*ioc),
@@ -535,10 +669,20 @@ void Server::Impl::onAccept(Listener l, boost::system::error_code ec, tcp::socke
   std::atomic<size_t>& count = l == Listener::Https ? httpsConns : plainConns;
   size_t cap = l == Listener::Https ? cfg.limits.maxConnections : cfg.limits.maxPlainConnections;
   if (count.load() >= cap) {
-    (l == Listener::Https ? httpsRejected : plainRejected)->Increment();
-    log.debug("connection cap reached; closing new connection", {{"listener", listenerName(l)}, {"cap", cap}});
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    std::atomic<size_t>& rejecting = l == Listener::Https ? httpsRejecting : plainRejecting;
+    bool answered = rejecting.load() < cfg.limits.maxRejectingConnections;
+    noteRejected(l, answered, cap);
+    if (answered) {
+      ++rejecting;  // the session gives the slot back when it is destroyed
+      if (l == Listener::Https) {
+        std::make_shared<RejectSession<true>>(*this, std::move(socket), certs->current(), cap)->run();
+      } else {
+        std::make_shared<RejectSession<false>>(*this, std::move(socket), nullptr, cap)->run();
+      }
+    } else {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    }
     accept(l);
     return;
   }

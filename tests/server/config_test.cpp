@@ -35,6 +35,8 @@ server:
   limits:
     maxBodyBytes: 1048576
     maxConnections: 10
+    maxRejectingConnections: 0
+    rejectTimeout: 250ms
     headerTimeout: 2s
     idleTimeout: 1.5m
 )",
@@ -46,6 +48,8 @@ server:
   EXPECT_EQ(cfg.certReloadInterval, 500ms);
   EXPECT_EQ(cfg.limits.maxBodyBytes, 1048576u);
   EXPECT_EQ(cfg.limits.maxConnections, 10u);
+  EXPECT_EQ(cfg.limits.maxRejectingConnections, 0u);
+  EXPECT_EQ(cfg.limits.rejectTimeout, 250ms);
   EXPECT_EQ(cfg.limits.headerTimeout, 2s);
   EXPECT_EQ(cfg.limits.idleTimeout, 90s);
   EXPECT_EQ(cfg.limits.bodyTimeout, 30s) << "absent keys keep their defaults";
@@ -64,6 +68,8 @@ TEST(Config, WrongTypeNamesFileLineAndKeyPath) {
             "config.yaml:2: server.logLevel: expected one of trace, debug, info, warn, error, off, got 'loud'");
   EXPECT_EQ(serverError("server:\n  limits:\n    maxConnections: 0\n"),
             "config.yaml:3: server.limits.maxConnections: must be between 1 and 1000000, got 0");
+  EXPECT_EQ(serverError("server:\n  limits:\n    maxRejectingConnections: -1\n"),
+            "config.yaml:3: server.limits.maxRejectingConnections: must be between 0 and 10000, got -1");
   EXPECT_EQ(serverError("server:\n  httpsAddr: nohost\n"),
             "config.yaml:2: server.httpsAddr: listen address 'nohost' needs a port (host:port or :port)");
   EXPECT_EQ(serverError("server: [a]\n"), "config.yaml:1: server: expected a mapping, got a list");

@@ -208,7 +208,17 @@ TEST(Server, RefusesTls11AndAcceptsTls12) {
   EXPECT_GE(eventually(h, "spotfit_tls_handshake_failures_total", 1), 1);
 }
 
-TEST(Server, ConnectionCapClosesExtraConnections) {
+// What kube-apiserver and kube-scheduler see over the cap: an HTTP answer they retry on, not a reset.
+void expectOverCapAnswer(const HttpResult& r) {
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.count("retry-after") ? r.headers.at("retry-after") : "", "1");
+  EXPECT_EQ(r.headers.count("connection") ? r.headers.at("connection") : "", "close");
+  EXPECT_FALSE(r.keepAlive);
+  EXPECT_NE(r.body.find("too many connections"), std::string::npos) << r.body;
+}
+
+TEST(Server, ConnectionCapAnswers503ThroughTls) {
   Harness h([](server::ServerConfig& c) { c.limits.maxConnections = 2; });
   addEcho(*h.server);
   h.start();
@@ -217,11 +227,22 @@ TEST(Server, ConnectionCapClosesExtraConnections) {
   TestClient b = h.https();
   ASSERT_FALSE(a->open());
   ASSERT_FALSE(b.open());
-  TestClient extra = h.https();
-  ASSERT_FALSE(extra.connect());
-  EXPECT_TRUE(extra.handshake()) << "third connection must be closed";
+  for (int i = 0; i < 3; ++i) {
+    TestClient extra = h.https();
+    ASSERT_FALSE(extra.open()) << "over-cap connections still get a handshake";
+    expectOverCapAnswer(extra.request("POST", "/hello", std::string(1000, 'x')));
+    EXPECT_TRUE(extra.closedByPeer(2s));
+  }
   EXPECT_EQ(a->request("GET", "/hello").status, 200);
-  EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{listener=\"https\"}", 1), 1);
+  EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"503\",listener=\"https\"}", 3), 3);
+  EXPECT_EQ(sample(h.metrics(), "spotfit_http_connections_rejected_total{action=\"closed\",listener=\"https\"}"), 0);
+  // Three rejections, one warning (rate-limited).
+  std::string logs = h.logs();
+  size_t warnings = 0;
+  for (size_t pos = 0; (pos = logs.find("connection cap reached", pos)) != std::string::npos; ++pos) ++warnings;
+  EXPECT_EQ(warnings, 1u) << logs;
+  EXPECT_NE(logs.find("\"level\":\"warning\",\"logger\":\"test\",\"msg\":\"connection cap reached"), std::string::npos)
+      << logs;
   a.reset();  // drop one connection
   bool admitted = false;
   for (int i = 0; i < 200 && !admitted; ++i) {
@@ -230,6 +251,72 @@ TEST(Server, ConnectionCapClosesExtraConnections) {
     if (!admitted) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(admitted);
+}
+
+TEST(Server, PlainConnectionCapAnswers503) {
+  Harness h([](server::ServerConfig& c) { c.limits.maxPlainConnections = 1; });
+  h.start();
+  TestClient held = h.plain();
+  ASSERT_FALSE(held.connect());
+  ASSERT_EQ(held.request("GET", "/healthz").status, 200);  // the plain listener's one slot is taken
+  TestClient extra = h.plain();
+  ASSERT_FALSE(extra.connect());
+  expectOverCapAnswer(extra.request("GET", "/healthz"));
+  EXPECT_TRUE(extra.closedByPeer(2s));
+  EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"503\",listener=\"http\"}", 1), 1);
+}
+
+// Answering over-cap connections must not be a DoS lever itself: a bounded number of reject slots, each
+// held for at most rejectTimeout; beyond them, connections are closed at accept.
+TEST(Server, RejectSlotsAreBoundedInNumberAndTime) {
+  Harness h([](server::ServerConfig& c) {
+    c.limits.maxConnections = 1;
+    c.limits.maxRejectingConnections = 1;
+    c.limits.rejectTimeout = 300ms;
+  });
+  addEcho(*h.server);
+  h.start();
+  TestClient admitted = h.https();
+  ASSERT_FALSE(admitted.open());
+  // A client that never starts its handshake sits in the only reject slot...
+  TestClient::Options raw;
+  raw.tls = false;
+  TestClient stalled(h.server->httpsPort(), raw);
+  ASSERT_FALSE(stalled.connect());
+  ASSERT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"503\",listener=\"https\"}", 1), 1);
+  // ...so the next one is closed at accept, without a handshake.
+  TestClient closed = h.https();
+  ASSERT_FALSE(closed.connect());
+  EXPECT_TRUE(closed.handshake()) << "no reject slot free: closed at accept";
+  EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"closed\",listener=\"https\"}", 1), 1);
+  // The stalled client loses its slot at rejectTimeout; then over-cap connections get their 503 again.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stalled.closedByPeer(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_GE(eventually(h, "spotfit_http_timeouts_total{phase=\"reject\"}", 1), 1);
+  bool answered = false;
+  for (int i = 0; i < 200 && !answered; ++i) {
+    TestClient extra = h.https();
+    answered = !extra.open() && extra.request("GET", "/hello").status == 503;
+    if (!answered) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(admitted.request("GET", "/hello").status, 200);
+}
+
+TEST(Server, ZeroRejectSlotsClosesOverCapConnectionsAtAccept) {
+  Harness h([](server::ServerConfig& c) {
+    c.limits.maxConnections = 1;
+    c.limits.maxRejectingConnections = 0;
+  });
+  addEcho(*h.server);
+  h.start();
+  TestClient admitted = h.https();
+  ASSERT_FALSE(admitted.open());
+  TestClient extra = h.https();
+  ASSERT_FALSE(extra.connect());
+  EXPECT_TRUE(extra.handshake());
+  EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"closed\",listener=\"https\"}", 1), 1);
 }
 
 TEST(Server, PlainListenerServesHealthReadinessAndMetrics) {
