@@ -7,7 +7,7 @@ import os
 import time
 import unittest
 
-from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, node_pool, unique, wait_for
+from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, node_pool, pool_nodes, unique, wait_for
 import spotfitproc
 
 CONFIG = """scaler:
@@ -19,9 +19,55 @@ CONFIG = """scaler:
 
 CONSOLIDATE_AFTER_S = 5  # the pool's consolidateAfter in ScaleDownTest
 
+# InterruptionTest: two notices in a pool within 10 minutes put it in a 10-minute spot cool-off; a refused
+# eviction is retried every second; a pool's scale-up holds off its scale-down for 1 s only.
+COOL_OFF_THRESHOLD = 2
+INTERRUPTION_CONFIG = CONFIG + f"""  scaleDownCooldown: 1s
+  evictionRetry: 1s
+  interruption: {{window: 10m, threshold: {COOL_OFF_THRESHOLD}, coolOff: 10m}}
+"""
+COOL_POOL = "e2e-spot"      # the cool-off test's pool
+DRAIN_POOL = "e2e-drain"    # the drain-deadline test's under-used node ...
+ROOM_POOL = "e2e-room"      # ... and the node with room for its pod
+DRAIN_TIMEOUT_S = 5         # DRAIN_POOL's drainTimeout
+ISOLATED = "e2e.spotfit.io/isolated"   # taint key of those pools
+GROUP = "e2e.spotfit.io/group"         # label of those pools
+
 
 def counter_sum(metrics, name, **labels):
     return spotfitproc.metric_sum(metrics, name, **labels)
+
+
+def sample(metrics, name, **labels):
+    """The value of the one sample of `name` with exactly `labels`' values among its labels; None if absent."""
+    for line in metrics.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def isolated_pool(name, spot_price, on_demand_price, disruption):
+    """A NodePool (spot and on-demand, one 4-CPU type) whose nodes carry taint ISOLATED and label GROUP=name."""
+    pool = node_pool(name, {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": on_demand_price,
+                            "spotPrice": spot_price}, disruption=disruption)
+    pool["spec"]["labels"] = {GROUP: "drain" if name in (DRAIN_POOL, ROOM_POOL) else name}
+    pool["spec"]["taints"] = [{"key": ISOLATED, "value": "true", "effect": "NoSchedule"}]
+    return pool
+
+
+def isolated_pod_spec(cpu, node_selector, restart_policy=None):
+    """A pod spec that tolerates ISOLATED and selects nodes by node_selector."""
+    spec = {"nodeSelector": node_selector, "terminationGracePeriodSeconds": 30,
+            "tolerations": [{"key": ISOLATED, "operator": "Exists", "effect": "NoSchedule"}],
+            "containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
+                            "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}]}
+    if restart_policy:
+        spec["restartPolicy"] = restart_policy
+    return spec
+
+
+def taint_keys(node):
+    return {t["key"] for t in node["spec"].get("taints") or []}
 
 
 class ScaleUpTest(ClusterTestCase):
@@ -176,7 +222,11 @@ class InterruptionTest(ClusterTestCase):
     as a cloud's termination handler would put it) on a node running a Job's pod: the scaler taints it
     `spotfit.io/disrupting`, creates a replacement node in the same pass and evicts the pod; the Job's
     replacement pod binds on the new node; once the evicted pod is gone (removed here as a kubelet would
-    after its preStop) the interrupted node is deleted. The untouched node and its pod are left alone."""
+    after its preStop) the interrupted node is deleted. The untouched node and its pod are left alone.
+
+    The same control plane and spotfit (config INTERRUPTION_CONFIG) also run, each in its own tainted pools:
+    the spot cool-off after `threshold` notices in a pool (replacement and new capacity on-demand, NodePool
+    status and gauge), and a PDB-refused consolidation drain that gives up at the pool's drainTimeout."""
 
     @classmethod
     def setUpClass(cls):
@@ -189,7 +239,16 @@ class InterruptionTest(ClusterTestCase):
         cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
             "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
             disruption={"consolidateAfter": "1h", "consolidateUnderused": False}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
+        # The cool-off and drain-deadline tests' pools: tainted (only their pods tolerate it) and dearer than
+        # e2e-cpu, so no test's pods are planned or scheduled onto another test's nodes.
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(COOL_POOL, 0.08, 0.2, {
+            "consolidateAfter": "1h", "consolidateUnderused": False, "unneededTime": "1h"}))
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(DRAIN_POOL, 0.08, 0.2, {
+            "consolidateAfter": "1h", "consolidateUnderused": False, "unneededTime": "2s",
+            "utilizationThreshold": 0.5, "drainTimeout": f"{DRAIN_TIMEOUT_S}s"}))
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(ROOM_POOL, 0.1, 0.25, {
+            "consolidateAfter": "1h", "consolidateUnderused": False}))
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=INTERRUPTION_CONFIG, scaler=True)
         cls.spotfit.start()
 
     def pool_node_names(self):
@@ -234,7 +293,13 @@ class InterruptionTest(ClusterTestCase):
         evicted = wait_for("the pod on the interrupted node to be evicted", lambda: self.kube.get(
             f"/api/v1/namespaces/{ns}/pods/{victim_pod}")["metadata"].get("deletionTimestamp"), WAIT)
         self.assertTrue(evicted)
-        self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_interruptions_total"), 1.0)
+        metrics = self.spotfit.metrics()
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_interruptions_total", pool="e2e-cpu"), 1.0)
+        # One interruption is below the threshold (2): the replacement is spot, the pool not in cool-off.
+        (replacement_name,) = replacement
+        self.assertEqual(self.kube.get(f"/api/v1/nodes/{replacement_name}")["metadata"]["labels"]
+                         ["spotfit.io/capacity-type"], "spot")
+        self.assertEqual(sample(metrics, "spotfit_scaler_spot_cooloff", pool="e2e-cpu"), 0.0)
 
         # The Job replaces the evicted pod; it can only go to the replacement node (the interrupted node is
         # tainted, the other one full).
@@ -254,6 +319,216 @@ class InterruptionTest(ClusterTestCase):
         survivor_now = self.kube.get(f"/api/v1/namespaces/{ns}/pods/{survivor_pod}")
         self.assertEqual(survivor_now["spec"]["nodeName"], survivor)
         self.assertIsNone(survivor_now["metadata"].get("deletionTimestamp"))
+
+    # -- spot cool-off -----------------------------------------------------------------------------------
+
+    def interrupt(self, node_name):
+        """Adds the kwok provider's interruption notice taint, as a cloud's termination handler would."""
+        node = self.kube.get(f"/api/v1/nodes/{node_name}")
+        taints = (node["spec"].get("taints") or []) + [
+            {"key": "spotfit.io/interruption-notice", "value": "true", "effect": "NoSchedule"}]
+        self.kube.merge_patch(f"/api/v1/nodes/{node_name}", {"spec": {"taints": taints}})
+
+    def nodes_of(self, pool):
+        return {n["metadata"]["name"]: n for n in pool_nodes(self.kube, pool)}
+
+    def finish_evicted(self, ns, pod_name):
+        """Waits for the scaler's eviction of pod_name, then removes it as a kubelet would after its preStop."""
+        wait_for(f"pod {pod_name} to be evicted", lambda: self.kube.get(
+            f"/api/v1/namespaces/{ns}/pods/{pod_name}")["metadata"].get("deletionTimestamp"), WAIT)
+        self.kube.delete(f"/api/v1/namespaces/{ns}/pods/{pod_name}", gracePeriodSeconds="0")
+
+    def test_repeated_interruptions_put_the_pool_in_spot_cool_off(self):
+        ns = unique("cooloff")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        selector = {"spotfit.io/node-pool": COOL_POOL}
+        # Two 3-CPU pods on 4-CPU nodes: one spot node each. A Deployment, not a Job: the ReplicaSet replaces
+        # an evicted pod at once, where the Job controller would wait out its failure back-off (10 s, 20 s).
+        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "train"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "train"}}, "template": {
+                "metadata": {"labels": {"app": "train"}}, "spec": isolated_pod_spec("3", selector)}}})
+
+        def bound(count):
+            pods = [p for p in self.kube.pods(ns, "app=train") if not p["metadata"].get("deletionTimestamp")]
+            return pods if len(pods) == count and all(p["spec"].get("nodeName") for p in pods) else None
+
+        pods = wait_for("the pods on two new spot nodes", lambda: bound(2), 3 * WAIT)
+        original = self.nodes_of(COOL_POOL)
+        self.assertEqual(len(original), 2, sorted(original))
+        for node in original.values():
+            self.assertEqual(node["metadata"]["labels"]["spotfit.io/capacity-type"], "spot")
+        first_pod, first = pods[0]["metadata"]["name"], pods[0]["spec"]["nodeName"]
+        second_pod, second = pods[1]["metadata"]["name"], pods[1]["spec"]["nodeName"]
+
+        # Notice 1 of 2: below the threshold, the replacement is still spot.
+        self.interrupt(first)
+        known = set(original)
+        repl1 = wait_for("a replacement for the first interrupted node",
+                         lambda: set(self.nodes_of(COOL_POOL)) - known or None, WAIT)
+        self.assertEqual(len(repl1), 1, sorted(repl1))
+        (repl1,) = repl1
+        self.assertEqual(self.nodes_of(COOL_POOL)[repl1]["metadata"]["labels"]["spotfit.io/capacity-type"], "spot")
+        self.assertEqual(sample(self.spotfit.metrics(), "spotfit_scaler_spot_cooloff", pool=COOL_POOL), 0.0)
+        self.finish_evicted(ns, first_pod)
+        wait_for("the replacement pod on the replacement node",
+                 lambda: any(p["spec"].get("nodeName") == repl1 for p in bound(2) or []), WAIT)
+
+        # Notice 2 of 2 (another node, within the window): cool-off; the replacement is on-demand.
+        self.interrupt(second)
+        known |= {repl1}
+        repl2 = wait_for("a replacement for the second interrupted node",
+                         lambda: set(self.nodes_of(COOL_POOL)) - known or None, WAIT)
+        self.assertEqual(len(repl2), 1, sorted(repl2))
+        (repl2,) = repl2
+        labels = self.nodes_of(COOL_POOL)[repl2]["metadata"]["labels"]
+        self.assertEqual(labels["spotfit.io/capacity-type"], "on-demand")
+        self.assertEqual(labels["karpenter.sh/capacity-type"], "on-demand")
+        self.finish_evicted(ns, second_pod)
+        wait_for("the second replacement pod on the on-demand node",
+                 lambda: any(p["spec"].get("nodeName") == repl2 for p in bound(2) or []), WAIT)
+
+        metrics = self.spotfit.metrics()
+        self.assertEqual(sample(metrics, "spotfit_scaler_spot_cooloff", pool=COOL_POOL), 1.0)
+        self.assertEqual(sample(metrics, "spotfit_scaler_spot_cooloff", pool="e2e-cpu"), 0.0)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_interruptions_total", pool=COOL_POOL),
+                         COOL_OFF_THRESHOLD)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_ups_total", pool=COOL_POOL,
+                                     capacity_type="on-demand"), 1.0)
+
+        # The NodePool's status: 2 interruptions in the 10-minute window = 12 per hour, condition SpotCoolOff.
+        def cool_off_status():
+            status = self.kube.get(f"/apis/spotfit.io/v1alpha1/nodepools/{COOL_POOL}").get("status") or {}
+            conditions = {c["type"]: c for c in status.get("conditions") or []}
+            cond = conditions.get("SpotCoolOff")
+            return status if cond and cond["status"] == "True" and status.get("spotCoolOffUntil") else None
+
+        status = wait_for("NodePool status condition SpotCoolOff=True", cool_off_status, WAIT)
+        self.assertAlmostEqual(status["interruptionRatePerHour"], COOL_OFF_THRESHOLD * 6, places=6)
+        cond = next(c for c in status["conditions"] if c["type"] == "SpotCoolOff")
+        self.assertEqual(cond["reason"], "InterruptionStorm")
+        self.assertIn("on-demand", cond["message"])
+        events = self.kube.get("/api/v1/namespaces/default/events")["items"]
+        self.assertTrue(any(e["reason"] == "SpotCoolOff" and e["involvedObject"]["name"] == COOL_POOL
+                            and e["involvedObject"]["kind"] == "NodePool" for e in events),
+                        [(e["reason"], e["involvedObject"]["name"]) for e in events])
+        # Both interrupted nodes go once their pods are gone.
+        wait_for("the interrupted nodes to be deleted",
+                 lambda: not ({first, second} & set(self.nodes_of(COOL_POOL))), WAIT)
+
+        # New capacity for the pool during the cool-off is on-demand too.
+        self.kube.create(f"/api/v1/namespaces/{ns}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "extra"},
+            "spec": isolated_pod_spec("3", selector)})
+        known |= {repl2}
+        new = wait_for("a node for a new pod during the cool-off",
+                       lambda: set(self.nodes_of(COOL_POOL)) - known or None, 3 * WAIT)
+        self.assertEqual(len(new), 1, sorted(new))
+        (new,) = new
+        self.assertEqual(self.nodes_of(COOL_POOL)[new]["metadata"]["labels"]["spotfit.io/capacity-type"], "on-demand")
+        bound = wait_for("the new pod to be bound", lambda: self.kube.get(
+            f"/api/v1/namespaces/{ns}/pods/extra")["spec"].get("nodeName"), WAIT)
+        self.assertEqual(bound, new)
+        # One node per interruption and one for the new pod: no duplicates.
+        self.assertEqual(set(self.nodes_of(COOL_POOL)), {repl1, repl2, new})
+
+    # -- drain deadline ----------------------------------------------------------------------------------
+
+    def test_drain_refused_by_a_pdb_gives_up_at_its_deadline_and_untaints(self):
+        """Consolidation drain of an under-used node whose only pod a PodDisruptionBudget protects with
+        minAvailable = replicas: every eviction is refused (429), so at the pool's drainTimeout the scaler
+        gives up: the disrupting taint is removed, the node and the pod stay, DrainFailed is reported and the
+        node is backed off (docs/scaler.md, Drain). An interrupted node's 2-minute notice deadline is fixed
+        in the scaler (kInterruptionDrain), too long for this suite."""
+        ns = unique("deadline")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}}, "spec": isolated_pod_spec("400m", {GROUP: "drain"})}}})
+        self.kube.create(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", {
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+
+        def web_bound():
+            pods = self.kube.pods(ns, "app=web")
+            return pods[0] if len(pods) == 1 and pods[0]["spec"].get("nodeName") else None
+
+        web = wait_for("the web pod on a new e2e-drain node", web_bound, 3 * WAIT)
+        web_pod, drained = web["metadata"]["name"], web["spec"]["nodeName"]
+        self.assertEqual(set(self.nodes_of(DRAIN_POOL)), {drained})
+        # As a kubelet would: Running and Ready (a Pending pod's eviction ignores the budget).
+        self.kube.set_pod_running(ns, web_pod)
+
+        def pdb_holds():
+            status = self.kube.get(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/web").get("status") or {}
+            return status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0
+
+        wait_for("the disruption controller to allow no disruption", pdb_holds, WAIT)
+
+        # A Job pod only e2e-room may run: a second node of the group, with room for the web pod.
+        self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch"},
+            "spec": {"template": {"spec": isolated_pod_spec("2500m", {"spotfit.io/node-pool": ROOM_POOL},
+                                                            "Never")}}})
+
+        def batch_bound():
+            pods = [p for p in self.kube.pods(ns, "batch.kubernetes.io/job-name=batch") if p["spec"].get("nodeName")]
+            return pods[0] if pods else None
+
+        batch = wait_for("the Job's pod on an e2e-room node", batch_bound, 3 * WAIT)
+        self.kube.set_pod_running(ns, batch["metadata"]["name"])
+
+        # Now the e2e-drain node (0.4 of 4 CPUs) is under-used and its pod fits on the e2e-room node.
+        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/nodepools/{DRAIN_POOL}",
+                              {"spec": {"disruption": {"consolidateUnderused": True}}})
+        wait_for(f"node {drained} to be tainted spotfit.io/disrupting",
+                 lambda: "spotfit.io/disrupting" in taint_keys(self.kube.get(f"/api/v1/nodes/{drained}")),
+                 WAIT, interval=0.1)
+        tainted_at = time.monotonic()
+        wait_for(f"the drain of {drained} to give up and untaint it",
+                 lambda: "spotfit.io/disrupting" not in taint_keys(self.kube.get(f"/api/v1/nodes/{drained}")),
+                 DRAIN_TIMEOUT_S + WAIT, interval=0.1)
+        held = time.monotonic() - tainted_at
+        print(f"\ndrain refused by a PDB (minAvailable = replicas): gave up and untainted {held:.1f}s after "
+              f"tainting (drainTimeout {DRAIN_TIMEOUT_S}s, evictionRetry 1s)")
+        # Not before the deadline (1 s of slack for the polls), and within a few passes of it.
+        self.assertGreaterEqual(held, DRAIN_TIMEOUT_S - 1)
+        self.assertLessEqual(held, DRAIN_TIMEOUT_S + 10)
+
+        # The node and its pod stay; every eviction was refused and retried.
+        node = self.kube.get(f"/api/v1/nodes/{drained}")
+        self.assertIsNone(node["metadata"].get("deletionTimestamp"))
+        pod = self.kube.get(f"/api/v1/namespaces/{ns}/pods/{web_pod}")
+        self.assertIsNone(pod["metadata"].get("deletionTimestamp"))
+        self.assertEqual(pod["spec"]["nodeName"], drained)
+        metrics = self.spotfit.metrics()
+        self.assertGreaterEqual(counter_sum(metrics, "spotfit_scaler_evictions_total", result="blocked"), 2)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_down_failures_total", pool=DRAIN_POOL,
+                                     reason="drain_timeout"), 1.0)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=DRAIN_POOL), 0.0)
+        # Events about Nodes and NodePools (cluster-scoped) go to namespace default, where kubectl describe
+        # looks for them.
+        events = self.kube.get("/api/v1/namespaces/default/events")["items"]
+        on_node = [e["reason"] for e in events
+                   if e["involvedObject"]["kind"] == "Node" and e["involvedObject"]["name"] == drained]
+        self.assertIn("Draining", on_node)
+        self.assertIn("DrainFailed", on_node)
+        pod_events = self.kube.get(f"/api/v1/namespaces/{ns}/events")["items"]
+        self.assertTrue(any(e["reason"] == "EvictionBlocked" and e["involvedObject"]["name"] == web_pod
+                            for e in pod_events), [e["reason"] for e in pod_events])
+
+        # Backed off (drainFailureBackoff, default 5m): later passes do not drain it again.
+        for _ in range(3):
+            before = self.spotfit.metrics()
+            wait_for("another scaler pass", lambda: self.spotfit.metrics() != before, WAIT)
+        self.assertNotIn("spotfit.io/disrupting", taint_keys(self.kube.get(f"/api/v1/nodes/{drained}")))
+        self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_scale_down_failures_total",
+                                     pool=DRAIN_POOL), 1.0)
+        self.assertIsNone(self.kube.get(f"/api/v1/namespaces/{ns}/pods/{web_pod}")["metadata"]
+                          .get("deletionTimestamp"))
 
 
 if __name__ == "__main__":
