@@ -27,6 +27,9 @@ struct InterruptionPolicy {
   Duration window = std::chrono::minutes(30);   // interruptions counted over this window
   int threshold = 3;                            // this many in a pool within the window ...
   Duration coolOff = std::chrono::minutes(30);  // ... sends the pool's new capacity on-demand this long
+  // An interrupted node is deleted this long after its notice even if pods are still on it (evictions
+  // refused by PDBs): AWS gives 2 minutes' warning, GCP 30 s; deleting first beats losing the machine.
+  Duration drainDeadline = std::chrono::minutes(2);
 };
 
 // One interruption as remembered across a failover (see scaler_state.hpp).

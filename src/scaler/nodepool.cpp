@@ -434,10 +434,14 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     }
     if (auto i = s["interruption"]) {
       const std::string p = base + ".interruption";
-      if (r.map(i, p, {"window", "threshold", "coolOff"})) {
+      if (r.map(i, p, {"window", "threshold", "coolOff", "drainDeadline"})) {
         if (i["window"]) cfg.interruption.window = r.duration(i["window"], p + ".window").value_or(cfg.interruption.window);
         if (i["threshold"]) cfg.interruption.threshold = static_cast<int>(r.integer(i["threshold"], p + ".threshold", 1).value_or(cfg.interruption.threshold));
         if (i["coolOff"]) cfg.interruption.coolOff = r.duration(i["coolOff"], p + ".coolOff").value_or(cfg.interruption.coolOff);
+        if (i["drainDeadline"]) {
+          cfg.interruption.drainDeadline =
+              r.duration(i["drainDeadline"], p + ".drainDeadline").value_or(cfg.interruption.drainDeadline);
+        }
       }
     }
     if (cfg.batchIdle > cfg.batchMax) issues.push_back({base + ".batchIdle", 0, "must not exceed batchMax"});

@@ -14,7 +14,6 @@ namespace spotfit::scaler {
 namespace {
 
 // A spot notice gives two minutes; the drain of an interrupted node cannot wait longer than that.
-constexpr Duration kInterruptionDrain = std::chrono::minutes(2);
 // Provider errors that are neither capacity nor quota pause that pool's capacity type this long.
 constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
 // Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
@@ -481,9 +480,9 @@ void Scaler::handleInterruptions(const Index& idx, TimePoint now, bool& replan) 
     auto d = drains_.find(name);
     if (d != drains_.end()) {
       d->second.reason = DrainReason::Interrupted;
-      d->second.deadline = std::min(d->second.deadline, now + kInterruptionDrain);
+      d->second.deadline = std::min(d->second.deadline, now + config_.interruption.drainDeadline);
     } else {
-      startDrain(*node, DrainReason::Interrupted, now, kInterruptionDrain);
+      startDrain(*node, DrainReason::Interrupted, now, config_.interruption.drainDeadline);
     }
     inFlight_.erase(name);
     replan = true;

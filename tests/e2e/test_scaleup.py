@@ -22,13 +22,15 @@ CONSOLIDATE_AFTER_S = 5  # the pool's consolidateAfter in ScaleDownTest
 # InterruptionTest: two notices in a pool within 10 minutes put it in a 10-minute spot cool-off; a refused
 # eviction is retried every second; a pool's scale-up holds off its scale-down for 1 s only.
 COOL_OFF_THRESHOLD = 2
+NOTICE_DEADLINE_S = 8       # an interrupted node is deleted this long after its notice, pods or not
 INTERRUPTION_CONFIG = CONFIG + f"""  scaleDownCooldown: 1s
   evictionRetry: 1s
-  interruption: {{window: 10m, threshold: {COOL_OFF_THRESHOLD}, coolOff: 10m}}
+  interruption: {{window: 10m, threshold: {COOL_OFF_THRESHOLD}, coolOff: 10m, drainDeadline: {NOTICE_DEADLINE_S}s}}
 """
 COOL_POOL = "e2e-spot"      # the cool-off test's pool
 DRAIN_POOL = "e2e-drain"    # the drain-deadline test's under-used node ...
 ROOM_POOL = "e2e-room"      # ... and the node with room for its pod
+NOTICE_POOL = "e2e-notice"  # the notice-deadline test's pool
 DRAIN_TIMEOUT_S = 5         # DRAIN_POOL's drainTimeout
 ISOLATED = "e2e.spotfit.io/isolated"   # taint key of those pools
 GROUP = "e2e.spotfit.io/group"         # label of those pools
@@ -248,6 +250,8 @@ class InterruptionTest(ClusterTestCase):
             "utilizationThreshold": 0.5, "drainTimeout": f"{DRAIN_TIMEOUT_S}s"}))
         cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(ROOM_POOL, 0.1, 0.25, {
             "consolidateAfter": "1h", "consolidateUnderused": False}))
+        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(NOTICE_POOL, 0.08, 0.2, {
+            "consolidateAfter": "1h", "consolidateUnderused": False}))
         cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=INTERRUPTION_CONFIG, scaler=True)
         cls.spotfit.start()
 
@@ -439,14 +443,66 @@ class InterruptionTest(ClusterTestCase):
         # One node per interruption and one for the new pod: no duplicates.
         self.assertEqual(set(self.nodes_of(COOL_POOL)), {repl1, repl2, new})
 
+    # -- notice deadline ---------------------------------------------------------------------------------
+
+    def test_interrupted_node_is_deleted_at_the_notice_deadline_even_if_a_pdb_refuses_evictions(self):
+        """A spot notice on a node whose only pod a PodDisruptionBudget protects (minAvailable = replicas):
+        every eviction is refused (429), but the machine is going away anyway, so the scaler deletes the
+        node at `interruption.drainDeadline` after the notice (issue 7: taint, replace at once, evict;
+        docs/scaler.md, Interruptions) instead of waiting like a consolidation drain."""
+        ns = unique("notice")
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}}, "spec": isolated_pod_spec("3", {GROUP: NOTICE_POOL})}}})
+        self.kube.create(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", {
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+
+        def web_bound():
+            pods = self.kube.pods(ns, "app=web")
+            return pods[0] if len(pods) == 1 and pods[0]["spec"].get("nodeName") else None
+
+        web = wait_for("the web pod on a new e2e-notice node", web_bound, 3 * WAIT)
+        web_pod, victim = web["metadata"]["name"], web["spec"]["nodeName"]
+        self.kube.set_pod_running(ns, web_pod)
+
+        def pdb_holds():
+            status = self.kube.get(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/web").get("status") or {}
+            return status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0
+
+        wait_for("the disruption controller to allow no disruption", pdb_holds, WAIT)
+        blocked_before = counter_sum(self.spotfit.metrics(), "spotfit_scaler_evictions_total", result="blocked")
+        self.interrupt(victim)
+        noticed_at = time.monotonic()
+        wait_for("a replacement e2e-notice node", lambda: (set(self.nodes_of(NOTICE_POOL)) - {victim}) or None, WAIT)
+        # Evictions are refused while the node is still there ...
+        wait_for("a refused eviction", lambda: counter_sum(
+            self.spotfit.metrics(), "spotfit_scaler_evictions_total", result="blocked") > blocked_before, WAIT)
+        self.assertIn(victim, self.nodes_of(NOTICE_POOL))
+        # ... and at the deadline the node goes anyway.
+        wait_for(f"node {victim} to be deleted at the notice deadline",
+                 lambda: victim not in self.nodes_of(NOTICE_POOL), NOTICE_DEADLINE_S + WAIT, interval=0.1)
+        held = time.monotonic() - noticed_at
+        print(f"\ninterrupted node with a PDB-refused pod deleted {held:.1f}s after its notice "
+              f"(interruption.drainDeadline {NOTICE_DEADLINE_S}s)")
+        self.assertGreaterEqual(held, NOTICE_DEADLINE_S - 1)
+        self.assertLessEqual(held, NOTICE_DEADLINE_S + 10)
+        metrics = self.spotfit.metrics()
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=NOTICE_POOL,
+                                     reason="interrupted"), 1.0)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_interruptions_total", pool=NOTICE_POOL), 1.0)
+
     # -- drain deadline ----------------------------------------------------------------------------------
 
     def test_drain_refused_by_a_pdb_gives_up_at_its_deadline_and_untaints(self):
         """Consolidation drain of an under-used node whose only pod a PodDisruptionBudget protects with
         minAvailable = replicas: every eviction is refused (429), so at the pool's drainTimeout the scaler
         gives up: the disrupting taint is removed, the node and the pod stay, DrainFailed is reported and the
-        node is backed off (docs/scaler.md, Drain). An interrupted node's 2-minute notice deadline is fixed
-        in the scaler (kInterruptionDrain), too long for this suite."""
+        node is backed off (docs/scaler.md, Drain). An interrupted node is not backed off but deleted at its
+        notice deadline (interruption.drainDeadline; the test above)."""
         ns = unique("deadline")
         self.kube.create_namespace(ns)
         self.kube.wait_default_service_account(ns, WAIT)

@@ -89,6 +89,24 @@ TEST(Interruption, NodeIsRemovedAtTheNoticeDeadlineEvenIfPodsRemain) {
   EXPECT_EQ(env.actions.deletedNodes, std::vector<std::string>{"s1"});
 }
 
+TEST(Interruption, NoticeDeadlineIsConfigurable) {
+  Env env;
+  env.config.nodePools = {spotPool()};
+  env.config.interruption.drainDeadline = 30s;  // GCP's preemption notice
+  env.start();
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
+  runPod(env, "work", "s1");
+  env.actions.evictScript["team/work"] = {EvictOutcome::Blocked};
+  notice(env, "s1", "cloud.google.com/impending-node-termination");
+  env.reconcile();
+  env.clock.advance(29s);
+  env.reconcile();
+  EXPECT_TRUE(env.actions.deletedNodes.empty());
+  env.clock.advance(1s);
+  env.reconcile();
+  EXPECT_EQ(env.actions.deletedNodes, std::vector<std::string>{"s1"});
+}
+
 TEST(Interruption, StormSendsThePoolOnDemandForTheCoolOff) {
   Env env;
   env.config.nodePools = {spotPool()};

@@ -21,7 +21,7 @@ scaler:
   batchIdle: 2s
   maxParallelDrains: 2
   interruptionTaints: [example.com/notice]
-  interruption: {window: 10m, threshold: 2, coolOff: 1h}
+  interruption: {window: 10m, threshold: 2, coolOff: 1h, drainDeadline: 30s}
   nodePools:
     - name: gpu
       capacityTypes: [spot, on-demand]
@@ -55,6 +55,7 @@ TEST(ScalerConfig, ParsesEveryField) {
   EXPECT_EQ(cfg->interruptionTaints, std::vector<std::string>{"example.com/notice"});
   EXPECT_EQ(cfg->interruption.threshold, 2);
   EXPECT_EQ(cfg->interruption.coolOff, 1h);
+  EXPECT_EQ(cfg->interruption.drainDeadline, 30s);
   ASSERT_EQ(cfg->nodePools.size(), 1u);
   const auto& p = cfg->nodePools[0];
   EXPECT_EQ(p.name, "gpu");
