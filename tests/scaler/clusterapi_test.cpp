@@ -96,9 +96,7 @@ TEST(ScaleUp, ProviderNamedNodesAreClaimedByTheirInFlightEntry) {
   env.scaler = std::make_unique<Scaler>(env.config, env.clock, env.actions, env.planner,
                                         [&](const NodePool&) -> NodeProvider* { return &nameless; });
   env.cluster.snapshot.pods.push_back(testing::pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.scaler->inFlight().size(), 1u);
   env.clock.advance(30s);
   auto& node = env.cluster.addNode(p, "ip-10-0-0-7", CapacityType::OnDemand, env.clock.wallNow());

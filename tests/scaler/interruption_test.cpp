@@ -9,35 +9,19 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
-NodePool spotPool() {
-  return pool("spot", {CapacityType::Spot, CapacityType::OnDemand},
-              {type("m5.large", 2000, 8, 0.096, 0.035), type("m5.xlarge", 4000, 16, 0.192, 0.07)});
-}
-
-void runPod(Env& env, const std::string& name, const std::string& node) {
-  auto p = pendingPod(name, 1500, 1024);
-  env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.wallNow());
-}
-
-void notice(Env& env, const std::string& node, const std::string& key = "aws-node-termination-handler/spot-itn") {
-  env.cluster.node(node).info.taints.push_back({key, "", placement::TaintEffect::NoSchedule});
-}
+NodePool spotPool() { return m5Pool("spot"); }
 
 TEST(Interruption, NoticeTaintsDrainsAndReplacesAtOnce) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "work", "s1");
+  env.runPod(pendingPod("work", 1500, 1024), "s1");
   env.reconcile();
   EXPECT_TRUE(env.provider.createRequests().empty());
-  notice(env, "s1");
+  env.cluster.interruptionNotice("s1");
   auto r = env.reconcile();  // same pass: replacement requested, node tainted, pod evicted
   EXPECT_EQ(r.nodesCreated, 1);
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
@@ -63,11 +47,11 @@ TEST(Interruption, ConfiguredNoticeKeysOnly) {
   env.config.interruptionTaints = {"example.com/going-away"};
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "work", "s1");
-  notice(env, "s1", "aws-node-termination-handler/spot-itn");
+  env.runPod(pendingPod("work", 1500, 1024), "s1");
+  env.cluster.interruptionNotice("s1", kAwsSpotNotice);
   env.reconcile();
   EXPECT_TRUE(env.actions.taints.empty());
-  notice(env, "s1", "example.com/going-away");
+  env.cluster.interruptionNotice("s1", "example.com/going-away");
   env.reconcile();
   EXPECT_EQ(env.actions.taints.size(), 1u);
 }
@@ -77,9 +61,9 @@ TEST(Interruption, NodeIsRemovedAtTheNoticeDeadlineEvenIfPodsRemain) {
   env.config.nodePools = {spotPool()};
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "work", "s1");
+  env.runPod(pendingPod("work", 1500, 1024), "s1");
   env.actions.evictScript["team/work"] = {EvictOutcome::Blocked};
-  notice(env, "s1");
+  env.cluster.interruptionNotice("s1");
   env.reconcile();
   env.clock.advance(2min - 1s);
   env.reconcile();
@@ -95,9 +79,9 @@ TEST(Interruption, NoticeDeadlineIsConfigurable) {
   env.config.interruption.drainDeadline = 30s;  // GCP's preemption notice
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "work", "s1");
+  env.runPod(pendingPod("work", 1500, 1024), "s1");
   env.actions.evictScript["team/work"] = {EvictOutcome::Blocked};
-  notice(env, "s1", "cloud.google.com/impending-node-termination");
+  env.cluster.interruptionNotice("s1", "cloud.google.com/impending-node-termination");
   env.reconcile();
   env.clock.advance(29s);
   env.reconcile();
@@ -113,14 +97,14 @@ TEST(Interruption, StormSendsThePoolOnDemandForTheCoolOff) {
   env.config.interruption = {10min, 2, 30min};
   env.start();
   for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "w1", "s1");
-  runPod(env, "w2", "s2");
-  notice(env, "s1");
+  env.runPod(pendingPod("w1", 1500, 1024), "s1");
+  env.runPod(pendingPod("w2", 1500, 1024), "s2");
+  env.cluster.interruptionNotice("s1");
   env.reconcile();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   EXPECT_EQ(env.provider.createRequests()[0].capacityType, CapacityType::Spot);
   env.clock.advance(1min);
-  notice(env, "s2");
+  env.cluster.interruptionNotice("s2");
   env.reconcile();
   EXPECT_TRUE(env.scaler->interruptions().inCoolOff("spot", env.clock.wallNow()));
   EXPECT_EQ(env.actions.count("SpotCoolOff"), 1);
@@ -131,16 +115,12 @@ TEST(Interruption, StormSendsThePoolOnDemandForTheCoolOff) {
   // New pending work during the cool-off also goes on-demand; after it, spot again.
   env.cluster.snapshot.pods.push_back(pendingPod("later", 3500, 1024));  // fits no in-flight node
   env.clock.advance(1s);
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 3u);
   EXPECT_EQ(env.provider.createRequests()[2].capacityType, CapacityType::OnDemand);
   env.clock.advance(31min);
   env.cluster.snapshot.pods.push_back(pendingPod("after", 3500, 1024));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_GE(env.provider.createRequests().size(), 4u);
   EXPECT_EQ(env.provider.createRequests().back().capacityType, CapacityType::Spot);
 }
@@ -152,8 +132,8 @@ TEST(Interruption, NodesOutsidePoolsAreDrainedButNotDeleted) {
   auto other = spotPool();
   other.name = "unmanaged";
   env.cluster.addNode(other, "x1", CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "work", "x1");
-  notice(env, "x1", "cloud.google.com/impending-node-termination");
+  env.runPod(pendingPod("work", 1500, 1024), "x1");
+  env.cluster.interruptionNotice("x1", "cloud.google.com/impending-node-termination");
   env.reconcile();
   EXPECT_EQ(env.actions.evictions, std::vector<std::string>{"team/work"});
   env.cluster.removePod("work");

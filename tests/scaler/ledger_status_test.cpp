@@ -14,10 +14,7 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
 NodePool spotPool() {
   return pool("spot", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.xlarge", 4000, 16, 0.192, 0.07)});
@@ -27,10 +24,8 @@ TEST(Ledger, ChargesPodsTheirShareOfTheNodePrice) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  auto& node = env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  (void)node;
-  env.cluster.snapshot.pods.push_back(pendingPod("a", 2000, 8192));
-  env.cluster.bind("a", "s1", env.clock.wallNow());
+  env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
+  env.runPod(pendingPod("a", 2000, 8192), "s1");
   env.reconcile();
   env.clock.advance(2h);
   env.reconcile();
@@ -57,8 +52,7 @@ TEST(Ledger, SurvivesARestartOfTheScaler) {
   env.config.ledgerFlushInterval = 30s;
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  env.cluster.snapshot.pods.push_back(pendingPod("a", 4000, 16384));  // the whole node: 0.07 USD/h
-  env.cluster.bind("a", "s1", env.clock.wallNow());
+  env.runPod(pendingPod("a", 4000, 16384), "s1");  // the whole node: 0.07 USD/h
   env.reconcile();
   for (int i = 0; i < 120; ++i) {
     env.clock.advance(30s);
@@ -98,9 +92,7 @@ TEST(NodePoolStatus, InvalidObjectReportedInStatusAndEventOnce) {
   env.scaler->upsertPoolObject(*parsed);
   EXPECT_EQ(env.actions.count("InvalidSpec"), 1);
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_TRUE(env.provider.createRequests().empty());  // an invalid pool is never used
   const auto& status = env.actions.statuses.at("bad");
   EXPECT_NE(status.find(R"("type":"Valid","status":"False","reason":"InvalidSpec")"), std::string::npos) << status;
@@ -117,9 +109,7 @@ TEST(NodePoolStatus, ValidObjectStatusCountsNodesAndIsWrittenOnlyOnChange) {
   ASSERT_TRUE(parsed.ok() && parsed->valid());
   env.scaler->upsertPoolObject(*parsed);
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   auto status = env.actions.statuses.at("crd");
   EXPECT_NE(status.find(R"("nodes":{"total":1,"ready":0,"launching":1,"draining":0,"interrupted":0})"),
@@ -146,9 +136,7 @@ TEST(NodePoolStatus, ValidObjectStatusCountsNodesAndIsWrittenOnlyOnChange) {
   env.scaler->removePoolObject("crd");
   env.cluster.snapshot.pods.push_back(pendingPod("b", 1900, 512));
   env.clock.advance(1s);
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_EQ(env.provider.createRequests().size(), 1u);
 }
 
@@ -163,9 +151,7 @@ TEST(NodePoolStatus, ConfigPoolWinsOverAnObjectOfTheSameName) {
   env.scaler->upsertPoolObject(*parsed);
   EXPECT_EQ(env.actions.count("DuplicatePool"), 1);
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   EXPECT_EQ(env.provider.createRequests()[0].instanceType, "m5.xlarge");
 }
@@ -175,8 +161,7 @@ TEST(Metrics, NodeStatesAndUtilizationPerPool) {
   env.config.nodePools = {spotPool()};
   env.start();
   env.cluster.addNode(spotPool(), "s1", CapacityType::Spot, env.clock.wallNow());
-  env.cluster.snapshot.pods.push_back(pendingPod("a", 1000, 4096));
-  env.cluster.bind("a", "s1", env.clock.wallNow());
+  env.runPod(pendingPod("a", 1000, 4096), "s1");
   env.cluster.snapshot.pods.push_back(pendingPod("p", 3500, 128));  // does not fit next to "a"
   env.reconcile();
   const auto& m = env.scaler->metrics();

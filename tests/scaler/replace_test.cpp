@@ -10,10 +10,7 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
 // First instance type is the big one (Cluster::addNode uses it); the second is four times cheaper.
 NodePool bigAndSmall(const std::string& name = "od", double smallPrice = 0.096) {
@@ -23,13 +20,6 @@ NodePool bigAndSmall(const std::string& name = "od", double smallPrice = 0.096) 
   p.disruption.unneededTime = 5min;
   p.disruption.utilizationThreshold = 0.5;
   return p;
-}
-
-void runPod(Env& env, const std::string& name, const std::string& node, int64_t cpu, int64_t memMi) {
-  auto p = pendingPod(name, cpu, memMi);
-  p.info.ownerKind = "ReplicaSet";
-  env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 bool replacementRequested(const Env& env) {
@@ -44,7 +34,7 @@ TEST(Replace, CheaperNodeCreatedFirstThenOldNodeDrainedWhenReplacementIsReady) {
   env.config.nodePools = {bigAndSmall()};
   env.start();
   env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "web", "big", 1000, 1024);  // 12% of an m5.2xlarge; fits an m5.large
+  env.runPod(replicaSetPod("web", 1000, 1024), "big");  // 12% of an m5.2xlarge; fits an m5.large
   env.reconcile();
   EXPECT_TRUE(env.provider.createRequests().empty());
   env.clock.advance(5min - 1s);
@@ -86,7 +76,7 @@ TEST(Replace, ReplacementThatNeverBecomesReadyKeepsTheOldNode) {
   env.config.nodePools = {bigAndSmall()};
   env.start();
   env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "web", "big", 1000, 1024);
+  env.runPod(replicaSetPod("web", 1000, 1024), "big");
   env.reconcile();
   env.clock.advance(5min);
   env.reconcile();
@@ -103,7 +93,7 @@ TEST(Replace, NotDoneWhenTheSavingIsTooSmall) {
   env.config.nodePools = {bigAndSmall("od", 0.36)};  // 6% cheaper: below the 10% that pays for a move
   env.start();
   env.cluster.addNode(bigAndSmall("od", 0.36), "big", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "web", "big", 1000, 1024);
+  env.runPod(replicaSetPod("web", 1000, 1024), "big");
   env.reconcile();
   env.clock.advance(10min);
   env.reconcile();
@@ -115,7 +105,7 @@ TEST(Replace, NotDoneForDoNotDisruptPods) {
   env.config.nodePools = {bigAndSmall()};
   env.start();
   env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "web", "big", 1000, 1024);
+  env.runPod(replicaSetPod("web", 1000, 1024), "big");
   env.cluster.pod("web").info.doNotDisrupt = true;
   env.reconcile();
   env.clock.advance(10min);
@@ -131,7 +121,7 @@ TEST(Replace, NotDoneWhenAPdbAllowsNoDisruption) {
     env.config.nodePools = {bigAndSmall()};
     env.start();
     env.cluster.addNode(bigAndSmall(), "big", CapacityType::OnDemand, env.clock.wallNow());
-    runPod(env, "web", "big", 1000, 1024);
+    env.runPod(replicaSetPod("web", 1000, 1024), "big");
     env.cluster.snapshot.pdbs.push_back({"team", "web-pdb", {}, allowed});
     env.reconcile();
     env.clock.advance(10min);
@@ -153,7 +143,7 @@ TEST(Replace, NotDoneWhenItTakesThePoolBelowItsMinimum) {
     env.config.nodePools = {big, small};
     env.start();
     env.cluster.addNode(big, "big-1", CapacityType::OnDemand, env.clock.wallNow());
-    runPod(env, "web", "big-1", 1000, 1024);
+    env.runPod(replicaSetPod("web", 1000, 1024), "big-1");
     env.reconcile();
     env.clock.advance(10min);
     env.reconcile();

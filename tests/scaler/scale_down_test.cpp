@@ -10,10 +10,7 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
 NodePool odPool() {
   auto p = pool("od", {CapacityType::OnDemand}, {type("m5.xlarge", 4000, 16, 0.192, 0)});
@@ -28,14 +25,6 @@ NodeRequest request(const std::string& name) {
   r.nodeName = name;
   r.pool = "od";
   return r;
-}
-
-// A running pod bound to `node`.
-void runPod(Env& env, const std::string& name, const std::string& node, int64_t cpu, int64_t memMi) {
-  auto p = pendingPod(name, cpu, memMi);
-  p.info.ownerKind = "ReplicaSet";
-  env.cluster.snapshot.pods.push_back(p);
-  env.cluster.bind(name, node, env.clock.wallNow());
 }
 
 TEST(ScaleDown, EmptyNodeRemovedAfterConsolidateAfter) {
@@ -72,8 +61,7 @@ TEST(ScaleDown, PodFinishedBetweenPassesRestartsConsolidateAfter) {
   ASSERT_TRUE(env.provider.create(request("n1")).ok());
   env.reconcile();  // empty from here
   env.clock.advance(50s);
-  runPod(env, "short", "n1", 500, 256);
-  auto& p = env.cluster.pod("short");
+  auto& p = env.runPod(replicaSetPod("short", 500, 256), "n1");
   p.info.phase = placement::PodPhase::Succeeded;
   p.finishedAt = env.clock.wallNow();
   env.cluster.recomputeRequested();
@@ -95,9 +83,9 @@ TEST(ScaleDown, DaemonSetPodsDoNotKeepANodeAlive) {
   env.config.nodePools = {odPool()};
   env.start();
   env.cluster.addNode(odPool(), "n1", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "ds", "n1", 100, 64);
-  env.cluster.pod("ds").info.ownerKind = "DaemonSet";
-  env.cluster.recomputeRequested();
+  auto ds = pendingPod("ds", 100, 64);
+  ds.info.ownerKind = "DaemonSet";
+  env.runPod(ds, "n1");
   env.reconcile();
   env.clock.advance(60s);
   env.reconcile();
@@ -154,7 +142,7 @@ TEST(ScaleDown, ParallelDrainsAreBounded) {
   for (int i = 0; i < 5; ++i) {
     const std::string n = "n" + std::to_string(i);
     env.cluster.addNode(odPool(), n, CapacityType::OnDemand, env.clock.wallNow());
-    runPod(env, "p" + std::to_string(i), n, 100, 64);
+    env.runPod(replicaSetPod("p" + std::to_string(i), 100, 64), n);
   }
   env.actions.evictScript["team/p0"] = {EvictOutcome::Blocked};
   env.actions.evictScript["team/p1"] = {EvictOutcome::Blocked};
@@ -177,8 +165,8 @@ TEST(ScaleDown, UnderusedNodeDrainedOnlyWhenItsPodsFitElsewhere) {
   env.start();
   env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 2500, 1024);  // 62% used: not underused
-  runPod(env, "small", "light", 1000, 1024);  // 25% used: underused, fits on busy
+  env.runPod(replicaSetPod("filler", 2500, 1024), "busy");  // 62% used: not underused
+  env.runPod(replicaSetPod("small", 1000, 1024), "light");  // 25% used: underused, fits on busy
   env.reconcile();
   env.clock.advance(5min - 1s);
   env.reconcile();
@@ -202,8 +190,8 @@ TEST(ScaleDown, UnderusedNodeKeptWhenPodsHaveNowhereToGo) {
   env.start();
   env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 3500, 1024);
-  runPod(env, "small", "light", 1000, 1024);
+  env.runPod(replicaSetPod("filler", 3500, 1024), "busy");
+  env.runPod(replicaSetPod("small", 1000, 1024), "light");
   env.reconcile();
   env.clock.advance(6min);
   env.reconcile();
@@ -223,9 +211,9 @@ TEST(ScaleDown, UnderusedNodesDoNotCountOnTheSameRoom) {
   env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light-a", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light-b", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 2800, 1024);  // 70% used: 1.2 CPUs free
-  runPod(env, "a", "light-a", 1000, 1024);     // 25% used
-  runPod(env, "b", "light-b", 1000, 1024);     // 25% used
+  env.runPod(replicaSetPod("filler", 2800, 1024), "busy");  // 70% used: 1.2 CPUs free
+  env.runPod(replicaSetPod("a", 1000, 1024), "light-a");     // 25% used
+  env.runPod(replicaSetPod("b", 1000, 1024), "light-b");     // 25% used
   env.actions.evictScript["team/a"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
   env.actions.evictScript["team/b"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
   env.reconcile();
@@ -274,8 +262,8 @@ TEST(ScaleDown, BlockersKeepUnderusedNodes) {
     env.start();
     env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
     env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
-    runPod(env, "filler", "busy", 2500, 1024);
-    runPod(env, "small", "light", 1000, 1024);
+    env.runPod(replicaSetPod("filler", 2500, 1024), "busy");
+    env.runPod(replicaSetPod("small", 1000, 1024), "light");
     c.mutate(env.cluster.pod("small").info);
     env.reconcile();
     env.clock.advance(6min);
@@ -295,10 +283,9 @@ TEST(ScaleDown, CheckpointedJobPodsMayMoveWhenThePoolAllowsIt) {
   env.start();
   env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 2500, 1024);
-  runPod(env, "small", "light", 1000, 1024);
-  env.cluster.pod("small").info.ownerKind = "Job";
-  env.cluster.pod("small").info.annotations[kAnnotationCheckpoint] = "/bin/save";
+  env.runPod(replicaSetPod("filler", 2500, 1024), "busy");
+  auto& small = env.runPod(pendingPod("small", 1000, 1024), "light");  // a Job's pod, with a checkpoint hook
+  small.info.annotations[kAnnotationCheckpoint] = "/bin/save";
   env.reconcile();
   env.clock.advance(6min);
   env.reconcile();
@@ -315,8 +302,8 @@ TEST(ScaleDown, PdbRefusalsRetriedUntilDeadlineThenUntaintAndBackOff) {
   env.start();
   env.cluster.addNode(p, "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(p, "light", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 2500, 1024);
-  runPod(env, "small", "light", 1000, 1024);
+  env.runPod(replicaSetPod("filler", 2500, 1024), "busy");
+  env.runPod(replicaSetPod("small", 1000, 1024), "light");
   env.actions.evictScript["team/small"] = {EvictOutcome::Blocked};
   env.reconcile();
   env.clock.advance(5min);
@@ -356,8 +343,8 @@ TEST(ScaleDown, EvictionThatSucceedsLaterLetsTheDrainFinish) {
   env.start();
   env.cluster.addNode(odPool(), "busy", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light", CapacityType::OnDemand, env.clock.wallNow());
-  runPod(env, "filler", "busy", 2500, 1024);
-  runPod(env, "small", "light", 1000, 1024);
+  env.runPod(replicaSetPod("filler", 2500, 1024), "busy");
+  env.runPod(replicaSetPod("small", 1000, 1024), "light");
   env.actions.evictScript["team/small"] = {EvictOutcome::Blocked, EvictOutcome::Blocked, EvictOutcome::Evicted};
   env.reconcile();
   env.clock.advance(5min);

@@ -10,15 +10,9 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
-NodePool cpuPool() {
-  return pool("cpu", {CapacityType::Spot, CapacityType::OnDemand},
-              {type("m5.large", 2000, 8, 0.096, 0.035), type("m5.xlarge", 4000, 16, 0.192, 0.07)});
-}
+NodePool cpuPool() { return m5Pool("cpu"); }
 
 TEST(ScaleUp, WaitsForTheBatchToGoIdle) {
   Env env;
@@ -74,9 +68,7 @@ TEST(ScaleUp, InFlightNodesPreventDuplicateScaleUps) {
   env.start();
   env.cluster.snapshot.pods.push_back(pendingPod("a", 1500, 1024));
   env.clock.advance(0ms);
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   // The pod is still pending while the node boots; a new small pod arrives and must use the same node.
   env.cluster.snapshot.pods.push_back(pendingPod("b", 300, 256));
@@ -95,9 +87,7 @@ TEST(ScaleUp, GpuNodeStaysInFlightUntilItAdvertisesGpus) {
   env.config.nodePools = {gpu};
   env.start();
   env.cluster.snapshot.pods.push_back(pendingPod("train", 1000, 1024, 1));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   EXPECT_EQ(env.provider.createRequests()[0].extended.at("nvidia.com/gpu"), 1);
   // The Node registers and turns Ready, but the device plugin has not advertised nvidia.com/gpu yet.
@@ -148,9 +138,7 @@ TEST(ScaleUp, AllSpotGoneFallsBackToOnDemand) {
   env.provider.setCapacityUnavailable("m5.large", CapacityType::Spot, true);
   env.provider.setCapacityUnavailable("m5.xlarge", CapacityType::Spot, true);
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   auto reqs = env.provider.createRequests();
   ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[2].capacityType, CapacityType::OnDemand);
@@ -164,9 +152,7 @@ TEST(ScaleUp, QuotaMakesThePoolCapacityTypeUnavailable) {
   env.start();
   env.provider.failNextCreates(1, makeError(kErrQuota, "vCPU quota reached"));
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   auto reqs = env.provider.createRequests();
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_EQ(reqs[0].capacityType, CapacityType::Spot);
@@ -182,9 +168,7 @@ TEST(ScaleUp, NodeNotReadyInTimeIsReplacedWithAnotherOffering) {
   env.config.nodePools = {p};
   env.start();
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   const auto first = env.provider.createRequests()[0];
   env.clock.advance(2min - 1ms);
@@ -209,9 +193,7 @@ TEST(ScaleUp, PoolMaxNodesCapsTheScaleUp) {
   env.start();
   env.cluster.snapshot.pods.push_back(pendingPod("a", 1500, 512));
   env.cluster.snapshot.pods.push_back(pendingPod("b", 1500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_EQ(env.provider.createRequests().size(), 1u);
   EXPECT_EQ(env.actions.count("NotTriggerScaleUp"), 1);
 }
@@ -223,9 +205,7 @@ TEST(ScaleUp, PoolCostLimitCapsTheScaleUp) {
   env.config.nodePools = {p};
   env.start();
   for (const char* n : {"a", "b", "c"}) env.cluster.snapshot.pods.push_back(pendingPod(n, 1500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_EQ(env.provider.createRequests().size(), 2u);
   const auto* e = env.actions.find("NotTriggerScaleUp");
   ASSERT_NE(e, nullptr);
@@ -248,8 +228,7 @@ void spend(Env& env, const std::string& wf) {
   node.info.hourlyPrice = 1.0;
   auto spender = pendingPod("spender-" + wf, 2000, 8192);
   spender.info.workflow = wf;
-  env.cluster.snapshot.pods.push_back(spender);
-  env.cluster.bind("spender-" + wf, "paid-" + wf, env.clock.wallNow());
+  env.runPod(spender, "paid-" + wf);
   env.reconcile();
   env.clock.advance(1h);
   env.reconcile();
@@ -267,9 +246,7 @@ TEST(ScaleUp, OverBudgetSpotOnlyWorkflowNeverGetsOnDemand) {
   env.provider.setCapacityUnavailable("m5.large", CapacityType::Spot, true);
   env.provider.setCapacityUnavailable("m5.xlarge", CapacityType::Spot, true);
   env.cluster.snapshot.pods.push_back(budgetedPod("a", "spot-only"));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   for (const auto& r : env.provider.createRequests()) EXPECT_EQ(r.capacityType, CapacityType::Spot) << r.instanceType;
   EXPECT_EQ(env.provider.liveNodes(), 0u);
   EXPECT_EQ(env.actions.count("NotTriggerScaleUp"), 1);
@@ -281,9 +258,7 @@ TEST(ScaleUp, OverBudgetDenyWorkflowGetsNothing) {
   env.start();
   spend(env, "wf-d");
   env.cluster.snapshot.pods.push_back(budgetedPod("d", "deny"));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_TRUE(env.provider.createRequests().empty());
   const auto* e = env.actions.find("BudgetExceeded");
   ASSERT_NE(e, nullptr);
@@ -298,9 +273,7 @@ TEST(ScaleUp, UnderBudgetWorkflowIsNotRestricted) {
   env.config.nodePools = {cpuPool()};
   env.start();
   env.cluster.snapshot.pods.push_back(budgetedPod("d", "deny"));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_EQ(env.provider.createRequests().size(), 1u);
 }
 
@@ -327,9 +300,7 @@ TEST(ScaleUp, NoProviderIsReportedNotCrashing) {
   env.scaler = std::make_unique<Scaler>(env.config, env.clock, env.actions, env.planner,
                                         [](const NodePool&) -> NodeProvider* { return nullptr; });
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
+  env.closeBatch();
   EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleUpFailures, {{"pool", "cpu"}, {"reason", "no_provider"}}), 1);
 }
 

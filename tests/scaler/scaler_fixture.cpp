@@ -78,6 +78,11 @@ NodePool pool(std::string name, std::vector<CapacityType> capacityTypes, std::ve
   return p;
 }
 
+NodePool m5Pool(std::string name) {
+  return pool(std::move(name), {CapacityType::Spot, CapacityType::OnDemand},
+              {type("m5.large", 2000, 8, 0.096, 0.035), type("m5.xlarge", 4000, 16, 0.192, 0.07)});
+}
+
 ClusterPod pendingPod(const std::string& name, int64_t cpuMilli, int64_t memMi, int64_t gpus) {
   ClusterPod p;
   p.info.namespace_ = "team";
@@ -98,6 +103,12 @@ ClusterPod pendingPod(const std::string& name, int64_t cpuMilli, int64_t memMi, 
   }
   p.info.containers.push_back(c);
   p.unschedulable = true;
+  return p;
+}
+
+ClusterPod replicaSetPod(const std::string& name, int64_t cpuMilli, int64_t memMi) {
+  auto p = pendingPod(name, cpuMilli, memMi);
+  p.info.ownerKind = "ReplicaSet";
   return p;
 }
 
@@ -179,6 +190,10 @@ ClusterNode& Cluster::addNode(const NodePool& pool, const std::string& name, Cap
   return snapshot.nodes.back();
 }
 
+void Cluster::interruptionNotice(const std::string& nodeName, const std::string& key) {
+  node(nodeName).info.taints.push_back({key, "", placement::TaintEffect::NoSchedule});
+}
+
 Env::Env() {
   config.nodePools.clear();
   actions.onEvicted = [this](const std::string& key) {
@@ -193,6 +208,19 @@ Scaler& Env::start() {
       config, clock, actions, planner, [this](const NodePool&) -> NodeProvider* { return &provider; }, &store,
       [this](const std::string& line) { logs.push_back(line); });
   return *scaler;
+}
+
+ClusterPod& Env::runPod(ClusterPod pod, const std::string& node) {
+  const std::string name = pod.info.name;
+  cluster.snapshot.pods.push_back(std::move(pod));
+  cluster.bind(name, node, clock.wallNow());
+  return cluster.pod(name);
+}
+
+void Env::closeBatch() {
+  reconcile();
+  clock.advance(std::chrono::seconds(1));
+  reconcile();
 }
 
 void Env::runFor(Duration d, Duration step, bool materialize) {

@@ -47,7 +47,16 @@ class RecordingActions final : public ClusterActions {
 InstanceType type(std::string name, int64_t cpuMilli, int64_t memGi, double onDemand, double spot, int64_t gpus = 0,
                   std::string gpuProduct = "");
 NodePool pool(std::string name, std::vector<CapacityType> capacityTypes, std::vector<InstanceType> types);
+// A spot-first pool (on-demand as fallback) of m5.large (2 CPU, 8 GiB) and m5.xlarge (4 CPU, 16 GiB) at
+// their us-east-1 prices.
+NodePool m5Pool(std::string name);
+// An unschedulable pod of Job team/train (workflow "train"): a Job's pod, which scale-down does not move.
 ClusterPod pendingPod(const std::string& name, int64_t cpuMilli, int64_t memMi, int64_t gpus = 0);
+// The same pod owned by a ReplicaSet: a Deployment's pod, which may be moved to empty a node.
+ClusterPod replicaSetPod(const std::string& name, int64_t cpuMilli, int64_t memMi);
+
+// The taint key the AWS node termination handler puts on a node with a spot interruption notice.
+inline constexpr const char* kAwsSpotNotice = "aws-node-termination-handler/spot-itn";
 
 // A cluster the tests mutate between reconciles.
 class Cluster {
@@ -63,6 +72,8 @@ class Cluster {
   void recomputeRequested();
   // Adds a ready node of the pool's first instance type.
   ClusterNode& addNode(const NodePool& pool, const std::string& name, CapacityType ct, TimePoint created);
+  // Gives `node` the NoSchedule taint `key`, as an interruption notice handler does.
+  void interruptionNotice(const std::string& node, const std::string& key = kAwsSpotNotice);
 };
 
 struct Env {
@@ -79,6 +90,11 @@ struct Env {
   Env();
   Scaler& start();
   ReconcileResult reconcile() { return scaler->reconcile(cluster.snapshot); }
+  // Adds `pod` to the cluster, bound to `node` and running from now.
+  ClusterPod& runPod(ClusterPod pod, const std::string& node);
+  // Reconciles, waits out the 1 s batch idle time and reconciles again: the pods pending at the first
+  // pass form one closed batch and get capacity at the second.
+  void closeBatch();
   // Reconciles every `step` until `d` has passed (fake time), materializing provider nodes as they come.
   void runFor(Duration d, Duration step = std::chrono::milliseconds(250), bool materialize = true);
   bool logged(const std::string& needle) const;

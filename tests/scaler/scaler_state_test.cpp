@@ -12,10 +12,7 @@ namespace spotfit::scaler {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::Env;
-using testing::pendingPod;
-using testing::pool;
-using testing::type;
+using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
 NodePool cpuPool() {
   return pool("cpu", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0.035)});
@@ -29,13 +26,6 @@ void failover(Env& env) {
   ASSERT_TRUE(env.scaler->loadLedger().ok());
   auto st = env.scaler->loadScalerState();
   ASSERT_TRUE(st.ok()) << st.error().message;
-}
-
-// Reconciles until a batch has closed (batch idle is 1 s).
-void passBatch(Env& env) {
-  env.reconcile();
-  env.clock.advance(1s);
-  env.reconcile();
 }
 
 size_t spotRequests(const Env& env) {
@@ -144,7 +134,7 @@ TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
       env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.wallNow()));
   EXPECT_TRUE(env.logged("state: restored 1 unavailable offering(s), 0 recent interruption(s), 0 spot cool-off(s)"));
   env.cluster.snapshot.pods.push_back(pendingPod("b", 1800, 512));  // does not fit next to "a"
-  passBatch(env);
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 3u);
   EXPECT_EQ(env.provider.createRequests()[2].capacityType, CapacityType::OnDemand);
   EXPECT_EQ(spotRequests(env), 1u) << "only the original failed attempt";
@@ -156,7 +146,7 @@ TEST(ScalerFailover, UnavailableOfferingIsAvoidedUntilItsOriginalExpiry) {
   failover(env);  // and a leader starting after the expiry has nothing to avoid
   EXPECT_TRUE(env.scaler->unavailableOfferings().active(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("c", 1800, 512));
-  passBatch(env);
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 4u);
   EXPECT_EQ(env.provider.createRequests()[3].capacityType, CapacityType::Spot);
 }
@@ -165,27 +155,18 @@ NodePool spotPool() {
   return pool("spot", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0.035)});
 }
 
-void runPod(Env& env, const std::string& name, const std::string& node) {
-  env.cluster.snapshot.pods.push_back(pendingPod(name, 1500, 1024));
-  env.cluster.bind(name, node, env.clock.wallNow());
-}
-
-void notice(Env& env, const std::string& node) {
-  env.cluster.node(node).info.taints.push_back({"aws-node-termination-handler/spot-itn", "", placement::TaintEffect::NoSchedule});
-}
-
 TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCountedTwice) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.config.interruption = {10min, 2, 30min};
   env.start();
   for (const char* n : {"s1", "s2"}) env.cluster.addNode(spotPool(), n, CapacityType::Spot, env.clock.wallNow());
-  runPod(env, "w1", "s1");
-  runPod(env, "w2", "s2");
-  notice(env, "s1");
+  env.runPod(pendingPod("w1", 1500, 1024), "s1");
+  env.runPod(pendingPod("w2", 1500, 1024), "s2");
+  env.cluster.interruptionNotice("s1");
   env.reconcile();
   env.clock.advance(1min);
-  notice(env, "s2");
+  env.cluster.interruptionNotice("s2");
   env.reconcile();
   const TimePoint coolOffEnd = env.clock.wallNow() + 30min;
   ASSERT_EQ(env.scaler->interruptions().coolOffUntil("spot", env.clock.wallNow()), coolOffEnd);
@@ -216,7 +197,7 @@ TEST(ScalerFailover, CoolOffLastsUntilItsOriginalEndAndInterruptionsAreNotCounte
   EXPECT_FALSE(env.scaler->interruptions().inCoolOff("spot", env.clock.wallNow()));
   EXPECT_TRUE(env.scaler->memory(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("after", 1900, 1024));  // fits no node created so far
-  passBatch(env);
+  env.closeBatch();
   EXPECT_EQ(env.provider.createRequests().back().capacityType, CapacityType::Spot);
 }
 
@@ -285,7 +266,7 @@ TEST(ScalerFailover, CorruptStoredStateIsIgnoredAndScalingGoesOn) {
   EXPECT_NE(st.error().message.find("scaler state: malformed cool-off"), std::string::npos) << st.error().message;
   EXPECT_TRUE(env.scaler->memory(env.clock.wallNow()).empty());
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
-  passBatch(env);
+  env.closeBatch();
   ASSERT_EQ(env.provider.createRequests().size(), 1u);
   EXPECT_EQ(env.provider.createRequests()[0].capacityType, CapacityType::Spot);
   // The next flush replaces the corrupt document with a readable one.
