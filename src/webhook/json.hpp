@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace spotfit::webhook::json {
 
@@ -33,28 +34,21 @@ inline const Value* member(const Value& obj, std::string_view key) {
   auto it = obj.FindMember(ref(key));
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
-inline Value* member(Value& obj, std::string_view key) {
-  if (!obj.IsObject()) return nullptr;
-  auto it = obj.FindMember(ref(key));
-  return it == obj.MemberEnd() ? nullptr : &it->value;
-}
-
+// Member `key` when it is an object (an array), else nullptr.
 inline const Value* object(const Value& obj, std::string_view key) {
   const Value* v = member(obj, key);
-  return v && v->IsObject() ? v : nullptr;
-}
-inline Value* object(Value& obj, std::string_view key) {
-  Value* v = member(obj, key);
   return v && v->IsObject() ? v : nullptr;
 }
 inline const Value* array(const Value& obj, std::string_view key) {
   const Value* v = member(obj, key);
   return v && v->IsArray() ? v : nullptr;
 }
-inline Value* array(Value& obj, std::string_view key) {
-  Value* v = member(obj, key);
-  return v && v->IsArray() ? v : nullptr;
+// The same look-ups on a value the caller may change: `obj` is not const, so neither is its member.
+inline Value* member(Value& obj, std::string_view key) {
+  return const_cast<Value*>(member(std::as_const(obj), key));
 }
+inline Value* object(Value& obj, std::string_view key) { return const_cast<Value*>(object(std::as_const(obj), key)); }
+inline Value* array(Value& obj, std::string_view key) { return const_cast<Value*>(array(std::as_const(obj), key)); }
 
 inline std::optional<std::string_view> string(const Value& obj, std::string_view key) {
   const Value* v = member(obj, key);
