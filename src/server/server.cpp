@@ -274,9 +274,22 @@ struct Server::Impl {
 };
 
 // One connection. `Tls` selects the HTTPS (TLS over TCP) or plain-HTTP stream; everything else is shared.
+// The stream a session reads and writes: TLS over TCP on the HTTPS listener, plain TCP otherwise.
+template <bool Tls>
+using ServerStream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+template <bool Tls>
+ServerStream<Tls> makeStream(tcp::socket&& socket, const std::shared_ptr<asio::ssl::context>& ctx) {
+  if constexpr (Tls) {
+    return ServerStream<Tls>(std::move(socket), *ctx);
+  } else {
+    return ServerStream<Tls>(std::move(socket));
+  }
+}
+
 template <bool Tls>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
-  using Stream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = ServerStream<Tls>;
   enum class State { Handshake, Idle, Reading, Handling, Writing, Closing };
 
  public:
@@ -284,7 +297,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           std::string remote)
       : impl_(impl),
         ctx_(std::move(ctx)),
-        stream_(makeStream(std::move(socket), ctx_)),
+        stream_(makeStream<Tls>(std::move(socket), ctx_)),
         id_(id),
         remote_(std::move(remote)) {}
 
@@ -310,14 +323,6 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
  private:
   static constexpr Listener kListener = Tls ? Listener::Https : Listener::Plain;
-
-  static Stream makeStream(tcp::socket&& socket, const std::shared_ptr<asio::ssl::context>& ctx) {
-    if constexpr (Tls) {
-      return Stream(std::move(socket), *ctx);
-    } else {
-      return Stream(std::move(socket));
-    }
-  }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
   const Limits& limits() const { return impl_.cfg.limits; }
@@ -562,11 +567,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 // slot costs one handshake, one small write and at most rejectTimeout.
 template <bool Tls>
 class RejectSession final : public std::enable_shared_from_this<RejectSession<Tls>> {
-  using Stream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+  using Stream = ServerStream<Tls>;
 
  public:
   RejectSession(Server::Impl& impl, tcp::socket&& socket, std::shared_ptr<asio::ssl::context> ctx, size_t cap)
-      : impl_(impl), ctx_(std::move(ctx)), stream_(makeStream(std::move(socket), ctx_)) {
+      : impl_(impl), ctx_(std::move(ctx)), stream_(makeStream<Tls>(std::move(socket), ctx_)) {
     std::string body = "too many connections (cap " + std::to_string(cap) + "); retry\n";
     reply_ =
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
@@ -594,14 +599,6 @@ class RejectSession final : public std::enable_shared_from_this<RejectSession<Tl
 
  private:
   static constexpr size_t kLingerBytes = 64 * 1024;
-
-  static Stream makeStream(tcp::socket&& socket, const std::shared_ptr<asio::ssl::context>& ctx) {
-    if constexpr (Tls) {
-      return Stream(std::move(socket), *ctx);
-    } else {
-      return Stream(std::move(socket));
-    }
-  }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
