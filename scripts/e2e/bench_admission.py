@@ -83,12 +83,7 @@ def main():
         kube.create_namespace("spotfit")
         spotfit = spotfitproc.Spotfit(cluster, config_text="webhook:\n  ownNamespace: spotfit\n")
         spotfit.start()
-        manifest = json.loads(cluster.kubectl(
-            "create", "--dry-run=client", "-o", "json", "-f",
-            os.path.join(spotfitproc.SOURCE_DIR, "manifests", "webhook", "mutatingwebhookconfiguration.yaml")).stdout)
-        name = manifest["webhooks"][0]["name"]
-        kube.create("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-                    spotfit.webhook_configuration(manifest))
+        name = spotfit.register_webhook()
         for ns, labels in (("plain", {}), ("opted-in", {"spotfit.io/enabled": "true"})):
             kube.create_namespace(ns, labels)
             kube.wait_default_service_account(ns, 60)

@@ -181,7 +181,19 @@ def _https_ok(url, context, timeout=5):
         return False
 
 
-class Cluster:
+class StartStop:
+    """Context manager over start()/stop(): stop() runs however the block ends."""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+class Cluster(StartStop):
     """The control plane. Use as a context manager; start() and stop() are also public.
 
     scheduler_extenders: list of extender dicts placed in the KubeSchedulerConfiguration.
@@ -198,14 +210,6 @@ class Cluster:
         self.kube = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     def start(self):
         try:

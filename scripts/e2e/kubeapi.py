@@ -90,14 +90,17 @@ class Kube:
     def merge_patch(self, path, patch):
         return self.request("PATCH", path, patch, content_type="application/merge-patch+json")
 
-    def exists(self, path):
+    def get_or_none(self, path, **query):
+        """The object at path, or None if there is none (404)."""
         try:
-            self.get(path)
-            return True
+            return self.get(path, **query)
         except ApiError as error:
             if error.code == 404:
-                return False
+                return None
             raise
+
+    def exists(self, path):
+        return self.get_or_none(path) is not None
 
     # Convenience wrappers for the objects the scenarios use.
 

@@ -70,7 +70,7 @@ def metric_sum(metrics_text, name, **labels):
     return total
 
 
-class Spotfit:
+class Spotfit(controlplane.StartStop):
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
     def __init__(self, cluster, config_text=None, scaler=False, extra_args=()):
@@ -103,14 +103,6 @@ class Spotfit:
     def metrics_url(self):
         return f"http://127.0.0.1:{self.metrics_port}"
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
     def start(self, timeout=60):
         argv = [self.binary, "serve", f"--https-addr=127.0.0.1:{self.https_port}",
                 f"--metrics-addr=127.0.0.1:{self.metrics_port}",
@@ -136,19 +128,19 @@ class Spotfit:
             time.sleep(0.2)
 
     def stop(self):
-        if self.process is not None:
-            code = self.cluster.stop_process(self.process)
-            self.process = None
-            return code
-        return None
+        """SIGTERM; returns the exit code (None when not running)."""
+        return self._end(self.cluster.stop_process)
 
     def kill(self):
         """SIGKILL (a crash): no lease release, no final ledger save, no drain. start() restarts it."""
-        if self.process is not None:
-            code = self.cluster.kill_process(self.process)
-            self.process = None
-            return code
-        return None
+        return self._end(self.cluster.kill_process)
+
+    def _end(self, how):
+        if self.process is None:
+            return None
+        code = how(self.process)
+        self.process = None
+        return code
 
     def _get_ok(self, path):
         try:
@@ -192,3 +184,13 @@ class Spotfit:
     def webhook_configuration(self, manifest_json):
         """The MutatingWebhookConfiguration manifest pointed at this process."""
         return point_webhook_configuration(manifest_json, self.https_url, self.ca_bundle)
+
+    def register_webhook(self):
+        """Creates manifests/webhook's MutatingWebhookConfiguration (converted by kubectl) pointed at this
+        process; returns the webhook's name."""
+        manifest = json.loads(self.cluster.kubectl(
+            "create", "--dry-run=client", "-o", "json", "-f",
+            os.path.join(SOURCE_DIR, "manifests", "webhook", "mutatingwebhookconfiguration.yaml")).stdout)
+        self.cluster.kube.create("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+                                 self.webhook_configuration(manifest))
+        return manifest["webhooks"][0]["name"]

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "scripts", "e2e"))
 
 import controlplane  # noqa: E402
 import kubeapi  # noqa: E402
+import spotfitproc  # noqa: E402
 from kubeapi import wait_for  # noqa: E402,F401
 
 # Generous: a loaded 2-core CI machine runs the unit tests and this suite at the same time.
@@ -64,6 +65,17 @@ class ClusterTestCase(unittest.TestCase):
         cls.addClassCleanup(cls.cluster.stop)
         cls.cluster.start()
         cls.kube = cls.cluster.kube
+
+    @classmethod
+    def start_scaler(cls, config_text, pools, namespace="spotfit"):
+        """The NodePool CRD, spotfit's namespace, the NodePool objects `pools`, and `spotfit serve --scaler`
+        with config_text as cls.spotfit."""
+        install_nodepool_crd(cls.cluster)
+        cls.kube.create_namespace(namespace)
+        for pool in pools:
+            cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", pool)
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=config_text, scaler=True)
+        cls.spotfit.start()
 
     def dump_on_failure(self):
         """Adds the components' log tails to a failing test's output."""

@@ -6,14 +6,11 @@ workflow's next pod with the spend in the message. Prices are high and the budge
 seconds."""
 
 import json
-import os
 import re
 import time
 import unittest
 
-from e2e_common import (SOURCE_DIR, WAIT, ClusterTestCase, install_nodepool_crd, kubeapi, node_pool, pool_nodes,
-                        unique, wait_for)
-import spotfitproc
+from e2e_common import WAIT, ClusterTestCase, kubeapi, node_pool, pool_nodes, unique, wait_for
 
 NAMESPACE = "spotfit-system"
 REFRESH_S = 1
@@ -41,12 +38,9 @@ def pod(name, annotations):
 def ledger_spend(kube, namespace, workflow):
     """The workflow's spend in the scaler's ledger ConfigMap as of now (saved total plus what its running
     pods accrued since the save), or 0 before the first save."""
-    try:
-        cm = kube.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
-    except kubeapi.ApiError as error:
-        if error.code == 404:
-            return 0.0
-        raise
+    cm = kube.get_or_none(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
+    if cm is None:
+        return 0.0
     doc = json.loads((cm.get("data") or {}).get("ledger.json") or "{}")
     usd = sum(e["usd"] for e in doc.get("workflows", []) if (e["namespace"], e["workflow"]) == (namespace, workflow))
     now_ms = time.time() * 1000
@@ -60,19 +54,11 @@ class ScalerLedgerBudgetTest(ClusterTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        install_nodepool_crd(cls.cluster)
-        cls.kube.create_namespace(NAMESPACE)
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+        cls.start_scaler(CONFIG, [node_pool("e2e-cpu", {
             "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 2 * SPOT_PRICE,
-            "spotPrice": SPOT_PRICE}, disruption={"consolidateAfter": "1h", "consolidateUnderused": False}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
-        cls.spotfit.start()
-        manifest = json.loads(cls.cluster.kubectl(
-            "create", "--dry-run=client", "-o", "json", "-f",
-            os.path.join(SOURCE_DIR, "manifests", "webhook", "mutatingwebhookconfiguration.yaml")).stdout)
-        cls.webhook_name = manifest["webhooks"][0]["name"]
-        cls.kube.create("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-                        cls.spotfit.webhook_configuration(manifest))
+            "spotPrice": SPOT_PRICE}, disruption={"consolidateAfter": "1h", "consolidateUnderused": False})],
+            namespace=NAMESPACE)
+        cls.webhook_name = cls.spotfit.register_webhook()
         cls.ns = unique("budget")
         cls.kube.create_namespace(cls.ns, {"spotfit.io/enabled": "true"})
         cls.kube.wait_default_service_account(cls.ns, WAIT)

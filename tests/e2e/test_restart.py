@@ -7,13 +7,10 @@ of created again (no duplicate nodes for the same pending pods), and the workflo
 at least what it was before the stop, includes the time spotfit was down, and keeps growing."""
 
 import json
-import os
 import time
 import unittest
 
-from e2e_common import (SOURCE_DIR, WAIT, ClusterTestCase, install_nodepool_crd, kubeapi, node_pool, pool_nodes,
-                        unique, wait_for)
-import spotfitproc
+from e2e_common import WAIT, ClusterTestCase, kubeapi, node_pool, pool_nodes, unique, wait_for
 
 NAMESPACE = "spotfit-system"  # spotfit's namespace: the Lease and the ledger ConfigMap live here
 CONFIG = f"""webhook:
@@ -29,12 +26,9 @@ READY_DELAY_S = 10  # the kwok provider reports a new node Ready after this
 
 def ledger(kube):
     """The scaler's cost ledger as stored in its ConfigMap (None before the first save)."""
-    try:
-        cm = kube.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
-    except kubeapi.ApiError as error:
-        if error.code == 404:
-            return None
-        raise
+    cm = kube.get_or_none(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
+    if cm is None:
+        return None
     text = (cm.get("data") or {}).get("ledger.json")
     return json.loads(text) if text else None
 
@@ -65,20 +59,12 @@ class RestartTest(ClusterTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        install_nodepool_crd(cls.cluster)
-        cls.kube.create_namespace(NAMESPACE)
         # Priced so the ledger moves visibly within seconds (3 CPUs of a 4-CPU node at 36 USD/h).
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+        cls.start_scaler(CONFIG, [node_pool("e2e-cpu", {
             "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 72, "spotPrice": 36},
             disruption={"consolidateAfter": "1h", "consolidateUnderused": False},
-            provider_parameters={"readyDelay": f"{READY_DELAY_S}s"}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
-        cls.spotfit.start()
-        manifest = json.loads(cls.cluster.kubectl(
-            "create", "--dry-run=client", "-o", "json", "-f",
-            os.path.join(SOURCE_DIR, "manifests", "webhook", "mutatingwebhookconfiguration.yaml")).stdout)
-        cls.kube.create("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-                        cls.spotfit.webhook_configuration(manifest))
+            provider_parameters={"readyDelay": f"{READY_DELAY_S}s"})], namespace=NAMESPACE)
+        cls.spotfit.register_webhook()
         cls.ns = unique("restart")
         cls.kube.create_namespace(cls.ns, {"spotfit.io/enabled": "true"})
         cls.kube.wait_default_service_account(cls.ns, WAIT)

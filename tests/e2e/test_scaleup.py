@@ -3,11 +3,11 @@
 the nodes the plan calls for (bin-packed, no duplicates), the node-lifecycle controller and kube-scheduler
 treat them as real nodes, and every pod ends up bound on a node of the right pool."""
 
-import os
 import time
 import unittest
 
-from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, node_pool, pool_nodes, unique, wait_for
+from e2e_common import (WAIT, ClusterTestCase, kubeapi, node_pool, pool_nodes, unique,
+                        wait_for)
 import spotfitproc
 
 CONFIG = """scaler:
@@ -32,6 +32,8 @@ DRAIN_POOL = "e2e-drain"    # the drain-deadline test's under-used node ...
 ROOM_POOL = "e2e-room"      # ... and the node with room for its pod
 NOTICE_POOL = "e2e-notice"  # the notice-deadline test's pool
 DRAIN_TIMEOUT_S = 5         # DRAIN_POOL's drainTimeout
+REPLACE_POOL = "e2e-replace"  # the replace-with-cheaper test's pool
+REPLACE_READY_DELAY_S = 2   # its kwok nodes report Ready this long after they are created
 ISOLATED = "e2e.spotfit.io/isolated"   # taint key of those pools
 GROUP = "e2e.spotfit.io/group"         # label of those pools
 
@@ -48,13 +50,22 @@ def sample(metrics, name, **labels):
     return None
 
 
-def isolated_pool(name, spot_price, on_demand_price, disruption):
-    """A NodePool (spot and on-demand, one 4-CPU type) whose nodes carry taint ISOLATED and label GROUP=name."""
+def isolated_pool(name, spot_price, on_demand_price, disruption, instance_types=None, provider_parameters=None):
+    """A NodePool (spot and on-demand; one 4-CPU type unless instance_types) whose nodes carry taint ISOLATED
+    and label GROUP=name."""
     pool = node_pool(name, {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": on_demand_price,
-                            "spotPrice": spot_price}, disruption=disruption)
+                            "spotPrice": spot_price}, disruption=disruption, provider_parameters=provider_parameters)
+    if instance_types:
+        pool["spec"]["instanceTypes"] = instance_types
     pool["spec"]["labels"] = {GROUP: "drain" if name in (DRAIN_POOL, ROOM_POOL) else name}
     pool["spec"]["taints"] = [{"key": ISOLATED, "value": "true", "effect": "NoSchedule"}]
     return pool
+
+
+def replace_types(m5_spot_price):
+    """REPLACE_POOL's instance types: m5.xlarge at m5_spot_price (spot) and m6a.xlarge at 0.12, both 4 CPUs."""
+    return [{"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.3, "spotPrice": m5_spot_price},
+            {"name": "m6a.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.3, "spotPrice": 0.12}]
 
 
 def isolated_pod_spec(cpu, node_selector, restart_policy=None):
@@ -72,30 +83,68 @@ def taint_keys(node):
     return {t["key"] for t in node["spec"].get("taints") or []}
 
 
-class ScaleUpTest(ClusterTestCase):
+class ScalerTestCase(ClusterTestCase):
+    """Helpers of the scaler scenarios, which start with ClusterTestCase.start_scaler."""
+
+    def new_namespace(self, prefix):
+        ns = unique(prefix)
+        self.kube.create_namespace(ns)
+        self.kube.wait_default_service_account(ns, WAIT)
+        return ns
+
+    def nodes_of(self, pool):
+        return {n["metadata"]["name"]: n for n in pool_nodes(self.kube, pool)}
+
+    def deploy(self, ns, spec, replicas=1, app="web"):
+        """A Deployment of `replicas` pods labelled app=`app` with pod spec `spec`."""
+        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": app},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}}, "template": {
+                "metadata": {"labels": {"app": app}}, "spec": spec}}})
+
+    def one_bound(self, ns, what, selector="app=web"):
+        """Waits for the single pod matching `selector` to be bound; returns it."""
+        def bound():
+            pods = self.kube.pods(ns, selector)
+            return pods[0] if len(pods) == 1 and pods[0]["spec"].get("nodeName") else None
+
+        return wait_for(what, bound, 3 * WAIT)
+
+    def protected_web(self, ns, cpu, selector, what):
+        """A 1-replica Deployment `web` with a PDB minAvailable 1: waits for its pod to be bound, marks it
+        Running/Ready (as a kubelet would; a Pending pod's eviction ignores the budget) and waits for the
+        disruption controller to allow no disruption. Returns (pod name, node name)."""
+        self.deploy(ns, isolated_pod_spec(cpu, selector))
+        self.kube.create(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", {
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+        web = self.one_bound(ns, what)
+        self.kube.set_pod_running(ns, web["metadata"]["name"])
+
+        def pdb_holds():
+            status = self.kube.get(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/web").get("status") or {}
+            return status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0
+
+        wait_for("the disruption controller to allow no disruption", pdb_holds, WAIT)
+        return web["metadata"]["name"], web["spec"]["nodeName"]
+
+
+class ScaleUpTest(ScalerTestCase):
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
-        wait_for("nodepools to be served",
-                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
-        cls.kube.create_namespace("spotfit")
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
-            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07}))
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-gpu", {
-            "name": "g4dn.xlarge", "cpu": "4", "memory": "16Gi", "gpus": 1, "gpuProduct": "Tesla-T4",
-            "onDemandPrice": 0.526, "spotPrice": 0.2}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
-        cls.spotfit.start()
+        cls.start_scaler(CONFIG, [
+            node_pool("e2e-cpu", {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192,
+                                  "spotPrice": 0.07}),
+            node_pool("e2e-gpu", {"name": "g4dn.xlarge", "cpu": "4", "memory": "16Gi", "gpus": 1,
+                                  "gpuProduct": "Tesla-T4", "onDemandPrice": 0.526, "spotPrice": 0.2})])
 
     def pool_nodes(self, pool):
-        return self.kube.get("/api/v1/nodes", labelSelector=f"spotfit.io/node-pool={pool}")["items"]
+        return pool_nodes(self.kube, pool)
 
     def test_unschedulable_cpu_and_gpu_pods_get_packed_nodes_from_their_pools(self):
-        ns = unique("scaleup")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
+        ns = self.new_namespace("scaleup")
         cpu_pods = [f"cpu-{i}" for i in range(6)]
         for name in cpu_pods:
             self.kube.create(f"/api/v1/namespaces/{ns}/pods", {
@@ -149,28 +198,19 @@ class ScaleUpTest(ClusterTestCase):
         return total
 
 
-class ScaleDownTest(ClusterTestCase):
+class ScaleDownTest(ScalerTestCase):
     """Scenario 3: the Job's pods complete (their status set as a kubelet would) and the scaler removes
     the nodes that became empty, and only those, within the pool's consolidateAfter plus a few passes."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
-        wait_for("nodepools to be served",
-                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
-        cls.kube.create_namespace("spotfit")
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
+        cls.start_scaler(CONFIG + "  scaleDownCooldown: 1s\n", [node_pool("e2e-cpu", {
             "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
-            disruption={"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s", "consolidateUnderused": False}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, scaler=True,
-                                          config_text=CONFIG + "  scaleDownCooldown: 1s\n")
-        cls.spotfit.start()
+            disruption={"consolidateAfter": f"{CONSOLIDATE_AFTER_S}s", "consolidateUnderused": False})])
 
     def test_nodes_emptied_by_completed_jobs_are_removed_and_busy_ones_kept(self):
-        ns = unique("scaledown")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
+        ns = self.new_namespace("scaledown")
         for job_name, parallelism in (("short", 4), ("long", 2)):
             self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
                 "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": job_name},
@@ -199,8 +239,7 @@ class ScaleDownTest(ClusterTestCase):
         start = time.monotonic()
 
         def removed():
-            names = {n["metadata"]["name"] for n in
-                     self.kube.get("/api/v1/nodes", labelSelector="spotfit.io/node-pool=e2e-cpu")["items"]}
+            names = set(self.nodes_of("e2e-cpu"))
             return names if not (names & emptied) else None
 
         remaining = wait_for("the scaler to remove the emptied nodes", removed, WAIT)
@@ -219,7 +258,7 @@ class ScaleDownTest(ClusterTestCase):
             self.assertIsNone(pod["metadata"].get("deletionTimestamp"))
 
 
-class InterruptionTest(ClusterTestCase):
+class InterruptionTest(ScalerTestCase):
     """Scenario 4: a spot interruption notice (the kwok provider's `spotfit.io/interruption-notice` taint,
     as a cloud's termination handler would put it) on a node running a Job's pod: the scaler taints it
     `spotfit.io/disrupting`, creates a replacement node in the same pass and evicts the pod; the Job's
@@ -228,41 +267,32 @@ class InterruptionTest(ClusterTestCase):
 
     The same control plane and spotfit (config INTERRUPTION_CONFIG) also run, each in its own tainted pools:
     the spot cool-off after `threshold` notices in a pool (replacement and new capacity on-demand, NodePool
-    status and gauge), and a PDB-refused consolidation drain that gives up at the pool's drainTimeout."""
+    status and gauge), a PDB-refused consolidation drain that gives up at the pool's drainTimeout, an
+    interrupted node deleted at its notice deadline, and replace-with-cheaper."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
-        wait_for("nodepools to be served",
-                 lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, WAIT)
-        cls.kube.create_namespace("spotfit")
-        # consolidateUnderused off: only the interruption may remove a node here.
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-cpu", {
-            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
-            disruption={"consolidateAfter": "1h", "consolidateUnderused": False}))
-        # The cool-off and drain-deadline tests' pools: tainted (only their pods tolerate it) and dearer than
-        # e2e-cpu, so no test's pods are planned or scheduled onto another test's nodes.
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(COOL_POOL, 0.08, 0.2, {
-            "consolidateAfter": "1h", "consolidateUnderused": False, "unneededTime": "1h"}))
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(DRAIN_POOL, 0.08, 0.2, {
-            "consolidateAfter": "1h", "consolidateUnderused": False, "unneededTime": "2s",
-            "utilizationThreshold": 0.5, "drainTimeout": f"{DRAIN_TIMEOUT_S}s"}))
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(ROOM_POOL, 0.1, 0.25, {
-            "consolidateAfter": "1h", "consolidateUnderused": False}))
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", isolated_pool(NOTICE_POOL, 0.08, 0.2, {
-            "consolidateAfter": "1h", "consolidateUnderused": False}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=INTERRUPTION_CONFIG, scaler=True)
-        cls.spotfit.start()
+        kept = {"consolidateAfter": "1h", "consolidateUnderused": False}
+        cls.start_scaler(INTERRUPTION_CONFIG, [
+            # consolidateUnderused off: only the interruption may remove a node here.
+            node_pool("e2e-cpu", {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192,
+                                  "spotPrice": 0.07}, disruption=kept),
+            # The other tests' pools: tainted (only their pods tolerate it) and dearer than e2e-cpu, so no
+            # test's pods are planned or scheduled onto another test's nodes.
+            isolated_pool(COOL_POOL, 0.08, 0.2, {**kept, "unneededTime": "1h"}),
+            isolated_pool(DRAIN_POOL, 0.08, 0.2, {**kept, "unneededTime": "2s", "utilizationThreshold": 0.5,
+                                                  "drainTimeout": f"{DRAIN_TIMEOUT_S}s"}),
+            isolated_pool(ROOM_POOL, 0.1, 0.25, kept),
+            isolated_pool(NOTICE_POOL, 0.08, 0.2, kept),
+            isolated_pool(REPLACE_POOL, 0, 0, {**kept, "unneededTime": "1s"}, instance_types=replace_types(0.08),
+                          provider_parameters={"readyDelay": f"{REPLACE_READY_DELAY_S}s"})])
 
     def pool_node_names(self):
-        return {n["metadata"]["name"] for n in
-                self.kube.get("/api/v1/nodes", labelSelector="spotfit.io/node-pool=e2e-cpu")["items"]}
+        return set(self.nodes_of("e2e-cpu"))
 
     def test_interruption_notice_gets_a_replacement_node_and_the_pods_evicted(self):
-        ns = unique("interrupt")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
+        ns = self.new_namespace("interrupt")
         # Two 3-CPU pods on 4-CPU nodes: one node each.
         self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
             "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"},
@@ -284,10 +314,7 @@ class InterruptionTest(ClusterTestCase):
         survivor_pod, survivor = pods[1]["metadata"]["name"], pods[1]["spec"]["nodeName"]
         self.assertNotEqual(victim, survivor)
 
-        node = self.kube.get(f"/api/v1/nodes/{victim}")
-        taints = node["spec"].get("taints", []) + [
-            {"key": "spotfit.io/interruption-notice", "value": "true", "effect": "NoSchedule"}]
-        self.kube.merge_patch(f"/api/v1/nodes/{victim}", {"spec": {"taints": taints}})
+        self.interrupt(victim)
 
         replacement = wait_for("a replacement node", lambda: (self.pool_node_names() - original) or None, WAIT)
         self.assertEqual(len(replacement), 1, sorted(replacement))
@@ -333,9 +360,6 @@ class InterruptionTest(ClusterTestCase):
             {"key": "spotfit.io/interruption-notice", "value": "true", "effect": "NoSchedule"}]
         self.kube.merge_patch(f"/api/v1/nodes/{node_name}", {"spec": {"taints": taints}})
 
-    def nodes_of(self, pool):
-        return {n["metadata"]["name"]: n for n in pool_nodes(self.kube, pool)}
-
     def finish_evicted(self, ns, pod_name):
         """Waits for the scaler's eviction of pod_name, then removes it as a kubelet would after its preStop."""
         wait_for(f"pod {pod_name} to be evicted", lambda: self.kube.get(
@@ -343,16 +367,11 @@ class InterruptionTest(ClusterTestCase):
         self.kube.delete(f"/api/v1/namespaces/{ns}/pods/{pod_name}", gracePeriodSeconds="0")
 
     def test_repeated_interruptions_put_the_pool_in_spot_cool_off(self):
-        ns = unique("cooloff")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
+        ns = self.new_namespace("cooloff")
         selector = {"spotfit.io/node-pool": COOL_POOL}
         # Two 3-CPU pods on 4-CPU nodes: one spot node each. A Deployment, not a Job: the ReplicaSet replaces
         # an evicted pod at once, where the Job controller would wait out its failure back-off (10 s, 20 s).
-        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "train"},
-            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "train"}}, "template": {
-                "metadata": {"labels": {"app": "train"}}, "spec": isolated_pod_spec("3", selector)}}})
+        self.deploy(ns, isolated_pod_spec("3", selector), replicas=2, app="train")
 
         def bound(count):
             pods = [p for p in self.kube.pods(ns, "app=train") if not p["metadata"].get("deletionTimestamp")]
@@ -450,30 +469,8 @@ class InterruptionTest(ClusterTestCase):
         every eviction is refused (429), but the machine is going away anyway, so the scaler deletes the
         node at `interruption.drainDeadline` after the notice (issue 7: taint, replace at once, evict;
         docs/scaler.md, Interruptions) instead of waiting like a consolidation drain."""
-        ns = unique("notice")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
-        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
-                "metadata": {"labels": {"app": "web"}}, "spec": isolated_pod_spec("3", {GROUP: NOTICE_POOL})}}})
-        self.kube.create(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", {
-            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
-
-        def web_bound():
-            pods = self.kube.pods(ns, "app=web")
-            return pods[0] if len(pods) == 1 and pods[0]["spec"].get("nodeName") else None
-
-        web = wait_for("the web pod on a new e2e-notice node", web_bound, 3 * WAIT)
-        web_pod, victim = web["metadata"]["name"], web["spec"]["nodeName"]
-        self.kube.set_pod_running(ns, web_pod)
-
-        def pdb_holds():
-            status = self.kube.get(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/web").get("status") or {}
-            return status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0
-
-        wait_for("the disruption controller to allow no disruption", pdb_holds, WAIT)
+        ns = self.new_namespace("notice")
+        web_pod, victim = self.protected_web(ns, "3", {GROUP: NOTICE_POOL}, "the web pod on a new e2e-notice node")
         blocked_before = counter_sum(self.spotfit.metrics(), "spotfit_scaler_evictions_total", result="blocked")
         self.interrupt(victim)
         noticed_at = time.monotonic()
@@ -503,32 +500,9 @@ class InterruptionTest(ClusterTestCase):
         gives up: the disrupting taint is removed, the node and the pod stay, DrainFailed is reported and the
         node is backed off (docs/scaler.md, Drain). An interrupted node is not backed off but deleted at its
         notice deadline (interruption.drainDeadline; the test above)."""
-        ns = unique("deadline")
-        self.kube.create_namespace(ns)
-        self.kube.wait_default_service_account(ns, WAIT)
-        self.kube.create(f"/apis/apps/v1/namespaces/{ns}/deployments", {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
-                "metadata": {"labels": {"app": "web"}}, "spec": isolated_pod_spec("400m", {GROUP: "drain"})}}})
-        self.kube.create(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets", {
-            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
-
-        def web_bound():
-            pods = self.kube.pods(ns, "app=web")
-            return pods[0] if len(pods) == 1 and pods[0]["spec"].get("nodeName") else None
-
-        web = wait_for("the web pod on a new e2e-drain node", web_bound, 3 * WAIT)
-        web_pod, drained = web["metadata"]["name"], web["spec"]["nodeName"]
+        ns = self.new_namespace("deadline")
+        web_pod, drained = self.protected_web(ns, "400m", {GROUP: "drain"}, "the web pod on a new e2e-drain node")
         self.assertEqual(set(self.nodes_of(DRAIN_POOL)), {drained})
-        # As a kubelet would: Running and Ready (a Pending pod's eviction ignores the budget).
-        self.kube.set_pod_running(ns, web_pod)
-
-        def pdb_holds():
-            status = self.kube.get(f"/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/web").get("status") or {}
-            return status.get("currentHealthy") == 1 and status.get("disruptionsAllowed") == 0
-
-        wait_for("the disruption controller to allow no disruption", pdb_holds, WAIT)
 
         # A Job pod only e2e-room may run: a second node of the group, with room for the web pod.
         self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", {
@@ -591,6 +565,100 @@ class InterruptionTest(ClusterTestCase):
                                      pool=DRAIN_POOL), 1.0)
         self.assertIsNone(self.kube.get(f"/api/v1/namespaces/{ns}/pods/{web_pod}")["metadata"]
                           .get("deletionTimestamp"))
+
+    # -- replace with cheaper ----------------------------------------------------------------------------
+
+    def test_node_is_replaced_with_a_cheaper_offering_created_and_ready_before_the_drain(self):
+        """Replace-with-cheaper (issue 7, docs/scaler.md): a Deployment's pod (Running/Ready) on an m5.xlarge
+        spot node of REPLACE_POOL; then m5.xlarge's spot price rises to 0.30 USD/h, so the pool's m6a.xlarge
+        (0.12) is more than 10% cheaper. The scaler creates the m6a node first; only once it is Ready
+        (kwok readyDelay 2s) is the old node tainted and its pod evicted; the ReplicaSet's new pod binds on
+        the new node, the old node is deleted, and Events and metrics say why."""
+        ns = self.new_namespace("replace")
+        self.deploy(ns, isolated_pod_spec("3", {GROUP: REPLACE_POOL}))
+        web = self.one_bound(ns, "the web pod on a new e2e-replace node")
+        web_pod, old = web["metadata"]["name"], web["spec"]["nodeName"]
+        self.kube.set_pod_running(ns, web_pod)
+        old_node = self.nodes_of(REPLACE_POOL)[old]
+        self.assertEqual(old_node["metadata"]["labels"]["node.kubernetes.io/instance-type"], "m5.xlarge")
+        self.assertEqual(old_node["metadata"]["labels"]["spotfit.io/capacity-type"], "spot")
+        # At 0.08 vs 0.12 nothing pays: a few passes later the node is still alone and untainted.
+        for _ in range(2):
+            before = self.spotfit.metrics()
+            wait_for("another scaler pass", lambda: self.spotfit.metrics() != before, WAIT)
+        self.assertEqual(set(self.nodes_of(REPLACE_POOL)), {old})
+
+        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/nodepools/{REPLACE_POOL}",
+                              {"spec": {"instanceTypes": replace_types(0.3)}})
+        patched = time.monotonic()
+        # Sample the pod, then the pool's nodes (one list: a consistent view) until the old node is gone.
+        seen = {}           # event -> first time seen, seconds after the price change
+        violations = []     # samples where the old node was disrupted while its replacement was not Ready
+        replacement = None
+        deadline = patched + 2 * WAIT
+        while True:
+            now = time.monotonic() - patched
+            pod = self.kube.get_or_none(f"/api/v1/namespaces/{ns}/pods/{web_pod}")
+            nodes = self.nodes_of(REPLACE_POOL)
+            new = set(nodes) - {old}
+            if new and replacement is None:
+                self.assertEqual(len(new), 1, sorted(new))
+                (replacement,) = new
+                seen["created"] = now
+            ready = replacement in nodes and kubeapi.is_ready(nodes[replacement])
+            if ready:
+                seen.setdefault("ready", now)
+            tainted = old in nodes and "spotfit.io/disrupting" in taint_keys(nodes[old])
+            if tainted:
+                seen.setdefault("tainted", now)
+            evicted = pod is not None and pod["metadata"].get("deletionTimestamp")
+            if evicted:
+                seen.setdefault("evicted", now)
+                # No kubelet: finish the evicted pod's termination as the kubelet would.
+                self.kube.delete(f"/api/v1/namespaces/{ns}/pods/{web_pod}", gracePeriodSeconds="0")
+            if (tainted or evicted) and not ready:
+                violations.append((round(now, 2), sorted(nodes), tainted, bool(evicted)))
+            if old not in nodes:
+                seen["deleted"] = now
+                break
+            self.assertLess(time.monotonic(), deadline, f"old node {old} still there; seen {seen}")
+            time.sleep(0.1)
+        if "evicted" not in seen:  # evicted and the node deleted between the pod's read and the nodes' list
+            pod = self.kube.get_or_none(f"/api/v1/namespaces/{ns}/pods/{web_pod}")
+            self.assertTrue(pod is None or pod["metadata"].get("deletionTimestamp"), "node deleted, pod not evicted")
+            seen["evicted"] = seen["deleted"]
+            if pod is not None:
+                self.kube.delete(f"/api/v1/namespaces/{ns}/pods/{web_pod}", gracePeriodSeconds="0")
+        print("\nreplace-with-cheaper, seconds after the price change: " +
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(seen.items(), key=lambda kv: kv[1])))
+        self.assertEqual(violations, [], "old node disrupted before its replacement was Ready")
+        disrupted = min(seen.get("tainted", seen["evicted"]), seen["evicted"])
+        self.assertTrue(seen["created"] <= seen["ready"] <= disrupted <= seen["evicted"] <= seen["deleted"], seen)
+        # Created first; drained only after the replacement's boot (readyDelay; 0.5 s slack for the polls).
+        self.assertGreaterEqual(disrupted - seen["created"], REPLACE_READY_DELAY_S - 0.5, seen)
+
+        repl = self.kube.get(f"/api/v1/nodes/{replacement}")
+        self.assertEqual(repl["metadata"]["labels"]["node.kubernetes.io/instance-type"], "m6a.xlarge")
+        self.assertEqual(repl["metadata"]["labels"]["spotfit.io/capacity-type"], "spot")
+        self.assertEqual(self.one_bound(ns, "the Deployment's new pod on the replacement node")["spec"]["nodeName"],
+                         replacement)
+        self.assertEqual(set(self.nodes_of(REPLACE_POOL)), {replacement})
+
+        metrics = self.spotfit.metrics()
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=REPLACE_POOL,
+                                     reason="replaced"), 1.0)
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=REPLACE_POOL), 1.0)
+        events = self.kube.get("/api/v1/namespaces/default/events")["items"]
+        on_old = {e["reason"]: e["message"] for e in events
+                  if e["involvedObject"]["kind"] == "Node" and e["involvedObject"]["name"] == old}
+        self.assertIn("Replacing", on_old, on_old)
+        self.assertIn("m6a.xlarge", on_old["Replacing"])
+        self.assertIn(replacement, on_old["Replacing"])
+        self.assertIn("Draining", on_old, on_old)
+        self.assertIn("replaced", on_old["Draining"])
+        self.assertTrue(any(e["reason"] == "ScaledDown" and e["involvedObject"]["name"] == REPLACE_POOL
+                            and f"replaced node {old}" in e["message"] for e in events),
+                        [(e["reason"], e["message"]) for e in events if e["involvedObject"]["name"] == REPLACE_POOL])
 
 
 if __name__ == "__main__":

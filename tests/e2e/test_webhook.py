@@ -7,11 +7,9 @@ scenario 6, a `deny` budget refused at admission from the scaler's cost-ledger C
 spotfit starts: the webhook re-reads it every 30 s)."""
 
 import json
-import os
-import re
 import unittest
 
-from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, kubeapi, unique, wait_for
+from e2e_common import WAIT, ClusterTestCase, kubeapi, unique, wait_for
 import spotfitproc
 
 CHECKPOINT = "/bin/save-checkpoint --to s3://bucket/ckpt"
@@ -102,12 +100,7 @@ class WebhookTest(ClusterTestCase):
             "data": {"ledger.json": ledger_json(cls.opted_in, "nightly", LEDGER_SPEND_USD)}})
         cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text="webhook:\n  ownNamespace: spotfit\n")
         cls.spotfit.start()
-        manifest = json.loads(cls.cluster.kubectl(
-            "create", "--dry-run=client", "-o", "json", "-f",
-            os.path.join(SOURCE_DIR, "manifests", "webhook", "mutatingwebhookconfiguration.yaml")).stdout)
-        cls.webhook_name = manifest["webhooks"][0]["name"]
-        cls.kube.create("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
-                        cls.spotfit.webhook_configuration(manifest))
+        cls.webhook_name = cls.spotfit.register_webhook()
         cls.kube.create_ready_node(unique("node"), cpu="16", memory="64Gi",
                                    labels={"spotfit.io/capacity-type": "spot"},
                                    taints=[{"key": "spotfit.io/capacity-type", "value": "spot",
