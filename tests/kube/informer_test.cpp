@@ -508,7 +508,12 @@ TEST(InformerDecodeErrors, UndecodableObjectsKeepTheirLastGoodStateUntilDeleted)
   ASSERT_TRUE(inf->waitUntil([&] { return inf->decodeErrors() == 1; }, 10s));
   ASSERT_NE(inf->store().get("d/odd"), nullptr);
   EXPECT_EQ(inf->store().get("d/odd")->nodeName, "n1");  // last good state
-  // A relist that still cannot decode it does not report it deleted.
+  // A relist that still cannot decode it does not report it deleted. The next watch is held back until
+  // the change is compacted away, so a fast reconnect cannot see it as an ordinary event (no relist).
+  Fault slowWatch;
+  slowWatch.watch = true;
+  slowWatch.delay = std::chrono::milliseconds(500);
+  api.injectFault(slowWatch);
   api.closeWatches();
   api.upsert("pods", podJson("d", "other"));  // missed while disconnected...
   api.compact();                              // ...and compacted away: 410, relist
