@@ -1007,6 +1007,8 @@ int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const In
     replacing_[f.name] = a.node;
     inFlight_[f.name] = std::move(f);
     ++created;
+    // A replacement is a node created like any other (its failures count as scale-up failures too).
+    metrics_.inc(metric::kScaleUps, {{"pool", ps.pool.name}, {"capacity_type", std::string(toString(capacity))}});
     log("scale-down: replacing " + a.node + " (" + node.info.instanceType + ") with " + name + " (" +
         a.replacementInstanceType + "), saving " + std::to_string(a.savingsPerHour) + " USD/h: " + a.reason);
     emit(nodeRef(a.node), "Normal", "Replacing",

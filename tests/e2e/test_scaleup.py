@@ -648,6 +648,8 @@ class InterruptionTest(ScalerTestCase):
         self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=REPLACE_POOL,
                                      reason="replaced"), 1.0)
         self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_downs_total", pool=REPLACE_POOL), 1.0)
+        # Both nodes were created by the scaler: the first for the pod, then the cheaper replacement.
+        self.assertEqual(counter_sum(metrics, "spotfit_scaler_scale_ups_total", pool=REPLACE_POOL), 2.0)
         events = self.kube.get("/api/v1/namespaces/default/events")["items"]
         on_old = {e["reason"]: e["message"] for e in events
                   if e["involvedObject"]["kind"] == "Node" and e["involvedObject"]["name"] == old}

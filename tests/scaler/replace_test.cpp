@@ -47,6 +47,7 @@ TEST(Replace, CheaperNodeCreatedFirstThenOldNodeDrainedWhenReplacementIsReady) {
   EXPECT_EQ(repl.instanceType, "m5.large");
   EXPECT_EQ(repl.capacityType, CapacityType::OnDemand);
   EXPECT_NE(env.actions.find("Replacing"), nullptr);
+  EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleUps, {{"pool", "od"}, {"capacity_type", "on-demand"}}), 1);
   // The replacement is not up yet: the old node is neither tainted nor drained.
   env.clock.advance(1s);
   env.reconcile();
