@@ -13,7 +13,6 @@ namespace spotfit::scaler {
 
 namespace {
 
-// A spot notice gives two minutes; the drain of an interrupted node cannot wait longer than that.
 // Provider errors that are neither capacity nor quota pause that pool's capacity type this long.
 constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
 // Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
@@ -279,10 +278,14 @@ ScalerMemory Scaler::memory(TimePoint now) const {
 
 Status Scaler::flushLedger() {
   if (!store_) return {};
-  auto now = clock_.wallNow();
+  const auto now = clock_.wallNow();
+  return save(now, memory(now).toJson());
+}
+
+Status Scaler::save(TimePoint now, std::string memoryJson) {
   ledger_.accrue(now);
   lastFlush_ = now;
-  lastMemoryJson_ = memory(now).toJson();
+  lastMemoryJson_ = std::move(memoryJson);
   return store_->saveWithScalerState(ledger_.toJson(), lastMemoryJson_);
 }
 
@@ -1143,10 +1146,12 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
     live.insert(p.info.uid);
   }
   ledger_.retainOnly(live, now);
+  if (!store_) return;
   // A changed memory is saved at once (a failure is retried with the periodic flush): a failover right
   // after an offering failed must not retry it.
-  if (store_ && (now - lastFlush_ >= config_.ledgerFlushInterval || memory(now).toJson() != lastMemoryJson_)) {
-    auto st = flushLedger();
+  std::string memoryJson = memory(now).toJson();
+  if (now - lastFlush_ >= config_.ledgerFlushInterval || memoryJson != lastMemoryJson_) {
+    auto st = save(now, std::move(memoryJson));
     if (!st) log("ledger: saving failed: " + st.error().message + "; will retry");
   }
 }
