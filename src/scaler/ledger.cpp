@@ -93,13 +93,6 @@ std::map<WorkflowKey, double> CostLedger::workflows(TimePoint now) const {
   return out;
 }
 
-namespace {
-int64_t toMs(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-TimePoint fromMs(int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
-}  // namespace
-
 std::string CostLedger::toJson() const {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -143,7 +136,7 @@ std::string CostLedger::toJson() const {
     w.Key("onDemandRatePerHour");
     w.Double(p.onDemandRatePerHour);
     w.Key("accruedToMs");
-    w.Int64(toMs(p.accruedTo));
+    w.Int64(toEpochMs(p.accruedTo));
     w.EndObject();
   }
   w.EndArray();
@@ -191,7 +184,7 @@ Result<CostLedger> CostLedger::fromJson(std::string_view json) {
       if (!uid || !ns || !wf || !rate || !od || !e.HasMember("accruedToMs") || !e["accruedToMs"].IsInt64()) {
         return bad("malformed running entry");
       }
-      l.open_[*uid] = RunningPod{*uid, {*ns, *wf}, *rate, *od, fromMs(e["accruedToMs"].GetInt64())};
+      l.open_[*uid] = RunningPod{*uid, {*ns, *wf}, *rate, *od, fromEpochMs(e["accruedToMs"].GetInt64())};
     }
   }
   return l;

@@ -11,10 +11,6 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-int64_t toMs(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-TimePoint fromMs(int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
 
 void str(Writer& w, const char* key, const std::string& v) {
   w.Key(key);
@@ -36,7 +32,7 @@ bool optString(const rapidjson::Value& o, const char* k, std::string& out) {
 
 std::optional<TimePoint> getTime(const rapidjson::Value& o, const char* k) {
   if (!o.IsObject() || !o.HasMember(k) || !o[k].IsInt64()) return std::nullopt;
-  return fromMs(o[k].GetInt64());
+  return fromEpochMs(o[k].GetInt64());
 }
 
 }  // namespace
@@ -56,7 +52,7 @@ std::string ScalerMemory::toJson() const {
     str(w, "capacityType", std::string(toString(e.key.capacityType)));
     str(w, "zone", e.key.zone);
     w.Key("untilMs");
-    w.Int64(toMs(e.until));
+    w.Int64(toEpochMs(e.until));
     str(w, "reason", e.reason);
     w.EndObject();
   }
@@ -69,7 +65,7 @@ std::string ScalerMemory::toJson() const {
     str(w, "instanceType", r.instanceType);
     str(w, "node", r.node);
     w.Key("atMs");
-    w.Int64(toMs(r.at));
+    w.Int64(toEpochMs(r.at));
     w.EndObject();
   }
   w.EndArray();
@@ -79,7 +75,7 @@ std::string ScalerMemory::toJson() const {
     w.StartObject();
     str(w, "pool", pool);
     w.Key("untilMs");
-    w.Int64(toMs(until));
+    w.Int64(toEpochMs(until));
     w.EndObject();
   }
   w.EndArray();
@@ -89,7 +85,7 @@ std::string ScalerMemory::toJson() const {
     w.StartObject();
     str(w, "pool", pool);
     w.Key("atMs");
-    w.Int64(toMs(at));
+    w.Int64(toEpochMs(at));
     w.EndObject();
   }
   w.EndArray();
