@@ -24,6 +24,10 @@ ManualClock::ManualClock(WallTimePoint wallStart, bool autoAdvance)
 
 Clock::WallTimePoint ManualClock::wallNow() const {
   std::lock_guard lock(mu_);
+  return wallLocked();
+}
+
+Clock::WallTimePoint ManualClock::wallLocked() const {
   return wallBase_ + std::chrono::duration_cast<WallTimePoint::duration>(offset_);
 }
 
@@ -61,7 +65,7 @@ void ManualClock::advance(Duration d) {
 void ManualClock::set(WallTimePoint t) {
   {
     std::lock_guard lock(mu_);
-    const WallTimePoint wall = wallBase_ + std::chrono::duration_cast<WallTimePoint::duration>(offset_);
+    const WallTimePoint wall = wallLocked();
     if (t >= wall) {
       advanceLocked(std::chrono::duration_cast<Duration>(t - wall));
     } else {

@@ -54,6 +54,7 @@ class ManualClock final : public Clock {
 
  private:
   void advanceLocked(Duration d);
+  WallTimePoint wallLocked() const;  // wallBase_ + offset_; mu_ held
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
