@@ -273,7 +273,6 @@ struct Server::Impl {
   void onAccept(Listener l, boost::system::error_code ec, tcp::socket socket);
 };
 
-// One connection. `Tls` selects the HTTPS (TLS over TCP) or plain-HTTP stream; everything else is shared.
 // The stream a session reads and writes: TLS over TCP on the HTTPS listener, plain TCP otherwise.
 template <bool Tls>
 using ServerStream = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
@@ -287,6 +286,7 @@ ServerStream<Tls> makeStream(tcp::socket&& socket, const std::shared_ptr<asio::s
   }
 }
 
+// One connection. `Tls` selects the HTTPS (TLS over TCP) or plain-HTTP stream; everything else is shared.
 template <bool Tls>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
   using Stream = ServerStream<Tls>;
