@@ -251,6 +251,11 @@ class ScaleDownTest(ScalerTestCase):
         self.assertLessEqual(elapsed, CONSOLIDATE_AFTER_S + 10, "empty nodes removed later than consolidateAfter + 10s")
         self.assertGreaterEqual(elapsed, CONSOLIDATE_AFTER_S - 1, "empty nodes removed before consolidateAfter")
         self.assertEqual(remaining, busy)
+        # The counter is published by the pass that deleted the nodes, which may end after the Node deletions
+        # are visible through the API: wait for that pass instead of reading the metric once.
+        wait_for("scale_downs_total to count the removed nodes",
+                 lambda: counter_sum(self.spotfit.metrics(), "spotfit_scaler_scale_downs_total") == len(emptied) or None,
+                 WAIT)
         self.assertEqual(counter_sum(self.spotfit.metrics(), "spotfit_scaler_scale_downs_total"), len(emptied))
         # The nodes still running the long Job's pods were left alone and its pods were never evicted.
         for pod in self.kube.pods(ns, "batch.kubernetes.io/job-name=long"):
