@@ -197,13 +197,15 @@ class Cluster(StartStop):
     """The control plane. Use as a context manager; start() and stop() are also public.
 
     scheduler_extenders: list of extender dicts placed in the KubeSchedulerConfiguration.
+    apiserver_args: extra kube-apiserver flags (e.g. --admission-control-config-file).
     keep: leave the work directory behind (logs, certs) for inspection.
     """
 
-    def __init__(self, bin_dir=None, workdir=None, scheduler_extenders=None, keep=None):
+    def __init__(self, bin_dir=None, workdir=None, scheduler_extenders=None, keep=None, apiserver_args=()):
         self.bin_dir = bin_dir
         self.workdir = workdir
         self.scheduler_extenders = scheduler_extenders or []
+        self.apiserver_args = list(apiserver_args)
         self.keep = keep if keep is not None else os.environ.get("SPOTFIT_E2E_KEEP") == "1"
         self.processes = []
         self.ports = set()
@@ -276,7 +278,7 @@ class Cluster(StartStop):
             "--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
             "ValidatingAdmissionPolicy,NamespaceLifecycle,ServiceAccount,TaintNodesByCondition,Priority,"
             "DefaultTolerationSeconds,DefaultStorageClass,ResourceQuota,LimitRanger",
-            "--profiling=false", "--v=1"])
+            "--profiling=false", "--v=1", *self.apiserver_args])
         ca_context = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
         ca_context.load_cert_chain(os.path.join(pki, "admin.crt"), os.path.join(pki, "admin.key"))
         self._wait(self.apiserver, "kube-apiserver /readyz",

@@ -58,6 +58,18 @@ def point_webhook_configuration(manifest_json, https_url, ca_bundle):
     return config
 
 
+def make_certs(binary, out, clients=()):
+    """`spotfit certs` into `out`: CA, serving pair for the Service name and localhost, and a client certificate
+    client-NAME.crt/.key per name in `clients`. Returns `out`."""
+    argv = [binary, "certs", "--out", out, "--dns", SERVICE_DNS, "--dns", "localhost"]
+    for name in clients:
+        argv += ["--client", name]
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise controlplane.ClusterError(f"spotfit certs failed ({result.returncode}): {result.stdout.strip()}")
+    return out
+
+
 def metric_sum(metrics_text, name, **labels):
     """Sums the samples of `name` in a Prometheus text exposition (with or without labels) that carry every
     label in `labels`; 0 when there is none."""
@@ -73,7 +85,9 @@ def metric_sum(metrics_text, name, **labels):
 class Spotfit(controlplane.StartStop):
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
-    def __init__(self, cluster, config_text=None, scaler=False, extra_args=()):
+    def __init__(self, cluster, config_text=None, scaler=False, extra_args=(), certs=None):
+        """certs: a directory `spotfit certs --dns spotfit.spotfit-system.svc --dns localhost` already wrote
+        (e.g. with client certificates the control plane was started with); default: a fresh one."""
         self.cluster = cluster
         self.binary = spotfit_binary()
         self.dir = os.path.join(cluster.workdir, "spotfit")
@@ -84,11 +98,7 @@ class Spotfit(controlplane.StartStop):
         self.process = None
         self.https_port = controlplane._free_port(cluster.ports)
         self.metrics_port = controlplane._free_port(cluster.ports)
-        self.certs = os.path.join(self.dir, "certs")
-        result = subprocess.run([self.binary, "certs", "--out", self.certs, "--dns", SERVICE_DNS, "--dns", "localhost"],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if result.returncode != 0:
-            raise controlplane.ClusterError(f"spotfit certs failed ({result.returncode}): {result.stdout.strip()}")
+        self.certs = certs or make_certs(self.binary, os.path.join(self.dir, "certs"))
         with open(os.path.join(self.certs, "ca-bundle.b64")) as f:
             self.ca_bundle = f.read().strip()
         with open(os.path.join(self.certs, "ca.crt"), "rb") as f:

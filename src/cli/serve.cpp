@@ -48,9 +48,13 @@ int runServe(const std::vector<std::string>& args) {
   flags.string("metrics-addr", "ADDR", "plain-HTTP listen address for /metrics /healthz /readyz (default :8080)");
   flags.string("tls-cert-file", "FILE", "serving certificate chain, PEM (reloaded when it changes)");
   flags.string("tls-key-file", "FILE", "serving private key, PEM");
+  flags.string("client-ca-file", "FILE",
+               "mTLS: require client certificates signed by this CA bundle (server.clientAuth.caFile)");
   flags.string("kubeconfig", "FILE", "kubeconfig for the API server (default: in-cluster when in a pod, else none)");
   flags.string("log-level", "LEVEL", "trace, debug, info, warn, error or off (default info)");
   flags.boolean("scaler", "also run the leader-elected scaler");
+  flags.boolean("scaler-only",
+                "run the scaler alone: no webhook or extender routes, informers or API rights (its own Deployment)");
   if (!flags.parse(args)) return kExitOk;
 
   server::config::Document doc;
@@ -64,6 +68,12 @@ int runServe(const std::vector<std::string>& args) {
 
   std::vector<ServePluginInfo> plugins = servePlugins();
   if (Status st = doc.checkSections(knownSections(plugins)); !st) return fail(st.error().message);
+  // The scaler's Deployment shares the config file with the webhook/extender one, so their sections stay
+  // valid (checked above) but their plugins are not configured: nothing they would call the API for runs
+  // under the scaler's ServiceAccount, and the webhook's account needs none of the scaler's rights.
+  const bool scalerOnly = flags.getBool("scaler-only");
+  const bool runScaler = flags.getBool("scaler") || scalerOnly;
+  if (scalerOnly) std::erase_if(plugins, [](const ServePluginInfo& p) { return p.name != "scaler"; });
 
   for (const char* name : {"https-addr", "metrics-addr"}) {
     if (!flags.given(name)) continue;
@@ -73,6 +83,10 @@ int runServe(const std::vector<std::string>& args) {
   }
   if (flags.given("tls-cert-file")) cfg.tlsCertFile = flags.get("tls-cert-file");
   if (flags.given("tls-key-file")) cfg.tlsKeyFile = flags.get("tls-key-file");
+  if (flags.given("client-ca-file")) {
+    if (flags.get("client-ca-file").empty()) throw UsageError{"flag --client-ca-file: must not be empty"};
+    cfg.clientAuth.caFile = flags.get("client-ca-file");
+  }
   if (flags.given("kubeconfig")) cfg.kubeconfig = flags.get("kubeconfig");
   if (flags.given("log-level")) {
     if (auto lv = server::parseLogLevel(flags.get("log-level")); !lv)
@@ -112,11 +126,10 @@ int runServe(const std::vector<std::string>& args) {
     log.warn("no Kubernetes API configured: running without a cluster; features that need the API are off",
              {{"feature", "kubernetes"}});
   }
-  srv.readiness().setFeature(
-      "scaler", false, flags.getBool("scaler") ? "requested, but no scaler plugin is built in" : "--scaler not given");
+  srv.readiness().setFeature("scaler", false,
+                             runScaler ? "requested, but no scaler plugin is built in" : "--scaler not given");
 
-  auto configured =
-      configurePlugins(plugins, srv, doc, ServeEnvironment{flags.getBool("scaler"), kubeconfig, inCluster}, logger);
+  auto configured = configurePlugins(plugins, srv, doc, ServeEnvironment{runScaler, kubeconfig, inCluster}, logger);
   if (!configured) return fail(configured.error().message);
   ServeHooks hooks = std::move(*configured);
 

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string_view>
 
@@ -199,6 +200,95 @@ Result<CertBundle> generateCertificates(const CertOptions& options) {
   b.keyPem = *leafKeyText;
   b.caBundleBase64 = base64Encode(b.caCertPem);
   return b;
+}
+
+namespace {
+
+bool validClientName(const std::string& n) {
+  if (n.empty() || n.size() > 64 || n.front() == '.' || n.front() == '-') return false;
+  for (char c : n) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<ClientCert> generateClientCertificate(const std::string& caCertPem, const std::string& caKeyPem,
+                                             const ClientCertOptions& options) {
+  if (!validClientName(options.commonName))
+    return makeError("invalid", "client name '" + options.commonName +
+                                    "' must be 1 to 64 of A-Z a-z 0-9 . _ - (not starting with . or -)");
+  if (options.days < 1 || options.days > 36500) return makeError("invalid", "days must be between 1 and 36500");
+  for (const auto& o : options.organizations) {
+    if (o.empty() || o.size() > 64) return makeError("invalid", "organization must be 1 to 64 characters");
+  }
+  ERR_clear_error();
+  BioPtr caCertBio(BIO_new_mem_buf(caCertPem.data(), static_cast<int>(caCertPem.size())));
+  BioPtr caKeyBio(BIO_new_mem_buf(caKeyPem.data(), static_cast<int>(caKeyPem.size())));
+  if (!caCertBio || !caKeyBio) return sslError("reading the CA");
+  X509Ptr ca(PEM_read_bio_X509(caCertBio.get(), nullptr, nullptr, nullptr));
+  if (!ca) return sslError("the CA certificate is not PEM");
+  PKeyPtr caKey(PEM_read_bio_PrivateKey(caKeyBio.get(), nullptr, nullptr, nullptr));
+  if (!caKey) return sslError("the CA key is not PEM");
+  if (X509_check_private_key(ca.get(), caKey.get()) != 1) {
+    ERR_clear_error();
+    return makeError("invalid", "the CA key does not match the CA certificate");
+  }
+  if (X509_check_ca(ca.get()) == 0) return makeError("invalid", "the CA certificate is not a CA");
+
+  auto key = newKey();
+  if (!key) return key.error();
+  auto leaf = newCertificate(key->get(), options.commonName, options.days);
+  if (!leaf) return leaf.error();
+  X509_NAME* subject = X509_get_subject_name(leaf->get());
+  for (const auto& o : options.organizations) {
+    if (X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(o.c_str()), -1,
+                                   -1, 0) != 1)
+      return sslError("subject organization");
+  }
+  X509_set_issuer_name(leaf->get(), X509_get_subject_name(ca.get()));
+  for (auto [nid, value] :
+       {std::pair{NID_basic_constraints, "critical,CA:FALSE"}, std::pair{NID_key_usage, "critical,digitalSignature"},
+        std::pair{NID_ext_key_usage, "clientAuth"}, std::pair{NID_subject_key_identifier, "hash"},
+        std::pair{NID_authority_key_identifier, "keyid:always"}}) {
+    if (Status st = addExtension(leaf->get(), ca.get(), nid, value); !st) return st.error();
+  }
+  if (X509_sign(leaf->get(), caKey.get(), EVP_sha256()) == 0) return sslError("signing the client certificate");
+  auto pem = certPem(leaf->get());
+  if (!pem) return pem.error();
+  auto keyText = keyPem(key->get());
+  if (!keyText) return keyText.error();
+  return ClientCert{*pem, *keyText};
+}
+
+Status writeClientCertificate(const ClientCert& cert, const std::string& dir, const std::string& name) {
+  if (!validClientName(name)) return makeError("invalid", "client name '" + name + "' is not a valid file name stem");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return makeError("io", "cannot create " + dir + ": " + ec.message());
+  std::filesystem::path d(dir);
+  if (Status st = writeFile(d / ("client-" + name + ".key"), cert.keyPem, true); !st) return st;
+  return writeFile(d / ("client-" + name + ".crt"), cert.certPem, false);
+}
+
+Result<std::pair<std::string, std::string>> readCa(const std::string& dir) {
+  std::pair<std::string, std::string> out;
+  std::filesystem::path d(dir);
+  for (auto [name, text] : {std::pair{"ca.crt", &out.first}, std::pair{"ca.key", &out.second}}) {
+    std::filesystem::path p = d / name;
+    std::error_code ec;
+    auto size = std::filesystem::file_size(p, ec);
+    if (ec) return makeError("io", "cannot read " + p.string() + ": " + ec.message());
+    if (size > 64 * 1024)
+      return makeError("invalid", p.string() + " is larger than 64 KiB: not a CA from 'spotfit certs'");
+    std::ifstream in(p, std::ios::binary);
+    text->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) return makeError("io", "cannot read " + p.string());
+  }
+  return out;
 }
 
 Status writeCertificates(const CertBundle& bundle, const std::string& dir) {

@@ -14,6 +14,14 @@ Status readServerConfig(const config::Section& section, ServerConfig& cfg) {
       .oneOf("logLevel", cfg.logLevel, {"trace", "debug", "info", "warn", "error", "off"})
       .duration("certReloadInterval", cfg.certReloadInterval, milliseconds(10))
       .integer("threads", cfg.threads, 0, 256);
+  r.map("clientAuth", [&](config::Reader& a) {
+    a.require("caFile").string("caFile", cfg.clientAuth.caFile).strings("paths", cfg.clientAuth.paths);
+    if (a.ok() && a.has("caFile") && cfg.clientAuth.caFile.empty()) a.fail("caFile", "must not be empty");
+    for (const std::string& p : cfg.clientAuth.paths) {
+      if (a.ok() && (p.empty() || p.front() != '/' || p.find('?') != std::string::npos))
+        a.fail("paths", "'" + p + "' is not a path (it must start with '/' and have no query)");
+    }
+  });
   r.map("limits", [&](config::Reader& l) {
     Limits& lim = cfg.limits;
     l.integer("maxBodyBytes", lim.maxBodyBytes, 1, int64_t{1} << 34)

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "placement/result.hpp"
 #include "server/config.hpp"
@@ -31,6 +32,18 @@ struct Limits {
   milliseconds shutdownTimeout{25'000};  // SIGTERM -> in-flight requests must be done
 };
 
+// Client authentication (mTLS) on the HTTPS listener: who may call the webhook and the extender.
+struct ClientAuth {
+  // PEM bundle of the CA(s) whose client certificates are accepted; reloaded with the serving pair.
+  // Empty: no client certificate is asked for and every HTTPS path is open to any TLS client.
+  std::string caFile;
+  // HTTPS paths that need a verified client certificate. Empty: all of them, enforced in the TLS
+  // handshake (a client without a certificate never gets to send a request). Otherwise a certificate is
+  // asked for but optional in the handshake, and a request to a listed path without one gets 403.
+  // Either way a certificate that does not verify against caFile fails the handshake.
+  std::vector<std::string> paths;
+};
+
 struct ServerConfig {
   std::string httpsAddr = ":8443";    // host:port, ":port" means all interfaces; port 0 picks a free one
   std::string metricsAddr = ":8080";  // plain HTTP: /metrics /healthz /readyz
@@ -38,7 +51,8 @@ struct ServerConfig {
   std::string tlsKeyFile;             // PEM private key
   std::string kubeconfig;             // empty: in-cluster config when in a pod, else no cluster
   std::string logLevel = "info";
-  milliseconds certReloadInterval{2'000};  // how often the cert/key files are checked for changes
+  ClientAuth clientAuth;
+  milliseconds certReloadInterval{2'000};  // how often the cert/key (and client CA) files are checked
   unsigned threads = 0;                    // io threads; 0 = number of cores
   Limits limits;
 };

@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -28,6 +30,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -176,6 +179,13 @@ struct Server::Impl {
 
   static const char* listenerName(Listener l) { return l == Listener::Https ? "https" : "http"; }
 
+  // True when a request to this HTTPS path needs a verified client certificate (server.clientAuth).
+  bool clientCertRequired(std::string_view path) const {
+    const ClientAuth& a = cfg.clientAuth;
+    if (a.caFile.empty()) return false;
+    return a.paths.empty() || std::find(a.paths.begin(), a.paths.end(), path) != a.paths.end();
+  }
+
   void observe(Listener l, const std::string& route, const std::string& method, int status, double seconds) {
     requests
         ->Add({{"listener", listenerName(l)}, {"route", route}, {"method", method}, {"code", std::to_string(status)}})
@@ -226,7 +236,10 @@ struct Server::Impl {
       case CertificateStore::PollResult::Rejected:
         certReloads->Add({{"result", "refused"}}).Increment();
         log.error("tls certificate change refused; the current certificate keeps serving",
-                  {{"error", err}, {"certFile", certs->certFile()}, {"keyFile", certs->keyFile()}});
+                  {{"error", err},
+                   {"certFile", certs->certFile()},
+                   {"keyFile", certs->keyFile()},
+                   {"clientCaFile", certs->clientCaFile()}});
         return CertReload::Rejected;
     }
     return CertReload::Unchanged;
@@ -346,6 +359,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       impl_.log.debug("tls handshake failed", {{"remote", remote_}, {"error", ec.message()}});
       return;
     }
+    if constexpr (Tls) {
+      // With a client CA configured the handshake only succeeds when a presented certificate verified, so
+      // "a certificate was presented" means "a verified one was"; the result is checked anyway.
+      SSL* ssl = stream_.native_handle();
+      clientVerified_ = SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
+    }
     awaitRequest();
   }
 
@@ -404,6 +423,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void onHeader(boost::system::error_code ec) {
     if (readFailed(ec, "header")) return;
+    if constexpr (Tls) {
+      std::string_view target = parser_->get().target();
+      if (!clientVerified_ && impl_.clientCertRequired(target.substr(0, target.find('?')))) {
+        // Refused before its body is read: an unauthenticated client costs no more than its headers.
+        sendError(403, "a client certificate signed by the configured client CA is required for this path\n");
+        return;
+      }
+    }
     if (parser_->is_done()) {
       handle();
       return;
@@ -558,6 +585,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   State state_ = State::Handshake;
   bool first_ = true;
   bool closeAfter_ = false;
+  bool clientVerified_ = false;  // the client presented a certificate that verified against clientAuth.caFile
 };
 
 // An over-cap connection: answered `503 Service Unavailable` + `Retry-After: 1` + `Connection: close`
@@ -808,7 +836,8 @@ Status Server::start() {
         "a TLS certificate and key are required (--tls-cert-file and --tls-key-file, or server.tlsCertFile "
         "and server.tlsKeyFile; 'spotfit certs' makes a development pair)");
   }
-  I.certs = std::make_unique<CertificateStore>(I.cfg.tlsCertFile, I.cfg.tlsKeyFile);
+  I.certs = std::make_unique<CertificateStore>(I.cfg.tlsCertFile, I.cfg.tlsKeyFile, I.cfg.clientAuth.caFile,
+                                               I.cfg.clientAuth.paths.empty());
   if (Status st = I.certs->load(); !st) return st;
   CertificateInfo info = I.certs->info();
   I.certExpiry->Set(static_cast<double>(std::chrono::system_clock::to_time_t(info.notAfter)));
@@ -868,6 +897,13 @@ Status Server::start() {
                            {"port", I.httpsPort},
                            {"certSubject", info.subject},
                            {"certNotAfter", formatTime(info.notAfter)}});
+  if (!I.cfg.clientAuth.caFile.empty()) {
+    std::string paths;
+    for (const auto& p : I.cfg.clientAuth.paths) paths += (paths.empty() ? "" : " ") + p;
+    I.log.info("client certificates required", {{"listener", "https"},
+                                                {"clientCaFile", I.cfg.clientAuth.caFile},
+                                                {"paths", paths.empty() ? "all (in the TLS handshake)" : paths}});
+  }
   I.log.info("listening", {{"listener", "http"},
                            {"addr", I.cfg.metricsAddr},
                            {"port", I.plainPort},

@@ -6,9 +6,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <limits>
+#include <memory>
 
 namespace spotfit::server {
 
@@ -41,18 +43,74 @@ int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const uns
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-std::string readFile(const std::string& path, bool& ok) {
+// Reads at most `limit` bytes (a caller that needs a bound passes one more than it accepts).
+std::string readFile(const std::string& path, bool& ok, size_t limit = std::numeric_limits<size_t>::max()) {
   std::ifstream in(path, std::ios::binary);
   ok = static_cast<bool>(in);
   if (!ok) return {};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string out;
+  char buf[8192];
+  while (out.size() < limit && in.read(buf, static_cast<std::streamsize>(std::min(sizeof buf, limit - out.size())))) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (out.size() < limit) out.append(buf, static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+// Every certificate of the PEM bundle becomes a trust anchor for client certificates, and its subject is
+// sent in the CertificateRequest (clients such as Go's pick the certificate to present by it).
+Status trustClientCas(SSL_CTX* native, const std::string& pem) {
+  if (pem.size() > kMaxClientCaBytes)
+    return makeError("tls", "client CA bundle is larger than " + std::to_string(kMaxClientCaBytes) + " bytes");
+  ERR_clear_error();
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) return makeError("tls", "out of memory");
+  X509_STORE* store = SSL_CTX_get_cert_store(native);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  if (!names) return makeError("tls", "out of memory");
+  size_t count = 0;
+  Status result;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    std::unique_ptr<X509, decltype(&X509_free)> owned(cert, X509_free);
+    if (++count > kMaxClientCaCertificates) {
+      result = makeError(
+          "tls", "client CA bundle has more than " + std::to_string(kMaxClientCaCertificates) + " certificates");
+      break;
+    }
+    if (X509_STORE_add_cert(store, cert) != 1) {
+      result = makeError("tls", "client CA certificate: " + opensslError());
+      break;
+    }
+    X509_NAME* name = X509_NAME_dup(X509_get_subject_name(cert));
+    if (!name || sk_X509_NAME_push(names, name) <= 0) {
+      X509_NAME_free(name);
+      result = makeError("tls", "out of memory");
+      break;
+    }
+  }
+  // The loop ends on "no more PEM" (expected) or on a malformed block: tell them apart.
+  unsigned long err = ERR_peek_last_error();
+  if (result && err != 0 && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+    result = makeError("tls", "client CA bundle: " + opensslError());
+  }
+  ERR_clear_error();
+  if (result && count == 0) result = makeError("tls", "client CA bundle holds no PEM certificate");
+  if (!result) {
+    sk_X509_NAME_pop_free(names, X509_NAME_free);
+    return result;
+  }
+  SSL_CTX_set_client_CA_list(native, names);  // takes ownership
+  return {};
+}
+
+bool isClientCaError(const Error& e) {
+  return e.message.rfind("client CA", 0) == 0;
 }
 
 }  // namespace
 
-Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const std::string& certPem, const std::string& keyPem) {
+Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const std::string& certPem, const std::string& keyPem,
+                                                           const std::string* clientCaPem, bool requireClientCert) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   ERR_clear_error();
@@ -81,6 +139,16 @@ Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const std::string& ce
     ERR_clear_error();
     return makeError("tls", "private key does not match the certificate");
   }
+  if (clientCaPem) {
+    if (Status st = trustClientCas(native, *clientCaPem); !st) return st.error();
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | (requireClientCert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
+    // Leaf + intermediates + root; deeper chains are not something a control-plane client presents.
+    SSL_CTX_set_verify_depth(native, 4);
+    // With peer verification OpenSSL refuses to resume a session without a session id context (a client
+    // resuming would fail its handshake); any fixed value will do, each context has its own cache.
+    static constexpr unsigned char kSessionContext[] = "spotfit-https";
+    SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
+  }
   return ctx;
 }
 
@@ -105,67 +173,82 @@ Result<CertificateInfo> describeCertificate(const std::string& certPem) {
   return info;
 }
 
-CertificateStore::CertificateStore(std::string certFile, std::string keyFile)
-    : certFile_(std::move(certFile)), keyFile_(std::move(keyFile)) {}
+CertificateStore::CertificateStore(std::string certFile, std::string keyFile, std::string clientCaFile,
+                                   bool requireClientCert)
+    : certFile_(std::move(certFile)),
+      keyFile_(std::move(keyFile)),
+      clientCaFile_(std::move(clientCaFile)),
+      requireClientCert_(requireClientCert) {}
 
-Status CertificateStore::readFiles(std::string& cert, std::string& key) const {
+Status CertificateStore::readFiles(Files& out) const {
   bool ok = false;
-  cert = readFile(certFile_, ok);
+  out.cert = readFile(certFile_, ok);
   if (!ok) return makeError("io", "cannot read TLS certificate file " + certFile_);
-  key = readFile(keyFile_, ok);
+  out.key = readFile(keyFile_, ok);
   if (!ok) return makeError("io", "cannot read TLS key file " + keyFile_);
+  out.clientCa.clear();
+  if (!clientCaFile_.empty()) {
+    out.clientCa = readFile(clientCaFile_, ok, kMaxClientCaBytes + 1);
+    if (!ok) return makeError("io", "cannot read client CA file " + clientCaFile_);
+  }
   return {};
 }
 
+Result<std::shared_ptr<ssl::context>> CertificateStore::build(const Files& f) const {
+  auto ctx = makeServerTlsContext(f.cert, f.key, clientCaFile_.empty() ? nullptr : &f.clientCa, requireClientCert_);
+  if (!ctx && isClientCaError(ctx.error()))
+    return makeError(ctx.error().code, clientCaFile_ + ": " + ctx.error().message);
+  return ctx;
+}
+
 Status CertificateStore::load() {
-  std::string cert, key;
-  if (Status st = readFiles(cert, key); !st) return st;
-  auto ctx = makeServerTlsContext(cert, key);
-  if (!ctx) return makeError(ctx.error().code, certFile_ + " / " + keyFile_ + ": " + ctx.error().message);
-  auto info = describeCertificate(cert);
+  Files files;
+  if (Status st = readFiles(files); !st) return st;
+  auto ctx = build(files);
+  if (!ctx) {
+    if (!clientCaFile_.empty() && ctx.error().message.rfind(clientCaFile_ + ": ", 0) == 0) return ctx.error();
+    return makeError(ctx.error().code, certFile_ + " / " + keyFile_ + ": " + ctx.error().message);
+  }
+  auto info = describeCertificate(files.cert);
   std::lock_guard lock(mu_);
   ctx_ = *ctx;
   info_ = info ? *info : CertificateInfo{};
-  loadedCert_ = std::move(cert);
-  loadedKey_ = std::move(key);
+  loaded_ = std::move(files);
   return {};
 }
 
 CertificateStore::PollResult CertificateStore::poll(std::string* error) {
-  std::string cert, key;
-  if (Status st = readFiles(cert, key); !st) {
+  Files files;
+  if (Status st = readFiles(files); !st) {
     // A Secret update briefly leaves no file behind; that is not a new pair yet. Report it once.
     std::lock_guard lock(mu_);
-    if (rejectedCert_ == "\x01unreadable") return PollResult::Unchanged;
-    rejectedCert_ = "\x01unreadable";
-    rejectedKey_.clear();
+    if (unreadable_) return PollResult::Unchanged;
+    unreadable_ = true;
+    rejected_ = {};
     if (error) *error = st.error().message;
     return PollResult::Rejected;
   }
   {
     std::lock_guard lock(mu_);
-    if (cert == loadedCert_ && key == loadedKey_) {
-      rejectedCert_.clear();
-      rejectedKey_.clear();
+    unreadable_ = false;
+    if (files == loaded_) {
+      rejected_ = {};
       return PollResult::Unchanged;
     }
-    if (cert == rejectedCert_ && key == rejectedKey_) return PollResult::Unchanged;
+    if (files == rejected_) return PollResult::Unchanged;
   }
-  auto ctx = makeServerTlsContext(cert, key);
+  auto ctx = build(files);
   std::lock_guard lock(mu_);
   if (!ctx) {
-    rejectedCert_ = std::move(cert);
-    rejectedKey_ = std::move(key);
+    rejected_ = std::move(files);
     if (error) *error = ctx.error().message;
     return PollResult::Rejected;
   }
-  auto info = describeCertificate(cert);
+  auto info = describeCertificate(files.cert);
   ctx_ = *ctx;
   info_ = info ? *info : CertificateInfo{};
-  loadedCert_ = std::move(cert);
-  loadedKey_ = std::move(key);
-  rejectedCert_.clear();
-  rejectedKey_.clear();
+  loaded_ = std::move(files);
+  rejected_ = {};
   return PollResult::Reloaded;
 }
 

@@ -73,7 +73,9 @@ TEST(CertsCommand, BadUsageExits2WithOneLine) {
   Dir d;
   CliRun noDns = runSpotfit("certs --out " + d.path.string());
   EXPECT_EQ(noDns.exitCode, 2);
-  EXPECT_EQ(noDns.out, "spotfit certs: at least one --dns NAME is required (see --help)\n");
+  EXPECT_EQ(noDns.out,
+            "spotfit certs: at least one --dns NAME is required (see --help), or --client NAME to sign with "
+            "DIR/ca.crt\n");
   CliRun badName = runSpotfit("certs --out " + d.path.string() + " --dns 'bad name'");
   EXPECT_EQ(badName.exitCode, 2);
   EXPECT_EQ(badName.out, "spotfit certs: 'bad name' is not a valid DNS name\n");

@@ -48,7 +48,8 @@ inline bool isP256(EVP_PKEY* k) {
          std::string(group) == "prime256v1";
 }
 
-inline CertFacts inspect(const std::string& caPem, const std::string& certPem, const std::string& keyPem) {
+inline CertFacts inspect(const std::string& caPem, const std::string& certPem, const std::string& keyPem,
+                         int purpose = X509_PURPOSE_SSL_SERVER) {
   CertFacts f;
   X509* ca = readCert(caPem);
   X509* leaf = readCert(certPem);
@@ -64,7 +65,7 @@ inline CertFacts inspect(const std::string& caPem, const std::string& certPem, c
   X509_STORE_add_cert(store, ca);
   X509_STORE_CTX* ctx = X509_STORE_CTX_new();
   X509_STORE_CTX_init(ctx, store, leaf, nullptr);
-  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
+  X509_STORE_CTX_set_purpose(ctx, purpose);
   f.chainVerifies = X509_verify_cert(ctx) == 1;
   if (!f.chainVerifies) f.verifyError = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
   X509_STORE_CTX_free(ctx);

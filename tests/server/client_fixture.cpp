@@ -67,6 +67,10 @@ TestClient::TestClient(uint16_t port, Options options) : port_(port), opt_(std::
     } else {
       ctx_->set_verify_mode(asio::ssl::verify_none);
     }
+    if (!opt_.clientCertPem.empty()) {
+      ctx_->use_certificate_chain(asio::buffer(opt_.clientCertPem));
+      ctx_->use_private_key(asio::buffer(opt_.clientKeyPem), asio::ssl::context::pem);
+    }
   }
 }
 

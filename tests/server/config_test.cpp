@@ -75,6 +75,26 @@ TEST(Config, WrongTypeNamesFileLineAndKeyPath) {
   EXPECT_EQ(serverError("server: [a]\n"), "config.yaml:1: server: expected a mapping, got a list");
 }
 
+TEST(Config, ClientAuth) {
+  ServerConfig cfg;
+  EXPECT_TRUE(cfg.clientAuth.caFile.empty()) << "off unless configured";
+  ASSERT_TRUE(readServer("server:\n  clientAuth:\n    caFile: /etc/spotfit/client-ca/ca.crt\n", cfg));
+  EXPECT_EQ(cfg.clientAuth.caFile, "/etc/spotfit/client-ca/ca.crt");
+  EXPECT_TRUE(cfg.clientAuth.paths.empty());
+  ASSERT_TRUE(readServer("server:\n  clientAuth:\n    caFile: ca.crt\n    paths: [/mutate, /extender/filter]\n", cfg));
+  EXPECT_EQ(cfg.clientAuth.paths, (std::vector<std::string>{"/mutate", "/extender/filter"}));
+  EXPECT_EQ(serverError("server:\n  clientAuth:\n    paths: [/mutate]\n"),
+            "config.yaml:3: server.clientAuth.caFile: required but missing");
+  EXPECT_EQ(serverError("server:\n  clientAuth:\n    caFile: \"\"\n"),
+            "config.yaml:3: server.clientAuth.caFile: must not be empty");
+  EXPECT_EQ(
+      serverError("server:\n  clientAuth:\n    caFile: ca.crt\n    paths: [mutate]\n"),
+      "config.yaml:4: server.clientAuth.paths: 'mutate' is not a path (it must start with '/' and have no query)");
+  EXPECT_EQ(serverError("server:\n  clientAuth:\n    caFile: ca.crt\n    cafile: x\n")
+                .rfind("config.yaml:4: server.clientAuth.cafile: unknown key", 0),
+            0u);
+}
+
 TEST(Config, UnknownKeysAreRejected) {
   std::string e = serverError("server:\n  limits:\n    maxBodyBytes: 10\n    maxBodyByte: 10\n");
   EXPECT_EQ(e.rfind("config.yaml:4: server.limits.maxBodyByte: unknown key (known: ", 0), 0u) << e;

@@ -56,6 +56,8 @@ class TestClient {
     bool allowLegacy = false;  // security level 0 so the client may offer TLS 1.0/1.1
     std::chrono::milliseconds timeout{5000};
     std::string host = "localhost";
+    std::string clientCertPem;  // presented when the server asks for a client certificate (mTLS)
+    std::string clientKeyPem;
   };
 
   TestClient(uint16_t port, Options options);
