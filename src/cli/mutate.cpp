@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/args.hpp"
+#include "kube/json.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/yaml_json.hpp"
@@ -43,8 +44,7 @@ std::string pretty(const wh::json::Value& v) {
 
 std::string prettyText(const std::string& jsonText) {
   wh::json::Document d;
-  d.Parse(jsonText.data(), jsonText.size());
-  return d.HasParseError() ? jsonText : pretty(d);
+  return spotfit::kube::json::parseInto(d, jsonText) ? pretty(d) : jsonText;
 }
 
 int fail(const std::string& message) {

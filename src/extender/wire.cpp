@@ -6,6 +6,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kube/json.hpp"
+
 namespace spotfit::extender {
 namespace {
 
@@ -179,10 +181,8 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   args.doc_ = std::make_unique<rapidjson::Document>();
   auto& doc = *args.doc_;
   if (body.find('\0') != std::string_view::npos) return invalid("ExtenderArgs contains a NUL byte");
-  doc.ParseInsitu(args.buffer_->data());
-  if (doc.HasParseError()) {
-    return invalid(std::string("ExtenderArgs is not valid JSON: ") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                   " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+  if (Status parsed = kube::json::parseInsituInto(doc, args.buffer_->data()); !parsed) {
+    return invalid("ExtenderArgs is not valid JSON: " + parsed.error().message);
   }
   if (!doc.IsObject()) return invalid(std::string("ExtenderArgs must be a JSON object, got ") + typeName(doc));
 

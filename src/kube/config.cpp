@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kube/yaml.hpp"
+
 namespace spotfit::kube {
 
 namespace fs = std::filesystem;
@@ -195,8 +197,9 @@ Result<ClusterConfig> build(const std::vector<std::pair<YAML::Node, std::string>
 
 Result<ClusterConfig> parseKubeconfig(const std::string& yaml, const std::string& baseDir, const std::string& context) {
   try {
-    YAML::Node doc = YAML::Load(yaml);
-    return build({{doc, baseDir}}, context, "kubeconfig");
+    auto doc = kube::yaml::load(yaml);
+    if (!doc.ok()) return bad(doc.error().message);
+    return build({{*doc, baseDir}}, context, "kubeconfig");
   } catch (const YAML::Exception& e) {
     return bad(std::string("malformed YAML: ") + e.what());
   }
@@ -214,7 +217,9 @@ Result<ClusterConfig> loadKubeconfig(const std::vector<std::string>& paths, cons
       continue;
     }
     try {
-      docs.emplace_back(YAML::Load(*text), fs::path(p).parent_path().string());
+      auto doc = kube::yaml::load(*text);
+      if (!doc.ok()) return bad(p + ": " + doc.error().message);
+      docs.emplace_back(*doc, fs::path(p).parent_path().string());
     } catch (const YAML::Exception& e) {
       return bad(p + ": malformed YAML: " + e.what());
     }

@@ -2,8 +2,16 @@
 
 #include <rapidjson/error/en.h>
 
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
 #include <charconv>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <unordered_set>
+#include <vector>
 
 namespace spotfit::kube::json {
 
@@ -40,24 +48,171 @@ Error invalid(std::string_view path, std::string_view what) {
   return makeError("invalid", std::string(path) + ": " + std::string(what));
 }
 
+namespace {
+
+// Forwards SAX events to a Document while enforcing ParseLimits; a refusal stops the reader (which then
+// reports kParseErrorTermination at the offending byte) and leaves the reason in `refusal`.
+class BoundedHandler {
+ public:
+  BoundedHandler(Document& d, const ParseLimits& limits) : d_(d), limits_(limits) {}
+
+  bool Null() { return d_.Null(); }
+  bool Bool(bool b) { return d_.Bool(b); }
+  bool Int(int i) { return d_.Int(i); }
+  bool Uint(unsigned u) { return d_.Uint(u); }
+  bool Int64(int64_t i) { return d_.Int64(i); }
+  bool Uint64(uint64_t u) { return d_.Uint64(u); }
+  bool Double(double v) { return d_.Double(v); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return d_.RawNumber(s, n, copy); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    if (!validUtf8({s, n})) return refuse("string is not valid UTF-8 (or holds an unpaired surrogate)");
+    return d_.String(s, n, copy);
+  }
+  bool StartObject() {
+    if (!enter()) return false;
+    frames_.push_back(Frame{keys_.size(), nullptr});
+    return d_.StartObject();
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    std::string_view key(s, n);
+    if (!validUtf8(key)) return refuse("object key is not valid UTF-8 (or holds an unpaired surrogate)");
+    Frame& f = frames_.back();
+    const size_t count = keys_.size() - f.firstKey;
+    if (count >= limits_.maxMembers) {
+      return refuse("object has more than " + std::to_string(limits_.maxMembers) + " members");
+    }
+    // Small objects compare linearly; from kIndexFrom members on, a hash set keeps the check linear.
+    bool duplicate = false;
+    if (f.index) {
+      duplicate = f.index->count(key) != 0;
+    } else {
+      for (size_t i = f.firstKey; i < keys_.size() && !duplicate; ++i) duplicate = keys_[i] == key;
+    }
+    if (duplicate) return refuse("duplicate object key " + quoted(key.substr(0, 64)));
+    keys_.emplace_back(key);  // a deque: earlier keys (and views of them) stay where they are
+    if (f.index) {
+      f.index->insert(keys_.back());
+    } else if (count + 1 >= kIndexFrom) {
+      f.index = std::make_unique<std::unordered_set<std::string_view>>();
+      for (size_t i = f.firstKey; i < keys_.size(); ++i) f.index->insert(keys_[i]);
+    }
+    return d_.Key(s, n, copy);
+  }
+  bool EndObject(rapidjson::SizeType members) {
+    keys_.resize(frames_.back().firstKey);
+    frames_.pop_back();
+    --depth_;
+    return d_.EndObject(members);
+  }
+  bool StartArray() { return enter() && d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return d_.EndArray(elements);
+  }
+
+  std::string refusal;
+
+ private:
+  static constexpr size_t kIndexFrom = 16;
+  struct Frame {
+    size_t firstKey;  // index in keys_ of this object's first key
+    std::unique_ptr<std::unordered_set<std::string_view>> index;
+  };
+
+  bool enter() {
+    if (++depth_ > limits_.maxDepth) return refuse("nested deeper than " + std::to_string(limits_.maxDepth) + " levels");
+    return true;
+  }
+  bool refuse(std::string why) {
+    refusal = std::move(why);
+    return false;
+  }
+
+  Document& d_;
+  const ParseLimits& limits_;
+  int depth_ = 0;
+  std::vector<Frame> frames_;     // open objects (arrays need no frame)
+  std::deque<std::string> keys_;  // keys of the open objects, innermost last
+};
+
+template <unsigned Flags, typename Stream>
+Status parseStream(Document& d, Stream& in, const ParseLimits& limits) {
+  constexpr unsigned kFlags = Flags | rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  d.SetNull();
+  rapidjson::ParseResult result;
+  std::string refusal;
+  auto generate = [&](Document& target) {
+    BoundedHandler h(target, limits);
+    rapidjson::Reader reader;
+    result = reader.Parse<kFlags>(in, h);
+    refusal = std::move(h.refusal);
+    return !result.IsError();
+  };
+  d.Populate(generate);
+  if (!result.IsError()) return {};
+  d.SetNull();
+  const std::string why = !refusal.empty() ? refusal : rapidjson::GetParseError_En(result.Code());
+  return makeError("invalid", "malformed JSON at offset " + std::to_string(result.Offset()) + ": " + why);
+}
+
+}  // namespace
+
+Status parseInto(Document& d, std::string_view text, const ParseLimits& limits) {
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(ms);
+  return parseStream<rapidjson::kParseNoFlags>(d, in, limits);
+}
+
+Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits) {
+  rapidjson::InsituStringStream in(buffer);
+  return parseStream<rapidjson::kParseInsituFlag>(d, in, limits);
+}
+
 Result<Document> parse(std::string_view text) {
   Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError()) {
-    return makeError("invalid", std::string("malformed JSON at offset ") + std::to_string(d.GetErrorOffset()) +
-                                    ": " + rapidjson::GetParseError_En(d.GetParseError()));
-  }
+  if (Status s = parseInto(d, text); !s) return s.error();
   return d;
 }
 
 Result<Document> parseInsitu(char* buffer) {
   Document d;
-  d.ParseInsitu(buffer);
-  if (d.HasParseError()) {
-    return makeError("invalid", std::string("malformed JSON at offset ") + std::to_string(d.GetErrorOffset()) +
-                                    ": " + rapidjson::GetParseError_En(d.GetParseError()));
-  }
+  if (Status s = parseInsituInto(d, buffer); !s) return s.error();
   return d;
+}
+
+bool validUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;  // a continuation byte without a lead, or 0xF8..0xFF
+    }
+    if (end - p <= n) return false;
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += n + 1;
+  }
+  return true;
 }
 
 std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }

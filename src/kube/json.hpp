@@ -18,12 +18,31 @@ namespace spotfit::kube::json {
 using Value = rapidjson::Value;
 using Document = rapidjson::Document;
 
-// Parses text into a document. Errors carry the offset and RapidJSON's message; code "invalid".
-Result<Document> parse(std::string_view text);
+// Bounds every JSON decoder applies to untrusted text (webhook, extender, watch frames, API answers,
+// state files, `spotfit mutate`). Kubernetes objects nest fewer than 30 levels; Kubernetes caps the
+// labels and annotations of one object at 256 KiB in total.
+struct ParseLimits {
+  int maxDepth = 64;          // nested objects/arrays; deeper documents are refused
+  size_t maxMembers = 10000;  // members of one object
+};
+inline constexpr ParseLimits kDefaultLimits{};
 
-// Parses in place (destructive on `buffer`, faster: strings point into it). `buffer` must stay alive and
-// NUL-terminated while the document is used.
+// The one JSON parser of spotfit. Parses iteratively (no recursion, so nesting cannot overflow the
+// stack) and refuses, with code "invalid" and the byte offset: malformed JSON, documents nested deeper
+// than limits.maxDepth, objects with more than limits.maxMembers members, duplicate object keys (Go
+// keeps the last, RapidJSON look-ups the first: a patch computed from either would be wrong), invalid
+// UTF-8 and unpaired UTF-16 surrogate escapes. On error `d` is null.
+Status parseInto(Document& d, std::string_view text, const ParseLimits& limits = kDefaultLimits);
+// The same in place (destructive on `buffer`, faster: strings point into it). `buffer` must stay alive
+// and NUL-terminated while the document is used.
+Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits = kDefaultLimits);
+
+// parseInto / parseInsituInto returning the document.
+Result<Document> parse(std::string_view text);
 Result<Document> parseInsitu(char* buffer);
+
+// True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool validUtf8(std::string_view s);
 
 std::string_view view(const Value& v);  // the string value of v (v must be a string)
 

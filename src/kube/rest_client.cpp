@@ -146,10 +146,10 @@ class RestWatchStream final : public WatchStream {
     if (!line.ok()) return line.error();
     if (!line->has_value()) return std::optional<WatchEvent>{};
     WatchEvent ev;
-    ev.doc.Parse((*line)->data(), (*line)->size());
-    if (ev.doc.HasParseError() || !ev.doc.IsObject()) {
-      return makeError("invalid", "malformed watch frame: " + (*line)->substr(0, 120));
+    if (Status parsed = json::parseInto(ev.doc, **line); !parsed) {
+      return makeError("invalid", "malformed watch frame (" + parsed.error().message + "): " + (*line)->substr(0, 120));
     }
+    if (!ev.doc.IsObject()) return makeError("invalid", "malformed watch frame: " + (*line)->substr(0, 120));
     auto type = json::optString(ev.doc, "type", "");
     if (!type.ok() || !type->has_value()) return makeError("invalid", "watch frame without a type");
     bool ok = false;

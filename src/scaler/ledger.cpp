@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "kube/json.hpp"
+
 namespace spotfit::scaler {
 
 double CostLedger::hours(TimePoint from, TimePoint to) {
@@ -146,9 +148,9 @@ std::string CostLedger::toJson() const {
 
 Result<CostLedger> CostLedger::fromJson(std::string_view json) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
   auto bad = [](const std::string& why) { return makeError("invalid", "cost ledger: " + why); };
-  if (d.HasParseError() || !d.IsObject()) return bad("not a JSON object");
+  if (Status parsed = kube::json::parseInto(d, json); !parsed) return bad(parsed.error().message);
+  if (!d.IsObject()) return bad("not a JSON object");
   if (!d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1) return bad("unsupported version");
   auto str = [](const rapidjson::Value& o, const char* k) -> std::optional<std::string> {
     if (!o.IsObject() || !o.HasMember(k) || !o[k].IsString()) return std::nullopt;

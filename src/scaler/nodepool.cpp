@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 
+#include "kube/yaml.hpp"
 #include "placement/quantity.hpp"
 #include "scaler/duration.hpp"
 
@@ -363,7 +364,9 @@ std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::strin
 Result<ParsedNodePool> parseNodePoolObject(std::string_view json) {
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(json));
+    auto loaded = kube::yaml::load(json);
+    if (!loaded.ok()) return makeError("invalid", "NodePool: " + loaded.error().message);
+    root = *loaded;
   } catch (const YAML::Exception& e) {
     return makeError("invalid", std::string("NodePool is not valid JSON: ") + e.what());
   }
@@ -394,7 +397,9 @@ Result<ParsedNodePool> parseNodePoolObject(std::string_view json) {
 Result<ScalerConfig> parseScalerConfig(std::string_view yaml) {
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
+    auto loaded = kube::yaml::load(yaml);
+    if (!loaded.ok()) return makeError("invalid", "config: " + loaded.error().message);
+    root = *loaded;
   } catch (const YAML::Exception& e) {
     return makeError("invalid", std::string("config is not valid YAML: ") + e.what());
   }

@@ -6,6 +6,8 @@
 
 #include <optional>
 
+#include "kube/json.hpp"
+
 namespace spotfit::scaler {
 namespace {
 
@@ -95,9 +97,9 @@ std::string ScalerMemory::toJson() const {
 
 Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
   auto bad = [](const std::string& why) { return makeError("invalid", "scaler state: " + why); };
-  if (d.HasParseError() || !d.IsObject()) return bad("not a JSON object");
+  if (Status parsed = kube::json::parseInto(d, json); !parsed) return bad(parsed.error().message);
+  if (!d.IsObject()) return bad("not a JSON object");
   if (!d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1) return bad("unsupported version");
   auto list = [&](const char* k) -> const rapidjson::Value* {
     if (!d.HasMember(k)) return nullptr;

@@ -47,8 +47,12 @@ class Router {
   Match find(std::string_view method, std::string_view path) const;
 
   // Answers a request: 404/405 for unknown paths/methods, otherwise the handler's response. Exceptions
-  // escaping a handler become a 500 with a generic message (the shell logs them).
+  // escaping a handler become a 500 with a generic message; their text goes to the error log only.
   Response dispatch(const Request& req) const;
+
+  // Where dispatch() reports a handler's exception (the server sets its logger); before start().
+  using ErrorLog = std::function<void(const Request&, std::string_view what)>;
+  void setErrorLog(ErrorLog log) { errorLog_ = std::move(log); }
 
   std::vector<std::string> paths() const;
 
@@ -58,6 +62,7 @@ class Router {
     std::string route;
   };
   std::map<std::string, std::map<std::string, Entry, std::less<>>, std::less<>> byPath_;  // path -> method -> entry
+  ErrorLog errorLog_;
 };
 
 }  // namespace spotfit::server

@@ -27,13 +27,16 @@ Response Router::dispatch(const Request& req) const {
     if (m.pathKnown) return Response::text(405, "method " + req.method + " not allowed on " + req.path + "\n");
     return Response::text(404, "no route for " + req.path + "\n");
   }
+  // The exception text stays in the log: it may quote the request or internals, and the caller needs
+  // nothing but the status.
   try {
     return (*m.handler)(req);
   } catch (const std::exception& e) {
-    return Response::text(500, std::string("internal error: ") + e.what() + "\n");
+    if (errorLog_) errorLog_(req, e.what());
   } catch (...) {
-    return Response::text(500, "internal error\n");
+    if (errorLog_) errorLog_(req, "unknown exception");
   }
+  return Response::text(500, "internal error\n");
 }
 
 std::vector<std::string> Router::paths() const {

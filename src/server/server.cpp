@@ -133,6 +133,11 @@ struct Server::Impl {
       : cfg(std::move(c)),
         log(logger ? std::move(logger) : makeNullLogger("server")),
         registry(reg ? std::move(reg) : std::make_shared<prometheus::Registry>()) {
+    auto handlerError = [this](const Request& req, std::string_view what) {
+      log.error("handler failed", {{"method", req.method}, {"path", req.path}, {"remote", req.remote}, {"error", what}});
+    };
+    router.setErrorLog(handlerError);
+    plain.setErrorLog(handlerError);
     requests = &prometheus::BuildCounter()
                     .Name("spotfit_http_requests_total")
                     .Help("HTTP requests answered, by listener, route, method and status code")

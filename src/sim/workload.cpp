@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "kube/yaml.hpp"
 #include "placement/quantity.hpp"
 
 namespace spotfit::sim {
@@ -647,10 +648,16 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
 
 }  // namespace
 
+constexpr size_t kMaxWorkloadBytes = 16 * 1024 * 1024;
+
 Result<Workload> parseWorkload(const std::string& yamlText, const std::string& source) {
   YAML::Node root;
   try {
-    root = YAML::Load(yamlText);
+    kube::yaml::YamlLimits limits;
+    limits.maxBytes = kMaxWorkloadBytes;
+    auto loaded = kube::yaml::load(yamlText, limits);
+    if (!loaded.ok()) return makeError("invalid", source + ": " + loaded.error().message);
+    root = *loaded;
   } catch (const YAML::Exception& e) {
     std::ostringstream o;
     o << source;
@@ -676,7 +683,7 @@ Result<Workload> loadWorkload(const std::string& path) {
   if (!in) return makeError("io", "cannot read " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (ss.str().size() > 16 * 1024 * 1024) return makeError("invalid", path + ": larger than 16 MiB");
+  if (ss.str().size() > kMaxWorkloadBytes) return makeError("invalid", path + ": larger than 16 MiB");
   return parseWorkload(ss.str(), path);
 }
 

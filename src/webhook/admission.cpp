@@ -1,7 +1,6 @@
 #include "webhook/admission.hpp"
 
-#include <rapidjson/error/en.h>
-
+#include "kube/json.hpp"
 #include "webhook/base64.hpp"
 
 namespace spotfit::webhook {
@@ -17,10 +16,8 @@ std::string stringOr(const json::Value& obj, std::string_view key) {
 DecodeResult decodeAdmissionReview(std::string_view body) {
   DecodeResult out;
   auto doc = std::make_shared<json::Document>();
-  doc->Parse(body.data(), body.size());
-  if (doc->HasParseError()) {
-    out.failure.message = std::string("request body is not JSON: ") + rapidjson::GetParseError_En(doc->GetParseError()) +
-                          " at offset " + std::to_string(doc->GetErrorOffset());
+  if (Status parsed = kube::json::parseInto(*doc, body); !parsed) {
+    out.failure.message = "request body is not JSON: " + parsed.error().message;
     return out;
   }
   if (!doc->IsObject()) {

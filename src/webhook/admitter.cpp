@@ -280,7 +280,14 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     ports_.pdbs->ensure(p);
   }
 
-  JsonPatch patch = diff(original, *mutated);
+  JsonPatch patch = diff(original, *mutated, kMaxPatchBytes);
+  if (patch.tooLarge) {  // fail open: admitting the object unchanged beats an answer the apiserver refuses
+    if (ports_.metrics) ports_.metrics->internalError();
+    Admission big = allowUnchanged(req, ReviewResult::Error);
+    big.response.warnings.push_back("spotfit: not mutated: the patch would exceed " + std::to_string(kMaxPatchBytes) +
+                                    " bytes");
+    return finish(std::move(big), req.apiVersion);
+  }
   a.changes = std::move(outcome.changes);
   if (ports_.metrics) {
     for (const auto& c : a.changes) ports_.metrics->mutation(c);

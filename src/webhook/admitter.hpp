@@ -29,6 +29,11 @@ struct AdmitterPorts {
   WebhookMetrics* metrics = nullptr;
 };
 
+// A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).
+// Ordinary patches are a few KiB; the limit keeps a hostile Pod (many containers, long checkpoint
+// command) from turning a small request into a huge answer.
+inline constexpr size_t kMaxPatchBytes = 1024 * 1024;
+
 struct Admission {
   int httpStatus = 200;
   std::string body;  // the encoded AdmissionReview

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "kube/yaml.hpp"
 #include "server/config.hpp"
 
 #include <charconv>
@@ -247,7 +248,9 @@ Result<WebhookConfig> parseWebhookConfig(const YAML::Node& node) {
 Result<WebhookConfig> parseWebhookConfigText(std::string_view yaml) {
   YAML::Node doc;
   try {
-    doc = YAML::Load(std::string(yaml));
+    auto loaded = kube::yaml::load(yaml);
+    if (!loaded.ok()) return makeError("invalid", "config: " + loaded.error().message);
+    doc = *loaded;
   } catch (const YAML::Exception& e) {
     return makeError("invalid", std::string("config is not valid YAML: ") + e.what());
   }

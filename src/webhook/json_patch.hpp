@@ -9,6 +9,7 @@
 // The result is correct for any pair of documents (not necessarily minimal for insertions in the middle,
 // which the policies never make).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,10 +23,13 @@ void appendPointerToken(std::string& pointer, std::string_view token);
 struct JsonPatch {
   std::string json;  // the patch document: a JSON array of operations ("[]" when there is none)
   size_t operations = 0;
+  bool tooLarge = false;  // the patch would exceed maxBytes (or nest too deep): json is "[]", operations 0
   bool empty() const { return operations == 0; }
 };
 
-// The patch that turns `from` into `to`.
-JsonPatch diff(const json::Value& from, const json::Value& to);
+// The patch that turns `from` into `to`, in time linear in the size of both (objects with many members
+// are indexed by key). Stops as soon as the patch exceeds `maxBytes`, or when the documents nest deeper
+// than 100 levels (more than any decoder accepts), and then returns an empty patch with tooLarge set.
+JsonPatch diff(const json::Value& from, const json::Value& to, size_t maxBytes = SIZE_MAX);
 
 }  // namespace spotfit::webhook

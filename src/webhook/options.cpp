@@ -86,6 +86,10 @@ Result<SpotfitOptions> parseOptions(const ObjectMeta& meta, SpotfitOptions o) {
     bool blank = true;
     for (char c : *v) blank = blank && std::isspace(static_cast<unsigned char>(c));
     if (blank) return invalid(kAnnCheckpoint, *v, "a shell command run before the container stops, or none");
+    if (v->size() > kMaxCheckpointLength) {
+      return makeError("invalid", "annotation " + std::string(kAnnCheckpoint) + " is "  + std::to_string(v->size()) +
+                                      " bytes long, more than the limit of " + std::to_string(kMaxCheckpointLength));
+    }
     o.checkpoint = std::string(*v);
   }
   if (auto v = meta.annotation(kAnnMinAvailable)) {

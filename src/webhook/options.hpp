@@ -18,6 +18,8 @@ inline constexpr std::string_view kAnnWorkflow = "spotfit.io/workflow";
 inline constexpr std::string_view kAnnBudget = "spotfit.io/budget";
 inline constexpr std::string_view kAnnBudgetAction = "spotfit.io/budget-action";
 inline constexpr std::string_view kAnnCheckpoint = "spotfit.io/checkpoint";
+// The checkpoint command is copied into every container's preStop hook: its length is bounded.
+inline constexpr size_t kMaxCheckpointLength = 4096;
 inline constexpr std::string_view kAnnMinAvailable = "spotfit.io/min-available";
 inline constexpr std::string_view kAnnRightSize = "spotfit.io/right-size";
 inline constexpr std::string_view kAnnGpuProduct = "spotfit.io/gpu-product";

@@ -153,6 +153,13 @@ Status validatePodTemplateShape(const json::Value& tmpl, std::string_view where)
   if (!spec || !spec->IsObject()) return bad(where, "spec", "must be an object");
   std::string w = std::string(where) + ".spec";
   if (auto s = arrayOfObjects(*spec, "containers", w); !s) return s;
+  // Policies touch every container (the preStop hook is copied into each): bounded like the kube decoder.
+  for (std::string_view key : {"containers", "initContainers"}) {
+    const Value* cs = json::array(*spec, key);
+    if (cs && cs->Size() > kMaxContainers) {
+      return bad(w, key, "has " + std::to_string(cs->Size()) + " entries, more than " + std::to_string(kMaxContainers));
+    }
+  }
   if (const Value* cs = json::array(*spec, "containers")) {
     for (rapidjson::SizeType i = 0; i < cs->Size(); ++i) {
       if (auto s = containerShape((*cs)[i], w + ".containers[" + std::to_string(i) + "]"); !s) return s;

@@ -27,6 +27,9 @@ struct NodeSelectorRequirement {
   std::vector<std::string> values;
 };
 
+// More containers (or init containers) than this are refused, as the kube decoder does.
+inline constexpr rapidjson::SizeType kMaxContainers = 1000;
+
 // Checks the types of every field the view reads or writes (labels are string maps, containers is an
 // array of objects with string names, ...). The apiserver always sends well-typed objects; this guards
 // `spotfit mutate` input and keeps malformed bodies from reaching RapidJSON assertions.

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "kube/json.hpp"
+#include "kube/yaml.hpp"
+
 namespace spotfit::webhook {
 namespace {
 
@@ -47,6 +50,9 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
       return json::Value(rapidjson::kNullType);
     case YAML::NodeType::Scalar: {
       const std::string& s = n.Scalar();
+      if (!kube::json::validUtf8(s)) {
+        throw Converting{"text is not valid UTF-8 (line " + std::to_string(n.Mark().line + 1) + ")"};
+      }
       if (n.Tag() == "?") {  // plain (unquoted) scalar: resolve its type
         if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json::Value(rapidjson::kNullType);
         if (s == "true" || s == "True" || s == "TRUE") return json::Value(true);
@@ -67,10 +73,8 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
       json::Value obj(rapidjson::kObjectType);
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        // kube::yaml::loadAll refused repeated keys already (in linear time).
         const std::string& key = kv.first.Scalar();
-        if (obj.FindMember(json::ref(key)) != obj.MemberEnd()) {
-          throw Converting{"duplicate key '" + key + "' (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
-        }
         obj.AddMember(json::str(key, a), convert(kv.second, a, depth + 1), a);
       }
       return obj;
@@ -83,8 +87,10 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
 
 Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    for (const auto& d : docs) {
+    // Bounded: input size, depth, alias expansion, repeated keys (see kube/yaml.hpp).
+    auto loaded = kube::yaml::loadAll(text);
+    if (!loaded.ok()) return loaded.error();
+    for (const auto& d : *loaded) {
       if (!d || d.IsNull()) continue;
       json::Document doc;
       json::Value v = convert(d, doc.GetAllocator(), 0);
