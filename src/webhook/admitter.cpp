@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <exception>
 
 #include "webhook/json_patch.hpp"
@@ -30,12 +29,6 @@ std::string_view kindLabel(ObjectKind k) {
       break;
   }
   return "other";
-}
-
-std::string usd(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "$%.2f", v);
-  return buf;
 }
 
 Admission finish(Admission a, std::string_view apiVersion) {
@@ -197,39 +190,38 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   Admission a;
   a.response.uid = req.uid;
 
-  // Budget gate.
+  // Budget gate (placement/budget.hpp: the same rule the extender and the scaler apply).
   if (config_.budgets.enabled && options->budgetUsd && ports_.spend && !in.workflow.empty()) {
-    const double budget = *options->budgetUsd;
+    const placement::BudgetRule rule{*options->budgetUsd, options->budgetAction};
     const std::optional<double> spent = ports_.spend->spendUsd(ns, in.workflow);
-    if (spent && *spent > budget) {
-      const std::string summary = "workflow " + in.workflow + " has spent " + usd(*spent) + " of its " + usd(budget) +
-                                  " budget";
-      if (ports_.metrics) ports_.metrics->budget(budgetActionName(options->budgetAction));
-      switch (options->budgetAction) {
-        case BudgetAction::Deny:
-          return refuse(req, ReviewResult::Denied, 403, "Forbidden",
-                        "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
-        case BudgetAction::SpotOnly:
-          in.forceSpot = true;
-          a.response.warnings.push_back("spotfit: " + summary + "; spot capacity required");
-          break;
-        case BudgetAction::Alert:
-          a.response.warnings.push_back("spotfit: " + summary);
-          if (ports_.events && !req.dryRun) {
-            EventRecord e;
-            e.namespace_ = ns;
-            e.involvedKind = jobName.empty() ? "Pod" : "Job";
-            e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
-            e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
-            e.type = "Warning";
-            e.reason = "BudgetExceeded";
-            e.message = summary;
-            ports_.events->record(e);
-          }
-          break;
-      }
-    } else if (ports_.metrics) {
-      ports_.metrics->budget("within");
+    const placement::BudgetVerdict verdict = placement::decideBudget(rule, spent);
+    if (ports_.metrics) ports_.metrics->budget(placement::budgetVerdictName(verdict));
+    const std::string summary =
+        verdict == placement::BudgetVerdict::Within ? "" : placement::budgetSummary(in.workflow, *spent, rule.limitUsd);
+    switch (verdict) {
+      case placement::BudgetVerdict::Within:
+        break;
+      case placement::BudgetVerdict::Deny:
+        return refuse(req, ReviewResult::Denied, 403, "Forbidden",
+                      "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
+      case placement::BudgetVerdict::SpotOnly:
+        in.forceSpot = true;
+        a.response.warnings.push_back("spotfit: " + summary + "; spot capacity required");
+        break;
+      case placement::BudgetVerdict::Alert:
+        a.response.warnings.push_back("spotfit: " + summary);
+        if (ports_.events && !req.dryRun) {
+          EventRecord e;
+          e.namespace_ = ns;
+          e.involvedKind = jobName.empty() ? "Pod" : "Job";
+          e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
+          e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
+          e.type = "Warning";
+          e.reason = "BudgetExceeded";
+          e.message = summary;
+          ports_.events->record(e);
+        }
+        break;
     }
   }
 
