@@ -7,6 +7,7 @@
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
 #include "webhook/policy.hpp"
+#include "webhook/scope.hpp"
 
 namespace spotfit::webhook {
 namespace {
@@ -140,6 +141,11 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     }
   }
   if (objMeta.label(kLabelSkip) == std::string_view("true")) return allowUnchanged(req, ReviewResult::Skipped);
+  // Batch only (scope.hpp): a Deployment's, StatefulSet's or DaemonSet's pod, or a bare pod, is left alone
+  // unless it carries a spotfit.io/ annotation.
+  if (kind == ObjectKind::Pod && podScope(objMeta, config_) == PodScope::NotBatch) {
+    return allowUnchanged(req, ReviewResult::Skipped);
+  }
 
   json::Value* tmplOriginal = &original;
   if (kind == ObjectKind::Job) {
@@ -172,11 +178,11 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   in.options = *options;
   std::string jobName;       // the Job this object is or belongs to
   std::string cronJobName;   // its CronJob, when known
-  std::optional<OwnerReference> jobOwner;
+  std::optional<OwnerReference> jobOwner;  // a Pod's batch/v1 Job (not another group's Job kind)
   if (kind == ObjectKind::Job) {
     jobName = std::string(objMeta.name());
-    if (auto cron = objMeta.owner("CronJob")) cronJobName = cron->name;
-  } else if ((jobOwner = objMeta.owner("Job"))) {
+    if (auto cron = objMeta.ownerOf("batch", "CronJob")) cronJobName = cron->name;
+  } else if ((jobOwner = objMeta.ownerOf("batch", "Job"))) {
     jobName = jobOwner->name;
   }
   std::optional<JobInfo> jobInfo;
@@ -184,8 +190,12 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     jobInfo = ports_.jobs->find(ns, jobName);
     if (jobInfo) cronJobName = jobInfo->cronJob;
   }
-  in.workflow = options->workflow ? *options->workflow
-                                  : (kind == ObjectKind::Job ? jobName : defaultWorkflowForPod(objMeta));
+  // Workflow identity (scope.hpp): a CronJob's runs add up to one workflow; a generateName Job is named
+  // by its owner or its prefix.
+  const WorkflowIdentity identity = kind == ObjectKind::Job ? defaultJobWorkflow(objMeta, config_)
+                                                            : defaultPodWorkflow(objMeta, cronJobName, config_);
+  in.workflow = options->workflow ? *options->workflow : identity.workflow;
+  in.run = identity.run;
 
   Admission a;
   a.response.uid = req.uid;
@@ -202,6 +212,12 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
       case placement::BudgetVerdict::Within:
         break;
       case placement::BudgetVerdict::Deny:
+        // Decided at the Job: refusing a Job's pods would only make the Job controller retry forever. A pod
+        // of a Job admitted before the budget ran out is admitted; the scaler gives it no new capacity.
+        if (jobOwner) {
+          a.response.warnings.push_back("spotfit: " + summary + "; deny applies when a Job is created");
+          break;
+        }
         return refuse(req, ReviewResult::Denied, 403, "Forbidden",
                       "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
       case placement::BudgetVerdict::SpotOnly:
