@@ -80,7 +80,9 @@ Result<std::optional<BudgetRule>> parseBudgetRule(std::optional<std::string_view
   return std::optional<BudgetRule>(rule);
 }
 
-bool overBudget(double spentUsd, double limitUsd) { return spentUsd >= limitUsd; }
+bool overBudget(double spentUsd, double limitUsd) {
+  return spentUsd >= limitUsd;
+}
 
 BudgetVerdict decideBudget(const BudgetRule& rule, std::optional<double> spentUsd) {
   if (!spentUsd || !overBudget(*spentUsd, rule.limitUsd)) return BudgetVerdict::Within;

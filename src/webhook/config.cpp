@@ -229,7 +229,8 @@ WebhookConfig parse(const YAML::Node& node) {
     s->strings("batchOwners", c.scope.batchOwners);
     for (const auto& o : c.scope.batchOwners) {
       if (o.empty() || o.back() == '/' || o.find('/') != o.rfind('/')) {
-        fail(s->path("batchOwners"), s->get("batchOwners"), "entries are group/Kind (core kinds: Kind), got '" + o + "'");
+        fail(s->path("batchOwners"), s->get("batchOwners"),
+             "entries are group/Kind (core kinds: Kind), got '" + o + "'");
       }
     }
     s->strings("batchPodLabels", c.scope.batchPodLabels);

@@ -43,8 +43,10 @@ bool isBatchOwner(const OwnerReference& ref, const WebhookConfig& cfg) {
   const std::string_view group = apiGroup(ref.apiVersion);
   for (const auto& entry : cfg.scope.batchOwners) {
     const size_t slash = entry.rfind('/');
-    const std::string_view g = slash == std::string::npos ? std::string_view() : std::string_view(entry).substr(0, slash);
-    const std::string_view k = slash == std::string::npos ? std::string_view(entry) : std::string_view(entry).substr(slash + 1);
+    const std::string_view g =
+        slash == std::string::npos ? std::string_view() : std::string_view(entry).substr(0, slash);
+    const std::string_view k =
+        slash == std::string::npos ? std::string_view(entry) : std::string_view(entry).substr(slash + 1);
     if (g == group && k == ref.kind) return true;
   }
   return false;

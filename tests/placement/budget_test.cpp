@@ -12,7 +12,7 @@ namespace {
 // decides at a spend of $40 (exactly the "40" budget) and with no recorded spend.
 struct BudgetRow {
   std::string text;
-  std::optional<double> usd;             // nullopt: invalid
+  std::optional<double> usd;  // nullopt: invalid
   BudgetVerdict atForty = BudgetVerdict::Within;
 };
 

@@ -77,7 +77,8 @@ std::string str(const json::Value& v, const char* a, const char* b, const char* 
 // ---- scope: only batch pods
 
 TEST_F(Identity, StatefulSetDeploymentAndDaemonSetPodsAreLeftAlone) {
-  for (const auto& [api, kind] : {std::pair{"apps/v1", "StatefulSet"}, {"apps/v1", "ReplicaSet"}, {"apps/v1", "DaemonSet"}}) {
+  for (const auto& [api, kind] :
+       {std::pair{"apps/v1", "StatefulSet"}, {"apps/v1", "ReplicaSet"}, {"apps/v1", "DaemonSet"}}) {
     SCOPED_TRACE(kind);
     Admission a = run(review(pod(R"("name":"postgres-0",)" + owner(api, kind, "postgres"))));
     EXPECT_EQ(a.result, ReviewResult::Skipped);
@@ -101,11 +102,15 @@ TEST_F(Identity, BarePodsNeedASpotfitAnnotation) {
 }
 
 TEST_F(Identity, BatchOwnersAreMatchedByGroupAndKind) {
-  const std::pair<const char*, const char*> batch[] = {
-      {"batch/v1", "Job"},           {"batch.volcano.sh/v1alpha1", "Job"},  {"argoproj.io/v1alpha1", "Workflow"},
-      {"ray.io/v1", "RayCluster"},   {"ray.io/v1", "RayJob"},                {"jobset.x-k8s.io/v1alpha2", "JobSet"},
-      {"kubeflow.org/v1", "PyTorchJob"}, {"trainer.kubeflow.org/v1alpha1", "TrainJob"},
-      {"sparkoperator.k8s.io/v1beta2", "SparkApplication"}};
+  const std::pair<const char*, const char*> batch[] = {{"batch/v1", "Job"},
+                                                       {"batch.volcano.sh/v1alpha1", "Job"},
+                                                       {"argoproj.io/v1alpha1", "Workflow"},
+                                                       {"ray.io/v1", "RayCluster"},
+                                                       {"ray.io/v1", "RayJob"},
+                                                       {"jobset.x-k8s.io/v1alpha2", "JobSet"},
+                                                       {"kubeflow.org/v1", "PyTorchJob"},
+                                                       {"trainer.kubeflow.org/v1alpha1", "TrainJob"},
+                                                       {"sparkoperator.k8s.io/v1beta2", "SparkApplication"}};
   for (const auto& [api, kind] : batch) {
     SCOPED_TRACE(std::string(api) + " " + kind);
     EXPECT_EQ(run(review(pod(R"("name":"p",)" + owner(api, kind, "run-1")))).result, ReviewResult::Patched);
@@ -158,7 +163,8 @@ TEST_F(Identity, CoordinatorsStayOnDemandAndTheirWorkersKeepSpot) {
     const auto& na = d["spec"]["affinity"]["nodeAffinity"];
     if (c.coordinator) {
       EXPECT_FALSE(d["spec"].HasMember("tolerations"));
-      const auto& e = na["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0];
+      const auto& e =
+          na["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0];
       EXPECT_STREQ(e["values"][0].GetString(), "on-demand");
     } else {
       EXPECT_TRUE(d["spec"].HasMember("tolerations"));
@@ -168,8 +174,9 @@ TEST_F(Identity, CoordinatorsStayOnDemandAndTheirWorkersKeepSpot) {
 }
 
 TEST_F(Identity, AnAnnotatedCoordinatorGoesWhereItSays) {
-  auto d = admitted(pod(R"("name":"p","labels":{"spark-role":"driver"},"annotations":{"spotfit.io/capacity-type":"spot"},)" +
-                        owner("sparkoperator.k8s.io/v1beta2", "SparkApplication", "etl")));
+  auto d =
+      admitted(pod(R"("name":"p","labels":{"spark-role":"driver"},"annotations":{"spotfit.io/capacity-type":"spot"},)" +
+                   owner("sparkoperator.k8s.io/v1beta2", "SparkApplication", "etl")));
   EXPECT_TRUE(d["spec"].HasMember("tolerations"));
   const auto& e = d["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
                    ["nodeSelectorTerms"][0]["matchExpressions"][0];
@@ -195,7 +202,8 @@ TEST_F(Identity, ArgoWaitAndMeshProxiesGetNoCheckpointHook) {
                         containers));
   const auto& cs = d["spec"]["containers"];
   EXPECT_TRUE(cs[0].HasMember("lifecycle"));
-  for (rapidjson::SizeType i = 1; i < cs.Size(); ++i) EXPECT_FALSE(cs[i].HasMember("lifecycle")) << cs[i]["name"].GetString();
+  for (rapidjson::SizeType i = 1; i < cs.Size(); ++i)
+    EXPECT_FALSE(cs[i].HasMember("lifecycle")) << cs[i]["name"].GetString();
   config.checkpoint.skipContainers = {"main"};
   auto e = admitted(pod(R"("name":"wf-step","annotations":{"spotfit.io/checkpoint":"/save"},)" +
                             owner("argoproj.io/v1alpha1", "Workflow", "wf"),
@@ -226,7 +234,8 @@ TEST_F(Identity, TwoRunsOfACronJobSpendOneBudget) {
   spend.set("ml", "nightly", 45);
   const std::string ann = R"("annotations":{"spotfit.io/budget":"40","spotfit.io/budget-action":"deny"},)";
   for (const char* name : {"nightly-1", "nightly-2"}) {
-    Admission a = run(review(job(std::string(R"("name":")") + name + "\"," + ann + owner("batch/v1", "CronJob", "nightly")), "Job"));
+    Admission a = run(
+        review(job(std::string(R"("name":")") + name + "\"," + ann + owner("batch/v1", "CronJob", "nightly")), "Job"));
     EXPECT_EQ(a.result, ReviewResult::Denied) << name;
   }
 }
@@ -252,15 +261,17 @@ TEST_F(Identity, AGenerateNameJobOverADenyBudgetIsRefusedOnceAtTheJob) {
 TEST_F(Identity, PodsOfAnAdmittedJobAreNotRefusedForItsDenyBudget) {
   // The Job was admitted while within budget; its workflow has overspent since.
   spend.set("ml", "train-x7k2p", 50);
-  Admission a = run(review(pod(R"("generateName":"train-x7k2p-","annotations":{"spotfit.io/budget":"40","spotfit.io/budget-action":"deny"},)" +
-                               owner("batch/v1", "Job", "train-x7k2p"))));
+  Admission a = run(review(pod(
+      R"("generateName":"train-x7k2p-","annotations":{"spotfit.io/budget":"40","spotfit.io/budget-action":"deny"},)" +
+      owner("batch/v1", "Job", "train-x7k2p"))));
   EXPECT_EQ(a.result, ReviewResult::Patched) << a.body;
   ASSERT_EQ(a.response.warnings.size(), 1u);
   EXPECT_EQ(a.response.warnings[0],
             "spotfit: workflow train-x7k2p has spent $50.00 of its $40.00 budget; deny applies when a Job is created");
   // A bare pod has no Job to refuse: it is refused itself.
   spend.set("ml", "solo", 50);
-  Admission b = run(review(pod(R"("name":"solo","annotations":{"spotfit.io/budget":"40","spotfit.io/budget-action":"deny"})")));
+  Admission b =
+      run(review(pod(R"("name":"solo","annotations":{"spotfit.io/budget":"40","spotfit.io/budget-action":"deny"})")));
   EXPECT_EQ(b.result, ReviewResult::Denied);
 }
 
