@@ -35,6 +35,7 @@
 #include "kube/rest_client.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/ledger.hpp"
+#include "scaler/ledger_spend.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -72,46 +73,6 @@ Status readExtenderConfig(const server::config::Section& section, ExtenderConfig
   return r.finish();
 }
 
-// Workflow spend for the budget policy: the scaler's cost ledger, re-read from its ConfigMap. Every
-// replica can answer (the scaler itself runs on the leader only).
-class LedgerSpend final : public extender::BudgetStatus {
- public:
-  LedgerSpend(kube::KubeClient& client, std::string ns, std::string name)
-      : store_(client, std::move(ns), std::move(name)) {}
-
-  std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override {
-    std::shared_lock lock(mu_);
-    if (!ledger_) return std::nullopt;
-    return ledger_->workflowSpend(scaler::WorkflowKey{std::string(ns), std::string(workflow)},
-                                  std::chrono::system_clock::now());
-  }
-
-  // One read of the ConfigMap; an absent ConfigMap is an empty ledger.
-  Status refresh() {
-    auto text = store_.load();
-    if (!text.ok()) return text.error();
-    scaler::CostLedger ledger;
-    if (*text) {
-      auto parsed = scaler::CostLedger::fromJson(**text);
-      if (!parsed.ok()) return parsed.error();
-      ledger = std::move(*parsed);
-    }
-    std::unique_lock lock(mu_);
-    ledger_ = std::move(ledger);
-    return {};
-  }
-
-  bool loaded() const {
-    std::shared_lock lock(mu_);
-    return ledger_.has_value();
-  }
-
- private:
-  scaler::ConfigMapLedgerStore store_;
-  mutable std::shared_mutex mu_;
-  std::optional<scaler::CostLedger> ledger_;
-};
-
 // What the plugin keeps alive for the life of the process.
 struct ExtenderRuntime {
   kube::SystemClock clock;
@@ -120,9 +81,9 @@ struct ExtenderRuntime {
   std::unique_ptr<extender::Extender> handler;
   // Forwards to the ledger once it is loaded (the handler exists before the API client does).
   struct Budget final : extender::BudgetStatus {
-    std::atomic<const LedgerSpend*> live{nullptr};
+    std::atomic<const scaler::LedgerSpend*> live{nullptr};
     std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override {
-      const LedgerSpend* s = live.load();
+      const scaler::LedgerSpend* s = live.load();
       return s != nullptr ? s->spendUsd(ns, workflow) : std::nullopt;
     }
   } budget;
@@ -131,7 +92,10 @@ struct ExtenderRuntime {
   std::unique_ptr<kube::Informer<kube::Node>> nodes;
   std::unique_ptr<kube::Informer<kube::Pod>> pods;
   std::jthread syncWatcher;
-  std::unique_ptr<LedgerSpend> spend;
+  // Workflow spend for the budget policy: the scaler's cost ledger, re-read from its ConfigMap (the same
+  // spend source as the webhook's). Every replica can answer (the scaler itself runs on the leader only).
+  std::unique_ptr<scaler::ConfigMapLedgerStore> ledgerStore;
+  std::unique_ptr<scaler::LedgerSpend> spend;
   std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;  // reads `spend`: stops first
 
   void stop() {
@@ -199,7 +163,8 @@ Status configureExtender(ServeContext& ctx) {
       extender::waitAndMarkSynced(*rt->cache, *rt->nodes, *rt->pods, stop);
     });
     if (budgets) {
-      rt->spend = std::make_unique<LedgerSpend>(*rt->client, ledgerNamespace, ledgerConfigMap);
+      rt->ledgerStore = std::make_unique<scaler::ConfigMapLedgerStore>(*rt->client, ledgerNamespace, ledgerConfigMap);
+      rt->spend = std::make_unique<scaler::LedgerSpend>(*rt->ledgerStore, rt->clock);
       ExtenderRuntime* runtime = rt.get();  // not the shared_ptr: rt owns ledgerRefresh
       rt->ledgerRefresh = std::make_unique<kube::PeriodicRefresh>(
           rt->clock, ledgerRefresh,

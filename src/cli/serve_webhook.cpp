@@ -9,6 +9,7 @@
 #include "kube/rest_client.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/ledger.hpp"
+#include "scaler/ledger_spend.hpp"
 #include "scaler/nodepool.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/kube_adapters.hpp"
@@ -34,28 +35,12 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
   std::unique_ptr<wh::Admitter> admitter;
-  // Budgets: a snapshot of the scaler's cost ledger (ConfigMap written by the leader), re-read every
-  // `webhook.budgets.refresh`. Declared last so its thread stops before what it reads is destroyed.
-  wh::StaticSpend spend;
+  // Budgets: the scaler's cost ledger (ConfigMap written by the leader) through the spend source the
+  // extender uses too, re-read every `webhook.budgets.refresh`. Declared last so its thread stops before
+  // what it reads is destroyed.
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
+  std::unique_ptr<scaler::LedgerSpend> spend;
   std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;
-
-  Status refreshSpend() {
-    auto stored = ledger->load();
-    if (!stored) return stored.error();
-    if (!*stored) {
-      spend.replaceAll({});
-      return {};
-    }
-    auto parsed = scaler::CostLedger::fromJson(**stored);
-    if (!parsed) return parsed.error();
-    std::map<std::pair<std::string, std::string>, double> snapshot;
-    for (const auto& [key, usd] : parsed->workflows(std::chrono::system_clock::now())) {
-      snapshot[{key.namespaceName, key.workflow}] = usd;
-    }
-    spend.replaceAll(snapshot);
-    return {};
-  }
 };
 
 Status configureWebhook(ServeContext& ctx) {
@@ -100,10 +85,11 @@ Status configureWebhook(ServeContext& ctx) {
     rt->ledger = std::make_unique<scaler::ConfigMapLedgerStore>(
         *rt->client, scalerCfg ? scalerCfg->namespaceName : defaults.namespaceName,
         scalerCfg ? scalerCfg->ledgerConfigMap : defaults.ledgerConfigMap);
-    ports.spend = &rt->spend;
-    WebhookRuntime* runtime = rt.get();  // not the shared_ptr: rt owns ledgerRefresh
+    rt->spend = std::make_unique<scaler::LedgerSpend>(*rt->ledger, kube::SystemClock::instance());
+    ports.spend = rt->spend.get();
+    scaler::LedgerSpend* spend = rt->spend.get();  // not the shared_ptr: rt owns ledgerRefresh
     rt->ledgerRefresh = std::make_unique<kube::PeriodicRefresh>(
-        kube::SystemClock::instance(), cfg->budgets.refresh, [runtime] { return runtime->refreshSpend(); },
+        kube::SystemClock::instance(), cfg->budgets.refresh, [spend] { return spend->refresh(); },
         [log = ctx.log()](const Error& e) {
           log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", e.message}});
         });

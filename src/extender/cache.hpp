@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "kube/clock.hpp"
+#include "placement/budget.hpp"
 #include "placement/fit.hpp"
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
@@ -49,14 +50,10 @@ class ClusterEvents {
   virtual void synced() = 0;
 };
 
-// What a workflow has spent so far in USD (the cost ledger's figure; the same question the webhook's
-// budget gate asks), nullopt when unknown. A pod with `spotfit.io/budget-action: spot-only` whose
-// workflow has spent more than its `spotfit.io/budget` is narrowed to spot capacity.
-class BudgetStatus {
- public:
-  virtual ~BudgetStatus() = default;
-  virtual std::optional<double> spendUsd(std::string_view namespace_, std::string_view workflow) const = 0;
-};
+// What a workflow has spent so far in USD (the cost ledger's figure, read through the same interface as
+// the webhook's budget gate), nullopt when unknown. A pod with `spotfit.io/budget-action: spot-only` whose
+// workflow is over its `spotfit.io/budget` (placement/budget.hpp) is narrowed to spot capacity.
+using BudgetStatus = placement::SpendSource;
 
 struct CacheStats {
   std::size_t nodes = 0;        // nodes known from the informer

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <numeric>
 #include <optional>
 
 #include "kube/objects.hpp"
+#include "placement/budget.hpp"
 #include "placement/fit.hpp"
 
 namespace spotfit::extender {
@@ -15,17 +15,6 @@ namespace {
 constexpr std::string_view kNotSynced = "spotfit's node cache has not synced with the API server yet";
 constexpr std::string_view kBudgetActionAnnotation = "spotfit.io/budget-action";
 constexpr std::string_view kBudgetAnnotation = "spotfit.io/budget";
-
-// "100", "12.5", "$40" -> USD; anything else (the webhook reports bad annotations) -> nullopt.
-std::optional<double> parseUsd(std::string_view text) {
-  if (!text.empty() && text.front() == '$') text.remove_prefix(1);
-  if (text.empty() || text.size() > 32) return std::nullopt;
-  const std::string s(text);
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !(v >= 0) || v > 1e12) return std::nullopt;
-  return v;
-}
 
 // The pod of a request, decoded, with the budget policy applied.
 struct RequestPod {
@@ -39,13 +28,16 @@ Result<RequestPod> decodeRequestPod(const ExtenderArgs& args, const BudgetStatus
   if (!pod.ok()) return makeError("invalid", "ExtenderArgs.Pod: " + pod.error().message);
   RequestPod out;
   out.info = pod->toPodInfo();
-  // budget-action: spot-only narrows the pod to spot capacity while its workflow is over budget.
+  // budget-action: spot-only narrows the pod to spot capacity while its workflow is over budget (the rule
+  // of placement/budget.hpp; an invalid annotation is the webhook's to report, so it is ignored here).
   if (budget != nullptr && out.info.capacityPolicy != placement::CapacityPolicy::OnDemand &&
-      pod->meta.annotations.getOr(kBudgetActionAnnotation, "") == "spot-only" && !out.info.workflow.empty()) {
-    const std::optional<double> limit = parseUsd(pod->meta.annotations.getOr(kBudgetAnnotation, ""));
-    if (limit) {
-      const std::optional<double> spent = budget->spendUsd(out.info.namespace_, out.info.workflow);
-      if (spent && *spent > *limit) out.info.capacityPolicy = placement::CapacityPolicy::SpotOnly;
+      !out.info.workflow.empty()) {
+    const auto rule = placement::parseBudgetRule(pod->meta.annotations.get(kBudgetAnnotation),
+                                                 pod->meta.annotations.get(kBudgetActionAnnotation));
+    if (rule.ok() && *rule && (*rule)->action == placement::BudgetAction::SpotOnly &&
+        placement::decideBudget(**rule, budget->spendUsd(out.info.namespace_, out.info.workflow)) ==
+            placement::BudgetVerdict::SpotOnly) {
+      out.info.capacityPolicy = placement::CapacityPolicy::SpotOnly;
     }
   }
   out.requests = pod->requests();

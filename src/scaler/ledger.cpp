@@ -68,6 +68,13 @@ double CostLedger::workflowSpend(const WorkflowKey& wf, TimePoint now) const {
   return total;
 }
 
+std::optional<double> CostLedger::recordedSpend(const WorkflowKey& wf, TimePoint now) const {
+  bool known = closedWorkflow_.count(wf) > 0;
+  for (const auto& [uid, p] : open_) known = known || p.workflow == wf;
+  if (!known) return std::nullopt;
+  return workflowSpend(wf, now);
+}
+
 double CostLedger::namespaceSpend(const std::string& ns, TimePoint now) const {
   auto it = closedNamespace_.find(ns);
   double total = it == closedNamespace_.end() ? 0 : it->second;

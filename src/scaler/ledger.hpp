@@ -43,6 +43,9 @@ class CostLedger {
   void accrue(TimePoint now);
 
   double workflowSpend(const WorkflowKey& wf, TimePoint now) const;
+  // The workflow's spend when the ledger records it (closed cost or a running pod), else nullopt: what
+  // every role's budget rule (placement/budget.hpp) reads, through LedgerSpend outside the scaler.
+  std::optional<double> recordedSpend(const WorkflowKey& wf, TimePoint now) const;
   double namespaceSpend(const std::string& ns, TimePoint now) const;
   double spotSavings(TimePoint now) const;
   double costPerHour() const;  // sum of running pods' rates

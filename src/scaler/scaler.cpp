@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "placement/budget.hpp"
 #include "placement/cost.hpp"
 #include "scaler/duration.hpp"
 
@@ -66,19 +67,15 @@ std::string workflowOf(const placement::PodInfo& pod) {
   return "";
 }
 
-std::optional<double> budgetOf(const placement::PodInfo& pod) {
-  auto it = pod.annotations.find(kAnnotationBudget);
-  if (it == pod.annotations.end()) return std::nullopt;
-  double v = 0;
-  const auto& s = it->second;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || !(v > 0) || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::string budgetActionOf(const placement::PodInfo& pod) {
-  auto it = pod.annotations.find(kAnnotationBudgetAction);
-  return it == pod.annotations.end() ? "alert" : it->second;
+// The pod's budget rule (placement/budget.hpp); an invalid annotation is the webhook's to report.
+std::optional<placement::BudgetRule> budgetOf(const placement::PodInfo& pod) {
+  auto annotation = [&](const char* key) -> std::optional<std::string_view> {
+    auto it = pod.annotations.find(key);
+    if (it == pod.annotations.end()) return std::nullopt;
+    return it->second;
+  };
+  auto rule = placement::parseBudgetRule(annotation(kAnnotationBudget), annotation(kAnnotationBudgetAction));
+  return rule.ok() ? *rule : std::nullopt;
 }
 
 ObjectRef podRef(const placement::PodInfo& p) { return {"Pod", p.namespace_, p.name, p.uid}; }
@@ -626,22 +623,20 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
     for (const auto* p : *group) {
       placement::PodInfo copy = p->info;
       copy.nodeName.clear();
-      if (auto budget = budgetOf(copy)) {
-        double spent = ledger_.workflowSpend({copy.namespace_, workflowOf(copy)}, now);
-        if (spent >= *budget) {
-          const std::string action = budgetActionOf(copy);
-          if (action == "deny") {
-            const std::string why = "workflow " + workflowOf(copy) + " spent " + std::to_string(spent) +
-                                    " USD of its " + std::to_string(*budget) + " USD budget (budget-action deny)";
-            if (podEventReason_[copy.uid] != why) {
-              podEventReason_[copy.uid] = why;
-              log("scale-up: pod " + copy.key() + " gets no capacity: " + why);
-              emit(podRef(copy), "Warning", "BudgetExceeded", "no scale-up: " + why);
-            }
-            continue;
+      if (auto rule = budgetOf(copy)) {
+        const std::string workflow = workflowOf(copy);
+        const std::optional<double> spent = ledger_.recordedSpend({copy.namespace_, workflow}, now);
+        const placement::BudgetVerdict verdict = placement::decideBudget(*rule, spent);
+        if (verdict == placement::BudgetVerdict::Deny) {
+          const std::string why = placement::budgetSummary(workflow, *spent, rule->limitUsd) + " (budget-action deny)";
+          if (podEventReason_[copy.uid] != why) {
+            podEventReason_[copy.uid] = why;
+            log("scale-up: pod " + copy.key() + " gets no capacity: " + why);
+            emit(podRef(copy), "Warning", "BudgetExceeded", "no scale-up: " + why);
           }
-          if (action == "spot-only") copy.capacityPolicy = placement::CapacityPolicy::SpotOnly;
+          continue;
         }
+        if (verdict == placement::BudgetVerdict::SpotOnly) copy.capacityPolicy = placement::CapacityPolicy::SpotOnly;
       }
       byKey[copy.key()] = p;
       pods.push_back(std::move(copy));
@@ -1237,7 +1232,7 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
 
   std::map<WorkflowKey, double> budgets;
   for (const auto& p : snap.pods) {
-    if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = *b;
+    if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = b->limitUsd;
   }
   std::map<std::string, double> namespaces;
   for (const auto& [wf, usd] : ledger_.workflows(now)) {

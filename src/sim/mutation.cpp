@@ -15,6 +15,7 @@
 #include "webhook/options.hpp"
 #include "webhook/pod_template.hpp"
 #include "webhook/policy.hpp"
+#include "webhook/scope.hpp"
 #include "webhook/vpa.hpp"
 
 namespace spotfit::sim {
@@ -64,6 +65,7 @@ void basePod(const WorkflowSpec& wf, const JobSpec& job, const std::map<std::str
   p.hasController = true;
   p.workflow = annotation(ann, "spotfit.io/workflow", wf.name);
   for (const auto& [k, v] : ann) p.annotations[k] = v;
+  for (const auto& [k, v] : job.labels) p.labels[k] = v;
   for (const auto& [k, v] : job.nodeSelector) p.nodeSelector[k] = v;
   for (const auto& t : job.tolerations) p.tolerations.push_back(toPlacement(t));
   // A required GPU product is the user's constraint under every strategy (without spotfit it would be a
@@ -92,6 +94,11 @@ void buildTemplate(const WorkflowSpec& wf, const JobSpec& job, const std::map<st
   json::Value anns(rapidjson::kObjectType);
   for (const auto& [k, v] : ann) anns.AddMember(json::str(k, a), json::str(v, a), a);
   meta.AddMember("annotations", anns, a);
+  if (!job.labels.empty()) {
+    json::Value labels(rapidjson::kObjectType);
+    for (const auto& [k, v] : job.labels) labels.AddMember(json::str(k, a), json::str(v, a), a);
+    meta.AddMember("labels", labels, a);
+  }
   json::Value owner(rapidjson::kObjectType);
   owner.AddMember("apiVersion", "batch/v1", a);
   owner.AddMember("kind", "Job", a);
@@ -165,7 +172,7 @@ std::vector<pl::NodeSelectorRequirement> requirements(const json::Value* exprs) 
 
 // Reads the fields the policy may have changed back into the placement model.
 Status readBack(const json::Document& doc, const wh::WebhookConfig& cfg, const wh::SpotfitOptions& opts,
-                PodClass& cls) {
+                const wh::PolicyOutcome& outcome, PodClass& cls) {
   pl::PodInfo& p = cls.info;
   const json::Value* spec = json::object(doc, "spec");
   const json::Value* containers = spec ? json::array(*spec, "containers") : nullptr;
@@ -218,7 +225,8 @@ Status readBack(const json::Document& doc, const wh::WebhookConfig& cfg, const w
       }
     }
   }
-  switch (opts.capacityType.value_or(cfg.defaultCapacityType)) {
+  // The policy's own decision (a coordinator stays on on-demand), not a re-derivation from the options.
+  switch (outcome.capacity) {
     case wh::CapacityType::Spot:
       p.capacityPolicy = pl::CapacityPolicy::Spot;
       break;
@@ -268,6 +276,13 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
   cfg.checkpoint.enabled = s.checkpointHooks;
   cfg.checkpoint.command = "/checkpoint";  // the site's default checkpoint command
   wh::PodTemplate tmpl(doc, doc.GetAllocator());
+  // The webhook's scope rule: a simulated job's pod is owned by its batch/v1 Job, so it is always in scope;
+  // asked anyway so a change to the rule cannot leave the simulator mutating what the webhook would not.
+  if (wh::podScope(tmpl.metadata(), cfg) == wh::PodScope::NotBatch) {
+    cls.info.containers.push_back(c);
+    cls.requests = pl::podRequests(cls.info);
+    return cls;
+  }
   auto opts = wh::parseOptions(tmpl.metadata());
   if (!opts) return opts.error();
   // Without spot in the strategy the cluster has on-demand capacity only.
@@ -292,7 +307,7 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
   }
   wh::PolicyOutcome outcome = wh::mutatePodTemplate(tmpl, in);
   cls.mutations = outcome.changes;
-  if (auto st = readBack(doc, cfg, *opts, cls); !st) return st.error();
+  if (auto st = readBack(doc, cfg, *opts, outcome, cls); !st) return st.error();
   cls.requests = pl::podRequests(cls.info);
   return cls;
 }

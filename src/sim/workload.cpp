@@ -406,7 +406,7 @@ NodePoolSpec readPool(const Reader& r) {
 
 JobSpec readJob(const Reader& r) {
   r.expectMap({"name", "parallelism", "completions", "after", "duration", "requests", "usage", "annotations",
-               "nodeSelector", "tolerations", "resumable"});
+               "labels", "nodeSelector", "tolerations", "resumable"});
   JobSpec j;
   j.line = r.line();
   for (const char* req : {"name", "duration", "requests"})
@@ -431,6 +431,7 @@ JobSpec readJob(const Reader& r) {
     }
   }
   if (r.has("annotations")) j.annotations = readAnnotations(r["annotations"]);
+  if (r.has("labels")) j.labels = r["labels"].stringMap();
   if (r.has("nodeSelector")) j.nodeSelector = r["nodeSelector"].stringMap();
   if (r.has("tolerations")) j.tolerations = readTolerations(r["tolerations"]);
   if (r.has("resumable")) j.resumable = r["resumable"].boolean();

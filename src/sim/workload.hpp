@@ -101,6 +101,7 @@ struct JobSpec {
   ResourceAmounts requests;
   std::optional<ResourceAmounts> usage;  // what the pod really uses (what right-sizing learns)
   std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> labels;  // pod labels (e.g. spark-role: driver, a coordinator)
   std::map<std::string, std::string> nodeSelector;
   std::vector<Toleration> tolerations;
   bool resumable = false;  // the program can resume from a checkpoint

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <exception>
 
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
 #include "webhook/policy.hpp"
+#include "webhook/scope.hpp"
 
 namespace spotfit::webhook {
 namespace {
@@ -30,12 +30,6 @@ std::string_view kindLabel(ObjectKind k) {
       break;
   }
   return "other";
-}
-
-std::string usd(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "$%.2f", v);
-  return buf;
 }
 
 Admission finish(Admission a, std::string_view apiVersion) {
@@ -147,6 +141,11 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     }
   }
   if (objMeta.label(kLabelSkip) == std::string_view("true")) return allowUnchanged(req, ReviewResult::Skipped);
+  // Batch only (scope.hpp): a Deployment's, StatefulSet's or DaemonSet's pod, or a bare pod, is left alone
+  // unless it carries a spotfit.io/ annotation.
+  if (kind == ObjectKind::Pod && podScope(objMeta, config_) == PodScope::NotBatch) {
+    return allowUnchanged(req, ReviewResult::Skipped);
+  }
 
   json::Value* tmplOriginal = &original;
   if (kind == ObjectKind::Job) {
@@ -179,11 +178,11 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   in.options = *options;
   std::string jobName;       // the Job this object is or belongs to
   std::string cronJobName;   // its CronJob, when known
-  std::optional<OwnerReference> jobOwner;
+  std::optional<OwnerReference> jobOwner;  // a Pod's batch/v1 Job (not another group's Job kind)
   if (kind == ObjectKind::Job) {
     jobName = std::string(objMeta.name());
-    if (auto cron = objMeta.owner("CronJob")) cronJobName = cron->name;
-  } else if ((jobOwner = objMeta.owner("Job"))) {
+    if (auto cron = objMeta.ownerOf("batch", "CronJob")) cronJobName = cron->name;
+  } else if ((jobOwner = objMeta.ownerOf("batch", "Job"))) {
     jobName = jobOwner->name;
   }
   std::optional<JobInfo> jobInfo;
@@ -191,45 +190,54 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     jobInfo = ports_.jobs->find(ns, jobName);
     if (jobInfo) cronJobName = jobInfo->cronJob;
   }
-  in.workflow = options->workflow ? *options->workflow
-                                  : (kind == ObjectKind::Job ? jobName : defaultWorkflowForPod(objMeta));
+  // Workflow identity (scope.hpp): a CronJob's runs add up to one workflow; a generateName Job is named
+  // by its owner or its prefix.
+  const WorkflowIdentity identity = kind == ObjectKind::Job ? defaultJobWorkflow(objMeta, config_)
+                                                            : defaultPodWorkflow(objMeta, cronJobName, config_);
+  in.workflow = options->workflow ? *options->workflow : identity.workflow;
+  in.run = identity.run;
 
   Admission a;
   a.response.uid = req.uid;
 
-  // Budget gate.
+  // Budget gate (placement/budget.hpp: the same rule the extender and the scaler apply).
   if (config_.budgets.enabled && options->budgetUsd && ports_.spend && !in.workflow.empty()) {
-    const double budget = *options->budgetUsd;
+    const placement::BudgetRule rule{*options->budgetUsd, options->budgetAction};
     const std::optional<double> spent = ports_.spend->spendUsd(ns, in.workflow);
-    if (spent && *spent > budget) {
-      const std::string summary = "workflow " + in.workflow + " has spent " + usd(*spent) + " of its " + usd(budget) +
-                                  " budget";
-      if (ports_.metrics) ports_.metrics->budget(budgetActionName(options->budgetAction));
-      switch (options->budgetAction) {
-        case BudgetAction::Deny:
-          return refuse(req, ReviewResult::Denied, 403, "Forbidden",
-                        "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
-        case BudgetAction::SpotOnly:
-          in.forceSpot = true;
-          a.response.warnings.push_back("spotfit: " + summary + "; spot capacity required");
+    const placement::BudgetVerdict verdict = placement::decideBudget(rule, spent);
+    if (ports_.metrics) ports_.metrics->budget(placement::budgetVerdictName(verdict));
+    const std::string summary =
+        verdict == placement::BudgetVerdict::Within ? "" : placement::budgetSummary(in.workflow, *spent, rule.limitUsd);
+    switch (verdict) {
+      case placement::BudgetVerdict::Within:
+        break;
+      case placement::BudgetVerdict::Deny:
+        // Decided at the Job: refusing a Job's pods would only make the Job controller retry forever. A pod
+        // of a Job admitted before the budget ran out is admitted; the scaler gives it no new capacity.
+        if (jobOwner) {
+          a.response.warnings.push_back("spotfit: " + summary + "; deny applies when a Job is created");
           break;
-        case BudgetAction::Alert:
-          a.response.warnings.push_back("spotfit: " + summary);
-          if (ports_.events && !req.dryRun) {
-            EventRecord e;
-            e.namespace_ = ns;
-            e.involvedKind = jobName.empty() ? "Pod" : "Job";
-            e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
-            e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
-            e.type = "Warning";
-            e.reason = "BudgetExceeded";
-            e.message = summary;
-            ports_.events->record(e);
-          }
-          break;
-      }
-    } else if (ports_.metrics) {
-      ports_.metrics->budget("within");
+        }
+        return refuse(req, ReviewResult::Denied, 403, "Forbidden",
+                      "spotfit: " + summary + " (spotfit.io/budget-action=deny)");
+      case placement::BudgetVerdict::SpotOnly:
+        in.forceSpot = true;
+        a.response.warnings.push_back("spotfit: " + summary + "; spot capacity required");
+        break;
+      case placement::BudgetVerdict::Alert:
+        a.response.warnings.push_back("spotfit: " + summary);
+        if (ports_.events && !req.dryRun) {
+          EventRecord e;
+          e.namespace_ = ns;
+          e.involvedKind = jobName.empty() ? "Pod" : "Job";
+          e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
+          e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
+          e.type = "Warning";
+          e.reason = "BudgetExceeded";
+          e.message = summary;
+          ports_.events->record(e);
+        }
+        break;
     }
   }
 

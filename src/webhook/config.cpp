@@ -163,7 +163,7 @@ WebhookConfig parse(const YAML::Node& node) {
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
                   "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets"});
+                  "budgets", "scope"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -224,6 +224,31 @@ WebhookConfig parse(const YAML::Node& node) {
       fail(s->path("defaultMinAvailable"), s->get("defaultMinAvailable"), "must be an integer or a percentage like 50%");
     }
     s->integer("minParallelism", c.pdb.minParallelism, 2, 1000000);
+  }
+  if (auto s = root.section("scope")) {
+    s->checkKeys({"batchOwners", "batchPodLabels", "coordinators"});
+    s->strings("batchOwners", c.scope.batchOwners);
+    for (const auto& o : c.scope.batchOwners) {
+      if (o.empty() || o.back() == '/' || o.find('/') != o.rfind('/')) {
+        fail(s->path("batchOwners"), s->get("batchOwners"),
+             "entries are group/Kind (core kinds: Kind), got '" + o + "'");
+      }
+    }
+    s->strings("batchPodLabels", c.scope.batchPodLabels);
+    if (YAML::Node roles = s->get("coordinators")) {
+      if (!roles.IsSequence()) fail(s->path("coordinators"), roles, "must be a list of {label, values}");
+      c.scope.coordinators.clear();
+      for (size_t i = 0; i < roles.size(); ++i) {
+        Mapping m(roles[i], s->path("coordinators") + "[" + std::to_string(i) + "]");
+        m.checkKeys({"label", "values"});
+        WebhookConfig::Scope::Role role;
+        m.string("label", role.label);
+        m.strings("values", role.values);
+        if (role.label.empty()) fail(m.path("label"), roles[i], "must not be empty");
+        if (role.values.empty()) fail(m.path("values"), roles[i], "must list at least one value");
+        c.scope.coordinators.push_back(std::move(role));
+      }
+    }
   }
   if (auto s = root.section("budgets")) {
     s->checkKeys({"enabled", "refresh"});

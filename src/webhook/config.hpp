@@ -16,6 +16,10 @@
 //     labels: {enabled: true}
 //     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
 //     budgets: {enabled: true, refresh: 30s}  # refresh: how often the scaler's cost-ledger ConfigMap is re-read
+//     scope:                           # which pods are batch work (webhook/scope.hpp)
+//       batchOwners: [batch/Job, batch/CronJob, argoproj.io/Workflow, ...]   # group/Kind
+//       batchPodLabels: [spark-role]
+//       coordinators: [{label: spark-role, values: [driver]}, ...]           # kept on on-demand
 
 #include <chrono>
 #include <cstdint>
@@ -72,7 +76,9 @@ struct WebhookConfig {
     bool enabled = true;
     std::string command;  // default preStop command; empty: only the annotation adds one
     int64_t gracePeriodSeconds = 120;
-    std::vector<std::string> skipContainers{"istio-proxy", "linkerd-proxy"};
+    // Helper containers that must not run user commands: service-mesh proxies and Argo's executor
+    // (`wait` next to the main container, `init` among the init containers, which never get a hook).
+    std::vector<std::string> skipContainers{"istio-proxy", "linkerd-proxy", "wait", "init"};
   } checkpoint;
 
   struct Labels {
@@ -84,6 +90,42 @@ struct WebhookConfig {
     std::string defaultMinAvailable = "50%";
     int64_t minParallelism = 2;
   } pdb;
+
+  // Batch-only scope, coordinator roles (webhook/scope.hpp).
+  struct Scope {
+    // Owners ("group/Kind"; core kinds as "Kind") whose pods are batch work and mutated by default. Pods
+    // of anything else, and bare pods, are mutated only when they carry a spotfit.io/ annotation.
+    std::vector<std::string> batchOwners{
+        "batch/Job",
+        "batch/CronJob",
+        "batch.volcano.sh/Job",
+        "argoproj.io/Workflow",
+        "kubeflow.org/PyTorchJob",
+        "kubeflow.org/TFJob",
+        "kubeflow.org/MPIJob",
+        "kubeflow.org/XGBoostJob",
+        "kubeflow.org/PaddleJob",
+        "kubeflow.org/JAXJob",
+        "trainer.kubeflow.org/TrainJob",
+        "jobset.x-k8s.io/JobSet",
+        "ray.io/RayJob",
+        "ray.io/RayCluster",
+        "sparkoperator.k8s.io/SparkApplication",
+        "sparkoperator.k8s.io/ScheduledSparkApplication",
+    };
+    // Pod labels that make a pod batch work whatever owns it (spark-submit labels its driver and its
+    // executors, which the driver pod owns).
+    std::vector<std::string> batchPodLabels{"spark-role"};
+    struct Role {
+      std::string label;
+      std::vector<std::string> values;  // compared case-insensitively
+      bool operator==(const Role&) const = default;
+    };
+    // A run's coordinators: kept on on-demand capacity unless spotfit.io/capacity-type says otherwise.
+    std::vector<Role> coordinators{{"spark-role", {"driver"}},
+                                   {"ray.io/node-type", {"head"}},
+                                   {"training.kubeflow.org/replica-type", {"master", "launcher"}}};
+  } scope;
 
   struct Budgets {
     bool enabled = true;

@@ -1,8 +1,6 @@
 #include "webhook/options.hpp"
 
 #include <cctype>
-#include <cmath>
-#include <cstdlib>
 
 namespace spotfit::webhook {
 namespace {
@@ -14,36 +12,7 @@ Error invalid(std::string_view annotation, std::string_view value, std::string_v
 
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-std::optional<double> parseUsd(std::string_view s) {
-  if (s.empty() || s.size() > 32) return std::nullopt;
-  size_t dots = 0;
-  for (char c : s) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
-  }
-  if (dots > 1 || s == ".") return std::nullopt;
-  std::string copy(s);
-  double v = std::strtod(copy.c_str(), nullptr);
-  if (!std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 }  // namespace
-
-std::string_view budgetActionName(BudgetAction a) {
-  switch (a) {
-    case BudgetAction::SpotOnly:
-      return "spot-only";
-    case BudgetAction::Deny:
-      return "deny";
-    case BudgetAction::Alert:
-      break;
-  }
-  return "alert";
-}
 
 bool validLabelValue(std::string_view v) {
   if (v.empty()) return true;
@@ -67,20 +36,14 @@ Result<SpotfitOptions> parseOptions(const ObjectMeta& meta, SpotfitOptions o) {
     o.workflow = std::string(*v);
   }
   if (auto v = meta.annotation(kAnnBudget)) {
-    auto usd = parseUsd(*v);
-    if (!usd) return invalid(kAnnBudget, *v, "a non-negative amount in USD such as 250 or 99.50");
-    o.budgetUsd = usd;
+    auto rule = placement::parseBudgetRule(*v, std::nullopt);
+    if (!rule) return rule.error();
+    o.budgetUsd = (*rule)->limitUsd;
   }
   if (auto v = meta.annotation(kAnnBudgetAction)) {
-    if (*v == "alert") {
-      o.budgetAction = BudgetAction::Alert;
-    } else if (*v == "spot-only") {
-      o.budgetAction = BudgetAction::SpotOnly;
-    } else if (*v == "deny") {
-      o.budgetAction = BudgetAction::Deny;
-    } else {
-      return invalid(kAnnBudgetAction, *v, "alert, spot-only, deny");
-    }
+    auto rule = placement::parseBudgetRule(std::nullopt, *v);
+    if (!rule) return rule.error();
+    o.budgetAction = placement::parseBudgetAction(*v).value_or(BudgetAction::Alert);
   }
   if (auto v = meta.annotation(kAnnCheckpoint)) {
     bool blank = true;

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "placement/budget.hpp"
 #include "placement/result.hpp"
 #include "webhook/config.hpp"
 #include "webhook/pod_template.hpp"
@@ -26,11 +27,13 @@ inline constexpr std::string_view kAnnGpuProduct = "spotfit.io/gpu-product";
 inline constexpr std::string_view kAnnDoNotDisrupt = "spotfit.io/do-not-disrupt";
 inline constexpr std::string_view kAnnMutated = "spotfit.io/mutated";
 inline constexpr std::string_view kLabelWorkflow = "spotfit.io/workflow";
+inline constexpr std::string_view kLabelRun = "spotfit.io/run";  // one run of a CronJob workflow (the Job)
 inline constexpr std::string_view kLabelSkip = "spotfit.io/skip";
 inline constexpr std::string_view kLabelEnabled = "spotfit.io/enabled";
 
-enum class BudgetAction { Alert, SpotOnly, Deny };
-std::string_view budgetActionName(BudgetAction a);
+// Budgets have one definition shared with the extender and the scaler (placement/budget.hpp).
+using placement::BudgetAction;
+using placement::budgetActionName;
 
 struct SpotfitOptions {
   std::optional<CapacityType> capacityType;

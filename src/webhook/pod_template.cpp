@@ -248,6 +248,19 @@ std::optional<OwnerReference> ObjectMeta::owner(std::string_view kind) const {
   return first;
 }
 
+std::optional<OwnerReference> ObjectMeta::ownerOf(std::string_view group, std::string_view kind) const {
+  std::optional<OwnerReference> first;
+  for (auto& o : ownerReferences()) {
+    const size_t slash = o.apiVersion.find('/');
+    const std::string_view g =
+        slash == std::string::npos ? std::string_view() : std::string_view(o.apiVersion).substr(0, slash);
+    if (o.kind != kind || g != group || o.name.empty()) continue;
+    if (o.controller) return o;
+    if (!first) first = o;
+  }
+  return first;
+}
+
 // ---- Container
 
 std::string_view Container::name() const { return json::string(*c_, "name").value_or(""); }

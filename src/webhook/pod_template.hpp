@@ -54,6 +54,9 @@ class ObjectMeta {
   std::vector<OwnerReference> ownerReferences() const;
   // The controller owner of kind `kind` (or, without a controller flag, the first of that kind).
   std::optional<OwnerReference> owner(std::string_view kind) const;
+  // The same, matching the owner's API group too ("batch" for batch/v1; "" for the core group), so a
+  // batch.volcano.sh Job is not taken for a batch/v1 Job.
+  std::optional<OwnerReference> ownerOf(std::string_view group, std::string_view kind) const;
 
  private:
   const json::Value* meta() const;

@@ -4,6 +4,8 @@
 #include <array>
 #include <set>
 
+#include "webhook/scope.hpp"
+
 namespace spotfit::webhook {
 namespace {
 
@@ -91,26 +93,18 @@ void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes) {
   if (meta.annotation(kAnnMutated) != std::string_view(joined)) meta.setAnnotation(kAnnMutated, joined);
 }
 
-std::string defaultWorkflowForPod(const ObjectMeta& pod) {
-  if (auto job = pod.owner("Job")) return job->name;
-  static constexpr std::array<std::string_view, 9> kWorkflowKinds{
-      "Workflow", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "SparkApplication", "RayJob", "JobSet"};
-  for (const auto& o : pod.ownerReferences()) {
-    if (!o.controller || o.name.empty()) continue;
-    if (std::find(kWorkflowKinds.begin(), kWorkflowKinds.end(), o.kind) != kWorkflowKinds.end()) return o.name;
-  }
-  if (auto spark = pod.label("spark-app-name")) return std::string(*spark);
-  // A standalone pod is its own workflow (empty for generateName pods: their name is not known yet).
-  return std::string(pod.name());
-}
-
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
   const WebhookConfig& cfg = *in.config;
   PolicyOutcome out;
   ObjectMeta meta = tmpl.metadata();
   PodSpec spec = tmpl.spec();
-  const CapacityType capacity =
-      in.forceSpot ? CapacityType::Spot : in.options.capacityType.value_or(cfg.defaultCapacityType);
+  // A coordinator (Spark driver, Ray head, Kubeflow master/launcher) stays on on-demand capacity unless
+  // the user chose a capacity type: the whole run depends on it, and its workers keep spot.
+  if (!in.forceSpot && !in.options.capacityType) out.coordinator = coordinatorRole(meta, cfg);
+  const CapacityType capacity = in.forceSpot       ? CapacityType::Spot
+                                : out.coordinator ? CapacityType::OnDemand
+                                                  : in.options.capacityType.value_or(cfg.defaultCapacityType);
+  out.capacity = capacity;
 
   // 1. Spot tolerations (not for pods that must run on on-demand capacity).
   if (cfg.tolerations.enabled && capacity != CapacityType::OnDemand && addTolerations(spec, cfg.tolerations.add)) {
@@ -174,6 +168,10 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
     }
     if (!meta.annotation(kAnnWorkflow)) {
       meta.setAnnotation(kAnnWorkflow, in.workflow);
+      changed = true;
+    }
+    if (!in.run.empty() && validLabelValue(in.run) && !meta.label(kLabelRun)) {
+      meta.setLabel(kLabelRun, in.run);
       changed = true;
     }
     if (changed) out.changes.emplace_back("workflow");

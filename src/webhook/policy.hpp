@@ -6,6 +6,7 @@
 // the template we already mutated).
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct PolicyInput {
   const WebhookConfig* config = nullptr;
   SpotfitOptions options;
   std::string workflow;   // resolved workflow id (annotation or default), empty when unknown
+  std::string run;        // the run of a CronJob workflow (its Job's name), labelled spotfit.io/run
   bool forceSpot = false;  // a spot-only budget action is in force
   std::shared_ptr<const Vpa> vpa;
 };
@@ -27,6 +29,10 @@ struct PolicyInput {
 struct PolicyOutcome {
   std::vector<std::string> changes;  // e.g. "tolerations", "capacity-affinity", "requests"
   std::vector<std::string> warnings;
+  // The capacity type the template was placed on: the annotation, else on-demand for a coordinator
+  // (scope.hpp), else the default; spot when a spot-only budget is in force.
+  CapacityType capacity = CapacityType::SpotPreferred;
+  std::optional<std::string> coordinator;  // the role label that kept it on on-demand, e.g. spark-role=driver
 };
 
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in);
@@ -38,9 +44,5 @@ bool inheritJobAnnotations(const ObjectMeta& job, ObjectMeta& tmpl);
 // Records `changes` in the spotfit.io/mutated annotation (sorted union with what it already lists).
 void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes);
 
-// Default workflow id for a pod template: the owning Job's name, else the controller of a known batch
-// workflow kind (Argo Workflow, Kubeflow training jobs, SparkApplication, RayJob), else the Spark
-// application label, else the pod's own name (empty while only generateName is set).
-std::string defaultWorkflowForPod(const ObjectMeta& pod);
 
 }  // namespace spotfit::webhook

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "placement/budget.hpp"
 #include "placement/result.hpp"
 #include "webhook/vpa.hpp"
 
@@ -65,12 +66,9 @@ class PdbEnsurer {
   virtual void ensure(const PdbRequest& request) = 0;
 };
 
-// Workflow spend in USD so far (the cost ledger), nullopt when the workflow is unknown.
-class SpendSource {
- public:
-  virtual ~SpendSource() = default;
-  virtual std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const = 0;
-};
+// Workflow spend in USD so far (the cost ledger), nullopt when the workflow is unknown: the one interface
+// the webhook, the extender and the scaler read spend through (placement/budget.hpp).
+using SpendSource = placement::SpendSource;
 
 struct EventRecord {
   std::string namespace_;

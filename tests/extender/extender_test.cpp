@@ -123,7 +123,7 @@ TEST_F(ExtenderGolden, FilterObjectsModeMatchesAndEchoesTheNodes) {
 }
 
 TEST_F(ExtenderGolden, BudgetWithinLimitOrUnknownSpendAllowsOnDemand) {
-  for (std::optional<double> spent : {std::optional<double>(99.5), std::optional<double>(100), std::optional<double>()}) {
+  for (std::optional<double> spent : {std::optional<double>(99.5), std::optional<double>(99.99), std::optional<double>()}) {
     if (spent) {
       budget.spent["ml/train-42"] = *spent;
     } else {
@@ -135,6 +135,20 @@ TEST_F(ExtenderGolden, BudgetWithinLimitOrUnknownSpendAllowsOnDemand) {
     FilterView want = expected("budget-within", true);
     EXPECT_EQ(got.passed, want.passed);
     EXPECT_EQ(got.unresolvable, want.unresolvable);
+  }
+}
+
+// placement/budget.hpp: spend that has reached the budget is over it, as in the webhook and the scaler
+// (the extender used to need spend above it), and "$100" is the same budget as "100".
+TEST_F(ExtenderGolden, BudgetReachedExactlyNarrowsToSpotLikeEveryRole) {
+  budget.spent["ml/train-42"] = 100;
+  for (const char* written : {"\"100\"", "\"$100\"", "\"100.00\""}) {
+    SCOPED_TRACE(written);
+    std::string body = readTestdata("args/budget-names.json");
+    body.replace(body.find("\"100\""), 5, written);
+    FilterView got = viewFilter(extender.filterBody(body).body, NodeMode::kNames);
+    EXPECT_EQ(got.passed, expected("budget", true).passed);
+    EXPECT_EQ(got.unresolvable, expected("budget", true).unresolvable);
   }
 }
 

@@ -268,6 +268,23 @@ TEST(ScaleUp, OverBudgetDenyWorkflowGetsNothing) {
   EXPECT_EQ(env.actions.count("BudgetExceeded"), 1);  // reported once, not every loop
 }
 
+// placement/budget.hpp: "$0.5" is the same budget as "0.5" in every role (the scaler used to read it as no
+// budget at all and scale up for it).
+TEST(ScaleUp, BudgetWrittenWithADollarSignIsEnforcedLikeThePlainAmount) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  env.start();
+  spend(env, "wf-d");
+  auto pod = budgetedPod("d", "deny");
+  pod.info.annotations[kAnnotationBudget] = "$0.5";
+  env.cluster.snapshot.pods.push_back(pod);
+  env.closeBatch();
+  EXPECT_TRUE(env.provider.createRequests().empty());
+  ASSERT_NE(env.actions.find("BudgetExceeded"), nullptr);
+  EXPECT_NE(env.actions.find("BudgetExceeded")->message.find("workflow wf-d has spent $"), std::string::npos)
+      << env.actions.find("BudgetExceeded")->message;
+}
+
 TEST(ScaleUp, UnderBudgetWorkflowIsNotRestricted) {
   Env env;
   env.config.nodePools = {cpuPool()};

@@ -90,7 +90,7 @@ TEST(Workload, ParsesTheMinimalExample) {
 TEST(Workload, UnknownKeyNamesPathAndLine) {
   EXPECT_EQ(errorOf(edited(kMinimal, "parallelism: 5", "paralellism: 5")),
             "w.yaml:12: workflows[0].jobs[0].paralellism: unknown key (expected one of: name, parallelism, "
-            "completions, after, duration, requests, usage, annotations, nodeSelector, tolerations, resumable)");
+            "completions, after, duration, requests, usage, annotations, labels, nodeSelector, tolerations, resumable)");
 }
 
 TEST(Workload, BadQuantityNamesPathAndLine) {

@@ -308,8 +308,13 @@ TEST_F(Fixture, BudgetWithinLimitChangesNothing) {
 }
 
 TEST_F(Fixture, BudgetDenyRefusesWith403AndTheFigures) {
+  // A Job (here one named by generateName: its workflow is the prefix) is refused; a Job's pods are not
+  // (identity_test.cpp: the budget is decided at the Job).
   spend.set("ml", "train", 1234.5);
-  Admission a = run(review(podWith(R"("spotfit.io/budget":"1000","spotfit.io/budget-action":"deny")")));
+  const std::string job = R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"generateName":"train-",
+    "annotations":{"spotfit.io/budget":"1000","spotfit.io/budget-action":"deny"}},
+    "spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}})";
+  Admission a = run(review(job, "", "Job"));
   EXPECT_EQ(a.result, ReviewResult::Denied);
   auto d = parseJson(a.body);
   EXPECT_FALSE(d["response"]["allowed"].GetBool());
@@ -368,7 +373,11 @@ TEST_F(Fixture, MalformedObjectShapesFailOpen) {
       R"({"metadata":{},"spec":"nope"})",
       R"({"metadata":[]})",
   };
-  for (const auto& o : objects) {
+  for (std::string o : objects) {
+    // Annotated, so a bare pod is in scope (unannotated ones are skipped before their spec is read).
+    if (o.find(R"("metadata":{})") != std::string::npos) {
+      o.replace(o.find(R"("metadata":{})"), 13, R"("metadata":{"annotations":{"spotfit.io/workflow":"w"}})");
+    }
     Admission a = run(review(o));
     auto d = parseJson(a.body);
     EXPECT_TRUE(d["response"]["allowed"].GetBool()) << o;

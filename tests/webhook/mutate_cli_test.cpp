@@ -61,7 +61,9 @@ TEST_F(MutateCli, PrintsTheMutatedJob) {
 }
 
 TEST_F(MutateCli, PatchAppliesToTheInput) {
-  const std::string json = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"a/b~c":"x"}},
+  // A Job's pod: batch pods are in scope (unannotated bare pods are left alone, as by the webhook).
+  const std::string json = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"a/b~c":"x"},
+    "ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":"j","uid":"j-uid","controller":true}]},
     "spec":{"containers":[{"name":"c"}]}})";
   CliRun r = runSpotfit("mutate --patch -f " + write("pod.json", json), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
@@ -87,7 +89,7 @@ status: {recommendation: {containerRecommendations: [{containerName: main, targe
 TEST_F(MutateCli, AdmissionReviewInReviewOut) {
   const std::string review = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"r-1",
     "kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"ml",
-    "object":{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}]}}}})";
+    "object":{"metadata":{"name":"p","annotations":{"spotfit.io/capacity-type":"spot"}},"spec":{"containers":[{"name":"c"}]}}}})";
   CliRun r = runSpotfit("mutate -f " + write("review.json", review), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
