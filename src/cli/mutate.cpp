@@ -249,9 +249,9 @@ std::vector<std::string> pdbsForJob(const Preview& pv, const wh::json::Value& jo
 
 // Where a batch kind keeps the pod templates its controller creates pods from.
 struct Template {
-  std::string role;               // "Worker", "headGroupSpec", ...
-  wh::json::Value* value;         // the PodTemplateSpec (or JobTemplateSpec when isJob)
-  bool isJob = false;             // JobSet replicatedJobs: the controller creates Jobs
+  std::string role;        // "Worker", "headGroupSpec", ...
+  wh::json::Value* value;  // the PodTemplateSpec (or JobTemplateSpec when isJob)
+  bool isJob = false;      // JobSet replicatedJobs: the controller creates Jobs
 };
 
 std::string group(std::string_view apiVersion) {
@@ -266,7 +266,9 @@ void rayGroups(wh::json::Value& clusterSpec, const std::string& prefix, std::vec
   if (wh::json::Value* groups = wh::json::array(clusterSpec, "workerGroupSpecs")) {
     for (auto& g : groups->GetArray()) {
       wh::json::Value* t = g.IsObject() ? wh::json::object(g, "template") : nullptr;
-      if (t) out.push_back({prefix + "workerGroupSpecs[" + std::string(wh::json::string(g, "groupName").value_or("")) + "]", t});
+      if (t)
+        out.push_back(
+            {prefix + "workerGroupSpecs[" + std::string(wh::json::string(g, "groupName").value_or("")) + "]", t});
     }
   }
 }
@@ -294,7 +296,8 @@ std::optional<std::vector<Template>> templatesOf(wh::json::Value& obj, std::stri
     if (kind == "RayCluster") rayGroups(*spec, "", out);
     if (kind == "RayJob") {
       if (wh::json::Value* cs = wh::json::object(*spec, "rayClusterSpec")) rayGroups(*cs, "rayClusterSpec.", out);
-      if (wh::json::Value* t = wh::json::object(*spec, "submitterPodTemplate")) out.push_back({"submitterPodTemplate", t});
+      if (wh::json::Value* t = wh::json::object(*spec, "submitterPodTemplate"))
+        out.push_back({"submitterPodTemplate", t});
     }
     if (kind == "RayService") {
       if (wh::json::Value* cs = wh::json::object(*spec, "rayClusterConfig")) rayGroups(*cs, "rayClusterConfig.", out);
@@ -325,15 +328,17 @@ std::optional<std::vector<Template>> templatesOf(wh::json::Value& obj, std::stri
       if (wh::json::Value* t = r ? wh::json::object(*r, "template") : nullptr) out.push_back({role, t});
     }
     if (out.empty()) {
-      why = "the Spark operator builds the driver and executor pods from spec.driver/spec.executor itself; "
-            "spotfit mutates those pods when they are created (give them a template to preview it)";
+      why =
+          "the Spark operator builds the driver and executor pods from spec.driver/spec.executor itself; "
+          "spotfit mutates those pods when they are created (give them a template to preview it)";
       return std::nullopt;
     }
     return out;
   }
   if (g == "argoproj.io") {
-    why = "Argo builds each step's pod itself (main, wait and init containers); spotfit mutates those pods when "
-          "they are created";
+    why =
+        "Argo builds each step's pod itself (main, wait and init containers); spotfit mutates those pods when "
+        "they are created";
     return std::nullopt;
   }
   return std::nullopt;
@@ -418,8 +423,8 @@ Outcome previewOne(const Preview& pv, const wh::json::Value& input, bool withPdb
   std::string roles;
   for (const Template& t : *templates) {
     const std::string instance = nameOf(input) + "-" + t.role;
-    wh::json::Document obj = instantiate(*t.value, t.isJob ? "batch/v1" : "v1", t.isJob ? "Job" : "Pod", instance,
-                                         input);
+    wh::json::Document obj =
+        instantiate(*t.value, t.isJob ? "batch/v1" : "v1", t.isJob ? "Job" : "Pod", instance, input);
     Admitted r = admitObject(pv, obj, t.isJob ? kJobKind : kPodKind);
     for (const auto& w : r.admission.response.warnings) notes.push_back("warning: " + w);
     if (!r.refusal.empty()) {
@@ -492,8 +497,8 @@ int runMutate(const std::vector<std::string>& args) {
   if (Status s = wh::yamlToJsonAll(text, docs); !s) return fail(file + ": " + s.error().message);
   if (docs.empty()) return fail(file + ": the input holds no document");
   // Every object, in order; a List's items stand for themselves.
-  bool inputIsList = docs.size() == 1 && docs[0].IsObject() &&
-                     wh::json::string(docs[0], "kind") == std::string_view("List");
+  bool inputIsList =
+      docs.size() == 1 && docs[0].IsObject() && wh::json::string(docs[0], "kind") == std::string_view("List");
   std::vector<const wh::json::Value*> objects;
   for (const auto& d : docs) {
     if (!d.IsObject()) return fail(file + ": expected Kubernetes objects, found a document that is not a mapping");

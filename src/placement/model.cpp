@@ -260,7 +260,9 @@ ExactList exactRequests(const Container& c) {
   return r;
 }
 
-bool hasFractions(const Container& c) { return !c.requestsRoundedUpBy.isZero() || !c.limitsRoundedUpBy.isZero(); }
+bool hasFractions(const Container& c) {
+  return !c.requestsRoundedUpBy.isZero() || !c.limitsRoundedUpBy.isZero();
+}
 
 // The general path: exact sums, pod-level requests, one rounding at the end.
 Resources exactPodRequests(const PodInfo& pod) {

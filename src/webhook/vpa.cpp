@@ -48,7 +48,7 @@ struct Amount {
   int64_t milli = 0;
   int64_t units = 0;  // cpu: milli; others: whole units
   placement::QuantityFormat format = placement::QuantityFormat::DecimalSI;
-  std::string text;   // canonical text
+  std::string text;  // canonical text
 };
 
 std::optional<Amount> amountOf(std::string_view resource, std::string_view text) {

@@ -12,7 +12,7 @@ namespace {
 bool needsQuotes(std::string_view s) {
   if (s.empty()) return true;
   static constexpr std::array<std::string_view, 27> kWords = {
-      "~",   "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y",  "Y",   "yes", "Yes",
+      "~",   "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y",   "Y",   "yes", "Yes",
       "YES", "n",    "N",    "no",   "No",   "NO",   "on",   "On",    "ON",    "off",   "Off", "OFF", "<<"};
   for (std::string_view w : kWords) {
     if (s == w) return true;

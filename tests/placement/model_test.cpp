@@ -187,9 +187,9 @@ TEST(PodRequests, PodLevelRequestsReplaceTheContainerAggregateThenOverhead) {
   p.podLevel.amounts.cpuMilli = 2000;
   p.overhead = res(250, 0);
   Resources r = podRequests(p);
-  EXPECT_EQ(r.cpuMilli, 2250);                // the pod asks 2 CPU, not its container's 100m
-  EXPECT_EQ(r.memory, 64 * testing::kMi);     // not set at pod level: the containers' sum
-  EXPECT_EQ(r.get("nvidia.com/gpu"), 1);      // not a pod-level resource
+  EXPECT_EQ(r.cpuMilli, 2250);             // the pod asks 2 CPU, not its container's 100m
+  EXPECT_EQ(r.memory, 64 * testing::kMi);  // not set at pod level: the containers' sum
+  EXPECT_EQ(r.get("nvidia.com/gpu"), 1);   // not a pod-level resource
   EXPECT_EQ(r.pods, 1);
   p.podLevel.names = {"cpu", "hugepages-2Mi", "memory"};
   p.podLevel.amounts.memory = 0;  // an explicit 0 counts
@@ -210,9 +210,9 @@ TEST(PodRequests, FractionalRequestsSumExactlyAndRoundOnce) {
     p.containers.push_back(c);
   }
   Resources r = podRequests(p);
-  EXPECT_EQ(r.cpuMilli, 1000);       // 999.9m, not 3 × 334m
-  EXPECT_EQ(r.memory, 322122548);    // 322122547.2, not 3 × 107374183
-  Container init;                    // an init container of exactly 1000.5m wins the max
+  EXPECT_EQ(r.cpuMilli, 1000);     // 999.9m, not 3 × 334m
+  EXPECT_EQ(r.memory, 322122548);  // 322122547.2, not 3 × 107374183
+  Container init;                  // an init container of exactly 1000.5m wins the max
   init.limits = res(1001, 0);
   init.limitsRoundedUpBy.cpuMilli = 500'000'000;
   p.initContainers = {init};

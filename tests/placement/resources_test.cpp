@@ -43,8 +43,11 @@ TEST(Resources, FromMapParsesEveryKind) {
 }
 
 TEST(Resources, RoundingFromMapIsWhatFromMapAdds) {
-  auto r = Resources::roundingFromMap({{"cpu", "333.3m"}, {"memory", "0.1Gi"}, {"ephemeral-storage", "1Gi"},
-                                       {"vendor.com/x", "1.25"}, {"nvidia.com/gpu", "1"}});
+  auto r = Resources::roundingFromMap({{"cpu", "333.3m"},
+                                       {"memory", "0.1Gi"},
+                                       {"ephemeral-storage", "1Gi"},
+                                       {"vendor.com/x", "1.25"},
+                                       {"nvidia.com/gpu", "1"}});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->cpuMilli, 700'000'000);  // 334m counted for 333.3m: 0.7 of a millicore too many
   EXPECT_EQ(r->memory, 600'000'000);    // 107374183 counted for 107374182.4

@@ -64,8 +64,8 @@ bool toleratesSpot(const rapidjson::Value& podSpec) {
 
 // Before: only the first document was mutated and the rest dropped, exit 0.
 TEST_F(MutatePreview, EveryDocumentOfAStreamAndThePdbOfAParallelJob) {
-  CliRun r = runSpotfit("mutate -f " + write("all.yaml", std::string(kPod) + "---\n" + kParallelJob),
-                        Streams::kStdoutOnly);
+  CliRun r =
+      runSpotfit("mutate -f " + write("all.yaml", std::string(kPod) + "---\n" + kParallelJob), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
   ASSERT_STREQ(d["kind"].GetString(), "List");
@@ -116,7 +116,8 @@ TEST_F(MutatePreview, YamlOutputReadsBackAsTheSameObjects) {
   CliRun json = runSpotfit("mutate -f " + in, Streams::kStdoutOnly);
   auto list = testing::parseJson(json.out);
   ASSERT_EQ(docs.size(), list["items"].Size());
-  for (size_t i = 0; i < docs.size(); ++i) EXPECT_TRUE(docs[i] == list["items"][static_cast<rapidjson::SizeType>(i)]) << i;
+  for (size_t i = 0; i < docs.size(); ++i)
+    EXPECT_TRUE(docs[i] == list["items"][static_cast<rapidjson::SizeType>(i)]) << i;
 }
 
 TEST_F(MutatePreview, CronJobShowsWhatItsJobsGet) {
