@@ -84,6 +84,7 @@ bool Flags::parse(const std::vector<std::string>& args) {
     }
     // Short aliases used by the documented commands.
     if (a[1] != '-' && name == "f") name = "file";
+    if (a[1] != '-' && name == "o") name = "output";
     auto it = specs_.find(name);
     if (it == specs_.end()) throw UsageError{"unknown flag '" + a + "' (see --help)"};
     Spec& s = it->second;
@@ -159,6 +160,7 @@ std::string Flags::help() const {
     const Spec& s = specs_.at(name);
     std::string left = "  --" + name + (s.valueName.empty() ? "" : " " + s.valueName);
     if (name == "file") left = "  -f, --file " + s.valueName;
+    if (name == "output") left = "  -o, --output " + s.valueName;
     o << left;
     if (left.size() < 30) o << std::string(30 - left.size(), ' ');
     else o << "\n" << std::string(30, ' ');

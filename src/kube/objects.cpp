@@ -84,10 +84,12 @@ Result<QuantityList> quantities(const Value& obj, std::string_view key, std::str
     std::string_view name = json::view(member.name);
     std::string p = json::joinPath(json::joinPath(path, key), name);
     std::optional<int64_t> milli;
+    placement::QuantityFormat format = placement::QuantityFormat::DecimalSI;
     if (member.value.IsString()) {
-      auto q = placement::parseMilli(json::view(member.value));
+      auto q = placement::parseQuantity(json::view(member.value));
       if (!q.ok()) return json::invalid(p, q.error().message);
-      milli = *q;
+      milli = q->milli;
+      format = q->format;
     } else if (member.value.IsInt64()) {
       // Quantities are strings on the wire, but a bare integer is valid JSON for one.
       int64_t v = member.value.GetInt64();
@@ -96,7 +98,7 @@ Result<QuantityList> quantities(const Value& obj, std::string_view key, std::str
     } else {
       return json::invalid(p, "expected a quantity string");
     }
-    out.push_back(NamedQuantity{std::string(name), *milli});
+    out.push_back(NamedQuantity{std::string(name), *milli, format});
   }
   return out;
 }

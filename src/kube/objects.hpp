@@ -21,6 +21,7 @@
 #include "kube/json.hpp"
 #include "kube/time.hpp"
 #include "placement/model.hpp"
+#include "placement/quantity.hpp"
 #include "placement/result.hpp"
 
 namespace spotfit::kube {
@@ -96,6 +97,8 @@ struct PodSchedulingSpec {
   std::vector<placement::Container> containers;
   std::vector<placement::Container> initContainers;
   placement::Resources overhead;
+  placement::Resources overheadRoundedUpBy;  // see placement::Container::requestsRoundedUpBy
+  placement::PodLevelRequests podLevel;      // spec.resources.requests (pod-level resources)
   placement::Labels nodeSelector;
   std::vector<placement::NodeSelectorTerm> requiredNodeAffinity;
   std::optional<placement::CapacityType> preferredCapacityType;  // from preferred node affinity
@@ -201,6 +204,7 @@ Result<PodDisruptionBudget> decodePodDisruptionBudget(const json::Value& v);
 struct NamedQuantity {
   std::string resource;  // "cpu", "memory", ...
   int64_t milli = 0;     // value × 1000 (placement::parseMilli)
+  placement::QuantityFormat format = placement::QuantityFormat::DecimalSI;  // as written (1Gi: BinarySI)
 };
 using QuantityList = std::vector<NamedQuantity>;
 std::optional<int64_t> milliOf(const QuantityList& list, std::string_view resource);

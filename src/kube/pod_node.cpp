@@ -10,8 +10,12 @@ using json::Value;
 
 namespace {
 
-// A ResourceList ({"cpu": "500m"}) into placement::Resources.
-Result<placement::Resources> resourceList(const Value& obj, std::string_view key, std::string_view path) {
+// A ResourceList ({"cpu": "500m"}) into placement::Resources; `roundedUpBy`, when given, gets what
+// rounding each quantity up to a whole millicore or unit added (placement::Container::requestsRoundedUpBy)
+// and `names` the resources listed.
+Result<placement::Resources> resourceList(const Value& obj, std::string_view key, std::string_view path,
+                                          placement::Resources* roundedUpBy = nullptr,
+                                          std::vector<std::string>* names = nullptr) {
   KUBE_TRY(const Value* m, json::optObject(obj, key, path));
   if (m == nullptr) return placement::Resources{};
   std::map<std::string, std::string> list;
@@ -27,6 +31,14 @@ Result<placement::Resources> resourceList(const Value& obj, std::string_view key
   }
   auto r = placement::Resources::fromMap(list);
   if (!r.ok()) return json::invalid(json::joinPath(path, key), r.error().message);
+  if (roundedUpBy != nullptr) {
+    auto rounding = placement::Resources::roundingFromMap(list);
+    if (!rounding.ok()) return json::invalid(json::joinPath(path, key), rounding.error().message);
+    *roundedUpBy = std::move(rounding).value();
+  }
+  if (names != nullptr) {
+    for (const auto& [name, text] : list) names->push_back(name);
+  }
   // Far above any real machine (10^12 cores, a petabyte), low enough that summing a pod's containers
   // (at most kMaxContainers) can never overflow int64 in the placement arithmetic.
   constexpr int64_t kMaxAmount = 1'000'000'000'000'000;
@@ -68,8 +80,8 @@ Result<std::vector<placement::Container>> containers(const Value& spec, std::str
     KUBE_TRY(const Value* res, json::optObject(c, "resources", p));
     if (res != nullptr) {
       std::string rp = json::joinPath(p, "resources");
-      KUBE_TRY(ct.requests, resourceList(*res, "requests", rp));
-      KUBE_TRY(ct.limits, resourceList(*res, "limits", rp));
+      KUBE_TRY(ct.requests, resourceList(*res, "requests", rp, &ct.requestsRoundedUpBy));
+      KUBE_TRY(ct.limits, resourceList(*res, "limits", rp, &ct.limitsRoundedUpBy));
     }
     if (init) {
       KUBE_TRY(auto rpol, json::optString(c, "restartPolicy", p));
@@ -206,6 +218,50 @@ Result<std::vector<placement::Toleration>> tolerations(const Value& spec) {
   return out;
 }
 
+// spec.resources (pod-level resources): the requests kube-scheduler uses instead of the containers' for
+// cpu, memory and hugepages-*. API defaulting (pkg/apis/core/v1 defaultPodRequests) gives a pod-level
+// limit without a request a request: the containers' aggregate when they request that resource (the
+// aggregate is what counts anyway, so nothing is recorded), else the limit.
+Status decodePodLevelRequests(const Value& spec, PodSchedulingSpec& s) {
+  KUBE_TRY(const Value* res, json::optObject(spec, "resources", "spec"));
+  if (res == nullptr) return {};
+  placement::PodLevelRequests& pl = s.podLevel;
+  std::vector<std::string> requestNames, limitNames;
+  KUBE_TRY(pl.amounts, resourceList(*res, "requests", "spec.resources", &pl.roundedUpBy, &requestNames));
+  placement::Resources limitsRoundedUpBy;
+  KUBE_TRY(auto limits, resourceList(*res, "limits", "spec.resources", &limitsRoundedUpBy, &limitNames));
+  auto containersRequest = [&](std::string_view name) {
+    for (const auto* list : {&s.containers, &s.initContainers}) {
+      for (const auto& c : *list) {
+        if (c.requests.get(name) != 0 || c.limits.get(name) != 0) return true;
+      }
+    }
+    return false;
+  };
+  for (const std::string& name : limitNames) {
+    if (!placement::isPodLevelResource(name)) continue;
+    if (std::find(requestNames.begin(), requestNames.end(), name) != requestNames.end()) continue;
+    // hugepages cannot be overcommitted: their pod-level request is always the limit.
+    if (!name.starts_with("hugepages-") && containersRequest(name)) continue;
+    requestNames.push_back(name);
+    pl.amounts.set(name, limits.get(name));
+    pl.roundedUpBy.set(name, limitsRoundedUpBy.get(name));
+  }
+  for (const std::string& name : requestNames) {
+    if (placement::isPodLevelResource(name)) pl.names.push_back(name);
+  }
+  std::sort(pl.names.begin(), pl.names.end());
+  // Only the pod-level resources count; drop anything else the list carried.
+  placement::Resources kept, keptRounding;
+  for (const std::string& name : pl.names) {
+    kept.set(name, pl.amounts.get(name));
+    keptRounding.set(name, pl.roundedUpBy.get(name));
+  }
+  pl.amounts = std::move(kept);
+  pl.roundedUpBy = std::move(keptRounding);
+  return {};
+}
+
 struct SpecHash {
   size_t operator()(const PodSchedulingSpec& s) const {
     size_t h = 1469598103934665603ULL;
@@ -217,6 +273,9 @@ struct SpecHash {
       mix(static_cast<size_t>(c.requests.memory));
     }
     mix(s.initContainers.size());
+    mix(s.podLevel.names.size());
+    mix(static_cast<size_t>(s.podLevel.amounts.cpuMilli));
+    mix(static_cast<size_t>(s.podLevel.amounts.memory));
     mix(s.tolerations.size());
     for (const auto& [k, v] : s.nodeSelector) mix(hs(k) ^ hs(v));
     mix(s.requiredNodeAffinity.size());
@@ -232,7 +291,8 @@ Result<std::shared_ptr<const PodSchedulingSpec>> decodeSpec(const Value& v) {
   if (spec != nullptr) {
     KUBE_TRY(s.containers, containers(*spec, "containers", false));
     KUBE_TRY(s.initContainers, containers(*spec, "initContainers", true));
-    KUBE_TRY(s.overhead, resourceList(*spec, "overhead", "spec"));
+    KUBE_TRY(s.overhead, resourceList(*spec, "overhead", "spec", &s.overheadRoundedUpBy));
+    if (auto st = decodePodLevelRequests(*spec, s); !st.ok()) return st.error();
     KUBE_TRY(s.nodeSelector, labelMap(*spec, "nodeSelector", "spec"));
     if (auto st = decodeAffinity(*spec, s); !st.ok()) return st.error();
     KUBE_TRY(s.tolerations, tolerations(*spec));
@@ -263,6 +323,8 @@ Result<std::shared_ptr<const PodSchedulingSpec>> decodeSpec(const Value& v) {
   probe.containers = s.containers;
   probe.initContainers = s.initContainers;
   probe.overhead = s.overhead;
+  probe.overheadRoundedUpBy = s.overheadRoundedUpBy;
+  probe.podLevel = s.podLevel;
   s.requests = placement::podRequests(probe);
   return Interner<PodSchedulingSpec, SpecHash>::global().intern(std::move(s));
 }
@@ -354,6 +416,8 @@ placement::PodInfo Pod::toPodInfo() const {
   p.containers = s.containers;
   p.initContainers = s.initContainers;
   p.overhead = s.overhead;
+  p.overheadRoundedUpBy = s.overheadRoundedUpBy;
+  p.podLevel = s.podLevel;
   p.nodeSelector = s.nodeSelector;
   p.requiredNodeAffinity = s.requiredNodeAffinity;
   p.preferredCapacityType = s.preferredCapacityType;

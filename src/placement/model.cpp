@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace spotfit::placement {
 
@@ -195,7 +196,113 @@ Resources effectiveRequests(const Container& c) {
 
 }  // namespace
 
+bool isPodLevelResource(std::string_view name) {
+  return name == kResourceCpu || name == kResourceMemory || name.starts_with("hugepages-");
+}
+
+namespace {
+
+constexpr int64_t kBillion = 1'000'000'000;
+__extension__ using Exact = __int128;  // an amount in billionths of its unit
+
+// Exact amounts by resource name (few entries: a linear scan beats a map).
+class ExactList {
+ public:
+  Exact get(std::string_view name) const {
+    for (const auto& [n, v] : entries_) {
+      if (n == name) return v;
+    }
+    return 0;
+  }
+  void set(std::string_view name, Exact v) {
+    for (auto& [n, old] : entries_) {
+      if (n == name) {
+        old = v;
+        return;
+      }
+    }
+    entries_.emplace_back(std::string(name), v);
+  }
+  void add(const ExactList& o) {
+    for (const auto& [n, v] : o.entries_) set(n, get(n) + v);
+  }
+  void maxWith(const ExactList& o) {
+    for (const auto& [n, v] : o.entries_) set(n, std::max(get(n), v));
+  }
+  const std::vector<std::pair<std::string, Exact>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, Exact>> entries_;
+};
+
+std::vector<std::string_view> names(const Resources& r) {
+  std::vector<std::string_view> out;
+  if (r.cpuMilli != 0) out.push_back(kResourceCpu);
+  if (r.memory != 0) out.push_back(kResourceMemory);
+  if (r.ephemeralStorage != 0) out.push_back(kResourceEphemeralStorage);
+  if (r.pods != 0) out.push_back(kResourcePods);
+  for (const auto& [n, v] : r.extended) out.push_back(n);
+  return out;
+}
+
+ExactList exact(const Resources& amounts, const Resources& roundedUpBy) {
+  ExactList out;
+  for (std::string_view n : names(amounts)) out.set(n, Exact{amounts.get(n)} * kBillion - roundedUpBy.get(n));
+  return out;
+}
+
+// API defaulting on exact amounts: a resource with a limit and no request is requested at its limit.
+ExactList exactRequests(const Container& c) {
+  ExactList r = exact(c.requests, c.requestsRoundedUpBy);
+  for (std::string_view n : names(c.limits)) {
+    if (c.requests.get(n) == 0) r.set(n, Exact{c.limits.get(n)} * kBillion - c.limitsRoundedUpBy.get(n));
+  }
+  return r;
+}
+
+bool hasFractions(const Container& c) {
+  return !c.requestsRoundedUpBy.isZero() || !c.limitsRoundedUpBy.isZero();
+}
+
+// The general path: exact sums, pod-level requests, one rounding at the end.
+Resources exactPodRequests(const PodInfo& pod) {
+  ExactList reqs;
+  for (const Container& c : pod.containers) reqs.add(exactRequests(c));
+  ExactList restartable;
+  ExactList initMax;
+  for (const Container& c : pod.initContainers) {
+    ExactList r = exactRequests(c);
+    if (c.restartAlways) {
+      reqs.add(r);
+      restartable.add(r);
+      initMax.maxWith(restartable);
+    } else {
+      r.add(restartable);
+      initMax.maxWith(r);
+    }
+  }
+  reqs.maxWith(initMax);
+  const ExactList podLevel = exact(pod.podLevel.amounts, pod.podLevel.roundedUpBy);
+  for (const std::string& n : pod.podLevel.names) reqs.set(n, podLevel.get(n));
+  reqs.add(exact(pod.overhead, pod.overheadRoundedUpBy));
+  Resources out;
+  for (const auto& [n, v] : reqs.entries()) {
+    Exact units = v <= 0 ? -((-v) / kBillion) : (v + kBillion - 1) / kBillion;  // ceil, like MilliValue/Value
+    if (units > std::numeric_limits<int64_t>::max()) units = std::numeric_limits<int64_t>::max();
+    if (units < std::numeric_limits<int64_t>::min()) units = std::numeric_limits<int64_t>::min();
+    out.set(n, static_cast<int64_t>(units));
+  }
+  out.pods = 1;
+  return out;
+}
+
+}  // namespace
+
 Resources podRequests(const PodInfo& pod) {
+  bool exactPath = !pod.podLevel.empty() || !pod.overheadRoundedUpBy.isZero();
+  for (const Container& c : pod.containers) exactPath = exactPath || hasFractions(c);
+  for (const Container& c : pod.initContainers) exactPath = exactPath || hasFractions(c);
+  if (exactPath) return exactPodRequests(pod);
   Resources reqs;
   for (const Container& c : pod.containers) reqs += effectiveRequests(c);
   Resources restartable;  // sidecars started so far

@@ -132,7 +132,25 @@ struct Container {
   Resources limits;  // a resource with a limit but no (zero) request is requested at its limit
   // Init containers only: restartPolicy Always makes it a sidecar that keeps running with the pod.
   bool restartAlways = false;
+  // What rounding up lost: Kubernetes keeps quantities to 1e-9, and sums them exactly before rounding
+  // once. For each resource whose request (limit) is not a whole millicore (cpu) or unit, how many
+  // billionths of that unit the amount above exceeds the exact one. Zero for whole amounts (the usual case).
+  Resources requestsRoundedUpBy;
+  Resources limitsRoundedUpBy;
   friend bool operator==(const Container&, const Container&) = default;
+};
+
+// Resource names kube-scheduler takes from a pod's spec.resources instead of its containers: cpu, memory
+// and hugepages-* (component-helpers IsSupportedPodLevelResource).
+bool isPodLevelResource(std::string_view name);
+
+// Pod-level requests (spec.resources.requests, PodLevelResources: beta and on by default since 1.34).
+struct PodLevelRequests {
+  std::vector<std::string> names;  // the pod-level resources the pod sets, sorted (an explicit 0 counts)
+  Resources amounts;               // rounded up like container requests
+  Resources roundedUpBy;           // as Container::requestsRoundedUpBy
+  bool empty() const { return names.empty(); }
+  friend bool operator==(const PodLevelRequests&, const PodLevelRequests&) = default;
 };
 
 struct PodInfo {
@@ -152,6 +170,8 @@ struct PodInfo {
   std::vector<Container> containers;
   std::vector<Container> initContainers;
   Resources overhead;  // spec.overhead (RuntimeClass)
+  Resources overheadRoundedUpBy;  // as Container::requestsRoundedUpBy
+  PodLevelRequests podLevel;      // spec.resources.requests (pod-level resources)
 
   Labels nodeSelector;                                // spec.nodeSelector
   std::vector<NodeSelectorTerm> requiredNodeAffinity;  // requiredDuringScheduling terms (ORed)
@@ -177,8 +197,10 @@ struct PodInfo {
 };
 
 // Effective requests exactly as kube-scheduler computes them (component-helpers PodRequests):
-// max(sum of containers + sidecars, largest "init container + sidecars started before it"),
-// plus overhead; a resource with a limit but no request counts its limit (API defaulting).
+// max(sum of containers + sidecars, largest "init container + sidecars started before it"), then each
+// pod-level request (cpu, memory, hugepages-*) replaces that aggregate, plus overhead; a resource with a
+// limit but no request counts its limit (API defaulting). Fractional quantities are summed exactly and
+// rounded up once at the end, as Kubernetes does (cpu to the millicore, the rest to whole units).
 // pods is always 1 (the slot the pod takes).
 Resources podRequests(const PodInfo& pod);
 

@@ -185,6 +185,33 @@ Result<int64_t> scaled(std::string_view text, const Parts& p, int extraScale) {
   return static_cast<int64_t>(mag);
 }
 
+// (value · 10^9 rounded up) mod 10^9, for a value scaled() accepted.
+int64_t nanoFraction(const Parts& p) {
+  BigUint n;
+  size_t significant = 0;
+  for (std::string_view digits : {p.intDigits, p.fracDigits}) {
+    for (char c : digits) {
+      if (n.isZero() && c == '0') continue;
+      n.mulAdd(10, static_cast<uint32_t>(c - '0'));
+      ++significant;
+    }
+  }
+  if (n.isZero()) return 0;
+  const int64_t k = p.exponent10 - static_cast<int64_t>(p.fracDigits.size()) + 9;
+  for (int i = 0; i < p.binaryExponent; ++i) n.mulAdd(2, 0);
+  bool inexact = false;
+  if (k >= 0) {
+    for (int64_t i = 0; i < k; ++i) n.mulAdd(10, 0);
+  } else if (-k > static_cast<int64_t>(significant) + 19) {
+    return 1;  // far below a nano: rounds up to one
+  } else {
+    for (int64_t i = 0; i < -k; ++i) inexact = n.div(10) != 0 || inexact;
+  }
+  uint32_t frac = n.div(1'000'000'000);
+  if (inexact) frac = (frac + 1) % 1'000'000'000;
+  return frac;
+}
+
 // Kubernetes AsCanonicalBytes: strip factors of ten, then bring the exponent down to a multiple of 3.
 void canonicalDecimal(int64_t mantissa, int exponent, int64_t& outMantissa, int& outExponent) {
   if (mantissa == 0) {
@@ -248,6 +275,13 @@ Result<int64_t> parseMilli(std::string_view text) {
   return scaled(text, *parts, 3);
 }
 
+Result<int64_t> parseNanoFraction(std::string_view text) {
+  auto parts = split(text);
+  if (!parts) return parts.error();
+  if (auto milli = scaled(text, *parts, 3); !milli) return milli.error();
+  return nanoFraction(*parts);
+}
+
 Result<int64_t> parseValue(std::string_view text) {
   auto parts = split(text);
   if (!parts) return parts.error();
@@ -274,20 +308,24 @@ std::string formatBytes(int64_t bytes) {
   return s;
 }
 
-Result<std::string> canonicalize(std::string_view text) {
-  auto q = parseQuantity(text);
-  if (!q) return q.error();
-  switch (q->format) {
+std::string formatQuantity(const ParsedQuantity& q) {
+  switch (q.format) {
     case QuantityFormat::BinarySI:
       // Kubernetes falls back to DecimalSI when the value is not a whole number (no precision loss).
-      if (q->milli % 1000 == 0) return formatBytes(q->milli / 1000);
-      return formatMilliCpu(q->milli);
+      if (q.milli % 1000 == 0) return formatBytes(q.milli / 1000);
+      return formatMilliCpu(q.milli);
     case QuantityFormat::DecimalExponent:
-      return formatScaled(q->milli, -3, QuantityFormat::DecimalExponent);
+      return formatScaled(q.milli, -3, QuantityFormat::DecimalExponent);
     case QuantityFormat::DecimalSI:
       break;
   }
-  return formatMilliCpu(q->milli);
+  return formatMilliCpu(q.milli);
+}
+
+Result<std::string> canonicalize(std::string_view text) {
+  auto q = parseQuantity(text);
+  if (!q) return q.error();
+  return formatQuantity(*q);
 }
 
 }  // namespace spotfit::placement

@@ -31,6 +31,11 @@ Result<int64_t> parseMilli(std::string_view text);
 // Value rounded up (away from zero) like Quantity.Value(): "1Ki" → 1024, "100m" → 1, "1.5Gi" → 1610612736.
 Result<int64_t> parseValue(std::string_view text);
 
+// The fractional part of the value in billionths, after rounding up to 1e-9 as Kubernetes does when it
+// parses a quantity: "1.5" → 500000000, "100m" → 100000000, "1n" → 1, "2" → 0, "1Ki" → 0.
+// Errors as parseMilli.
+Result<int64_t> parseNanoFraction(std::string_view text);
+
 // Milli value plus the format implied by the suffix (needed to canonicalize like Kubernetes does).
 Result<ParsedQuantity> parseQuantity(std::string_view text);
 
@@ -44,6 +49,10 @@ std::string formatDecimal(int64_t value);
 std::string formatBytes(int64_t bytes);
 // DecimalExponent from a whole value: 1000 → "1e3", 1500 → "1500".
 std::string formatExponent(int64_t value);
+
+// A parsed quantity printed the way Kubernetes prints a Quantity of that value and format
+// (resource.NewMilliQuantity(milli, format).String()).
+std::string formatQuantity(const ParsedQuantity& q);
 
 // Re-render any quantity the way Kubernetes would print it ("1.5Gi" → "1536Mi", "0.1" → "100m",
 // "1000Mi" → "1000Mi", "1e3" → "1e3"). Precision below one milli is rounded up to one milli.

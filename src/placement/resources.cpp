@@ -54,6 +54,21 @@ Result<Resources> Resources::fromMap(const std::map<std::string, std::string>& l
   return r;
 }
 
+Result<Resources> Resources::roundingFromMap(const std::map<std::string, std::string>& list) {
+  Resources r;
+  for (const auto& [name, text] : list) {
+    // Only a decimal point, an exponent or a sub-unit suffix (m, u, n) can make a quantity fractional:
+    // "2", "500Mi", "1k" skip the second parse (callers pass lists fromMap accepted).
+    if (text.find_first_of(".eEmun") == std::string::npos) continue;
+    auto nanos = parseNanoFraction(text);  // the fraction of a unit, rounded up to 1e-9
+    if (!nanos) return makeError(nanos.error().code, "resource " + name + ": " + nanos.error().message);
+    // cpu is counted in millicores: the fraction of a millicore is nanos mod 10^6, in units of 10^-6.
+    const int64_t frac = name == kResourceCpu ? *nanos % 1'000'000 * 1000 : *nanos;
+    if (frac != 0) r.set(name, 1'000'000'000 - frac);
+  }
+  return r;
+}
+
 std::map<std::string, std::string> Resources::toMap() const {
   std::map<std::string, std::string> m;
   if (cpuMilli != 0) m["cpu"] = formatMilliCpu(cpuMilli);

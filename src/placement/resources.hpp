@@ -35,6 +35,9 @@ struct Resources {
   // cpu is read with MilliValue, everything else with Value (both round up, as Kubernetes does).
   // Negative values and unparsable quantities are errors naming the resource.
   static Result<Resources> fromMap(const std::map<std::string, std::string>& list);
+  // What fromMap's rounding up adds to each resource, in billionths of its unit (millicores for cpu, whole
+  // units otherwise): "100.5m" cpu → 500000000, "0.1Gi" memory → 600000000, whole quantities → 0.
+  static Result<Resources> roundingFromMap(const std::map<std::string, std::string>& list);
   // The inverse: canonical Kubernetes quantity strings, zero entries omitted.
   std::map<std::string, std::string> toMap() const;
 

@@ -323,7 +323,7 @@ PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpe
   // the pod as written rather than simulating something else silently.
   PodClass plain;
   basePod(wf, job, ann, plain.info);
-  plain.info.containers.push_back(pl::Container{"main", toResources(job.requests), {}, false});
+  plain.info.containers.push_back(pl::Container{"main", toResources(job.requests), {}, false, {}, {}});
   plain.requests = pl::podRequests(plain.info);
   plain.usage = job.usage ? toResources(*job.usage) : plain.requests;
   plain.mutations.push_back("admission-error: " + cls.error().message);

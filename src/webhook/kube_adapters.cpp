@@ -7,13 +7,11 @@
 namespace spotfit::webhook {
 namespace {
 
-std::string quantityText(int64_t milli) {
-  return milli % 1000 == 0 ? placement::formatDecimal(milli / 1000) : placement::formatMilliCpu(milli);
-}
-
+// The quantity as Kubernetes prints it, in the format it was written in (the VPA admission controller
+// writes targets that way).
 std::map<std::string, std::string> quantities(const kube::QuantityList& list) {
   std::map<std::string, std::string> out;
-  for (const auto& q : list) out[q.resource] = quantityText(q.milli);
+  for (const auto& q : list) out[q.resource] = placement::formatQuantity({q.milli, q.format});
   return out;
 }
 

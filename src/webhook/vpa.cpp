@@ -1,7 +1,6 @@
 #include "webhook/vpa.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
 #include "placement/quantity.hpp"
@@ -34,21 +33,55 @@ Result<std::map<std::string, std::string>> quantityMap(const Value& obj, std::st
   return out;
 }
 
-// Quantity text in Kubernetes' canonical form for `resource`.
-std::string render(std::string_view resource, int64_t milli, placement::QuantityFormat format) {
-  if (resource == "cpu") return placement::formatMilliCpu(milli);
-  const int64_t whole = milli / 1000 + (milli % 1000 != 0 ? 1 : 0);
-  if (format == placement::QuantityFormat::BinarySI || resource == "memory") return placement::formatBytes(whole);
-  if (milli % 1000 != 0) return placement::formatMilliCpu(milli);
-  return placement::formatDecimal(whole);
-}
-
-std::optional<int64_t> milliOf(const std::map<std::string, std::string>& m, const std::string& resource) {
+// minAllowed/maxAllowed bound in milli; a bound of 0 is no bound (capping.go maybeCapToMin/Max).
+std::optional<int64_t> boundOf(const std::map<std::string, std::string>& m, const std::string& resource) {
   auto it = m.find(resource);
   if (it == m.end()) return std::nullopt;
   auto v = placement::parseMilli(it->second);
-  if (!v) return std::nullopt;
+  if (!v || *v == 0) return std::nullopt;
   return *v;
+}
+
+// A quantity as the VPA compares it: cpu in milli (MilliValue), everything else in whole units rounded up
+// (Value), plus the milli value and the format for printing.
+struct Amount {
+  int64_t milli = 0;
+  int64_t units = 0;  // cpu: milli; others: whole units
+  placement::QuantityFormat format = placement::QuantityFormat::DecimalSI;
+  std::string text;  // canonical text
+};
+
+std::optional<Amount> amountOf(std::string_view resource, std::string_view text) {
+  auto q = placement::parseQuantity(text);
+  if (!q) return std::nullopt;
+  Amount a;
+  a.milli = q->milli;
+  a.format = q->format;
+  a.text = placement::formatQuantity(*q);
+  if (resource == "cpu") {
+    a.units = q->milli;
+  } else {
+    auto v = placement::parseValue(text);
+    if (!v) return std::nullopt;
+    a.units = *v;
+  }
+  return a;
+}
+
+// VPA's GetProportionalLimit for a limit and request that differ: limit × target / request, truncated, in
+// milli for cpu and whole units otherwise, capped at int64 max; printed in the limit's format.
+std::string proportionalLimit(std::string_view resource, const Amount& limit, const Amount& request,
+                              const Amount& target) {
+  __extension__ using Int128 = __int128;
+  Int128 v = static_cast<Int128>(limit.units) * target.units / request.units;
+  if (v > INT64_MAX) v = INT64_MAX;
+  const auto units = static_cast<int64_t>(v);
+  if (resource == "cpu") return placement::formatQuantity({units, limit.format});
+  if (units > INT64_MAX / 1000) {
+    return limit.format == placement::QuantityFormat::BinarySI ? placement::formatBytes(units)
+                                                               : placement::formatDecimal(units);
+  }
+  return placement::formatQuantity({units * 1000, limit.format});
 }
 
 }  // namespace
@@ -149,42 +182,62 @@ Result<Resize> applyVpa(const Vpa& vpa, PodSpec& spec) {
       } else if (resource != "cpu" && resource != "memory") {
         continue;
       }
-      auto target = placement::parseQuantity(targetText);
+      // The admission controller's arithmetic (vertical-pod-autoscaler v1.8.1: capping.go, then
+      // GetProportionalLimit in limit_and_request_scaling.go).
+      auto target = amountOf(resource, targetText);
       if (!target) continue;
-      int64_t want = target->milli;
+      Amount want = *target;
       if (policy) {
-        if (auto lo = milliOf(policy->minAllowed, resource); lo && want < *lo) want = *lo;
-        if (auto hi = milliOf(policy->maxAllowed, resource); hi && want > *hi) want = *hi;
+        auto capTo = [&](const std::map<std::string, std::string>& m) {
+          if (auto a = amountOf(resource, m.at(resource))) want = *a;
+        };
+        if (auto lo = boundOf(policy->minAllowed, resource); lo && want.milli < *lo) capTo(policy->minAllowed);
+        if (auto hi = boundOf(policy->maxAllowed, resource); hi && want.milli > *hi) capTo(policy->maxAllowed);
       }
-      if (want <= 0) continue;
+      if (want.milli <= 0) continue;
       auto currentText = c.request(resource);
       auto limitText = c.limit(resource);
-      std::optional<int64_t> current, limit;
+      std::optional<Amount> current, limit;
       if (currentText) {
-        auto m = placement::parseMilli(*currentText);
-        if (!m) continue;  // leave a request we cannot read alone
-        current = *m;
+        current = amountOf(resource, *currentText);
+        if (!current) continue;  // leave a request we cannot read alone
       }
       if (limitText) {
-        auto m = placement::parseMilli(*limitText);
-        if (!m) continue;
-        limit = *m;
+        limit = amountOf(resource, *limitText);
+        if (!limit) continue;
       }
+      // A request of 0 counts as none, and so does a limit of 0 (no limit).
+      if (current && current->units == 0) current.reset();
+      if (limit && limit->units == 0) limit.reset();
       const bool scaleLimit = !policy || policy->requestsAndLimits;
-      // Without limit scaling a request above the limit would make the pod invalid: cap it.
-      if (limit && !scaleLimit && want > *limit) want = *limit;
-      // A missing request defaults to the limit (Kubernetes defaulting).
-      const std::optional<int64_t> base = current ? current : limit;
-      if (base && *base == want) continue;
-      c.setRequest(resource, render(resource, want, target->format));
-      if (limit && base && *base > 0 && scaleLimit) {
-        const long double scaled = static_cast<long double>(*limit) * static_cast<long double>(want) /
-                                   static_cast<long double>(*base);
-        const long double capped = std::min(scaled, static_cast<long double>(INT64_MAX / 2));
-        const int64_t newLimit = static_cast<int64_t>(std::ceil(capped));
-        auto limitFormat = placement::parseQuantity(*limitText);
-        c.setLimit(resource, render(resource, newLimit, limitFormat ? limitFormat->format : target->format));
+      // RequestsOnly: the recommendation is capped at the limit (capRecommendationToContainerLimit).
+      if (limit && !scaleLimit && want.milli > limit->milli) want = *limit;
+      std::optional<std::string> newLimit;
+      if (limit && scaleLimit && (resource == "cpu" || resource == "memory")) {
+        // No request (or one equal to the limit): the limit follows the target.
+        if (!current || current->milli == limit->milli) {
+          newLimit = want.text;
+        } else {
+          newLimit = proportionalLimit(resource, *limit, *current, want);
+        }
       }
+      // Never a request above its limit: the apiserver would reject the whole object.
+      if (const std::string& lt = newLimit ? *newLimit : (limit ? limit->text : std::string()); !lt.empty()) {
+        if (auto l = amountOf(resource, lt); l && want.milli > l->milli) want = *l;
+      }
+      // What the pod asks for now: a missing request defaults to the limit (Kubernetes defaulting), an
+      // explicit 0 stays 0.
+      std::optional<int64_t> asked;
+      if (currentText) {
+        asked = current ? current->milli : 0;
+      } else if (limit) {
+        asked = limit->milli;
+      }
+      const bool requestSame = asked == want.milli;
+      const bool limitSame = !newLimit || (limit && amountOf(resource, *newLimit)->milli == limit->milli);
+      if (requestSame && limitSame) continue;
+      if (!requestSame) c.setRequest(resource, want.text);
+      if (!limitSame) c.setLimit(resource, *newLimit);
       out.changed.push_back(name + "/" + resource);
     }
   }

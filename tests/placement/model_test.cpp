@@ -177,5 +177,50 @@ TEST(PodRequests, OverheadAndLimitsWithoutRequests) {
   EXPECT_EQ(r.get("nvidia.com/gpu"), 1);
 }
 
+// Pod-level resources (spec.resources): kube-scheduler takes cpu, memory and hugepages from the pod level
+// instead of the containers' aggregate, then adds overhead (component-helpers PodRequests).
+TEST(PodRequests, PodLevelRequestsReplaceTheContainerAggregateThenOverhead) {
+  PodInfo p;
+  p.containers = {container(100, 64 * testing::kMi)};
+  p.containers[0].requests.set("nvidia.com/gpu", 1);
+  p.podLevel.names = {"cpu"};
+  p.podLevel.amounts.cpuMilli = 2000;
+  p.overhead = res(250, 0);
+  Resources r = podRequests(p);
+  EXPECT_EQ(r.cpuMilli, 2250);             // the pod asks 2 CPU, not its container's 100m
+  EXPECT_EQ(r.memory, 64 * testing::kMi);  // not set at pod level: the containers' sum
+  EXPECT_EQ(r.get("nvidia.com/gpu"), 1);   // not a pod-level resource
+  EXPECT_EQ(r.pods, 1);
+  p.podLevel.names = {"cpu", "hugepages-2Mi", "memory"};
+  p.podLevel.amounts.memory = 0;  // an explicit 0 counts
+  p.podLevel.amounts.set("hugepages-2Mi", 4 * testing::kMi);
+  r = podRequests(p);
+  EXPECT_EQ(r.memory, 0);
+  EXPECT_EQ(r.get("hugepages-2Mi"), 4 * testing::kMi);
+}
+
+// Kubernetes sums Quantities exactly and rounds once (MilliValue for cpu, Value otherwise).
+TEST(PodRequests, FractionalRequestsSumExactlyAndRoundOnce) {
+  PodInfo p;
+  for (int i = 0; i < 3; ++i) {
+    Container c;  // cpu 333.3m, memory 0.1Gi = 107374182.4 bytes
+    c.requests = res(334, 107374183);
+    c.requestsRoundedUpBy.cpuMilli = 700'000'000;
+    c.requestsRoundedUpBy.memory = 600'000'000;
+    p.containers.push_back(c);
+  }
+  Resources r = podRequests(p);
+  EXPECT_EQ(r.cpuMilli, 1000);     // 999.9m, not 3 × 334m
+  EXPECT_EQ(r.memory, 322122548);  // 322122547.2, not 3 × 107374183
+  Container init;                  // an init container of exactly 1000.5m wins the max
+  init.limits = res(1001, 0);
+  init.limitsRoundedUpBy.cpuMilli = 500'000'000;
+  p.initContainers = {init};
+  EXPECT_EQ(podRequests(p).cpuMilli, 1001);
+  p.overhead = res(1, 0);  // + 0.5m overhead: 1001m exactly
+  p.overheadRoundedUpBy.cpuMilli = 500'000'000;
+  EXPECT_EQ(podRequests(p).cpuMilli, 1001);
+}
+
 }  // namespace
 }  // namespace spotfit::placement

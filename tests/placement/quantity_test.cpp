@@ -75,6 +75,30 @@ TEST(Quantity, RoundsAwayFromZeroLikeKubernetes) {
   EXPECT_EQ(value("-1.5"), -2);
 }
 
+TEST(Quantity, NanoFractionIsWhatRoundingLoses) {
+  const std::pair<const char*, int64_t> cases[] = {
+      {"2", 0},
+      {"1.5", 500000000},
+      {"100m", 100000000},
+      {"333.3m", 333300000},
+      {"1n", 1},
+      {"0.1Gi", 400000000},
+      {"1Ki", 0},
+      {"1e-10", 1},
+      {"1.0000000001", 1},
+      {"5E-1", 500000000},
+      {"1500m", 500000000},
+      {"1k", 0},
+  };
+  for (const auto& [text, nanos] : cases) {
+    auto v = parseNanoFraction(text);
+    ASSERT_TRUE(v) << text;
+    EXPECT_EQ(*v, nanos) << text;
+  }
+  EXPECT_FALSE(parseNanoFraction("1x"));
+  EXPECT_FALSE(parseNanoFraction("99E18"));
+}
+
 TEST(Quantity, Limits) {
   EXPECT_EQ(value("9223372036854775807"), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(value("-9223372036854775808"), std::numeric_limits<int64_t>::min());

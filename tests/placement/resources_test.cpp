@@ -42,6 +42,22 @@ TEST(Resources, FromMapParsesEveryKind) {
   EXPECT_EQ(*back, *r);
 }
 
+TEST(Resources, RoundingFromMapIsWhatFromMapAdds) {
+  auto r = Resources::roundingFromMap({{"cpu", "333.3m"},
+                                       {"memory", "0.1Gi"},
+                                       {"ephemeral-storage", "1Gi"},
+                                       {"vendor.com/x", "1.25"},
+                                       {"nvidia.com/gpu", "1"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cpuMilli, 700'000'000);  // 334m counted for 333.3m: 0.7 of a millicore too many
+  EXPECT_EQ(r->memory, 600'000'000);    // 107374183 counted for 107374182.4
+  EXPECT_EQ(r->ephemeralStorage, 0);
+  EXPECT_EQ(r->get("vendor.com/x"), 750'000'000);
+  EXPECT_EQ(r->get("nvidia.com/gpu"), 0);
+  EXPECT_EQ(Resources::roundingFromMap({{"cpu", "1.5"}})->cpuMilli, 0);  // 1500m is whole
+  EXPECT_FALSE(Resources::roundingFromMap({{"memory", "1.5x"}}).ok());
+}
+
 TEST(Resources, BadInputNamesTheResource) {
   auto bad = Resources::fromMap({{"memory", "lots"}});
   ASSERT_FALSE(bad.ok());

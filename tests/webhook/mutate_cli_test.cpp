@@ -112,7 +112,9 @@ TEST_F(MutateCli, BadInputIsOneClearLine) {
   EXPECT_EQ(missing.out, "spotfit mutate: cannot read " + (dir_ / "nope.yaml").string() + "\n");
   CliRun kind = runSpotfit("mutate -f " + write("dep.yaml", "apiVersion: apps/v1\nkind: Deployment\n"));
   EXPECT_EQ(kind.exitCode, 1);
-  EXPECT_NE(kind.out.find("is not a v1 Pod, a batch/v1 Job or an AdmissionReview"), std::string::npos) << kind.out;
+  EXPECT_NE(kind.out.find("kind 'apps/v1/Deployment' is not previewed: spotfit mutates v1 Pods and batch/v1 Jobs"),
+            std::string::npos)
+      << kind.out;
   CliRun yaml = runSpotfit("mutate -f " + write("bad.yaml", "a: [1\n"));
   EXPECT_EQ(yaml.exitCode, 1);
   EXPECT_NE(yaml.out.find("not valid YAML"), std::string::npos);

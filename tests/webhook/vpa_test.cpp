@@ -100,6 +100,76 @@ TEST(ApplyVpa, MissingRequestDefaultsToTheLimit) {
   EXPECT_EQ(limit(d, "cpu"), "1");
 }
 
+// VPA's admission controller counts a request of 0 as none: the limit becomes the target. Scaling the
+// limit by target/0 (or leaving it) gave requests.cpu 576m with limits.cpu 250m, which the apiserver rejects.
+TEST(ApplyVpa, ZeroRequestCountsAsNoneAndTheLimitFollowsTheTarget) {
+  auto d = pod(R"({"requests":{"cpu":"0","memory":"0"},"limits":{"cpu":"250m","memory":"256Mi"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  auto r = applyVpa(vpa({{"cpu", "576m"}, {"memory", "300Mi"}}), spec);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(request(d, "cpu"), "576m");
+  EXPECT_EQ(limit(d, "cpu"), "576m");
+  EXPECT_EQ(request(d, "memory"), "300Mi");
+  EXPECT_EQ(limit(d, "memory"), "300Mi");
+  EXPECT_EQ(r->changed.size(), 2u);
+}
+
+TEST(ApplyVpa, ZeroRequestAtTheTargetStillGetsTheTarget) {
+  auto d = pod(R"({"requests":{"cpu":"0"},"limits":{"cpu":"1"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  ASSERT_TRUE(applyVpa(vpa({{"cpu", "1"}}), spec));
+  EXPECT_EQ(request(d, "cpu"), "1");
+  EXPECT_EQ(limit(d, "cpu"), "1");
+}
+
+// Proportional limits truncate like VPA (big.Int division): cpu in millicores, memory in whole bytes.
+TEST(ApplyVpa, ProportionalLimitsTruncate) {
+  auto d = pod(R"({"requests":{"cpu":"300m","memory":"3"},"limits":{"cpu":"500m","memory":"5"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  ASSERT_TRUE(applyVpa(vpa({{"cpu", "1"}, {"memory", "1Gi"}}), spec));
+  EXPECT_EQ(request(d, "cpu"), "1");
+  EXPECT_EQ(limit(d, "cpu"), "1666m");
+  EXPECT_EQ(request(d, "memory"), "1Gi");
+  EXPECT_EQ(limit(d, "memory"), "1789569706");  // 5 × 2^30 / 3 = 1789569706.67
+}
+
+TEST(ApplyVpa, ZeroMinOrMaxAllowedIsNoBound) {
+  Vpa v = vpa({{"cpu", "3"}, {"memory", "64Mi"}});
+  v.policies.push_back({"*", false, {{"memory", "0"}}, {{"cpu", "0"}}, std::nullopt, true});
+  auto d = pod(R"({"requests":{"cpu":"1","memory":"1Gi"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  ASSERT_TRUE(applyVpa(v, spec));
+  EXPECT_EQ(request(d, "cpu"), "3");
+  EXPECT_EQ(request(d, "memory"), "64Mi");
+}
+
+TEST(ApplyVpa, NeverARequestAboveItsLimit) {
+  // RequestsOnly caps the target at the limit; an object whose request already exceeds its limit gets
+  // a limit scaled from it and the request capped there.
+  Vpa only = vpa({{"cpu", "4"}});
+  only.policies.push_back({"*", false, {}, {}, std::nullopt, false});
+  auto d = pod(R"({"requests":{"cpu":"1"},"limits":{"cpu":"2"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  ASSERT_TRUE(applyVpa(only, spec));
+  EXPECT_EQ(request(d, "cpu"), "2");
+  EXPECT_EQ(limit(d, "cpu"), "2");
+  auto bad = pod(R"({"requests":{"cpu":"2"},"limits":{"cpu":"1"}})");
+  PodSpec badSpec(bad["spec"], bad.GetAllocator());
+  ASSERT_TRUE(applyVpa(vpa({{"cpu", "3"}}), badSpec));
+  EXPECT_EQ(request(bad, "cpu"), "1500m");
+  EXPECT_EQ(limit(bad, "cpu"), "1500m");
+}
+
+TEST(ApplyVpa, ApplyingTwiceChangesNothing) {
+  auto d = pod(R"({"requests":{"cpu":"0","memory":"3"},"limits":{"cpu":"250m","memory":"5"}})");
+  PodSpec spec(d["spec"], d.GetAllocator());
+  Vpa v = vpa({{"cpu", "576m"}, {"memory", "1Gi"}});
+  ASSERT_TRUE(applyVpa(v, spec));
+  auto again = applyVpa(v, spec);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->changed.empty());
+}
+
 TEST(ApplyVpa, UpdateModeOffAndUnreadableQuantitiesChangeNothing) {
   Vpa v = vpa({{"cpu", "2"}});
   v.updateOff = true;
