@@ -4,6 +4,7 @@
 // helm is built from the Go module proxy by scripts/build-helm.sh (ctest fixture chart_helm_build).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -223,6 +224,18 @@ TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   EXPECT_FALSE(str(secret["data"]["tls.key"]).empty());
   EXPECT_EQ(str(o["MutatingWebhookConfiguration//spotfit"]["webhooks"][0]["clientConfig"]["caBundle"]), ca)
       << "the webhook trusts the CA that signed the Secret";
+  // The serving certificate chains to that CA and names the Service the webhook and the extender call.
+  fs::path dir = fs::temp_directory_path() / ("spotfit-chart-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string d = dir.string();
+  Result decode = run("echo '" + ca + "' | base64 -d > '" + d + "/ca.crt' && echo '" + str(secret["data"]["tls.crt"]) +
+                      "' | base64 -d > '" + d + "/tls.crt'");
+  EXPECT_EQ(decode.code, 0) << decode.out;
+  Result verify = run("openssl verify -CAfile '" + d + "/ca.crt' '" + d + "/tls.crt'");
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  Result names = run("openssl x509 -in '" + d + "/tls.crt' -noout -ext subjectAltName");
+  EXPECT_NE(names.out.find("DNS:spotfit.spotfit-system.svc"), std::string::npos) << names.out;
+  fs::remove_all(dir);
   const YAML::Node* c = container(o, "spotfit");
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(str((*c)["image"]), "registry.example.com/platform/spotfit:0.1.0-rc1");
