@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -112,6 +113,29 @@ TEST(VersionCommand, MetricsCarrySpotfitBuildInfo) {
                      "\",git_commit=\"" + v.gitCommit + "\",git_tree_state=\"" + v.gitTreeState + "\",platform=\"" +
                      v.platform + "\",version=\"" + v.version + "\"} 1\n";
   EXPECT_NE(metrics.find(line), std::string::npos) << line << " in\n" << metrics;
+}
+
+// cmake/BuildInfo.cmake: SOURCE_DATE_EPOCH decides the date (any time zone), and an unchanged stamp is not
+// rewritten, so a build of an unchanged commit recompiles nothing.
+TEST(BuildStamp, SourceDateEpochSetsTheDateAndAnUnchangedStampIsNotRewritten) {
+  fs::path dir = fs::temp_directory_path() / ("spotfit-stamp-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path out = dir / "build_stamp.cpp";
+  auto stamp = [&](const std::string& epoch) {
+    return shell("SOURCE_DATE_EPOCH=" + epoch + " TZ=Pacific/Auckland '" + std::string(SPOTFIT_CMAKE) +
+                 "' -DSOURCE_DIR='" + SPOTFIT_SOURCE_DIR + "' -DOUTPUT='" + out.string() + "' -P '" +
+                 SPOTFIT_SOURCE_DIR + "/cmake/BuildInfo.cmake' && echo ok");
+  };
+  ASSERT_EQ(stamp("1700000000"), "ok");
+  std::string text = spotfit::testsupport::readFile(out);
+  EXPECT_NE(text.find("\"2023-11-14T22:13:20Z\", 1700000000}"), std::string::npos) << text;
+  fs::file_time_type written = fs::last_write_time(out);
+  fs::last_write_time(out, written - std::chrono::hours(1));  // a rewrite would move it to now
+  ASSERT_EQ(stamp("1700000000"), "ok");
+  EXPECT_EQ(fs::last_write_time(out), written - std::chrono::hours(1));
+  ASSERT_EQ(stamp("0"), "ok");
+  EXPECT_NE(spotfit::testsupport::readFile(out).find("\"1970-01-01T00:00:00Z\", 0}"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 }  // namespace
