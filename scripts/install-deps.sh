@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 wrk procps iproute2 util-linux
   clang-14 libclang-rt-14-dev
+  skopeo binutils
 
 )
 

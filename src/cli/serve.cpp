@@ -2,6 +2,7 @@
 // The roles join through serve plugins (serve_plugins.hpp); this file only wires config, flags, logs,
 // signals and the serving shell together.
 
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "cli/build_info.hpp"
 #include "cli/serve_plugins.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
@@ -116,6 +118,18 @@ int runServe(const std::vector<std::string>& args) {
   bool inCluster = serviceHost && *serviceHost && std::filesystem::exists(kServiceAccountToken);
 
   auto registry = std::make_shared<prometheus::Registry>();
+  BuildInfo build = buildInfo();
+  prometheus::BuildGauge()
+      .Name("spotfit_build_info")
+      .Help("Always 1; the labels say which build is running (as `spotfit version` prints it)")
+      .Register(*registry)
+      .Add({{"version", build.version},
+            {"git_commit", build.gitCommit},
+            {"git_tree_state", build.gitTreeState},
+            {"build_date", build.buildDate},
+            {"compiler", build.compiler},
+            {"platform", build.platform}})
+      .Set(1);
   server::Server srv(cfg, logger, registry);
   if (!kubeconfig.empty()) {
     srv.readiness().setFeature("kubernetes", true, "kubeconfig " + kubeconfig);

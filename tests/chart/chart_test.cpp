@@ -1,0 +1,368 @@
+// The Helm chart (charts/spotfit/): `helm lint --strict` and `helm template` for the defaults and every
+// value set in charts/spotfit/ci/, what each role/TLS/monitoring switch renders, and (ChartDrift, with the
+// kubectl of the e2e control plane) that the defaults render the same objects as the kustomize base.
+// helm is built from the Go module proxy by scripts/build-helm.sh (ctest fixture chart_helm_build).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kSource = SPOTFIT_SOURCE_DIR;
+const std::string kChart = kSource + "/charts/spotfit";
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+// stdout and stderr of a shell command, or stdout alone (helm warns on stderr about the chart's symlinks).
+Result run(const std::string& command, bool withStderr = true) {
+  Result r;
+  FILE* p = popen((command + (withStderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string lastLine(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  size_t nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+const std::string& helm() {
+  static const std::string path = [] {
+    Result r = run("bash '" + kSource + "/scripts/build-helm.sh'");
+    return r.code == 0 ? lastLine(r.out) : std::string();
+  }();
+  return path;
+}
+
+std::vector<std::string> ciValueSets() {
+  std::vector<std::string> sets;
+  for (const auto& e : fs::directory_iterator(kChart + "/ci")) {
+    if (e.path().filename().string().ends_with("-values.yaml")) sets.push_back(e.path().string());
+  }
+  std::sort(sets.begin(), sets.end());
+  return sets;
+}
+
+using Objects = std::map<std::string, YAML::Node>;  // "Kind/namespace/name" -> object
+
+Objects parse(const std::string& yaml) {
+  Objects objects;
+  for (const YAML::Node& doc : YAML::LoadAll(yaml)) {
+    if (!doc.IsMap()) continue;
+    std::string ns = doc["metadata"]["namespace"] ? doc["metadata"]["namespace"].as<std::string>() : "";
+    objects[doc["kind"].as<std::string>() + "/" + ns + "/" + doc["metadata"]["name"].as<std::string>()] = doc;
+  }
+  return objects;
+}
+
+Objects render(const std::string& valuesFile, const std::string& extra = "") {
+  std::string cmd = "'" + helm() + "' template spotfit '" + kChart + "' --namespace spotfit-system --include-crds";
+  if (!valuesFile.empty()) cmd += " -f '" + valuesFile + "'";
+  Result r = run(cmd + " " + extra, false);
+  EXPECT_EQ(r.code, 0) << cmd << "\n" << run(cmd + " " + extra).out;
+  return r.code == 0 ? parse(r.out) : Objects{};
+}
+
+std::string str(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : ""; }
+
+const YAML::Node* container(const Objects& o, const std::string& deployment) {
+  auto it = o.find("Deployment/spotfit-system/" + deployment);
+  if (it == o.end()) return nullptr;
+  static YAML::Node c;
+  c = it->second["spec"]["template"]["spec"]["containers"][0];
+  return &c;
+}
+
+// Every (apiGroup, resource, verb) the ClusterRoles and Roles grant.
+std::set<std::string> grants(const Objects& o) {
+  std::set<std::string> out;
+  for (const auto& [key, obj] : o) {
+    if (str(obj["kind"]) != "ClusterRole" && str(obj["kind"]) != "Role") continue;
+    for (const auto& rule : obj["rules"]) {
+      for (const auto& g : rule["apiGroups"]) {
+        for (const auto& res : rule["resources"]) {
+          for (const auto& v : rule["verbs"]) out.insert(str(g) + "/" + str(res) + ":" + str(v));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// A canonical text of a node: maps with sorted keys, so key order does not matter.
+std::string canonical(const YAML::Node& n) {
+  std::ostringstream o;
+  if (n.IsMap()) {
+    std::map<std::string, std::string> sorted;
+    for (const auto& kv : n) sorted[kv.first.as<std::string>()] = canonical(kv.second);
+    o << "{";
+    for (const auto& [k, v] : sorted) o << k << ":" << v << ",";
+    o << "}";
+  } else if (n.IsSequence()) {
+    o << "[";
+    for (const auto& e : n) o << canonical(e) << ",";
+    o << "]";
+  } else if (n.IsScalar()) {
+    o << "'" << n.as<std::string>() << "'";
+  } else {
+    o << "~";
+  }
+  return o.str();
+}
+
+class Chart : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_FALSE(helm().empty()) << "scripts/build-helm.sh failed (see ctest chart_helm_build)"; }
+};
+
+TEST_F(Chart, LintsStrictWithTheDefaultsAndEveryCiValueSet) {
+  std::vector<std::string> sets = ciValueSets();
+  ASSERT_GE(sets.size(), 3u) << "issue 14: defaults and at least three value sets";
+  sets.insert(sets.begin(), "");
+  for (const auto& values : sets) {
+    std::string cmd = "'" + helm() + "' lint --strict '" + kChart + "' --namespace spotfit-system";
+    if (!values.empty()) cmd += " -f '" + values + "'";
+    Result r = run(cmd);
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("0 chart(s) failed"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
+  Objects o = render("");
+  const YAML::Node* c = container(o, "spotfit");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(str((*c)["image"]), "ghcr.io/spotfit/spotfit:0.1.0") << "the tag scripts/build-image.sh writes";
+  std::vector<std::string> args;
+  for (const auto& a : (*c)["args"]) args.push_back(a.as<std::string>());
+  EXPECT_EQ(args, (std::vector<std::string>{"serve", "--config", "/etc/spotfit/config.yaml", "--scaler"}));
+  EXPECT_TRUE(grants(o).count("/nodes:create"));
+  EXPECT_TRUE(o.count("CustomResourceDefinition//nodepools.spotfit.io"));
+  ASSERT_TRUE(o.count("Certificate/spotfit-system/spotfit-serving"));
+  EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-serving");
+  EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["issuerRef"]["name"]), "spotfit-ca");
+  EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-selfsigned"));
+  EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-ca"));
+  YAML::Node webhook = o["MutatingWebhookConfiguration//spotfit"];
+  EXPECT_EQ(str(webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]), "spotfit-system/spotfit-serving");
+  EXPECT_FALSE(webhook["webhooks"][0]["clientConfig"]["caBundle"]);
+  // GKE's rule for system-cluster-critical outside kube-system.
+  YAML::Node quota = o["ResourceQuota/spotfit-system/spotfit-critical-pods"];
+  EXPECT_EQ(str(quota["spec"]["scopeSelector"]["matchExpressions"][0]["values"][0]), "system-cluster-critical");
+  for (const auto& key : {"ServiceMonitor/spotfit-system/spotfit", "PrometheusRule/spotfit-system/spotfit",
+                          "Deployment/spotfit-system/spotfit-scheduler"}) {
+    EXPECT_FALSE(o.count(key)) << key << " is off by default";
+  }
+}
+
+TEST_F(Chart, WebhookOnlyHasNoNodeOrNodePoolAccess) {
+  Objects o = render(kChart + "/ci/webhook-only-values.yaml");
+  for (const auto& g : grants(o)) {
+    EXPECT_EQ(g.find("/nodes"), std::string::npos) << g;
+    EXPECT_EQ(g.find("nodepools"), std::string::npos) << g;
+    EXPECT_EQ(g.find("pods/eviction"), std::string::npos) << g;
+  }
+  EXPECT_TRUE(grants(o).count("policy/poddisruptionbudgets:create")) << "the webhook still makes PDBs";
+  const YAML::Node* c = container(o, "spotfit");
+  ASSERT_NE(c, nullptr);
+  for (const auto& a : (*c)["args"]) EXPECT_NE(a.as<std::string>(), "--scaler");
+  YAML::Node cfg = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
+  EXPECT_FALSE(cfg["extender"]["enabled"].as<bool>());
+  YAML::Node webhook = o["MutatingWebhookConfiguration//spotfit"];
+  EXPECT_EQ(str(webhook["webhooks"][0]["clientConfig"]["caBundle"]).substr(0, 20), "LS0tLS1CRUdJTiBDRVJU");
+  EXPECT_FALSE(webhook["metadata"]["annotations"]);
+  EXPECT_FALSE(o.count("Certificate/spotfit-system/spotfit-serving"));
+  EXPECT_FALSE(o.count("Secret/spotfit-system/spotfit-serving")) << "mode secret: the user's Secret";
+}
+
+TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
+  Objects o = render(kChart + "/ci/extender-cert-manager-issuer-values.yaml");
+  std::set<std::string> g = grants(o);
+  EXPECT_TRUE(g.count("/nodes:list"));
+  EXPECT_TRUE(g.count("/pods:watch"));
+  EXPECT_FALSE(g.count("/nodes:create"));
+  EXPECT_FALSE(g.count("/nodes:delete"));
+  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:update"));
+  YAML::Node cert = o["Certificate/spotfit-system/spotfit-serving"];
+  EXPECT_EQ(str(cert["spec"]["issuerRef"]["kind"]), "ClusterIssuer");
+  EXPECT_EQ(str(cert["spec"]["issuerRef"]["name"]), "platform-ca");
+  EXPECT_FALSE(o.count("Issuer/spotfit-system/spotfit-ca")) << "an issuerRef replaces the chart's own CA";
+  EXPECT_FALSE(o.count("ResourceQuota/spotfit-system/spotfit-critical-pods"));
+  EXPECT_FALSE(o["Deployment/spotfit-system/spotfit"]["spec"]["template"]["spec"]["priorityClassName"]);
+}
+
+TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
+  Objects o = render(kChart + "/ci/full-self-signed-values.yaml");
+  YAML::Node secret = o["Secret/spotfit-system/spotfit-serving"];
+  ASSERT_TRUE(secret) << "the self-signed Secret";
+  EXPECT_EQ(str(secret["type"]), "kubernetes.io/tls");
+  std::string ca = str(secret["data"]["ca.crt"]);
+  EXPECT_FALSE(ca.empty());
+  EXPECT_FALSE(str(secret["data"]["tls.key"]).empty());
+  EXPECT_EQ(str(o["MutatingWebhookConfiguration//spotfit"]["webhooks"][0]["clientConfig"]["caBundle"]), ca)
+      << "the webhook trusts the CA that signed the Secret";
+  // The serving certificate chains to that CA and names the Service the webhook and the extender call.
+  fs::path dir = fs::temp_directory_path() / ("spotfit-chart-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string d = dir.string();
+  Result decode = run("echo '" + ca + "' | base64 -d > '" + d + "/ca.crt' && echo '" + str(secret["data"]["tls.crt"]) +
+                      "' | base64 -d > '" + d + "/tls.crt'");
+  EXPECT_EQ(decode.code, 0) << decode.out;
+  Result verify = run("openssl verify -CAfile '" + d + "/ca.crt' '" + d + "/tls.crt'");
+  EXPECT_EQ(verify.code, 0) << verify.out;
+  Result names = run("openssl x509 -in '" + d + "/tls.crt' -noout -ext subjectAltName");
+  EXPECT_NE(names.out.find("DNS:spotfit.spotfit-system.svc"), std::string::npos) << names.out;
+  fs::remove_all(dir);
+  const YAML::Node* c = container(o, "spotfit");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(str((*c)["image"]), "registry.example.com/platform/spotfit:0.1.0-rc1");
+  YAML::Node pod = o["Deployment/spotfit-system/spotfit"]["spec"]["template"]["spec"];
+  EXPECT_EQ(str(pod["nodeSelector"]["karpenter.sh/capacity-type"]), "on-demand");
+  EXPECT_EQ(str(pod["tolerations"][0]["value"]), "platform");
+  EXPECT_EQ(o["Deployment/spotfit-system/spotfit"]["spec"]["replicas"].as<int>(), 3);
+
+  // The second scheduler: its image tag, and the webhook points workflow pods at it.
+  const YAML::Node* s = container(o, "spotfit-scheduler");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(str((*s)["image"]), "registry.k8s.io/kube-scheduler:v1.31.2");
+  YAML::Node cfg = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
+  EXPECT_EQ(str(cfg["webhook"]["schedulerName"]), "spotfit");
+  EXPECT_EQ(str(cfg["server"]["logLevel"]), "debug");
+  YAML::Node sched = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-scheduler-config"]["data"]["scheduler-config.yaml"]));
+  EXPECT_EQ(str(sched["profiles"][0]["schedulerName"]), "spotfit");
+  EXPECT_EQ(str(sched["extenders"][0]["urlPrefix"]), "https://spotfit.spotfit-system.svc:8443/extender");
+  EXPECT_EQ(str(sched["extenders"][0]["tlsConfig"]["caFile"]), "/etc/spotfit-scheduler/ca/ca.crt");
+
+  // Monitoring: the metrics port, a ServiceMonitor on it, the rules and the dashboard of manifests/monitoring.
+  bool metricsPort = false;
+  for (const auto& p : o["Service/spotfit-system/spotfit"]["spec"]["ports"]) metricsPort |= str(p["name"]) == "metrics";
+  EXPECT_TRUE(metricsPort);
+  YAML::Node sm = o["ServiceMonitor/spotfit-system/spotfit"];
+  EXPECT_EQ(str(sm["spec"]["endpoints"][0]["port"]), "metrics");
+  EXPECT_EQ(str(sm["metadata"]["labels"]["release"]), "prometheus");
+  YAML::Node rules = YAML::LoadFile(kSource + "/manifests/monitoring/prometheusrule.yaml");
+  EXPECT_EQ(canonical(o["PrometheusRule/spotfit-system/spotfit"]["spec"]), canonical(rules["spec"]));
+  YAML::Node dashboard = o["ConfigMap/spotfit-system/spotfit-grafana-dashboard"];
+  EXPECT_EQ(str(dashboard["metadata"]["labels"]["grafana_dashboard"]), "1");
+  EXPECT_NE(str(dashboard["data"]["grafana-dashboard.json"]).find("\"panels\""), std::string::npos);
+}
+
+TEST_F(Chart, RefusesAnUnknownTlsModeAndAMissingCaBundle) {
+  std::string base = "'" + helm() + "' template spotfit '" + kChart + "' --namespace spotfit-system";
+  Result bad = run(base + " --set tls.mode=bogus");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("tls.mode must be certManager, secret or selfSigned"), std::string::npos) << bad.out;
+  Result noCa = run(base + " --set tls.mode=secret");
+  EXPECT_NE(noCa.code, 0);
+  EXPECT_NE(noCa.out.find("tls.caBundle is required with tls.mode=secret"), std::string::npos) << noCa.out;
+}
+
+// ---- ChartDrift: the chart's defaults against `kubectl kustomize manifests/` -------------------------------
+
+// Labels only Helm adds, and annotations that only make Helm roll pods on a config change.
+void normalize(YAML::Node& obj) {
+  YAML::Node meta = obj["metadata"];
+  if (meta["labels"]) {
+    for (const char* l : {"helm.sh/chart", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by",
+                          "app.kubernetes.io/version"}) {
+      meta["labels"].remove(l);
+    }
+    if (meta["labels"].size() == 0) meta.remove("labels");
+  }
+  if (str(obj["kind"]) == "Deployment") {
+    YAML::Node ann = obj["spec"]["template"]["metadata"]["annotations"];
+    if (ann) ann.remove("checksum/config");
+  }
+  if (str(obj["kind"]) == "ConfigMap" && obj["data"]) {  // compare the embedded documents, not their key order
+    for (auto kv : obj["data"]) kv.second = YAML::Load(kv.second.as<std::string>());
+  }
+}
+
+// $SPOTFIT_KUBECTL when set (any kubectl with kustomize v5, for a run by hand), else the e2e build's.
+std::string kubectl() {
+  if (const char* k = std::getenv("SPOTFIT_KUBECTL"); k && *k) return k;
+  Result r = run("bash '" + kSource + "/scripts/e2e/build-control-plane.sh'");
+  return r.code == 0 ? lastLine(r.out) + "/kubectl" : "";
+}
+
+void expectSameObjects(Objects chart, Objects kustomize, const std::set<std::string>& chartOnly,
+                       const std::set<std::string>& kustomizeOnly) {
+  for (const auto& key : chartOnly) EXPECT_EQ(chart.erase(key), 1u) << key << " should be in the chart only";
+  for (const auto& key : kustomizeOnly) EXPECT_EQ(kustomize.erase(key), 1u) << key << " should be in kustomize only";
+  std::set<std::string> a, b;
+  for (const auto& kv : chart) a.insert(kv.first);
+  for (const auto& kv : kustomize) b.insert(kv.first);
+  ASSERT_EQ(a, b);
+  for (auto& [key, obj] : chart) {
+    YAML::Node c = YAML::Clone(obj), k = YAML::Clone(kustomize[key]);
+    normalize(c);
+    normalize(k);
+    EXPECT_EQ(canonical(c), canonical(k)) << key << "\n--- chart:\n" << YAML::Dump(c) << "\n--- kustomize:\n"
+                                          << YAML::Dump(k);
+  }
+}
+
+Objects kustomizeRender(const std::string& dir) {
+  std::string k = kubectl();
+  EXPECT_FALSE(k.empty()) << "the e2e control plane build (kubectl) failed";
+  Result r = run("'" + k + "' kustomize '" + dir + "'", false);
+  EXPECT_EQ(r.code, 0) << run("'" + k + "' kustomize '" + dir + "'").out;
+  return r.code == 0 ? parse(r.out) : Objects{};
+}
+
+TEST_F(Chart, DriftDefaultsRenderTheKustomizeBase) {
+  Objects kustomize = kustomizeRender(kSource + "/manifests");
+  Objects chart = render("");
+  ASSERT_FALSE(kustomize.empty());
+  // The chart makes its TLS objects (tls.mode certManager) and the quota for its priority class; Helm
+  // installs into a namespace it is given (--create-namespace) instead of shipping it.
+  expectSameObjects(chart, kustomize,
+                    {"Issuer/spotfit-system/spotfit-selfsigned", "Certificate/spotfit-system/spotfit-ca",
+                     "Issuer/spotfit-system/spotfit-ca", "Certificate/spotfit-system/spotfit-serving",
+                     "ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
+TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
+  Objects kustomize = kustomizeRender(kSource + "/manifests/monitoring");
+  Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
+  ASSERT_FALSE(kustomize.empty());
+  Objects monitoring;
+  for (const auto& key : {"PrometheusRule/spotfit-system/spotfit", "ConfigMap/spotfit-system/spotfit-grafana-dashboard"}) {
+    ASSERT_TRUE(chart.count(key)) << key;
+    monitoring[key] = chart[key];
+  }
+  // kustomize leaves the namespace to `kubectl apply -n`; the chart sets the release namespace.
+  Objects placed;
+  for (auto& [key, obj] : kustomize) {
+    YAML::Node o = YAML::Clone(obj);
+    o["metadata"]["namespace"] = "spotfit-system";
+    placed[str(o["kind"]) + "/spotfit-system/" + str(o["metadata"]["name"])] = o;
+  }
+  expectSameObjects(monitoring, placed, {}, {});
+}
+
+}  // namespace
