@@ -40,7 +40,7 @@ def admission_configuration(workdir, client_cert, client_key):
     with open(path, "w") as f:
         json.dump({"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
                    "plugins": [{"name": name, "configuration": {
-                       "apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmission",
+                       "apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmissionConfiguration",
                        "kubeConfigFile": kubeconfig}}
                        for name in ("MutatingAdmissionWebhook", "ValidatingAdmissionWebhook")]}, f, indent=1)
     return path
