@@ -40,7 +40,7 @@ def admission_configuration(workdir, client_cert, client_key):
     with open(path, "w") as f:
         json.dump({"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
                    "plugins": [{"name": name, "configuration": {
-                       "apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmission",
+                       "apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmissionConfiguration",
                        "kubeConfigFile": kubeconfig}}
                        for name in ("MutatingAdmissionWebhook", "ValidatingAdmissionWebhook")]}, f, indent=1)
     return path
@@ -112,6 +112,8 @@ class AccessTest(ClusterTestCase):
 
     def test_admission_works_with_client_certificates_required(self):
         self.spotfit.register_webhook()
+        # Removed afterwards: the whole-base dry run applies the manifest's own (service-based) version.
+        self.addCleanup(self.kube.delete, "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/spotfit")
         ns = unique("access")
         self.kube.create_namespace(ns, labels={"spotfit.io/enabled": "true"})
 
