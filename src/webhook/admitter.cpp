@@ -7,6 +7,7 @@
 
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
+#include "webhook/pdb.hpp"
 #include "webhook/policy.hpp"
 
 namespace spotfit::webhook {
@@ -270,6 +271,7 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     p.jobName = jobName;
     p.jobUid = jobOwner->uid;
     p.minAvailable = options->minAvailable.value_or(config_.pdb.defaultMinAvailable);
+    if (jobInfo) p.pods = jobPodsAtOnce(*jobInfo);  // else the writer reads the Job (verifyMinParallelism)
     if (objMeta.label("batch.kubernetes.io/controller-uid")) {
       p.selectorKey = "batch.kubernetes.io/controller-uid";
     } else {

@@ -16,6 +16,7 @@
 //     labels: {enabled: true}
 //     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
 //     budgets: {enabled: true, refresh: 30s}  # refresh: how often the scaler's cost-ledger ConfigMap is re-read
+//     schedulerName: ""                # e.g. spotfit (the second scheduler): set on pods of the default scheduler
 
 #include <chrono>
 #include <cstdint>
@@ -49,6 +50,10 @@ struct WebhookConfig {
   bool requireNamespaceLabel = true;
   size_t maxBodyBytes = 7 * 1024 * 1024;
   CapacityType defaultCapacityType = CapacityType::SpotPreferred;
+  // Set as spec.schedulerName on pods (Job templates) whose schedulerName is unset or default-scheduler, so
+  // that the second scheduler (manifests/scheduler/second-scheduler) and with it the extender place them.
+  // Empty (the default): schedulerName is never touched. Another scheduler's name is never overridden.
+  std::string schedulerName;
 
   struct Tolerations {
     bool enabled = true;
