@@ -11,8 +11,9 @@ the Job's whole life); spotfit writes an integer computed from the Job's paralle
   controller computes it; one Eviction succeeds (201), a second right after is refused (429); scaling the
   Job to 6 patches minAvailable to 5 (the webhook's reconciler).
 - A spot interruption notice on the node of a Job of parallelism 4 (default 50%): the scaler drains the
-  pods through the Eviction API within the budget (never fewer than 2 Ready), each pod terminates (none
-  vanishes with the node), and the node is deleted only then, well before the notice's drain deadline."""
+  pods through the Eviction API within the budget (never fewer than 2 Ready), and deletes the node only once
+  every one of them was evicted (each terminates, none vanishes with the node), well before the notice's
+  drain deadline."""
 
 import time
 import unittest
@@ -157,8 +158,9 @@ class JobPdbTest(ClusterTestCase):
             pods_now = kubelet.poll()
             if gone_at is None and not self.kube.exists(f"/api/v1/nodes/{victim}"):
                 gone_at = time.monotonic()
-                # Every pod of the node was gone (evicted and terminated) before the node was deleted.
-                self.assertFalse(victim_pods & {p["metadata"]["name"] for p in pods_now})
+                # Every pod of the node had been evicted (terminating or gone) before the node was deleted.
+                self.assertEqual([p["metadata"]["name"] for p in pods_now if p["metadata"]["name"] in victim_pods
+                                  and not p["metadata"].get("deletionTimestamp")], [])
             return gone_at is not None and len(kubelet.healthy) == 4 and not kubelet.samples[-1][2]
 
         wait_for(f"node {victim} drained through evictions and deleted, the Job's pods Ready elsewhere", drained,
