@@ -145,6 +145,7 @@ class JobPdbTest(ClusterTestCase):
         victim = max(nodes, key=lambda n: len(nodes[n]))
         victim_pods = set(nodes[victim])
         evicted_before = self.spotfit.metric("spotfit_scaler_evictions_total", result="evicted")
+        blocked_before = self.spotfit.metric("spotfit_scaler_evictions_total", result="blocked")
 
         node = self.kube.get(f"/api/v1/nodes/{victim}")
         self.kube.merge_patch(f"/api/v1/nodes/{victim}", {"spec": {"taints": (node["spec"].get("taints") or []) + [
@@ -172,6 +173,10 @@ class JobPdbTest(ClusterTestCase):
         metrics = self.spotfit.metrics()
         self.assertGreaterEqual(spotfitproc.metric_sum(metrics, "spotfit_scaler_evictions_total", result="evicted")
                                 - evicted_before, len(victim_pods))
+        # The budget did its part: it allows 2 disruptions, so the first pass's other evictions were refused
+        # (429) and retried.
+        self.assertGreaterEqual(spotfitproc.metric_sum(metrics, "spotfit_scaler_evictions_total", result="blocked")
+                                - blocked_before, len(victim_pods) - 2)
         self.assertEqual(spotfitproc.metric_sum(metrics, "spotfit_scaler_scale_downs_total", reason="interrupted"), 1)
         print(f"\ninterruption drain of {len(victim_pods)} Job pods under their PDB (minAvailable 2): node deleted "
               f"{gone_at - noticed:.1f}s after the notice (deadline {DRAIN_DEADLINE_S}s); least Ready "
