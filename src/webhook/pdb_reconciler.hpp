@@ -2,8 +2,8 @@
 // Keeps the PDBs the webhook created (label app.kubernetes.io/managed-by=spotfit, named <job>-spotfit,
 // owned by the Job) in step with their Job: spec.minAvailable = pdbMinAvailable(setting,
 // jobPodsAtOnce(job)), recomputed when the Job's parallelism, completions or succeeded count change (and
-// unhealthyPodEvictionPolicy AlwaysAllow on PDBs of older versions). The setting is the PDB's spotfit.io/min-available annotation;
-// PDBs written before it existed (a percentage or integer minAvailable, no annotation) are converted.
+// unhealthyPodEvictionPolicy AlwaysAllow on PDBs of older versions). The setting is the PDB's spotfit.io/min-available
+// annotation; PDBs written before it existed (a percentage or integer minAvailable, no annotation) are converted.
 //
 // Fed by the webhook's Job informer and an informer of spotfit's PDBs (feedFrom below): their handlers only
 // queue the Job's key; reconcileOnce() — run by the worker thread or a test — reads both stores and sends a
