@@ -161,6 +161,23 @@ class Kube:
                 if error.code not in (409, 422) or attempt == 19:
                     raise
 
+    def evict(self, namespace, name):
+        """POSTs a policy/v1 Eviction for the pod; returns the HTTP status (201 evicted, 429 refused by a
+        PodDisruptionBudget, ...) and the response body (the Status)."""
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+        url = f"{self.server}/api/v1/namespaces/{namespace}/pods/{name}/eviction"
+        req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Accept": "application/json", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=self.context, timeout=self.timeout) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as error:
+            payload = error.read().decode(errors="replace")
+            try:
+                return error.code, json.loads(payload)
+            except ValueError:
+                return error.code, payload
+
     def pods(self, namespace, selector=None):
         query = {"labelSelector": selector} if selector else {}
         return self.get(f"/api/v1/namespaces/{namespace}/pods", **query)["items"]

@@ -15,6 +15,7 @@
 #include "webhook/kube_adapters.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/pdb.hpp"
+#include "webhook/pdb_reconciler.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -34,6 +35,9 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::VerticalPodAutoscaler>> vpaInformer;
   std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
+  // spotfit's PDBs, kept in step with their Job's parallelism (reads the Job and PDB informer stores).
+  std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbInformer;
+  std::unique_ptr<wh::PdbReconciler> pdbReconciler;
   std::unique_ptr<wh::Admitter> admitter;
   // Budgets: the scaler's cost ledger (ConfigMap written by the leader) through the spend source the
   // extender uses too, re-read every `webhook.budgets.refresh`. Declared last so its thread stops before
@@ -41,6 +45,13 @@ struct WebhookRuntime {
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
   std::unique_ptr<scaler::LedgerSpend> spend;
   std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;
+
+  ~WebhookRuntime() {
+    // The informers call into the reconciler and the reconciler reads their stores: stop both threads first.
+    if (pdbInformer) pdbInformer->stop();
+    if (jobInformer) jobInformer->stop();
+    if (pdbReconciler) pdbReconciler->stop();
+  }
 };
 
 Status configureWebhook(ServeContext& ctx) {
@@ -76,6 +87,16 @@ Status configureWebhook(ServeContext& ctx) {
     wh::feedFrom(*rt->vpaInformer, rt->vpas);
     wh::feedFrom(*rt->jobInformer, rt->jobs);
     wh::feedFrom(*rt->namespaceInformer, rt->namespaces);
+    if (cfg->pdb.enabled) {
+      kube::InformerOptions pdbOptions;
+      pdbOptions.labelSelector = wh::kSpotfitPdbSelector;
+      rt->pdbInformer = kube::makePdbInformer(*rt->client, kube::SystemClock::instance(), pdbOptions);
+      rt->pdbReconciler = std::make_unique<wh::PdbReconciler>(
+          *rt->client, rt->jobInformer->store(), rt->pdbInformer->store(),
+          [metrics](const std::string&, const Status& s) { metrics->pdbUpdate(s.ok()); });
+      wh::feedFrom(*rt->jobInformer, *rt->pdbReconciler);
+      wh::feedFrom(*rt->pdbInformer, *rt->pdbReconciler);
+    }
     ports.vpas = &rt->vpas;
     ports.jobs = &rt->jobs;
     ports.namespaces = &rt->namespaces;
@@ -102,6 +123,10 @@ Status configureWebhook(ServeContext& ctx) {
       rt->jobInformer->start();
       rt->namespaceInformer->start();
       rt->pdbs->start();
+      if (rt->pdbReconciler) {
+        rt->pdbReconciler->start();
+        rt->pdbInformer->start();
+      }
       rt->events->start();
       rt->ledgerRefresh->start();
       return Status{};
@@ -110,6 +135,10 @@ Status configureWebhook(ServeContext& ctx) {
       rt->ledgerRefresh->stop();
       rt->events->stop();
       rt->pdbs->stop();
+      if (rt->pdbReconciler) {
+        rt->pdbInformer->stop();
+        rt->pdbReconciler->stop();
+      }
       rt->namespaceInformer->stop();
       rt->jobInformer->stop();
       rt->vpaInformer->stop();

@@ -6,6 +6,7 @@
 
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
+#include "webhook/pdb.hpp"
 #include "webhook/policy.hpp"
 #include "webhook/scope.hpp"
 
@@ -278,6 +279,7 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     p.jobName = jobName;
     p.jobUid = jobOwner->uid;
     p.minAvailable = options->minAvailable.value_or(config_.pdb.defaultMinAvailable);
+    if (jobInfo) p.pods = jobPodsAtOnce(*jobInfo);  // else the writer reads the Job (verifyMinParallelism)
     if (objMeta.label("batch.kubernetes.io/controller-uid")) {
       p.selectorKey = "batch.kubernetes.io/controller-uid";
     } else {

@@ -18,6 +18,23 @@ struct ConfigError {
   std::string message;
 };
 
+// What the apiserver accepts as spec.schedulerName: a DNS-1123 subdomain.
+bool validSchedulerName(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find('.', start);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view label = s.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char ch : label) {
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
 std::string where(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
   if (m.line < 0) return "";
@@ -163,7 +180,7 @@ WebhookConfig parse(const YAML::Node& node) {
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
                   "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets", "scope"});
+                  "budgets", "scope", "schedulerName"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -175,6 +192,11 @@ WebhookConfig parse(const YAML::Node& node) {
   auto ct = parseCapacityType(capacity);
   if (!ct) fail(root.path("defaultCapacityType"), root.get("defaultCapacityType"), "must be spot-preferred, spot or on-demand");
   c.defaultCapacityType = *ct;
+  root.string("schedulerName", c.schedulerName);
+  if (!c.schedulerName.empty() && !validSchedulerName(c.schedulerName)) {
+    fail(root.path("schedulerName"), root.get("schedulerName"),
+         "must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)");
+  }
 
   if (auto s = root.section("tolerations")) {
     s->checkKeys({"enabled", "add"});

@@ -20,6 +20,7 @@
 //       batchOwners: [batch/Job, batch/CronJob, argoproj.io/Workflow, ...]   # group/Kind
 //       batchPodLabels: [spark-role]
 //       coordinators: [{label: spark-role, values: [driver]}, ...]           # kept on on-demand
+//     schedulerName: ""                # e.g. spotfit (the second scheduler): set on pods of the default scheduler
 
 #include <chrono>
 #include <cstdint>
@@ -53,6 +54,10 @@ struct WebhookConfig {
   bool requireNamespaceLabel = true;
   size_t maxBodyBytes = 7 * 1024 * 1024;
   CapacityType defaultCapacityType = CapacityType::SpotPreferred;
+  // Set as spec.schedulerName on pods (Job templates) whose schedulerName is unset or default-scheduler, so
+  // that the second scheduler (manifests/scheduler/second-scheduler) and with it the extender place them.
+  // Empty (the default): schedulerName is never touched. Another scheduler's name is never overridden.
+  std::string schedulerName;
 
   struct Tolerations {
     bool enabled = true;

@@ -18,6 +18,7 @@ std::map<std::string, std::string> quantities(const kube::QuantityList& list) {
 }  // namespace
 
 Status KubePdbWriter::create(const PdbRequest& request) {
+  PdbRequest checked = request;
   if (request.verifyMinParallelism > 0) {
     kube::GetOptions g;
     g.timeout = timeout_;
@@ -26,10 +27,11 @@ Status KubePdbWriter::create(const PdbRequest& request) {
     auto job = kube::decodeJob(*doc);
     if (!job) return job.error();
     if (job->meta.uid != request.jobUid || job->parallelism.value_or(1) < request.verifyMinParallelism) return {};
+    checked.pods = jobPodsAtOnce(jobInfoFromKube(*job));
   }
   kube::WriteOptions o;
   o.timeout = timeout_;
-  auto r = client_.create(kube::resources::kPodDisruptionBudgets, request.namespace_, request.manifest(), o);
+  auto r = client_.create(kube::resources::kPodDisruptionBudgets, request.namespace_, checked.manifest(), o);
   if (r.ok() || kube::isAlreadyExists(r.error())) return {};
   return r.error();
 }
@@ -178,6 +180,8 @@ JobInfo jobInfoFromKube(const kube::Job& job) {
   JobInfo info;
   info.uid = job.meta.uid;
   info.parallelism = job.parallelism.value_or(1);
+  info.completions = job.completions;
+  info.succeeded = job.succeeded;
   for (const auto& o : job.meta.ownerReferences) {
     if (o.kind == "CronJob" && (o.controller || info.cronJob.empty())) info.cronJob = o.name;
   }

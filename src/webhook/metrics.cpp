@@ -64,6 +64,7 @@ WebhookMetrics::WebhookMetrics(prometheus::Registry& registry) {
                    .Register(registry);
   pdbCreated_ = &pdbs.Add({{"result", "created"}});
   pdbFailed_ = &pdbs.Add({{"result", "failed"}});
+  pdbUpdated_ = &pdbs.Add({{"result", "updated"}});
   auto& budget = prometheus::BuildCounter()
                      .Name("spotfit_webhook_budget_decisions_total")
                      .Help("Budget checks at admission, by decision")
@@ -84,6 +85,8 @@ void WebhookMetrics::request(std::string_view kind, std::string_view operation, 
 void WebhookMetrics::mutation(std::string_view change) { mutations_[indexOf(kChanges, change)]->Increment(); }
 
 void WebhookMetrics::pdb(bool created) { (created ? pdbCreated_ : pdbFailed_)->Increment(); }
+
+void WebhookMetrics::pdbUpdate(bool ok) { (ok ? pdbUpdated_ : pdbFailed_)->Increment(); }
 
 void WebhookMetrics::budget(std::string_view decision) { budget_[indexOf(kBudget, decision)]->Increment(); }
 

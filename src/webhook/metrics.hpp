@@ -23,15 +23,16 @@ class WebhookMetrics {
   void request(std::string_view kind, std::string_view operation, ReviewResult result, double seconds);
   void mutation(std::string_view change);
   void pdb(bool created);
+  void pdbUpdate(bool ok);  // the reconciler's patch of a PDB's minAvailable (result updated or failed)
   void budget(std::string_view decision);  // within, alert, spot-only, deny
   void internalError();
 
  private:
   static constexpr std::array<std::string_view, 3> kKinds{"Pod", "Job", "other"};
   static constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT", "other"};
-  static constexpr std::array<std::string_view, 9> kChanges{"tolerations", "capacity-affinity", "gpu-affinity",
-                                                            "requests",    "prestop",           "grace-period",
-                                                            "workflow",    "annotations",       "other"};
+  static constexpr std::array<std::string_view, 10> kChanges{
+      "tolerations", "capacity-affinity", "gpu-affinity", "requests",       "prestop",
+      "grace-period", "workflow",         "annotations",  "scheduler-name", "other"};
   static constexpr std::array<std::string_view, 5> kBudget{"within", "alert", "spot-only", "deny", "other"};
 
   prometheus::Counter* requests_[3][5][kReviewResults] = {};
@@ -39,6 +40,7 @@ class WebhookMetrics {
   std::array<prometheus::Counter*, kChanges.size()> mutations_{};
   prometheus::Counter* pdbCreated_ = nullptr;
   prometheus::Counter* pdbFailed_ = nullptr;
+  prometheus::Counter* pdbUpdated_ = nullptr;
   std::array<prometheus::Counter*, kBudget.size()> budget_{};
   prometheus::Counter* internalErrors_ = nullptr;
 };

@@ -1,12 +1,36 @@
 #include "webhook/pdb.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <vector>
 
 #include "webhook/json.hpp"
+#include "webhook/options.hpp"
 
 namespace spotfit::webhook {
+
+int64_t jobPodsAtOnce(int64_t parallelism, std::optional<int64_t> completions, int64_t succeeded) {
+  int64_t pods = std::max<int64_t>(parallelism, 0);
+  if (completions) pods = std::min(pods, std::max<int64_t>(*completions - std::max<int64_t>(succeeded, 0), 0));
+  return pods;
+}
+
+int64_t jobPodsAtOnce(const JobInfo& job) { return jobPodsAtOnce(job.parallelism, job.completions, job.succeeded); }
+
+int64_t pdbMinAvailable(std::string_view setting, int64_t pods) {
+  if (pods <= 1) return 0;
+  const bool percent = !setting.empty() && setting.back() == '%';
+  if (percent) setting.remove_suffix(1);
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(setting.data(), setting.data() + setting.size(), n);
+  if (ec != std::errc() || end != setting.data() + setting.size() || n < 0) n = 0;
+  if (percent) {
+    n = std::min<int64_t>(n, 100);
+    n = (pods / 100) * n + ((pods % 100) * n + 99) / 100;  // ceil(n% of pods) without overflow
+  }
+  return std::min(n, pods - 1);
+}
 
 std::string PdbRequest::pdbName() const {
   // DNS subdomain, at most 253 characters; Job names are at most 63.
@@ -34,6 +58,11 @@ std::string PdbRequest::manifest() const {
   w.Key("app.kubernetes.io/managed-by");
   w.String("spotfit");
   w.EndObject();
+  w.Key("annotations");  // the setting, so that the reconciler can recompute minAvailable when the Job scales
+  w.StartObject();
+  json::write(w, kAnnMinAvailable);
+  json::write(w, minAvailable);
+  w.EndObject();
   w.Key("ownerReferences");
   w.StartArray();
   w.StartObject();
@@ -51,13 +80,9 @@ std::string PdbRequest::manifest() const {
   w.Key("spec");
   w.StartObject();
   w.Key("minAvailable");
-  if (!minAvailable.empty() && minAvailable.back() == '%') {
-    json::write(w, minAvailable);
-  } else {
-    int64_t n = 1;
-    std::from_chars(minAvailable.data(), minAvailable.data() + minAvailable.size(), n);
-    w.Int64(n);
-  }
+  w.Int64(pdbMinAvailable(minAvailable, pods));
+  w.Key("unhealthyPodEvictionPolicy");  // a pod that is not Ready is not protected (it may never become Ready)
+  w.String("AlwaysAllow");
   w.Key("selector");
   w.StartObject();
   w.Key("matchLabels");

@@ -5,16 +5,31 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "webhook/ports.hpp"
 
 namespace spotfit::webhook {
+
+// The pods a Job runs at once: its parallelism, capped by the completions not yet succeeded (the last
+// pods of a Job with spec.completions run fewer at a time). Never below 0.
+int64_t jobPodsAtOnce(int64_t parallelism, std::optional<int64_t> completions, int64_t succeeded);
+int64_t jobPodsAtOnce(const JobInfo& job);
+
+// The integer spec.minAvailable of a Job's PDB. The disruption controller needs the scale subresource of
+// the pods' controller for a percentage (Jobs have none: the PDB would allow no disruption at all), so the
+// setting is converted here: "N%" is N% of `pods` rounded up (as Kubernetes rounds a percentage
+// minAvailable), "N" is N; either is capped at pods - 1, so that while all the Job's pods are Ready one of
+// them can be evicted. 0 when pods <= 1; an unreadable setting counts as 0%.
+int64_t pdbMinAvailable(std::string_view setting, int64_t pods);
 
 // Creates the PDB (kube client adapter: POST policy/v1 poddisruptionbudgets; AlreadyExists is success).
 class PdbWriter {

@@ -415,4 +415,12 @@ void PodSpec::setTerminationGracePeriodSeconds(int64_t s) {
   json::set(*s_, "terminationGracePeriodSeconds", Value(s), *a_);
 }
 
+std::optional<std::string_view> PodSpec::schedulerName() const {
+  const Value* v = json::member(*s_, "schedulerName");
+  if (!v) return std::nullopt;
+  return v->IsString() ? json::view(*v) : std::string_view();
+}
+
+void PodSpec::setSchedulerName(std::string_view name) { json::set(*s_, "schedulerName", json::str(name, *a_), *a_); }
+
 }  // namespace spotfit::webhook

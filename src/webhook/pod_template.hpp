@@ -109,6 +109,10 @@ class PodSpec {
   std::optional<int64_t> terminationGracePeriodSeconds() const;
   void setTerminationGracePeriodSeconds(int64_t s);
 
+  // spec.schedulerName: nullopt when absent, "" when present but not a string.
+  std::optional<std::string_view> schedulerName() const;
+  void setSchedulerName(std::string_view name);
+
  private:
   json::Value* s_;
   json::Allocator* a_;

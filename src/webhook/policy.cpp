@@ -177,6 +177,15 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
     if (changed) out.changes.emplace_back("workflow");
   }
 
+  // 6. The scheduler that calls spotfit's extender (the second scheduler), for pods of the default one only.
+  if (!cfg.schedulerName.empty()) {
+    const auto current = spec.schedulerName();
+    if ((!current || *current == "default-scheduler") && current != std::string_view(cfg.schedulerName)) {
+      spec.setSchedulerName(cfg.schedulerName);
+      out.changes.emplace_back("scheduler-name");
+    }
+  }
+
   if (cfg.labels.enabled) recordChanges(meta, out.changes);
   return out;
 }

@@ -152,7 +152,10 @@ class WebhookTest(ClusterTestCase):
         owners = pdb["metadata"]["ownerReferences"]
         self.assertEqual([(o["kind"], o["name"], o["uid"]) for o in owners],
                          [("Job", "train", created["metadata"]["uid"])])
-        self.assertEqual(pdb["spec"]["minAvailable"], "50%")
+        # 50% of parallelism 2 as an integer: the disruption controller refuses a percentage for Job pods.
+        self.assertEqual(pdb["spec"]["minAvailable"], 1)
+        self.assertEqual(pdb["spec"]["unhealthyPodEvictionPolicy"], "AlwaysAllow")
+        self.assertEqual(pdb["metadata"]["annotations"]["spotfit.io/min-available"], "50%")
         self.assertEqual(pdb["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"]
                          if "batch.kubernetes.io/controller-uid" in pdb["spec"]["selector"].get("matchLabels", {})
                          else pdb["spec"]["selector"]["matchLabels"]["controller-uid"], created["metadata"]["uid"])

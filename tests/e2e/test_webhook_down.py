@@ -99,6 +99,8 @@ class WebhookWithSpotfitDownTest(ClusterTestCase):
             return review["status"]["allowed"]
 
         self.assertTrue(allowed("create", "policy", "poddisruptionbudgets"))
+        self.assertTrue(allowed("patch", "policy", "poddisruptionbudgets"))  # the reconciler (parallelism)
+        self.assertTrue(allowed("watch", "policy", "poddisruptionbudgets"))
         self.assertTrue(allowed("watch", "", "namespaces", ""))
         self.assertTrue(allowed("list", "autoscaling.k8s.io", "verticalpodautoscalers"))
         self.assertTrue(allowed("get", "batch", "jobs"))

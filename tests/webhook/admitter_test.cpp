@@ -226,6 +226,36 @@ TEST_F(Fixture, JobTemplateSkipLabelOptsOut) {
   EXPECT_EQ(run(review(job, "", "Job")).result, ReviewResult::Skipped);
 }
 
+TEST_F(Fixture, SchedulerNameRoutesDefaultSchedulerPodsOnly) {
+  auto withScheduler = [](const std::string& name) {
+    auto d = parseJson(kJobPod);
+    d["spec"].AddMember("schedulerName", json::Value(name.c_str(), d.GetAllocator()), d.GetAllocator());
+    return toJson(d);
+  };
+  // Off by default: installs without the second scheduler keep working.
+  EXPECT_FALSE(patched(kJobPod, run(review(kJobPod)))["spec"].HasMember("schedulerName"));
+
+  config.schedulerName = "spotfit";
+  auto unset = patched(kJobPod, run(review(kJobPod)));
+  EXPECT_STREQ(unset["spec"]["schedulerName"].GetString(), "spotfit");
+  EXPECT_NE(std::string(unset["metadata"]["annotations"]["spotfit.io/mutated"].GetString()).find("scheduler-name"),
+            std::string::npos);
+  const std::string defaulted = withScheduler("default-scheduler");  // what the apiserver's defaulting leaves
+  EXPECT_STREQ(patched(defaulted, run(review(defaulted)))["spec"]["schedulerName"].GetString(), "spotfit");
+  for (const char* other : {"volcano", "kueue-scheduler", "my-scheduler", "spotfit"}) {
+    const std::string pod = withScheduler(other);
+    EXPECT_STREQ(patched(pod, run(review(pod)))["spec"]["schedulerName"].GetString(), other)
+        << "never overrides another scheduler";
+  }
+  // A Job's template gets it, so its pods arrive routed already.
+  const std::string job = R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","namespace":"ml"},
+    "spec":{"template":{"spec":{"schedulerName":"default-scheduler","containers":[{"name":"c"}]}}}})";
+  EXPECT_STREQ(patched(job, run(review(job, "", "Job")))["spec"]["template"]["spec"]["schedulerName"].GetString(),
+               "spotfit");
+  EXPECT_NE(metricsText().find(R"(spotfit_webhook_mutations_total{change="scheduler-name"} 3)"), std::string::npos)
+      << metricsText();
+}
+
 TEST_F(Fixture, PdbIsQueuedForPodsOfParallelJobsOnly) {
   jobs.upsert("ml", "train", JobInfo{"job-uid-1", 4, ""});
   run(review(podWith(R"("spotfit.io/min-available":"3")")));
@@ -234,6 +264,7 @@ TEST_F(Fixture, PdbIsQueuedForPodsOfParallelJobsOnly) {
   EXPECT_EQ(reqs[0].jobName, "train");
   EXPECT_EQ(reqs[0].jobUid, "job-uid-1");
   EXPECT_EQ(reqs[0].minAvailable, "3");
+  EXPECT_EQ(reqs[0].pods, 4) << "the Job's parallelism, for the integer minAvailable";
   EXPECT_EQ(reqs[0].selectorKey, "batch.kubernetes.io/controller-uid");
   EXPECT_EQ(reqs[0].namespace_, "ml");
 
@@ -263,6 +294,7 @@ TEST_F(Fixture, WithoutAJobLookupThePdbWriterIsAskedToVerify) {
   auto reqs = pdbs.requests();
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].verifyMinParallelism, 2);
+  EXPECT_EQ(reqs[0].pods, 0) << "unknown here: the writer takes it from the Job it reads";
   // A pod without a Job owner never asks.
   const std::string bare = R"({"metadata":{"name":"solo"},"spec":{"containers":[{"name":"c"}]}})";
   admitter.review(review(bare));

@@ -18,6 +18,7 @@ TEST(Config, DefaultsWithoutAWebhookSection) {
   EXPECT_EQ(c->tolerations.add[0].key, "spotfit.io/capacity-type");
   EXPECT_EQ(c->checkpoint.gracePeriodSeconds, 120);
   EXPECT_EQ(c->pdb.defaultMinAvailable, "50%");
+  EXPECT_EQ(c->schedulerName, "") << "schedulerName is left alone unless configured";
 }
 
 TEST(Config, ReadsEverySetting) {
@@ -40,6 +41,7 @@ webhook:
   labels: {enabled: false}
   pdb: {enabled: false, defaultMinAvailable: "2", minParallelism: 3}
   budgets: {enabled: false, refresh: 10s}
+  schedulerName: spotfit
 )");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->ownNamespace, "spot-system");
@@ -66,6 +68,7 @@ webhook:
   EXPECT_EQ(c->pdb.minParallelism, 3);
   EXPECT_FALSE(c->budgets.enabled);
   EXPECT_EQ(c->budgets.refresh, std::chrono::seconds(10));
+  EXPECT_EQ(c->schedulerName, "spotfit");
 }
 
 struct Bad {
@@ -86,6 +89,9 @@ void expectRefused(const Bad (&cases)[N]) {
 TEST(Config, ErrorsNameTheKeyPathAndLine) {
   const Bad cases[] = {
       {"webhook:\n  ownNamespce: x\n", "webhook.ownNamespce: unknown key (line 2)"},
+      {"webhook:\n  schedulerName: Spot_Fit\n", "webhook.schedulerName: must be a DNS subdomain"},
+      {"webhook:\n  schedulerName: -spotfit\n", "webhook.schedulerName: must be a DNS subdomain"},
+      {"webhook:\n  schedulerName: [spotfit]\n", "webhook.schedulerName"},
       {"webhook:\n  tolerations:\n    add:\n      - key: a\n        efect: NoSchedule\n",
        "webhook.tolerations.add[0].efect: unknown key (line 5)"},
       {"webhook:\n  pdb:\n    minParallelism: many\n", "webhook.pdb.minParallelism: must be an integer, got 'many' (line 3)"},

@@ -20,6 +20,7 @@ PdbRequest request() {
   r.minAvailable = "2";
   r.selectorKey = "batch.kubernetes.io/controller-uid";
   r.selectorValue = "job-uid";
+  r.pods = 4;
   return r;
 }
 
@@ -149,9 +150,13 @@ TEST(KubePdbWriter, WithoutAJobLookupItChecksTheJobFirst) {
   api.upsert("jobs", job("other-uid", 4));
   ASSERT_TRUE(writer.create(r));
   EXPECT_EQ(api.count("poddisruptionbudgets"), 0u) << "a recreated Job";
-  api.upsert("jobs", job("job-uid", 4));
+  api.upsert("jobs", job("job-uid", 3));
+  r.pods = 0;  // the admission path did not know the Job: its pods come from the Job read here
+  r.minAvailable = "100%";
   ASSERT_TRUE(writer.create(r));
   EXPECT_EQ(api.count("poddisruptionbudgets"), 1u);
+  auto d = testing::parseJson(api.object("poddisruptionbudgets", "ml", "train-spotfit").value());
+  EXPECT_EQ(d["spec"]["minAvailable"].GetInt(), 2) << "100% of parallelism 3, capped at 3 - 1";
 }
 
 }  // namespace

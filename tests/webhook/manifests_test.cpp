@@ -62,7 +62,8 @@ TEST(WebhookManifest, RbacAllowsPdbCreateAndVpaWatch) {
       }
     }
   }
-  for (const char* want : {"policy/poddisruptionbudgets:create", "autoscaling.k8s.io/verticalpodautoscalers:watch",
+  for (const char* want : {"policy/poddisruptionbudgets:create", "policy/poddisruptionbudgets:patch",
+                           "policy/poddisruptionbudgets:watch", "autoscaling.k8s.io/verticalpodautoscalers:watch",
                            "batch/jobs:watch", "/namespaces:watch", "/events:create"}) {
     EXPECT_TRUE(grants.count(want)) << want;
   }

@@ -20,6 +20,7 @@ PdbRequest request(const std::string& job, const std::string& min = "50%") {
   r.minAvailable = min;
   r.selectorKey = "batch.kubernetes.io/controller-uid";
   r.selectorValue = job + "-uid";
+  r.pods = 4;
   return r;
 }
 
@@ -49,12 +50,56 @@ TEST(PdbManifest, IsAPolicyV1PdbOwnedByTheJob) {
   EXPECT_STREQ(owner["kind"].GetString(), "Job");
   EXPECT_STREQ(owner["name"].GetString(), "train");
   EXPECT_STREQ(owner["uid"].GetString(), "train-uid");
-  EXPECT_STREQ(d["spec"]["minAvailable"].GetString(), "50%");
   EXPECT_STREQ(d["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"].GetString(), "train-uid");
-  // An integer minAvailable is a JSON number (intstr), not a string.
+  // Jobs have no scale subresource: the disruption controller refuses a percentage for their pods
+  // (CalculateExpectedPodCountFailed, disruptionsAllowed 0), so 50% of 4 pods is written as the integer 2,
+  // and the setting is kept in the annotation for the reconciler.
+  ASSERT_TRUE(d["spec"]["minAvailable"].IsInt());
+  EXPECT_EQ(d["spec"]["minAvailable"].GetInt(), 2);
+  EXPECT_STREQ(d["spec"]["unhealthyPodEvictionPolicy"].GetString(), "AlwaysAllow");
+  EXPECT_STREQ(d["metadata"]["annotations"]["spotfit.io/min-available"].GetString(), "50%");
+  EXPECT_STREQ(d["metadata"]["labels"]["app.kubernetes.io/managed-by"].GetString(), "spotfit");
   auto n = parseJson(request("train", "3").manifest());
   ASSERT_TRUE(n["spec"]["minAvailable"].IsInt());
   EXPECT_EQ(n["spec"]["minAvailable"].GetInt(), 3);
+  // Asking for all 4 pods would forbid every eviction: capped at pods - 1.
+  auto all = parseJson(request("train", "4").manifest());
+  EXPECT_EQ(all["spec"]["minAvailable"].GetInt(), 3);
+  EXPECT_STREQ(all["metadata"]["annotations"]["spotfit.io/min-available"].GetString(), "4");
+}
+
+TEST(PdbMinAvailable, PercentRoundsUpAndOnePodStaysEvictable) {
+  EXPECT_EQ(pdbMinAvailable("50%", 4), 2);
+  EXPECT_EQ(pdbMinAvailable("50%", 3), 2) << "1.5 rounds up, like Kubernetes rounds a percentage minAvailable";
+  EXPECT_EQ(pdbMinAvailable("50%", 2), 1);
+  EXPECT_EQ(pdbMinAvailable("1%", 250), 3);
+  EXPECT_EQ(pdbMinAvailable("75%", 10), 8);
+  EXPECT_EQ(pdbMinAvailable("100%", 4), 3);
+  EXPECT_EQ(pdbMinAvailable("100%", 2000000000), 1999999999);
+  EXPECT_EQ(pdbMinAvailable("0%", 4), 0);
+  EXPECT_EQ(pdbMinAvailable("3", 4), 3);
+  EXPECT_EQ(pdbMinAvailable("3", 3), 2);
+  EXPECT_EQ(pdbMinAvailable("10", 4), 3);
+  EXPECT_EQ(pdbMinAvailable("0", 4), 0);
+  // One pod (or none): nothing may block its eviction.
+  EXPECT_EQ(pdbMinAvailable("50%", 1), 0);
+  EXPECT_EQ(pdbMinAvailable("3", 1), 0);
+  EXPECT_EQ(pdbMinAvailable("3", 0), 0);
+  EXPECT_EQ(pdbMinAvailable("-2", 4), 0);
+  EXPECT_EQ(pdbMinAvailable("half", 4), 0);
+  EXPECT_EQ(pdbMinAvailable("", 4), 0);
+}
+
+TEST(JobPodsAtOnce, ParallelismCappedByTheCompletionsLeft) {
+  EXPECT_EQ(jobPodsAtOnce(4, std::nullopt, 0), 4);
+  EXPECT_EQ(jobPodsAtOnce(4, std::nullopt, 9), 4) << "without completions any success ends the Job";
+  EXPECT_EQ(jobPodsAtOnce(4, 10, 3), 4);
+  EXPECT_EQ(jobPodsAtOnce(4, 5, 3), 2);
+  EXPECT_EQ(jobPodsAtOnce(4, 5, 5), 0);
+  EXPECT_EQ(jobPodsAtOnce(4, 5, 7), 0);
+  EXPECT_EQ(jobPodsAtOnce(-1, std::nullopt, 0), 0);
+  JobInfo info{"uid", 8, "", 10, 4};
+  EXPECT_EQ(jobPodsAtOnce(info), 6);
 }
 
 TEST(QueuedPdbEnsurer, EnsureDoesNoIoAndAPassWritesOncePerJob) {
