@@ -233,6 +233,9 @@ std::vector<std::string> pdbsForJob(const Preview& pv, const wh::json::Value& jo
   if (const wh::json::Value* p = spec ? wh::json::member(*spec, "parallelism") : nullptr; p && p->IsInt64()) {
     info.parallelism = p->GetInt64();
   }
+  if (const wh::json::Value* c = spec ? wh::json::member(*spec, "completions") : nullptr; c && c->IsInt64()) {
+    info.completions = c->GetInt64();  // the PDB counts the pods running at once (jobPodsAtOnce)
+  }
   if (jm) {
     wh::json::Document scratch;
     wh::json::Value copy;
