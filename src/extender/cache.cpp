@@ -8,8 +8,8 @@ namespace spotfit::extender {
 // Expired ledger entries are ignored by readers at once; the memory is reclaimed at most this often.
 static constexpr std::chrono::seconds kSweepInterval{1};
 
-ClusterCache::ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl)
-    : clock_(clock), ttl_(assumeTtl) {}
+ClusterCache::ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl, std::size_t maxAssumed)
+    : clock_(clock), ttl_(assumeTtl), maxAssumed_(maxAssumed) {}
 
 ClusterCache::~ClusterCache() = default;
 
@@ -120,8 +120,8 @@ CacheStats ClusterCache::stats() const {
   return CacheStats{knownNodes_, bound_.size(), live};
 }
 
-void ClusterCache::sweepLocked(kube::Clock::TimePoint now) {
-  if (now < nextSweep_) return;
+void ClusterCache::sweepLocked(kube::Clock::TimePoint now, bool force) {
+  if (now < nextSweep_ && !force) return;
   nextSweep_ = now + kSweepInterval;
   std::vector<std::string> expired;
   for (const auto& [key, entry] : assumed_) {
@@ -181,6 +181,10 @@ AssumeOutcome ClusterCache::assume(const placement::PodInfo& pod, const placemen
   if (slot != nullptr) addAssumed(*slot, key, now, check.requested);
   if (!placement::fit(pod, requests, check).fits) return AssumeOutcome::kNoLongerFits;
 
+  if (assumed_.size() >= maxAssumed_ && !assumed_.contains(key)) {
+    sweepLocked(now, /*force=*/true);
+    if (assumed_.size() >= maxAssumed_) return AssumeOutcome::kLedgerFull;
+  }
   forgetAssumedLocked(key);
   NodeSlot& target = slotLocked(nodeName);
   auto entry = std::make_unique<AssumedPod>(AssumedPod{key, &target, requests, now + ttl_});

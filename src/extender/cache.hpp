@@ -65,13 +65,21 @@ enum class AssumeOutcome {
   kAssumed,        // the ledger now holds the pod on that node
   kNoLongerFits,   // under the lock the node had no room left (a concurrent assumption or binding won)
   kUnknownNode,    // names mode and the node is not in the cache
+  kLedgerFull,     // the ledger holds maxAssumed live entries already: nothing recorded (see ClusterCache)
 };
 
 class ClusterCache final : public ClusterEvents {
  public:
   static constexpr std::chrono::seconds kDefaultAssumeTtl{30};
+  // Live ledger entries at most. Keys come from the request (pod uid or namespace/name), so the ledger is
+  // state a client chooses: bounded by the entry count here and by the key lengths the extender accepts
+  // (Kubernetes' own: names 253, namespaces 63, uids 128 bytes), at most ~20 MB. A full ledger assumes
+  // nothing more until entries expire or settle; kube-scheduler's own checks still guard every binding.
+  // 20,000 is over 600 pods/s for the 30 s TTL, beyond what one kube-scheduler binds.
+  static constexpr std::size_t kDefaultMaxAssumed = 20'000;
 
-  explicit ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl = kDefaultAssumeTtl);
+  explicit ClusterCache(const kube::Clock& clock, std::chrono::nanoseconds assumeTtl = kDefaultAssumeTtl,
+                        std::size_t maxAssumed = kDefaultMaxAssumed);
   ~ClusterCache() override;
   ClusterCache(const ClusterCache&) = delete;
   ClusterCache& operator=(const ClusterCache&) = delete;
@@ -152,13 +160,14 @@ class ClusterCache final : public ClusterEvents {
   void releaseSlotIfUnusedLocked(NodeSlot& slot);
   void unbindLocked(std::string_view key);
   void forgetAssumedLocked(std::string_view key);
-  void sweepLocked(kube::Clock::TimePoint now);
+  void sweepLocked(kube::Clock::TimePoint now, bool force = false);
   // Adds the live assumptions on `slot` of pods other than podKey to `into`; returns whether any did.
   static bool addAssumed(const NodeSlot& slot, std::string_view podKey, kube::Clock::TimePoint now,
                          placement::Resources& into);
 
   const kube::Clock& clock_;
   const std::chrono::nanoseconds ttl_;
+  const std::size_t maxAssumed_;
   mutable std::shared_mutex mu_;
   StringMap<std::unique_ptr<NodeSlot>> nodes_;
   StringMap<BoundPod> bound_;

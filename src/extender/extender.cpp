@@ -16,6 +16,19 @@ constexpr std::string_view kNotSynced = "spotfit's node cache has not synced wit
 constexpr std::string_view kBudgetActionAnnotation = "spotfit.io/budget-action";
 constexpr std::string_view kBudgetAnnotation = "spotfit.io/budget";
 
+// Identity lengths Kubernetes itself allows (apimachinery validation): object names are DNS subdomains
+// (253), namespaces DNS labels (63). Uids are server-generated UUIDs (36); 128 leaves room for any other
+// form. The assumed-pod ledger is keyed by these, so longer ones are refused before they reach it.
+constexpr std::size_t kMaxNameBytes = 253;
+constexpr std::size_t kMaxNamespaceBytes = 63;
+constexpr std::size_t kMaxUidBytes = 128;
+
+Status checkLength(std::string_view what, std::string_view value, std::size_t max) {
+  if (value.size() <= max) return {};
+  return makeError("invalid", std::string(what) + " is " + std::to_string(value.size()) + " bytes; Kubernetes allows " +
+                                  std::to_string(max));
+}
+
 // The pod of a request, decoded, with the budget policy applied.
 struct RequestPod {
   placement::PodInfo info;
@@ -26,6 +39,15 @@ struct RequestPod {
 Result<RequestPod> decodeRequestPod(const ExtenderArgs& args, const BudgetStatus* budget) {
   auto pod = kube::decodePod(*args.pod);
   if (!pod.ok()) return makeError("invalid", "ExtenderArgs.Pod: " + pod.error().message);
+  for (Status st : {checkLength("ExtenderArgs.Pod.metadata.name", pod->meta.name, kMaxNameBytes),
+                    checkLength("ExtenderArgs.Pod.metadata.namespace", pod->meta.namespace_, kMaxNamespaceBytes),
+                    checkLength("ExtenderArgs.Pod.metadata.uid", pod->meta.uid, kMaxUidBytes)}) {
+    if (!st) return st.error();
+  }
+  for (std::size_t i = 0; i < args.nodeNames.size(); ++i) {
+    Status st = checkLength("ExtenderArgs node name [" + std::to_string(i) + "]", args.nodeNames[i], kMaxNameBytes);
+    if (!st) return st.error();
+  }
   RequestPod out;
   out.info = pod->toPodInfo();
   // budget-action: spot-only narrows the pod to spot capacity while its workflow is over budget (the rule
@@ -204,6 +226,11 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
       const placement::NodeInfo* requestNode = requestNodes.empty() ? nullptr : &requestNodes[i];
       AssumeOutcome r = cache_.assume(pod.info, pod.requests, args.nodeNames[i], requestNode);
       if (r == AssumeOutcome::kAssumed) break;
+      if (r == AssumeOutcome::kLedgerFull) {
+        // Nothing more can be recorded now; the scores stand (the scheduler's checks guard the binding).
+        if (metrics_ != nullptr) metrics_->countLedgerFull();
+        break;
+      }
       priorities[i].score = 0;
       if (metrics_ != nullptr) metrics_->countAssumeConflict();
     }

@@ -37,6 +37,11 @@ ExtenderMetrics::ExtenderMetrics(prometheus::Registry& registry) {
                     .Help("Prioritize calls whose best node was taken by a concurrent assumption.")
                     .Register(registry)
                     .Add({});
+  ledgerFull_ = &prometheus::BuildCounter()
+                     .Name("spotfit_extender_assume_ledger_full_total")
+                     .Help("Prioritize calls that recorded no assumption because the assumed-pod ledger was full.")
+                     .Register(registry)
+                     .Add({});
 }
 
 void ExtenderMetrics::observeRequest(Verb verb, Outcome outcome, double seconds) {

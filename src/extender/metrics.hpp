@@ -31,6 +31,8 @@ class ExtenderMetrics {
   void setAssumedPods(double n) { assumed_->Set(n); }
   // spotfit_extender_assume_conflicts_total: prioritize found its best node taken by a concurrent assume.
   void countAssumeConflict() { conflicts_->Increment(); }
+  // spotfit_extender_assume_ledger_full_total: prioritize could not record its pod, the ledger was full.
+  void countLedgerFull() { ledgerFull_->Increment(); }
 
  private:
   std::array<std::array<prometheus::Counter*, 3>, 2> requests_{};
@@ -40,6 +42,7 @@ class ExtenderMetrics {
   std::map<std::string, prometheus::Counter*, std::less<>> rejections_;
   prometheus::Gauge* assumed_ = nullptr;
   prometheus::Counter* conflicts_ = nullptr;
+  prometheus::Counter* ledgerFull_ = nullptr;
 };
 
 }  // namespace spotfit::extender

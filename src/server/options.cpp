@@ -13,7 +13,8 @@ Status readServerConfig(const config::Section& section, ServerConfig& cfg) {
       .string("kubeconfig", cfg.kubeconfig)
       .oneOf("logLevel", cfg.logLevel, {"trace", "debug", "info", "warn", "error", "off"})
       .duration("certReloadInterval", cfg.certReloadInterval, milliseconds(10))
-      .integer("threads", cfg.threads, 0, 256);
+      .integer("threads", cfg.threads, 0, 256)
+      .integer("handlerThreads", cfg.handlerThreads, 0, 256);
   r.map("clientAuth", [&](config::Reader& a) {
     a.require("caFile").string("caFile", cfg.clientAuth.caFile).strings("paths", cfg.clientAuth.paths);
     if (a.ok() && a.has("caFile") && cfg.clientAuth.caFile.empty()) a.fail("caFile", "must not be empty");
@@ -28,6 +29,8 @@ Status readServerConfig(const config::Section& section, ServerConfig& cfg) {
         .integer("maxHeaderBytes", lim.maxHeaderBytes, 1024, 1024 * 1024)
         .integer("maxConnections", lim.maxConnections, 1, 1'000'000)
         .integer("maxPlainConnections", lim.maxPlainConnections, 1, 1'000'000)
+        .integer("maxConnectionsPerPeer", lim.maxConnectionsPerPeer, 1, 1'000'000)
+        .integer("maxPlainConnectionsPerPeer", lim.maxPlainConnectionsPerPeer, 1, 1'000'000)
         .integer("maxRejectingConnections", lim.maxRejectingConnections, 0, 10'000)
         .duration("rejectTimeout", lim.rejectTimeout, milliseconds(1))
         .duration("handshakeTimeout", lim.handshakeTimeout, milliseconds(1))
@@ -35,7 +38,8 @@ Status readServerConfig(const config::Section& section, ServerConfig& cfg) {
         .duration("bodyTimeout", lim.bodyTimeout, milliseconds(1))
         .duration("writeTimeout", lim.writeTimeout, milliseconds(1))
         .duration("idleTimeout", lim.idleTimeout, milliseconds(1))
-        .duration("shutdownTimeout", lim.shutdownTimeout, milliseconds(0));
+        .duration("shutdownTimeout", lim.shutdownTimeout, milliseconds(0))
+        .duration("handlerQueueTimeout", lim.handlerQueueTimeout, milliseconds(1));
   });
   for (const char* key : {"httpsAddr", "metricsAddr"}) {
     const std::string& v = std::string(key) == "httpsAddr" ? cfg.httpsAddr : cfg.metricsAddr;

@@ -19,6 +19,11 @@ struct Limits {
   size_t maxHeaderBytes = 16 * 1024;      // larger request headers get 431
   size_t maxConnections = 1024;           // concurrent HTTPS connections; more get 503 (see below)
   size_t maxPlainConnections = 64;        // concurrent connections on the plain-HTTP (metrics) listener
+  // Connections from one client address (IP, port ignored). A connection over a cap (the listener's or
+  // its peer's) first evicts the longest-waiting idle connection it competes with (nothing received
+  // yet, or a keep-alive connection between requests); only when none is idle is it refused as below.
+  size_t maxConnectionsPerPeer = 256;      // HTTPS
+  size_t maxPlainConnectionsPerPeer = 16;  // plain HTTP
   // Connections over a listener's cap are answered `503` + `Retry-After: 1` by at most this many
   // "reject slots" per listener at a time (on HTTPS each costs a TLS handshake); beyond that they are
   // closed at accept. 0: always close at accept.
@@ -30,6 +35,9 @@ struct Limits {
   milliseconds writeTimeout{30'000};     // writing one response
   milliseconds idleTimeout{90'000};      // keep-alive connection waiting for its next request
   milliseconds shutdownTimeout{25'000};  // SIGTERM -> in-flight requests must be done
+  // An HTTPS request waits at most this long for a free handler thread; then it is answered 503 with
+  // Retry-After: 1 without running (its caller has likely given up: kube-apiserver's webhook default is 10 s).
+  milliseconds handlerQueueTimeout{5'000};
 };
 
 // Client authentication (mTLS) on the HTTPS listener: who may call the webhook and the extender.
@@ -54,6 +62,10 @@ struct ServerConfig {
   ClientAuth clientAuth;
   milliseconds certReloadInterval{2'000};  // how often the cert/key (and client CA) files are checked
   unsigned threads = 0;                    // io threads; 0 = number of cores
+  // Threads running the HTTPS handlers (webhook, extender), apart from the io threads, so a slow request
+  // never holds up reads, writes, accepts or the plain listener (/healthz, /readyz, /metrics are answered
+  // on the io threads). 0 = as many as io threads.
+  unsigned handlerThreads = 0;
   Limits limits;
 };
 

@@ -20,6 +20,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -65,6 +66,17 @@ std::string formatTime(std::chrono::system_clock::time_point tp) {
   return std::string(buf, n);
 }
 
+// The `method` label of spotfit_http_requests_total: the methods HTTP defines, anything else "other".
+// Never the client's own spelling: every distinct label value is a series kept (and scraped) forever.
+std::string methodLabel(std::string_view method) {
+  static constexpr std::array<std::string_view, 9> kKnown{"GET",    "HEAD",    "POST",    "PUT",  "DELETE",
+                                                          "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+  for (std::string_view k : kKnown) {
+    if (method == k) return std::string(k);
+  }
+  return "other";
+}
+
 bool isDisconnect(const boost::system::error_code& ec) {
   return ec == asio::error::eof || ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated ||
          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -78,9 +90,19 @@ enum class Listener { Https, Plain };
 struct SessionBase {
   virtual ~SessionBase() = default;
   virtual void run() = 0;
-  virtual void drain() = 0;       // close when idle; otherwise close after the current response
+  // Close when waiting for a request with none of it received (a request whose bytes are already here
+  // is answered first, with `Connection: close`); otherwise close after the current response.
+  virtual void drain() = 0;
   virtual void forceClose() = 0;  // close now
+
+  // Steady-clock nanoseconds since the connection began waiting for a request (TLS handshake included),
+  // 0 while a request is being read, handled or answered. Read by the acceptor to pick eviction victims.
+  std::atomic<int64_t> idleSinceNs{0};
 };
+
+int64_t steadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 struct Server::Impl {
   ServerConfig cfg;
@@ -103,6 +125,10 @@ struct Server::Impl {
   prometheus::Counter* plainRejectedClosed = nullptr;
   prometheus::Counter* handshakeFailures = nullptr;
   prometheus::Gauge* certExpiry = nullptr;
+  prometheus::Counter* httpsEvicted = nullptr;  // idle connections closed to make room for a new one
+  prometheus::Counter* plainEvicted = nullptr;
+  prometheus::Gauge* handlerQueue = nullptr;    // HTTPS requests waiting for a handler thread
+  prometheus::Counter* handlerQueueTimeouts = nullptr;
 
   std::atomic<size_t> httpsConns{0};
   std::atomic<size_t> plainConns{0};
@@ -116,7 +142,15 @@ struct Server::Impl {
   std::mutex lifecycleMu;  // start/shutdown
   std::mutex mu;           // sessions, cv
   std::condition_variable cv;
-  std::unordered_map<uint64_t, std::pair<Listener, std::weak_ptr<SessionBase>>> sessions;
+  struct SessionEntry {
+    Listener listener;
+    std::weak_ptr<SessionBase> session;
+    SessionBase* raw;  // alive while in the map: ~Session removes it (under mu) before anything is freed
+    std::string peer;  // client address without the port
+  };
+  std::unordered_map<uint64_t, SessionEntry> sessions;
+  std::unordered_map<std::string, size_t> httpsPeers;  // connections by client address
+  std::unordered_map<std::string, size_t> plainPeers;
   uint64_t nextId = 0;
   uint16_t httpsPort = 0;
   uint16_t plainPort = 0;
@@ -128,6 +162,7 @@ struct Server::Impl {
   std::unique_ptr<tcp::acceptor> plainAcceptor;
   std::unique_ptr<asio::steady_timer> reloadTimer;
   std::vector<std::thread> threads;
+  std::unique_ptr<asio::thread_pool> handlerPool;  // HTTPS handlers; joined before ioc is destroyed
 
   Impl(ServerConfig c, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<prometheus::Registry> reg)
       : cfg(std::move(c)),
@@ -180,6 +215,24 @@ struct Server::Impl {
                       .Help("notAfter of the serving certificate in use, Unix seconds")
                       .Register(*registry)
                       .Add({});
+    auto& evicted = prometheus::BuildCounter()
+                        .Name("spotfit_http_connections_evicted_total")
+                        .Help("Idle connections closed to make room for a new one at the listener's or the "
+                              "peer's connection cap")
+                        .Register(*registry);
+    httpsEvicted = &evicted.Add({{"listener", "https"}});
+    plainEvicted = &evicted.Add({{"listener", "http"}});
+    handlerQueue = &prometheus::BuildGauge()
+                        .Name("spotfit_http_handler_queue")
+                        .Help("HTTPS requests read and waiting for a handler thread")
+                        .Register(*registry)
+                        .Add({});
+    handlerQueueTimeouts = &prometheus::BuildCounter()
+                                .Name("spotfit_http_handler_queue_timeouts_total")
+                                .Help("HTTPS requests answered 503 because no handler thread took them within "
+                                      "limits.handlerQueueTimeout")
+                                .Register(*registry)
+                                .Add({});
   }
 
   static const char* listenerName(Listener l) { return l == Listener::Https ? "https" : "http"; }
@@ -193,7 +246,10 @@ struct Server::Impl {
 
   void observe(Listener l, const std::string& route, const std::string& method, int status, double seconds) {
     requests
-        ->Add({{"listener", listenerName(l)}, {"route", route}, {"method", method}, {"code", std::to_string(status)}})
+        ->Add({{"listener", listenerName(l)},
+               {"route", route},
+               {"method", methodLabel(method)},
+               {"code", std::to_string(status)}})
         .Increment();
     latency->Add({{"listener", listenerName(l)}, {"route", route}}, latencyBuckets()).Observe(seconds);
   }
@@ -203,7 +259,13 @@ struct Server::Impl {
   void connectionClosed(Listener l, uint64_t id) {
     {
       std::lock_guard lock(mu);
-      sessions.erase(id);
+      auto it = sessions.find(id);
+      if (it != sessions.end()) {
+        auto& peers = l == Listener::Https ? httpsPeers : plainPeers;
+        auto p = peers.find(it->second.peer);
+        if (p != peers.end() && --p->second == 0) peers.erase(p);
+        sessions.erase(it);
+      }
       if (l == Listener::Https) {
         --httpsConns;
         httpsConnGauge->Decrement();
@@ -219,10 +281,28 @@ struct Server::Impl {
     std::vector<std::shared_ptr<SessionBase>> out;
     std::lock_guard lock(mu);
     for (auto& [id, entry] : sessions) {
-      if (only && entry.first != *only) continue;
-      if (auto s = entry.second.lock()) out.push_back(std::move(s));
+      if (only && entry.listener != *only) continue;
+      if (auto s = entry.session.lock()) out.push_back(std::move(s));
     }
     return out;
+  }
+
+  // The connection of listener `l` (and of `peer`, when given) that has waited longest for a request,
+  // claimed (its idle mark cleared so no other accept picks it too); empty when none is waiting. Under mu.
+  std::weak_ptr<SessionBase> claimIdleLocked(Listener l, const std::string* peer) {
+    SessionEntry* best = nullptr;
+    int64_t bestSince = 0;
+    for (auto& [id, entry] : sessions) {
+      if (entry.listener != l || (peer && entry.peer != *peer)) continue;
+      int64_t since = entry.raw->idleSinceNs.load();
+      if (since != 0 && (best == nullptr || since < bestSince)) {
+        best = &entry;
+        bestSince = since;
+      }
+    }
+    if (best == nullptr) return {};
+    best->raw->idleSinceNs.store(0);
+    return best->session;
   }
 
   CertReload reloadCertificates() {
@@ -327,8 +407,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void drain() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->state_ == State::Handshake || self->state_ == State::Idle) {
+      if (self->state_ == State::Handshake) {
         self->closeSocket();
+      } else if (self->state_ == State::Idle) {
+        // Wake the pending read instead of closing under it: bytes of a request may have arrived that
+        // it has not picked up yet, and those are answered (onFirstBytes).
+        self->closeAfter_ = true;
+        self->waking_ = true;
+        self->lowest().cancel();
       } else {
         self->closeAfter_ = true;
       }
@@ -346,6 +432,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const Limits& limits() const { return impl_.cfg.limits; }
 
   void begin() {
+    idleSinceNs.store(steadyNowNs());
     if constexpr (Tls) {
       state_ = State::Handshake;
       lowest().expires_after(limits().handshakeTimeout);
@@ -385,13 +472,32 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       readHeader();
       return;
     }
-    lowest().expires_after(first_ ? limits().headerTimeout : limits().idleTimeout);
+    if (idleSinceNs.load() == 0) idleSinceNs.store(steadyNowNs());
+    readFirstBytes(first_ ? limits().headerTimeout : limits().idleTimeout);
+  }
+
+  void readFirstBytes(std::chrono::milliseconds deadline) {
+    lowest().expires_after(deadline);
     stream_.async_read_some(
         buffer_.prepare(kReadChunk),
         [self = this->shared_from_this()](boost::system::error_code ec, size_t n) { self->onFirstBytes(ec, n); });
   }
 
   void onFirstBytes(boost::system::error_code ec, size_t n) {
+    if (ec && waking_ && ec == asio::error::operation_aborted) {
+      // drain() woke this idle connection to close it. A request whose bytes are already here was sent
+      // before the client could know: read and answer it (with `Connection: close`), then close.
+      waking_ = false;
+      boost::system::error_code availErr;
+      size_t pending = lowest().socket().available(availErr);
+      if (!availErr && pending > 0) {
+        readFirstBytes(limits().headerTimeout);
+      } else {
+        closeSocket();  // at once: a TLS shutdown would hold the slot waiting for the client's close_notify
+      }
+      return;
+    }
+    waking_ = false;
     if (ec) {
       if (ec == beast::error::timeout) impl_.countTimeout(first_ ? "header" : "idle");
       return;
@@ -402,6 +508,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void readHeader() {
     state_ = State::Reading;
+    idleSinceNs.store(0);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(limits().maxHeaderBytes, UINT32_MAX)));
     parser_->body_limit(limits().maxBodyBytes);
@@ -486,6 +593,36 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
     const Router& router = Tls ? impl_.router : impl_.plain;
     std::string route = routeLabel(router, req.method, req.path);
+    parser_.reset();
+    if constexpr (!Tls) {
+      // Plain listener (/healthz, /readyz, /metrics): cheap, answered here so probes never queue behind
+      // the webhook or extender.
+      dispatchAndSend(router, std::move(req), std::move(route), keepAlive);
+    } else {
+      // HTTPS handlers run on the handler pool: a slow one never holds up this io thread. The answer
+      // comes back to this connection's strand.
+      impl_.handlerQueue->Increment();
+      asio::post(*impl_.handlerPool, [self = this->shared_from_this(), req = std::move(req), route = std::move(route),
+                                      keepAlive, queued = Clock::now()]() mutable {
+        self->impl_.handlerQueue->Decrement();
+        if (Clock::now() - queued > self->limits().handlerQueueTimeout) {
+          self->impl_.handlerQueueTimeouts->Increment();
+          Response busy = Response::text(503, "server busy: no handler free within " +
+                                                  std::to_string(self->limits().handlerQueueTimeout.count()) +
+                                                  " ms; retry\n");
+          busy.headers.emplace_back("Retry-After", "1");
+          self->impl_.observe(kListener, route, req.method, busy.status, 0);
+          asio::post(self->stream_.get_executor(),
+                     [self, busy = std::move(busy), keepAlive]() mutable { self->send(std::move(busy), keepAlive); });
+          return;
+        }
+        self->dispatchAndSend(self->impl_.router, std::move(req), std::move(route), keepAlive);
+      });
+    }
+  }
+
+  // Runs the handler and sends its response on this connection's strand (it may run on the handler pool).
+  void dispatchAndSend(const Router& router, Request req, std::string route, bool keepAlive) {
     auto t0 = Clock::now();
     Response resp = router.dispatch(req);
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -503,8 +640,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                   {"seconds", secs},
                                   {"remote", remote_}});
     }
-    parser_.reset();
-    send(std::move(resp), keepAlive);
+    if constexpr (Tls) {
+      asio::post(stream_.get_executor(), [self = this->shared_from_this(), resp = std::move(resp), keepAlive]() mutable {
+        self->send(std::move(resp), keepAlive);
+      });
+    } else {
+      send(std::move(resp), keepAlive);
+    }
   }
 
   void sendError(int status, std::string message) {
@@ -562,6 +704,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void gracefulClose() {
     state_ = State::Closing;
+    idleSinceNs.store(0);
     if constexpr (Tls) {
       lowest().expires_after(std::min<std::chrono::milliseconds>(limits().writeTimeout, std::chrono::seconds(2)));
       stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) { self->closeSocket(); });
@@ -574,6 +717,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void closeSocket() {
     state_ = State::Closing;
+    idleSinceNs.store(0);
     boost::system::error_code ec;
     lowest().socket().close(ec);
   }
@@ -591,6 +735,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool first_ = true;
   bool closeAfter_ = false;
   bool clientVerified_ = false;  // the client presented a certificate that verified against clientAuth.caFile
+  bool waking_ = false;  // drain() cancelled the idle read; onFirstBytes decides between answer and close
 };
 
 // An over-cap connection: answered `503 Service Unavailable` + `Retry-After: 1` + `Connection: close`
@@ -625,13 +770,57 @@ class RejectSession final : public std::enable_shared_from_this<RejectSession<Tl
           self->answer();
         });
       } else {
-        self->answer();
+        self->readRequestLine();
       }
     });
   }
 
  private:
   static constexpr size_t kLingerBytes = 64 * 1024;
+  static constexpr size_t kRequestLineBytes = 256;
+
+  // Plain listener: the request line first. A kubelet probe (GET /healthz or GET /readyz) gets its real
+  // answer even over the cap, so busy connections filling the metrics listener never fail liveness or
+  // readiness; anything else gets the 503. Bounded like the rest: kRequestLineBytes, rejectTimeout.
+  void readRequestLine() {
+    lowest().async_read_some(asio::buffer(scratch_.data() + got_, kRequestLineBytes - got_),
+                             [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
+                               if (ec) {
+                                 if (ec == beast::error::timeout) self->impl_.countTimeout("reject");
+                                 return;
+                               }
+                               self->got_ += n;
+                               std::string_view seen(self->scratch_.data(), self->got_);
+                               size_t eol = seen.find("\r\n");
+                               if (eol == std::string_view::npos && self->got_ < kRequestLineBytes) {
+                                 self->readRequestLine();
+                                 return;
+                               }
+                               self->answerProbe(seen.substr(0, eol));
+                               self->answer();
+                             });
+  }
+
+  void answerProbe(std::string_view requestLine) {
+    std::string_view path;
+    for (std::string_view p : {"/healthz", "/readyz"}) {
+      for (std::string_view version : {" HTTP/1.1", " HTTP/1.0"}) {
+        if (requestLine == "GET " + std::string(p) + std::string(version)) path = p;
+      }
+    }
+    if (path.empty()) return;
+    int status = 200;
+    std::string body = "ok\n";
+    if (path == "/readyz") {
+      Readiness::Report r = impl_.readiness.evaluate();
+      status = r.ready ? 200 : 503;
+      body = r.body;
+    }
+    impl_.observe(Listener::Plain, std::string(path), "GET", status, 0);
+    reply_ = std::string("HTTP/1.1 ") + (status == 200 ? "200 OK" : "503 Service Unavailable") +
+             "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
@@ -676,6 +865,7 @@ class RejectSession final : public std::enable_shared_from_this<RejectSession<Tl
   std::string reply_;
   std::array<char, 4096> scratch_{};
   size_t lingered_ = 0;
+  size_t got_ = 0;  // bytes of the request line in scratch_ (plain listener)
 };
 
 void Server::Impl::accept(Listener l) {
@@ -697,25 +887,13 @@ void Server::Impl::onAccept(Listener l, boost::system::error_code ec, tcp::socke
     return;
   }
   std::atomic<size_t>& count = l == Listener::Https ? httpsConns : plainConns;
-  size_t cap = l == Listener::Https ? cfg.limits.maxConnections : cfg.limits.maxPlainConnections;
-  if (count.load() >= cap) {
-    std::atomic<size_t>& rejecting = l == Listener::Https ? httpsRejecting : plainRejecting;
-    bool answered = rejecting.load() < cfg.limits.maxRejectingConnections;
-    noteRejected(l, answered, cap);
-    if (answered) {
-      ++rejecting;  // the session gives the slot back when it is destroyed
-      if (l == Listener::Https) {
-        std::make_shared<RejectSession<true>>(*this, std::move(socket), certs->current(), cap)->run();
-      } else {
-        std::make_shared<RejectSession<false>>(*this, std::move(socket), nullptr, cap)->run();
-      }
-    } else {
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    }
-    accept(l);
-    return;
-  }
+  const bool https = l == Listener::Https;
+  const size_t cap = https ? cfg.limits.maxConnections : cfg.limits.maxPlainConnections;
+  const size_t peerCap = https ? cfg.limits.maxConnectionsPerPeer : cfg.limits.maxPlainConnectionsPerPeer;
+  boost::system::error_code epErr;
+  auto ep = socket.remote_endpoint(epErr);
+  std::string peer = epErr ? "?" : ep.address().to_string();
+  std::string remote = epErr ? "?" : peer + ":" + std::to_string(ep.port());
   // Nagle off: a response larger than one TLS record (16 KiB) leaves as several writes, and with Nagle on
   // each write after the first waits for the ACK of the previous one, which a request/response client
   // (Go's net/http, kube-scheduler, the apiserver) delays by up to 40 ms. Every reply is written whole,
@@ -723,24 +901,61 @@ void Server::Impl::onAccept(Listener l, boost::system::error_code ec, tcp::socke
   boost::system::error_code noDelayErr;
   socket.set_option(tcp::no_delay(true), noDelayErr);
   if (noDelayErr) log.debug("TCP_NODELAY refused", {{"listener", listenerName(l)}, {"error", noDelayErr.message()}});
-  boost::system::error_code epErr;
-  auto ep = socket.remote_endpoint(epErr);
-  std::string remote = epErr ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  // Over the peer's or the listener's cap, the longest-waiting idle connection it competes with makes
+  // room (so idle keep-alive connections can never lock new callers, probes included, out); only when
+  // none is idle is the new connection refused.
+  std::weak_ptr<SessionBase> victim;
   std::shared_ptr<SessionBase> session;
+  size_t refusedBy = 0;  // the cap that refused it, 0 when admitted
   {
     std::lock_guard lock(mu);
-    uint64_t id = ++nextId;
-    ++count;
-    (l == Listener::Https ? httpsConnGauge : plainConnGauge)->Increment();
-    if (l == Listener::Https) {
-      auto s = std::make_shared<Session<true>>(*this, std::move(socket), certs->current(), id, std::move(remote));
-      sessions[id] = {l, s};
-      session = s;
-    } else {
-      auto s = std::make_shared<Session<false>>(*this, std::move(socket), nullptr, id, std::move(remote));
-      sessions[id] = {l, s};
-      session = s;
+    auto& peers = https ? httpsPeers : plainPeers;
+    auto known = peers.find(peer);
+    const size_t fromPeer = known == peers.end() ? 0 : known->second;
+    if (fromPeer >= peerCap) {
+      victim = claimIdleLocked(l, &peer);
+      if (victim.expired()) refusedBy = peerCap;
+    } else if (count.load() >= cap) {
+      victim = claimIdleLocked(l, nullptr);
+      if (victim.expired()) refusedBy = cap;
     }
+    if (refusedBy == 0) {
+      uint64_t id = ++nextId;
+      ++count;
+      ++peers[peer];
+      (https ? httpsConnGauge : plainConnGauge)->Increment();
+      if (https) {
+        auto s = std::make_shared<Session<true>>(*this, std::move(socket), certs->current(), id, std::move(remote));
+        sessions[id] = SessionEntry{l, s, s.get(), peer};
+        session = s;
+      } else {
+        auto s = std::make_shared<Session<false>>(*this, std::move(socket), nullptr, id, std::move(remote));
+        sessions[id] = SessionEntry{l, s, s.get(), peer};
+        session = s;
+      }
+    }
+  }
+  if (auto v = victim.lock()) {
+    (https ? httpsEvicted : plainEvicted)->Increment();
+    v->drain();
+  }
+  if (refusedBy != 0) {
+    std::atomic<size_t>& rejecting = https ? httpsRejecting : plainRejecting;
+    bool answered = rejecting.load() < cfg.limits.maxRejectingConnections;
+    noteRejected(l, answered, refusedBy);
+    if (answered) {
+      ++rejecting;  // the session gives the slot back when it is destroyed
+      if (https) {
+        std::make_shared<RejectSession<true>>(*this, std::move(socket), certs->current(), refusedBy)->run();
+      } else {
+        std::make_shared<RejectSession<false>>(*this, std::move(socket), nullptr, refusedBy)->run();
+      }
+    } else {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    }
+    accept(l);
+    return;
   }
   session->run();
   accept(l);
@@ -880,6 +1095,8 @@ Status Server::start() {
   });
 
   I.draining = false;
+  unsigned handlerThreads = I.cfg.handlerThreads ? I.cfg.handlerThreads : n;
+  I.handlerPool = std::make_unique<asio::thread_pool>(handlerThreads);
   I.work.emplace(asio::make_work_guard(*I.ioc));
   I.accept(Listener::Https);
   I.accept(Listener::Plain);
@@ -915,7 +1132,10 @@ Status Server::start() {
                            {"paths", "/metrics /healthz /readyz"}});
   I.log.info(
       "server started",
-      {{"threads", n}, {"maxConnections", I.cfg.limits.maxConnections}, {"maxBodyBytes", I.cfg.limits.maxBodyBytes}});
+      {{"threads", n},
+       {"handlerThreads", handlerThreads},
+       {"maxConnections", I.cfg.limits.maxConnections},
+       {"maxBodyBytes", I.cfg.limits.maxBodyBytes}});
   return {};
 }
 
@@ -925,21 +1145,25 @@ void Server::shutdown() {
   if (!I.ioc) return;
   I.draining = true;
   I.readiness.setDraining();
+
+  auto closeAcceptor = [](tcp::acceptor& acc) {
+    auto done = std::make_shared<std::promise<void>>();
+    asio::post(acc.get_executor(), [&acc, done] {
+      boost::system::error_code ec;
+      acc.close(ec);
+      done->set_value();
+    });
+    return done->get_future();
+  };
+  // The acceptor closes and the connections are told to drain at once (neither waits for the io threads
+  // to pick up the other). A connection accepted meanwhile sees `draining` before its first request.
+  std::future<void> httpsClosed;
+  if (I.running) httpsClosed = closeAcceptor(*I.httpsAcceptor);
+  for (auto& s : I.liveSessions(Listener::Https)) s->drain();
   size_t inFlight = I.httpsConns;
   I.log.info("shutting down: not ready, no new connections, finishing requests in flight",
              {{"connections", inFlight}, {"deadlineMs", I.cfg.limits.shutdownTimeout.count()}});
-
-  auto closeAcceptor = [&I](tcp::acceptor& acc) {
-    std::promise<void> done;
-    asio::post(acc.get_executor(), [&acc, &done] {
-      boost::system::error_code ec;
-      acc.close(ec);
-      done.set_value();
-    });
-    done.get_future().wait();
-  };
-  if (I.running) closeAcceptor(*I.httpsAcceptor);
-  for (auto& s : I.liveSessions(Listener::Https)) s->drain();
+  if (httpsClosed.valid()) httpsClosed.wait();
 
   auto deadline = Clock::now() + I.cfg.limits.shutdownTimeout;
   bool drained = false;
@@ -950,7 +1174,7 @@ void Server::shutdown() {
   if (!drained) {
     I.log.warn("shutdown deadline passed; closing remaining connections", {{"connections", I.httpsConns.load()}});
   }
-  if (I.running) closeAcceptor(*I.plainAcceptor);
+  if (I.running) closeAcceptor(*I.plainAcceptor).wait();
   asio::post(I.reloadTimer->get_executor(), [impl = impl_.get()] { impl->reloadTimer->cancel(); });
   for (auto& s : I.liveSessions(std::nullopt)) s->forceClose();
   {
@@ -961,6 +1185,11 @@ void Server::shutdown() {
   I.ioc->stop();
   for (auto& t : I.threads) t.join();
   I.threads.clear();
+  // Handlers still running finish (they are synchronous); queued ones are dropped with their
+  // connections. Their answers were posted to the stopped io_context and go with it below.
+  I.handlerPool->stop();
+  I.handlerPool->join();
+  I.handlerPool.reset();
   I.httpsAcceptor.reset();
   I.plainAcceptor.reset();
   I.reloadTimer.reset();

@@ -10,8 +10,12 @@
 //   srv.shutdown();                                 // graceful: see below; the destructor does it too
 //
 // shutdown(): /readyz turns 503, the HTTPS listener stops accepting, idle keep-alive connections are
-// closed, requests in flight finish (their responses say `Connection: close`) within
-// limits.shutdownTimeout; then everything is closed and the io threads joined.
+// closed (a request whose bytes already arrived on one is answered first), requests in flight finish
+// (their responses say `Connection: close`) within limits.shutdownTimeout; then everything is closed and
+// the io threads and handler threads joined.
+//
+// HTTPS handlers run on their own threads (ServerConfig::handlerThreads), plain-listener handlers on the
+// io threads: register only cheap routes on plainRouter().
 
 #include <cstddef>
 #include <cstdint>

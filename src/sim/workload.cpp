@@ -475,6 +475,17 @@ ArrivalSpec readArrival(const Reader& r, Millis horizon) {
   return a;
 }
 
+// How many times a workflow arrives within the horizon (diurnal: the expected count at the peak rate).
+double arrivalsBound(const ArrivalSpec& a, Millis horizon) {
+  double n = static_cast<double>(a.at.size());
+  if (a.every) {
+    const Millis until = std::min(a.everyUntil.value_or(horizon), horizon);
+    if (until >= a.everyStart) n += static_cast<double>((until - a.everyStart) / *a.every + 1);
+  }
+  if (a.diurnalPerHour) n += *a.diurnalPerHour * (1 + a.diurnalAmplitude) * static_cast<double>(horizon) / static_cast<double>(kHour);
+  return n;
+}
+
 WorkflowSpec readWorkflow(const Reader& r, Millis horizon) {
   r.expectMap({"name", "arrival", "annotations", "jobs"});
   WorkflowSpec w;
@@ -541,6 +552,14 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
   if (r.has("drainLimit")) w.drainLimit = r["drainLimit"].duration();
   if (r.has("sampleInterval")) w.sampleInterval = r["sampleInterval"].duration();
   if (w.sampleInterval < kSecond) r["sampleInterval"].fail("must be at least 1s");
+  if (w.drainLimit < 0 || w.drainLimit > 366 * 24 * kHour) r["drainLimit"].fail("must be between 0s and 366d");
+  if (const int64_t samples = (w.horizon + w.drainLimit) / w.sampleInterval + 1; samples > kMaxSamples) {
+    const Millis finest = (w.horizon + w.drainLimit + kMaxSamples - 2) / (kMaxSamples - 1);
+    r["sampleInterval"].fail("horizon + drainLimit (" + formatDuration(w.horizon + w.drainLimit) + ") at " +
+                             formatDuration(w.sampleInterval) + " is " + std::to_string(samples) +
+                             " samples; at most " + std::to_string(kMaxSamples) + " (use a sampleInterval of at least " +
+                             formatDuration((finest + kSecond - 1) / kSecond * kSecond) + ")");
+  }
   if (r.has("seed")) w.seed = static_cast<uint64_t>(r["seed"].integer(0, INT64_MAX));
   if (r.has("provisioning")) {
     Reader p = r["provisioning"];
@@ -638,9 +657,18 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
   Reader wfs = r["workflows"];
   if (wfs.seqSize() == 0) wfs.fail("must list at least one workflow");
   std::set<std::string> wfNames;
+  double tasks = 0;  // a double: arrivals × completions may overflow any integer before the check
   for (size_t i = 0; i < wfs.seqSize(); ++i) {
     WorkflowSpec wf = readWorkflow(wfs.at(i), w.horizon);
     if (!wfNames.insert(wf.name).second) wfs.at(i)["name"].fail("duplicate workflow '" + wf.name + "'");
+    double perRun = 0;
+    for (const auto& j : wf.jobs) perRun += static_cast<double>(j.completions);
+    tasks += arrivalsBound(wf.arrival, w.horizon) * perRun;
+    if (tasks > static_cast<double>(kMaxTasks)) {
+      wfs.at(i).fail("the workload creates about " + std::to_string(static_cast<int64_t>(std::min(tasks, 1e18))) +
+                     " tasks by this workflow; at most " + std::to_string(kMaxTasks) +
+                     " (fewer arrivals, completions or a shorter horizon)");
+    }
     w.workflows.push_back(std::move(wf));
   }
   checkSchedulable(w, r);

@@ -170,6 +170,15 @@ struct Workload {
   std::vector<WorkflowSpec> workflows;
 };
 
+// Work bounds, checked up front so a workload is refused with a clear error instead of running out of
+// memory or time (each strategy keeps its own copy of both):
+//   time-series rows = (horizon + drainLimit) / sampleInterval  <= kMaxSamples   (~16 doubles a row)
+//   tasks            = Σ over workflows of arrivals × Σ completions of its jobs  <= kMaxTasks
+// For diurnal arrivals the count is the expected number at the peak rate, perHour × (1 + amplitude) ×
+// horizon hours. 366 days at 1 m samples, or a day at 1 s, stay within kMaxSamples.
+inline constexpr int64_t kMaxSamples = 600'000;
+inline constexpr int64_t kMaxTasks = 2'000'000;
+
 // Parses and validates a workload. `source` names the file in error messages.
 Result<Workload> parseWorkload(const std::string& yamlText, const std::string& source);
 Result<Workload> loadWorkload(const std::string& path);

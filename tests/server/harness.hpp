@@ -5,7 +5,9 @@
 #include <prometheus/text_serializer.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -60,6 +62,32 @@ struct Harness {
     std::string out;
     for (const auto& l : logSink->last_formatted()) out += l;
     return out;
+  }
+};
+
+// A gate a handler waits on until the test opens it (or 10 s pass, so a failing test cannot hang).
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int waiting = 0;
+
+  void wait() {
+    std::unique_lock lock(mu);
+    ++waiting;
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(10), [this] { return open; });
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+  bool waitForWaiters(int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(5), [&] { return waiting >= n; });
   }
 };
 

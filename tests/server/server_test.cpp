@@ -218,22 +218,47 @@ void expectOverCapAnswer(const HttpResult& r) {
   EXPECT_NE(r.body.find("too many connections"), std::string::npos) << r.body;
 }
 
+// The connections holding a cap are busy (their request held in a handler until `gate` opens): idle
+// ones would be evicted to make room instead (hostile_test.cpp). Returns the held request's status.
+std::future<int> holdBusy(const Harness& h, bool https, Gate& gate) {
+  int before;
+  {
+    std::lock_guard lock(gate.mu);
+    before = gate.waiting;
+  }
+  auto f = std::async(std::launch::async, [&h, https] {
+    TestClient c = https ? h.https() : h.plain();
+    if (c.open()) return -1;
+    return c.request("GET", "/hold").status;
+  });
+  EXPECT_TRUE(gate.waitForWaiters(before + 1));
+  return f;
+}
+
+void addHold(server::Router& router, Gate& gate) {
+  router.add("GET", "/hold", [&gate](const Request&) {
+    gate.wait();
+    return Response::text(200, "held\n");
+  });
+}
+
 TEST(Server, ConnectionCapAnswers503ThroughTls) {
   Harness h([](server::ServerConfig& c) { c.limits.maxConnections = 2; });
   addEcho(*h.server);
+  Gate gate;
+  addHold(h.server->router(), gate);
   h.start();
-  std::optional<TestClient> a;
-  a.emplace(h.server->httpsPort(), h.tlsOptions());
-  TestClient b = h.https();
-  ASSERT_FALSE(a->open());
-  ASSERT_FALSE(b.open());
+  std::future<int> a = holdBusy(h, true, gate);
+  std::future<int> b = holdBusy(h, true, gate);
   for (int i = 0; i < 3; ++i) {
     TestClient extra = h.https();
     ASSERT_FALSE(extra.open()) << "over-cap connections still get a handshake";
     expectOverCapAnswer(extra.request("POST", "/hello", std::string(1000, 'x')));
     EXPECT_TRUE(extra.closedByPeer(2s));
   }
-  EXPECT_EQ(a->request("GET", "/hello").status, 200);
+  gate.release();
+  EXPECT_EQ(a.get(), 200);
+  EXPECT_EQ(b.get(), 200);
   EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"503\",listener=\"https\"}", 3), 3);
   EXPECT_EQ(sample(h.metrics(), "spotfit_http_connections_rejected_total{action=\"closed\",listener=\"https\"}"), 0);
   // Three rejections, one warning (rate-limited).
@@ -243,8 +268,7 @@ TEST(Server, ConnectionCapAnswers503ThroughTls) {
   EXPECT_EQ(warnings, 1u) << logs;
   EXPECT_NE(logs.find("\"level\":\"warning\",\"logger\":\"test\",\"msg\":\"connection cap reached"), std::string::npos)
       << logs;
-  a.reset();  // drop one connection
-  bool admitted = false;
+  bool admitted = false;  // the held connections have closed
   for (int i = 0; i < 200 && !admitted; ++i) {
     TestClient again = h.https();
     admitted = !again.open() && again.request("GET", "/hello").status == 200;
@@ -255,15 +279,17 @@ TEST(Server, ConnectionCapAnswers503ThroughTls) {
 
 TEST(Server, PlainConnectionCapAnswers503) {
   Harness h([](server::ServerConfig& c) { c.limits.maxPlainConnections = 1; });
+  Gate gate;
+  addHold(h.server->plainRouter(), gate);
   h.start();
-  TestClient held = h.plain();
-  ASSERT_FALSE(held.connect());
-  ASSERT_EQ(held.request("GET", "/healthz").status, 200);  // the plain listener's one slot is taken
+  std::future<int> held = holdBusy(h, false, gate);  // the plain listener's one slot is taken, busy
   TestClient extra = h.plain();
   ASSERT_FALSE(extra.connect());
-  expectOverCapAnswer(extra.request("GET", "/healthz"));
+  expectOverCapAnswer(extra.request("GET", "/metrics"));  // probes are answered even now (hostile_test.cpp)
   EXPECT_TRUE(extra.closedByPeer(2s));
   EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"503\",listener=\"http\"}", 1), 1);
+  gate.release();
+  EXPECT_EQ(held.get(), 200);
 }
 
 // Answering over-cap connections must not be a DoS lever itself: a bounded number of reject slots, each
@@ -275,9 +301,10 @@ TEST(Server, RejectSlotsAreBoundedInNumberAndTime) {
     c.limits.rejectTimeout = 300ms;
   });
   addEcho(*h.server);
+  Gate gate;
+  addHold(h.server->router(), gate);
   h.start();
-  TestClient admitted = h.https();
-  ASSERT_FALSE(admitted.open());
+  std::future<int> admitted = holdBusy(h, true, gate);
   // A client that never starts its handshake sits in the only reject slot...
   TestClient::Options raw;
   raw.tls = false;
@@ -301,7 +328,8 @@ TEST(Server, RejectSlotsAreBoundedInNumberAndTime) {
     if (!answered) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(answered);
-  EXPECT_EQ(admitted.request("GET", "/hello").status, 200);
+  gate.release();
+  EXPECT_EQ(admitted.get(), 200);
 }
 
 TEST(Server, ZeroRejectSlotsClosesOverCapConnectionsAtAccept) {
@@ -310,13 +338,16 @@ TEST(Server, ZeroRejectSlotsClosesOverCapConnectionsAtAccept) {
     c.limits.maxRejectingConnections = 0;
   });
   addEcho(*h.server);
+  Gate gate;
+  addHold(h.server->router(), gate);
   h.start();
-  TestClient admitted = h.https();
-  ASSERT_FALSE(admitted.open());
+  std::future<int> admitted = holdBusy(h, true, gate);
   TestClient extra = h.https();
   ASSERT_FALSE(extra.connect());
   EXPECT_TRUE(extra.handshake());
   EXPECT_GE(eventually(h, "spotfit_http_connections_rejected_total{action=\"closed\",listener=\"https\"}", 1), 1);
+  gate.release();
+  EXPECT_EQ(admitted.get(), 200);
 }
 
 TEST(Server, PlainListenerServesHealthReadinessAndMetrics) {
