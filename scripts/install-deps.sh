@@ -10,6 +10,7 @@ packages=(
   rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 wrk procps iproute2 util-linux
+  clang-14 libclang-rt-14-dev
 
 )
 

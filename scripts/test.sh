@@ -30,6 +30,16 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "::: tests under ASan+UBSan"
 (cd build/asan && ctest --output-on-failure -j "$jobs" -LE e2e --repeat until-pass:2) || status=1
 
+echo "::: fuzzing each decoder for ${SPOTFIT_FUZZ_SECONDS:-25} s (clang, libFuzzer, ASan+UBSan)"
+if CXX=clang++-14 cmake -S "$root" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPOTFIT_FUZZ=ON \
+     -DSPOTFIT_WERROR=OFF -DSPOTFIT_BUILD_BENCH=OFF -DSPOTFIT_FUZZ_SECONDS="${SPOTFIT_FUZZ_SECONDS:-25}" >/dev/null &&
+   cmake --build build/fuzz -j "$jobs" --target fuzzers; then
+  (cd build/fuzz && ctest --output-on-failure -L fuzz) || status=1
+else
+  echo "test.sh: building the fuzz targets failed" >&2
+  status=1
+fi
+
 echo "::: tests, Release (unit, integration, end-to-end)"
 (cd build/release && ctest --output-on-failure -j "$jobs" --repeat until-pass:2) || status=1
 exit $status

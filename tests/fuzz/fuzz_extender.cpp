@@ -1,0 +1,11 @@
+// libFuzzer entry point for the "extender" decoder (see targets.hpp).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz/targets.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  spotfit::fuzz::targetNamed("extender")(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
