@@ -17,7 +17,7 @@ void applyPod(ClusterEvents& sink, const kube::Pod& pod) {
 void deletePod(ClusterEvents& sink, const kube::Pod& pod) { sink.podDeleted(podKey(pod)); }
 
 Status loadList(ClusterEvents& sink, std::string_view json) {
-  auto doc = kube::json::parse(json);
+  auto doc = kube::json::parse(json, kube::json::kApiServerLimits);
   if (!doc.ok()) return doc.error();
   if (!doc->IsObject()) return makeError("invalid", "list: expected a JSON object");
   const kube::json::Value* items = kube::json::find(*doc, "items");

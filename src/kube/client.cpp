@@ -115,7 +115,7 @@ bool isTransient(const Error& e) {
 Error apiError(int status, std::string_view body) {
   std::string reason;
   std::string message;
-  if (auto doc = json::parse(body); doc.ok() && doc->IsObject()) {
+  if (auto doc = json::parse(body, json::kApiServerLimits); doc.ok() && doc->IsObject()) {
     if (auto r = json::optString(*doc, "reason", ""); r.ok() && r->has_value()) reason = std::string(**r);
     if (auto m = json::optString(*doc, "message", ""); m.ok() && m->has_value()) message = std::string(**m);
   }

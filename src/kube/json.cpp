@@ -168,15 +168,15 @@ Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits) {
   return parseStream<rapidjson::kParseInsituFlag>(d, in, limits);
 }
 
-Result<Document> parse(std::string_view text) {
+Result<Document> parse(std::string_view text, const ParseLimits& limits) {
   Document d;
-  if (Status s = parseInto(d, text); !s) return s.error();
+  if (Status s = parseInto(d, text, limits); !s) return s.error();
   return d;
 }
 
-Result<Document> parseInsitu(char* buffer) {
+Result<Document> parseInsitu(char* buffer, const ParseLimits& limits) {
   Document d;
-  if (Status s = parseInsituInto(d, buffer); !s) return s.error();
+  if (Status s = parseInsituInto(d, buffer, limits); !s) return s.error();
   return d;
 }
 

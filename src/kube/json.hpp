@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ struct ParseLimits {
   size_t maxMembers = 10000;  // members of one object
 };
 inline constexpr ParseLimits kDefaultLimits{};
+// Answers of the API server (objects, lists, watch frames): etcd bounds each object (1.5 MiB) and
+// Kubernetes accepts more labels than kDefaultLimits allows members, so a member cap would let any pod
+// creator wedge spotfit's informers. Depth, duplicate and UTF-8 checks stay.
+inline constexpr ParseLimits kApiServerLimits{64, SIZE_MAX};
 
 // The one JSON parser of spotfit. Parses iteratively (no recursion, so nesting cannot overflow the
 // stack) and refuses, with code "invalid" and the byte offset: malformed JSON, documents nested deeper
@@ -38,8 +43,8 @@ Status parseInto(Document& d, std::string_view text, const ParseLimits& limits =
 Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits = kDefaultLimits);
 
 // parseInto / parseInsituInto returning the document.
-Result<Document> parse(std::string_view text);
-Result<Document> parseInsitu(char* buffer);
+Result<Document> parse(std::string_view text, const ParseLimits& limits = kDefaultLimits);
+Result<Document> parseInsitu(char* buffer, const ParseLimits& limits = kDefaultLimits);
 
 // True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool validUtf8(std::string_view s);

@@ -146,7 +146,7 @@ class RestWatchStream final : public WatchStream {
     if (!line.ok()) return line.error();
     if (!line->has_value()) return std::optional<WatchEvent>{};
     WatchEvent ev;
-    if (Status parsed = json::parseInto(ev.doc, **line); !parsed) {
+    if (Status parsed = json::parseInto(ev.doc, **line, json::kApiServerLimits); !parsed) {
       return makeError("invalid", "malformed watch frame (" + parsed.error().message + "): " + (*line)->substr(0, 120));
     }
     if (!ev.doc.IsObject()) return makeError("invalid", "malformed watch frame: " + (*line)->substr(0, 120));
@@ -237,7 +237,7 @@ Result<json::Document> RestClient::callForObject(HttpRequest req, Timeout timeou
   auto res = call(std::move(req), timeout, idempotent);
   if (!res.ok()) return res.error();
   if (res->status < 200 || res->status >= 300) return apiError(res->status, res->body);
-  auto doc = json::parse(res->body);
+  auto doc = json::parse(res->body, json::kApiServerLimits);
   if (!doc.ok()) return makeError("invalid", "API server answered with malformed JSON: " + doc.error().message);
   return std::move(doc).value();
 }
@@ -361,7 +361,7 @@ namespace {
 // refuses; API priority-and-fairness 429s have no such cause and are retried like any other.
 bool isDisruptionBudgetRefusal(const HttpResponse& r) {
   if (r.status != 429) return false;
-  auto doc = json::parse(r.body);
+  auto doc = json::parse(r.body, json::kApiServerLimits);
   if (!doc.ok()) return false;
   if (const json::Value* details = json::find(*doc, "details")) {
     if (const json::Value* causes = json::find(*details, "causes"); causes != nullptr && causes->IsArray()) {

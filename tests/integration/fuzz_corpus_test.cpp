@@ -43,7 +43,7 @@ TEST_P(FuzzCorpus, EveryInputIsHandled) {
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzCorpus,
                          ::testing::Values("admission", "extender", "kube", "config", "workload", "mutate"),
-                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
+                         [](const ::testing::TestParamInfo<const char*>& p) { return std::string(p.param); });
 
 }  // namespace
 }  // namespace spotfit::fuzz

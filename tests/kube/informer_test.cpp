@@ -61,7 +61,7 @@ struct Recorder {
 std::map<std::string, std::string> serverState(const FakeApiServer& api) {
   std::map<std::string, std::string> out;
   for (const auto& text : api.objects("pods")) {
-    auto doc = json::parse(text);
+    auto doc = json::parse(text, json::kApiServerLimits);
     auto pod = decodePod(*doc);
     out[pod->meta.key()] = pod->meta.resourceVersion;
   }
@@ -525,6 +525,25 @@ TEST(InformerDecodeErrors, UndecodableObjectsKeepTheirLastGoodStateUntilDeleted)
   std::lock_guard l(rec.mu);
   EXPECT_EQ(rec.deletes, 1);
   EXPECT_TRUE(rec.problems.empty());
+}
+
+// Kubernetes accepts a pod with more labels than the webhook's member cap: the informer must still
+// list and watch it (a refusal would wedge the informer for every pod).
+TEST_F(InformerTest, PodsWithVeryManyLabelsAreListedAndWatched) {
+  auto withLabels = [](const std::string& name, int n) {
+    std::string pod = podJson("ns0", name, "n1");
+    std::string labels = R"("labels":{)";
+    for (int i = 0; i < n; ++i) labels += (i ? ",\"l" : "\"l") + std::to_string(i) + "\":\"v\"";
+    pod.insert(pod.find(R"("namespace")"), labels + "},");
+    return pod;
+  };
+  api.upsert("pods", withLabels("listed", 20000));
+  auto inf = startPods(fastOptions());
+  ASSERT_TRUE(eventually(*inf, [&] { return api.activeWatches() == 1; }));
+  api.upsert("pods", withLabels("watched", 20000));
+  ASSERT_TRUE(eventually(*inf, [&] { return converged(*inf); }));
+  EXPECT_EQ(inf->store().size(), 2u);
+  expectClean();
 }
 
 }  // namespace

@@ -40,8 +40,8 @@ TEST(DiffBounds, ManyMembersDiffInLinearTime) {
   JsonPatch p = diff(from, to);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(p.operations, static_cast<size_t>(n + n / 2));
-  // Linear takes well under a second even under sanitizers; the quadratic version needs over 40 s.
-  EXPECT_LT(seconds, 10.0);
+  // Linear: 0.5 s in Release on a loaded 2-core machine; the quadratic version needs over 40 s unloaded.
+  EXPECT_LT(seconds, 30.0);
 }
 
 json::Document nestedArrays(int depth, json::Document::AllocatorType* alloc = nullptr) {
