@@ -368,6 +368,14 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
   EXPECT_EQ(resourceNames(renamed, "spotfit-leader-and-ledger", "configmaps"), std::set<std::string>{"costs"});
   EXPECT_EQ(resourceNames(renamed, "spotfit-webhook-ledger", "configmaps"), std::set<std::string>{"costs"});
 
+  // The scaler without the extender: the spotfit Deployment is the webhook alone and reads no nodes.
+  Objects noExtender = render("", "--set roles.extender=false");
+  EXPECT_TRUE(noExtender.count("Deployment/spotfit-system/spotfit-scaler"));
+  EXPECT_FALSE(grantsOf(noExtender, "spotfit").count("/nodes:list"));
+  EXPECT_TRUE(grantsOf(noExtender, "spotfit-scaler").count("/nodes:list"));
+  YAML::Node cfg = YAML::Load(str(noExtender["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
+  EXPECT_FALSE(cfg["extender"]["enabled"].as<bool>(true));
+
   Objects three = render("", "--set scaler.replicas=3");
   EXPECT_EQ(three["Deployment/spotfit-system/spotfit-scaler"]["spec"]["replicas"].as<int>(), 3);
 }
@@ -497,8 +505,11 @@ TEST_F(Chart, DriftDefaultsRenderTheKustomizeBase) {
   Objects kustomize = kustomizeRender(kSource + "/manifests");
   Objects chart = render("");
   ASSERT_FALSE(kustomize.empty());
-  // The chart makes its TLS objects (tls.mode certManager) and the quota for its priority class; Helm
-  // installs into a namespace it is given (--create-namespace) instead of shipping it.
+  // Only the chart: its TLS objects (tls.mode certManager; with the base you make the Secret spotfit-tls by
+  // hand or with certs/README.md's Certificate of the same name spotfit-serving) and the quota for its
+  // priority class (priorityClass.quota, GKE). Only the base: the Namespace (Helm installs into the one it is
+  // given, --create-namespace). Everything else, scaler Deployment, accounts, NetworkPolicies and the ledger
+  // ConfigMap included, must be the same object.
   expectSameObjects(chart, kustomize,
                     {"Issuer/spotfit-system/spotfit-selfsigned", "Certificate/spotfit-system/spotfit-ca",
                      "Issuer/spotfit-system/spotfit-ca", "Certificate/spotfit-system/spotfit-serving",
