@@ -119,7 +119,8 @@ std::set<std::string> grantsOf(const Objects& o, const std::string& account) {
     if (str(binding["kind"]) != "ClusterRoleBinding" && str(binding["kind"]) != "RoleBinding") continue;
     bool bound = false;
     for (const auto& s : binding["subjects"]) {
-      bound |= str(s["kind"]) == "ServiceAccount" && str(s["name"]) == account && str(s["namespace"]) == "spotfit-system";
+      bound |=
+          str(s["kind"]) == "ServiceAccount" && str(s["name"]) == account && str(s["namespace"]) == "spotfit-system";
     }
     if (!bound) continue;
     std::string kind = str(binding["roleRef"]["kind"]);
@@ -348,8 +349,9 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
                         "/configmaps:update", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
-                        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:update"}) {
+  for (const auto& g :
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
+        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:update"}) {
     EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
   }
   EXPECT_TRUE(web.count("/configmaps:get"));
@@ -394,14 +396,16 @@ TEST_F(Chart, OneSecretNameEverywhere) {
   YAML::Node cert = cm["Certificate/spotfit-system/spotfit-serving"];
   ASSERT_TRUE(cert) << "the Certificate keeps its name (certs/README.md, inject-ca-from)";
   EXPECT_EQ(str(cert["spec"]["secretName"]), "my-tls");
-  EXPECT_EQ(str(cm["MutatingWebhookConfiguration//spotfit"]["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]),
-            "spotfit-system/spotfit-serving");
+  EXPECT_EQ(
+      str(cm["MutatingWebhookConfiguration//spotfit"]["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]),
+      "spotfit-system/spotfit-serving");
 }
 
 TEST_F(Chart, NetworkPolicyTakesThePodCidrAndPrometheusSelector) {
-  Objects o = render("", "--set 'networkPolicy.podCIDRs={192.168.0.0/16,fd00:10::/56}' "
-                         "--set networkPolicy.prometheus.namespaceSelector.matchLabels.team=obs "
-                         "--set networkPolicy.allowKubeSystem=false");
+  Objects o = render("",
+                     "--set 'networkPolicy.podCIDRs={192.168.0.0/16,fd00:10::/56}' "
+                     "--set networkPolicy.prometheus.namespaceSelector.matchLabels.team=obs "
+                     "--set networkPolicy.allowKubeSystem=false");
   for (const auto& name : {"spotfit", "spotfit-scaler"}) {
     YAML::Node np = o[std::string("NetworkPolicy/spotfit-system/") + name];
     ASSERT_TRUE(np) << name;

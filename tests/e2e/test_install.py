@@ -1,8 +1,8 @@
 """Install (part of issue 14): every object the Helm chart and the kustomize base ship is accepted by the real
 kube-apiserver as shipped (schemas, the webhook's service reference, the CRD becoming Established), the
 chart's accounts hold the same least-privilege rights as the kustomize base's (RBAC asked through
-SubjectAccessReviews), and uninstalling removes them again. Running spotfit itself from the shipped objects (ServiceAccount token,
-Service routing) is not covered here yet.
+SubjectAccessReviews), and uninstalling removes them again. Running spotfit itself from the shipped objects
+(ServiceAccount token, Service routing) is not covered here yet.
 
 The cert-manager objects (tls.mode certManager, the chart's default) and the Prometheus Operator objects
 (monitoring.*) need CRDs this control plane does not have: the chart is applied with tls.mode selfSigned and
