@@ -112,6 +112,50 @@ std::set<std::string> grants(const Objects& o) {
   return out;
 }
 
+// What one ServiceAccount of the release may do: the rules of the (Cluster)Roles bound to it, as in grants().
+std::set<std::string> grantsOf(const Objects& o, const std::string& account) {
+  std::set<std::string> out;
+  for (const auto& [key, binding] : o) {
+    if (str(binding["kind"]) != "ClusterRoleBinding" && str(binding["kind"]) != "RoleBinding") continue;
+    bool bound = false;
+    for (const auto& s : binding["subjects"]) {
+      bound |=
+          str(s["kind"]) == "ServiceAccount" && str(s["name"]) == account && str(s["namespace"]) == "spotfit-system";
+    }
+    if (!bound) continue;
+    std::string kind = str(binding["roleRef"]["kind"]);
+    std::string ns = kind == "Role" ? "spotfit-system" : "";
+    auto role = o.find(kind + "/" + ns + "/" + str(binding["roleRef"]["name"]));
+    if (role == o.end()) continue;
+    for (const auto& g : grants(Objects{{role->first, role->second}})) out.insert(g);
+  }
+  return out;
+}
+
+// The resourceNames of a Role's rules for one resource.
+std::set<std::string> resourceNames(const Objects& o, const std::string& role, const std::string& resource) {
+  std::set<std::string> names;
+  auto it = o.find("Role/spotfit-system/" + role);
+  if (it == o.end()) return names;
+  for (const auto& rule : it->second["rules"]) {
+    bool match = false;
+    for (const auto& r : rule["resources"]) match |= str(r) == resource;
+    if (match) {
+      for (const auto& n : rule["resourceNames"]) names.insert(str(n));
+    }
+  }
+  return names;
+}
+
+std::string secretVolume(const Objects& o, const std::string& deployment) {
+  auto it = o.find("Deployment/spotfit-system/" + deployment);
+  if (it == o.end()) return "";
+  for (const auto& v : it->second["spec"]["template"]["spec"]["volumes"]) {
+    if (str(v["name"]) == "tls") return str(v["secret"]["secretName"]);
+  }
+  return "";
+}
+
 // A canonical text of a node: maps with sorted keys, so key order does not matter.
 std::string canonical(const YAML::Node& n) {
   std::ostringstream o;
@@ -158,11 +202,15 @@ TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
   EXPECT_EQ(str((*c)["image"]), "ghcr.io/spotfit/spotfit:0.1.0") << "the tag scripts/build-image.sh writes";
   std::vector<std::string> args;
   for (const auto& a : (*c)["args"]) args.push_back(a.as<std::string>());
-  EXPECT_EQ(args, (std::vector<std::string>{"serve", "--config", "/etc/spotfit/config.yaml", "--scaler"}));
+  EXPECT_EQ(args, (std::vector<std::string>{"serve", "--config", "/etc/spotfit/config.yaml"}))
+      << "the scaler runs in its own Deployment";
   EXPECT_TRUE(grants(o).count("/nodes:create"));
+  EXPECT_TRUE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(o.count("CustomResourceDefinition//nodepools.spotfit.io"));
   ASSERT_TRUE(o.count("Certificate/spotfit-system/spotfit-serving"));
-  EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-serving");
+  EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-tls");
+  EXPECT_EQ(secretVolume(o, "spotfit"), "spotfit-tls") << "one Secret name, as in manifests/ and certs/README.md";
+  EXPECT_EQ(secretVolume(o, "spotfit-scaler"), "spotfit-tls");
   EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["issuerRef"]["name"]), "spotfit-ca");
   EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-selfsigned"));
   EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-ca"));
@@ -189,13 +237,18 @@ TEST_F(Chart, WebhookOnlyHasNoNodeOrNodePoolAccess) {
   const YAML::Node* c = container(o, "spotfit");
   ASSERT_NE(c, nullptr);
   for (const auto& a : (*c)["args"]) EXPECT_NE(a.as<std::string>(), "--scaler");
+  for (const auto& key : {"Deployment/spotfit-system/spotfit-scaler", "ServiceAccount/spotfit-system/spotfit-scaler",
+                          "NetworkPolicy/spotfit-system/spotfit-scaler", "ClusterRole//spotfit-extender"}) {
+    EXPECT_FALSE(o.count(key)) << key;
+  }
+  EXPECT_TRUE(o.count("NetworkPolicy/spotfit-system/spotfit"));
   YAML::Node cfg = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
   EXPECT_FALSE(cfg["extender"]["enabled"].as<bool>());
   YAML::Node webhook = o["MutatingWebhookConfiguration//spotfit"];
   EXPECT_EQ(str(webhook["webhooks"][0]["clientConfig"]["caBundle"]).substr(0, 20), "LS0tLS1CRUdJTiBDRVJU");
   EXPECT_FALSE(webhook["metadata"]["annotations"]);
   EXPECT_FALSE(o.count("Certificate/spotfit-system/spotfit-serving"));
-  EXPECT_FALSE(o.count("Secret/spotfit-system/spotfit-serving")) << "mode secret: the user's Secret";
+  EXPECT_FALSE(o.count("Secret/spotfit-system/spotfit-tls")) << "mode secret: the user's Secret";
 }
 
 TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
@@ -206,6 +259,8 @@ TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
   EXPECT_FALSE(g.count("/nodes:create"));
   EXPECT_FALSE(g.count("/nodes:delete"));
   EXPECT_FALSE(g.count("spotfit.io/nodepools/status:update"));
+  EXPECT_FALSE(o.count("Deployment/spotfit-system/spotfit-scaler"));
+  EXPECT_TRUE(grantsOf(o, "spotfit").count("/nodes:list")) << "the extender's reads, for the spotfit account";
   YAML::Node cert = o["Certificate/spotfit-system/spotfit-serving"];
   EXPECT_EQ(str(cert["spec"]["issuerRef"]["kind"]), "ClusterIssuer");
   EXPECT_EQ(str(cert["spec"]["issuerRef"]["name"]), "platform-ca");
@@ -216,7 +271,7 @@ TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
 
 TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   Objects o = render(kChart + "/ci/full-self-signed-values.yaml");
-  YAML::Node secret = o["Secret/spotfit-system/spotfit-serving"];
+  YAML::Node secret = o["Secret/spotfit-system/spotfit-tls"];
   ASSERT_TRUE(secret) << "the self-signed Secret";
   EXPECT_EQ(str(secret["type"]), "kubernetes.io/tls");
   std::string ca = str(secret["data"]["ca.crt"]);
@@ -270,6 +325,114 @@ TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   EXPECT_NE(str(dashboard["data"]["grafana-dashboard.json"]).find("\"panels\""), std::string::npos);
 }
 
+TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
+  Objects o = render("");
+  const YAML::Node* c = container(o, "spotfit-scaler");
+  ASSERT_NE(c, nullptr);
+  std::vector<std::string> args;
+  for (const auto& a : (*c)["args"]) args.push_back(a.as<std::string>());
+  EXPECT_EQ(args, (std::vector<std::string>{"serve", "--config", "/etc/spotfit/config.yaml", "--scaler-only"}));
+  EXPECT_EQ((*c)["ports"].size(), 1u) << "8080 only";
+  YAML::Node pod = o["Deployment/spotfit-system/spotfit-scaler"]["spec"]["template"]["spec"];
+  EXPECT_EQ(str(pod["serviceAccountName"]), "spotfit-scaler");
+  EXPECT_TRUE(o.count("ServiceAccount/spotfit-system/spotfit-scaler"));
+  for (const auto& d : {"spotfit", "spotfit-scaler"}) {
+    YAML::Node sc = o[std::string("Deployment/spotfit-system/") + d]["spec"]["template"]["spec"]["securityContext"];
+    EXPECT_EQ(str(sc["runAsGroup"]), "65532") << d;
+  }
+  EXPECT_NE(str(o["Service/spotfit-system/spotfit"]["spec"]["selector"]["app.kubernetes.io/name"]), "spotfit-scaler");
+
+  // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
+  std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
+  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
+                        "cluster.x-k8s.io/machinedeployments:update", "coordination.k8s.io/leases:create",
+                        "/configmaps:update", "/configmaps:create"}) {
+    EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
+  }
+  for (const auto& g :
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
+        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:update"}) {
+    EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
+  }
+  EXPECT_TRUE(web.count("/configmaps:get"));
+  EXPECT_FALSE(scaler.count("/configmaps:create")) << "the ledger ConfigMap is shipped";
+  EXPECT_EQ(resourceNames(o, "spotfit-leader-and-ledger", "configmaps"), std::set<std::string>{"spotfit-cost-ledger"});
+  EXPECT_EQ(resourceNames(o, "spotfit-leader-and-ledger", "leases"), std::set<std::string>{"spotfit-scaler"});
+  YAML::Node ledger = o["ConfigMap/spotfit-system/spotfit-cost-ledger"];
+  ASSERT_TRUE(ledger) << "the empty ledger ConfigMap the scaler's Role names";
+  EXPECT_FALSE(ledger["data"]);
+  EXPECT_EQ(str(ledger["metadata"]["annotations"]["helm.sh/resource-policy"]), "keep") << "uninstall keeps the costs";
+
+  // config scaler.ledgerConfigMap renames the ConfigMap and both Roles' resourceNames with it.
+  Objects renamed = render("", "--set config.scaler.ledgerConfigMap=costs");
+  EXPECT_TRUE(renamed.count("ConfigMap/spotfit-system/costs"));
+  EXPECT_FALSE(renamed.count("ConfigMap/spotfit-system/spotfit-cost-ledger"));
+  EXPECT_EQ(resourceNames(renamed, "spotfit-leader-and-ledger", "configmaps"), std::set<std::string>{"costs"});
+  EXPECT_EQ(resourceNames(renamed, "spotfit-webhook-ledger", "configmaps"), std::set<std::string>{"costs"});
+
+  // The scaler without the extender: the spotfit Deployment is the webhook alone and reads no nodes.
+  Objects noExtender = render("", "--set roles.extender=false");
+  EXPECT_TRUE(noExtender.count("Deployment/spotfit-system/spotfit-scaler"));
+  EXPECT_FALSE(grantsOf(noExtender, "spotfit").count("/nodes:list"));
+  EXPECT_TRUE(grantsOf(noExtender, "spotfit-scaler").count("/nodes:list"));
+  YAML::Node cfg = YAML::Load(str(noExtender["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
+  EXPECT_FALSE(cfg["extender"]["enabled"].as<bool>(true));
+
+  Objects three = render("", "--set scaler.replicas=3");
+  EXPECT_EQ(three["Deployment/spotfit-system/spotfit-scaler"]["spec"]["replicas"].as<int>(), 3);
+}
+
+TEST_F(Chart, OneSecretNameEverywhere) {
+  Objects o = render(kChart + "/ci/full-self-signed-values.yaml", "--set tls.secretName=my-tls");
+  EXPECT_TRUE(o.count("Secret/spotfit-system/my-tls"));
+  EXPECT_EQ(secretVolume(o, "spotfit"), "my-tls");
+  EXPECT_EQ(secretVolume(o, "spotfit-scaler"), "my-tls");
+  for (const auto& v : o["Deployment/spotfit-system/spotfit-scheduler"]["spec"]["template"]["spec"]["volumes"]) {
+    if (str(v["name"]) == "spotfit-ca") {
+      EXPECT_EQ(str(v["secret"]["secretName"]), "my-tls");
+    }
+  }
+  Objects cm = render("", "--set tls.secretName=my-tls");
+  YAML::Node cert = cm["Certificate/spotfit-system/spotfit-serving"];
+  ASSERT_TRUE(cert) << "the Certificate keeps its name (certs/README.md, inject-ca-from)";
+  EXPECT_EQ(str(cert["spec"]["secretName"]), "my-tls");
+  EXPECT_EQ(
+      str(cm["MutatingWebhookConfiguration//spotfit"]["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]),
+      "spotfit-system/spotfit-serving");
+}
+
+TEST_F(Chart, NetworkPolicyTakesThePodCidrAndPrometheusSelector) {
+  Objects o = render("",
+                     "--set 'networkPolicy.podCIDRs={192.168.0.0/16,fd00:10::/56}' "
+                     "--set networkPolicy.prometheus.namespaceSelector.matchLabels.team=obs "
+                     "--set networkPolicy.allowKubeSystem=false");
+  for (const auto& name : {"spotfit", "spotfit-scaler"}) {
+    YAML::Node np = o[std::string("NetworkPolicy/spotfit-system/") + name];
+    ASSERT_TRUE(np) << name;
+    for (const auto& rule : np["spec"]["ingress"]) {
+      YAML::Node block = rule["from"][0]["ipBlock"];
+      EXPECT_EQ(str(block["cidr"]), "0.0.0.0/0");
+      ASSERT_EQ(block["except"].size(), 2u) << name;
+      EXPECT_EQ(str(block["except"][0]), "192.168.0.0/16");
+      EXPECT_EQ(str(block["except"][1]), "fd00:10::/56");
+      for (const auto& peer : rule["from"]) {
+        if (!peer["namespaceSelector"]) continue;
+        EXPECT_NE(str(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]), "kube-system");
+      }
+    }
+    YAML::Node metrics = np["spec"]["ingress"][name == std::string("spotfit") ? 1 : 0];
+    EXPECT_EQ(str(metrics["ports"][0]["port"]), "8080");
+    EXPECT_EQ(str(metrics["from"][1]["namespaceSelector"]["matchLabels"]["team"]), "obs") << name;
+    EXPECT_EQ(str(metrics["from"][1]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]), "prometheus") << name;
+  }
+  for (const auto& rule : o["NetworkPolicy/spotfit-system/spotfit-scaler"]["spec"]["ingress"]) {
+    for (const auto& p : rule["ports"]) EXPECT_NE(str(p["port"]), "8443") << "nothing reaches the scaler's 8443";
+  }
+  Objects off = render("", "--set networkPolicy.enabled=false");
+  EXPECT_FALSE(off.count("NetworkPolicy/spotfit-system/spotfit"));
+  EXPECT_FALSE(off.count("NetworkPolicy/spotfit-system/spotfit-scaler"));
+}
+
 TEST_F(Chart, RefusesAnUnknownTlsModeAndAMissingCaBundle) {
   std::string base = "'" + helm() + "' template spotfit '" + kChart + "' --namespace spotfit-system";
   Result bad = run(base + " --set tls.mode=bogus");
@@ -282,7 +445,8 @@ TEST_F(Chart, RefusesAnUnknownTlsModeAndAMissingCaBundle) {
 
 // ---- ChartDrift: the chart's defaults against `kubectl kustomize manifests/` -------------------------------
 
-// Labels only Helm adds, and annotations that only make Helm roll pods on a config change.
+// Labels only Helm adds, Helm's own helm.sh/ annotations, and annotations that only make Helm roll pods on a
+// config change.
 void normalize(YAML::Node& obj) {
   YAML::Node meta = obj["metadata"];
   if (meta["labels"]) {
@@ -291,6 +455,14 @@ void normalize(YAML::Node& obj) {
       meta["labels"].remove(l);
     }
     if (meta["labels"].size() == 0) meta.remove("labels");
+  }
+  if (meta["annotations"]) {  // helm.sh/resource-policy (keep the ledger on uninstall) is Helm's alone
+    std::vector<std::string> helmOnly;
+    for (const auto& kv : meta["annotations"]) {
+      if (kv.first.as<std::string>().starts_with("helm.sh/")) helmOnly.push_back(kv.first.as<std::string>());
+    }
+    for (const auto& a : helmOnly) meta["annotations"].remove(a);
+    if (meta["annotations"].size() == 0) meta.remove("annotations");
   }
   if (str(obj["kind"]) == "Deployment") {
     YAML::Node ann = obj["spec"]["template"]["metadata"]["annotations"];
@@ -337,8 +509,11 @@ TEST_F(Chart, DriftDefaultsRenderTheKustomizeBase) {
   Objects kustomize = kustomizeRender(kSource + "/manifests");
   Objects chart = render("");
   ASSERT_FALSE(kustomize.empty());
-  // The chart makes its TLS objects (tls.mode certManager) and the quota for its priority class; Helm
-  // installs into a namespace it is given (--create-namespace) instead of shipping it.
+  // Only the chart: its TLS objects (tls.mode certManager; with the base you make the Secret spotfit-tls by
+  // hand or with certs/README.md's Certificate of the same name spotfit-serving) and the quota for its
+  // priority class (priorityClass.quota, GKE). Only the base: the Namespace (Helm installs into the one it is
+  // given, --create-namespace). Everything else, scaler Deployment, accounts, NetworkPolicies and the ledger
+  // ConfigMap included, must be the same object.
   expectSameObjects(chart, kustomize,
                     {"Issuer/spotfit-system/spotfit-selfsigned", "Certificate/spotfit-system/spotfit-ca",
                      "Issuer/spotfit-system/spotfit-ca", "Certificate/spotfit-system/spotfit-serving",

@@ -11,9 +11,32 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 
-{{/* The extender's reads are needed by the scaler too. */}}
+{{/* The extender runs in Deployment spotfit; the scaler (`--scaler-only`) does not use its config. */}}
 {{- define "spotfit.extenderOn" -}}
-{{- if or .Values.roles.extender .Values.roles.scaler }}true{{ end -}}
+{{- if .Values.roles.extender }}true{{ end -}}
+{{- end -}}
+
+{{/* The cost ledger ConfigMap: config scaler.ledgerConfigMap, default spotfit-cost-ledger (docs/scaler.md). */}}
+{{- define "spotfit.ledgerConfigMap" -}}
+{{- dig "scaler" "ledgerConfigMap" "spotfit-cost-ledger" (.Values.config | default dict) -}}
+{{- end -}}
+
+{{/* NetworkPolicy peer: every address outside the pod network (nodes, the control plane). */}}
+{{- define "spotfit.notPodNetwork" -}}
+- ipBlock:
+    cidr: 0.0.0.0/0
+    {{- with .Values.networkPolicy.podCIDRs }}
+    except:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+{{- end -}}
+
+{{/* NetworkPolicy peer: the Prometheus pods (empty when both selectors are). */}}
+{{- define "spotfit.prometheusPeer" -}}
+{{- $peer := dict -}}
+{{- with .Values.networkPolicy.prometheus.namespaceSelector }}{{ $_ := set $peer "namespaceSelector" . }}{{ end -}}
+{{- with .Values.networkPolicy.prometheus.podSelector }}{{ $_ := set $peer "podSelector" . }}{{ end -}}
+{{- if $peer }}{{ list $peer | toYaml }}{{ end -}}
 {{- end -}}
 
 {{/* The serve config: values.config plus what the chart's own switches imply. */}}
