@@ -38,7 +38,10 @@ class MutatePreview : public ::testing::Test {
 
 const char* kPod = R"(apiVersion: v1
 kind: Pod
-metadata: {name: solo}
+metadata:
+  name: solo
+  # A bare pod is batch work (and mutated) only when it carries a spotfit.io/ annotation (webhook/scope.hpp).
+  annotations: {spotfit.io/capacity-type: spot-preferred}
 spec:
   containers: [{name: c, image: busybox}]
 )";
@@ -96,8 +99,8 @@ spec: {template: {spec: {restartPolicy: Never, containers: [{name: main, image: 
 
 TEST_F(MutatePreview, AListInIsAListOut) {
   const std::string list = R"({"apiVersion":"v1","kind":"List","items":[
-    {"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c"}]}},
-    {"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"},"spec":{"containers":[{"name":"c"}]}}]})";
+    {"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","annotations":{"spotfit.io/capacity-type":"spot-preferred"}},"spec":{"containers":[{"name":"c"}]}},
+    {"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","annotations":{"spotfit.io/capacity-type":"spot-preferred"}},"spec":{"containers":[{"name":"c"}]}}]})";
   CliRun r = runSpotfit("mutate -f " + write("list.json", list), Streams::kStdoutOnly);
   ASSERT_EQ(r.exitCode, 0) << r.out;
   auto d = testing::parseJson(r.out);
