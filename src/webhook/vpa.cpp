@@ -188,8 +188,9 @@ Result<Resize> applyVpa(const Vpa& vpa, PodSpec& spec) {
       if (!target) continue;
       Amount want = *target;
       if (policy) {
-        auto capTo = [&](const std::map<std::string, std::string>& m) {
-          if (auto a = amountOf(resource, m.at(resource))) want = *a;
+        // Captures a copy of the name: a structured binding cannot be captured before C++20's clang 16.
+        auto capTo = [&want, res = resource](const std::map<std::string, std::string>& m) {
+          if (auto a = amountOf(res, m.at(res))) want = *a;
         };
         if (auto lo = boundOf(policy->minAllowed, resource); lo && want.milli < *lo) capTo(policy->minAllowed);
         if (auto hi = boundOf(policy->maxAllowed, resource); hi && want.milli > *hi) capTo(policy->maxAllowed);
