@@ -67,7 +67,8 @@ Status ClusterApiProvider::remove(const NodeRef& node) {
 
 Result<std::vector<ProviderNode>> ClusterApiProvider::list() {
   std::vector<ProviderNode> out;
-  for (const auto& [key, d] : known_) {
+  for (const auto& entry : known_) {
+    const auto& d = entry.second;  // not a structured binding: clang 14 (the fuzz build) cannot capture one
     kube::ListOptions o;
     o.labelSelector = std::string(kLabelDeploymentName) + "=" + d.name;
     auto listed = client_.listAll(kMachines, d.ns, o, [&](const kube::json::Value& m) -> Status {
