@@ -519,7 +519,9 @@ bool Scaler::startDrain(const ClusterNode& node, DrainReason reason, TimePoint n
 
 std::vector<PlannerPool> Scaler::plannerPools(TimePoint now) const {
   std::vector<PlannerPool> out;
-  for (const auto& [name, ps] : pools_) {
+  for (const auto& poolEntry : pools_) {
+    const auto& name = poolEntry.first;  // not structured bindings: clang 14 (fuzz build) cannot capture them
+    const auto& ps = poolEntry.second;
     if (!ps.valid) continue;
     PlannerPool pp;
     pp.pool = &ps.pool;
@@ -786,7 +788,9 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
     double util;
   };
   std::vector<Candidate> candidates;
-  for (const auto& [name, node] : idx.nodes) {
+  for (const auto& nodeEntry : idx.nodes) {
+    const auto& name = nodeEntry.first;  // not structured bindings: clang 14 (fuzz build) cannot capture them
+    const auto& node = nodeEntry.second;
     const PoolState* ps = validPool(node->info.pool);
     const bool beingReplaced = std::any_of(replacing_.begin(), replacing_.end(),
                                            [&](const auto& kv) { return kv.second == name; });
@@ -1158,7 +1162,9 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   metrics_.set(metric::kInFlightNodes, {}, static_cast<double>(inFlight_.size()));
   metrics_.set(metric::kDrains, {}, static_cast<double>(drains_.size()));
 
-  for (auto& [name, ps] : pools_) {
+  for (auto& poolEntry : pools_) {
+    const auto& name = poolEntry.first;  // not structured bindings: clang 14 (fuzz build) cannot capture them
+    auto& ps = poolEntry.second;
     std::map<std::pair<std::string, std::string>, int> states;  // (state, capacity type) -> nodes
     int ready = 0, launching = 0, draining = 0, interrupted = 0;
     placement::Resources used, cap;
