@@ -258,7 +258,7 @@ TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
   EXPECT_TRUE(g.count("/pods:watch"));
   EXPECT_FALSE(g.count("/nodes:create"));
   EXPECT_FALSE(g.count("/nodes:delete"));
-  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:update"));
+  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:patch"));
   EXPECT_FALSE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(grantsOf(o, "spotfit").count("/nodes:list")) << "the extender's reads, for the spotfit account";
   YAML::Node cert = o["Certificate/spotfit-system/spotfit-serving"];
@@ -344,14 +344,14 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
 
   // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
   std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
-                        "cluster.x-k8s.io/machinedeployments:update", "coordination.k8s.io/leases:create",
-                        "/configmaps:update", "/configmaps:create"}) {
+  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+                        "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create",
+                        "/configmaps:patch", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
   for (const auto& g :
-       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
-        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:update"}) {
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:patch"}) {
     EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
   }
   EXPECT_TRUE(web.count("/configmaps:get"));
