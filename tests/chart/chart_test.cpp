@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -318,6 +320,13 @@ TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   YAML::Node sm = o["ServiceMonitor/spotfit-system/spotfit"];
   EXPECT_EQ(str(sm["spec"]["endpoints"][0]["port"]), "metrics");
   EXPECT_EQ(str(sm["metadata"]["labels"]["release"]), "prometheus");
+  // The scaler has no Service: a PodMonitor scrapes it as job spotfit-scaler (alert SpotfitScalerDown).
+  YAML::Node pm = o["PodMonitor/spotfit-system/spotfit-scaler"];
+  ASSERT_TRUE(pm) << "the scaler's pods are scraped too";
+  EXPECT_EQ(str(pm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]), "spotfit-scaler");
+  EXPECT_EQ(str(pm["spec"]["podMetricsEndpoints"][0]["port"]), "metrics");
+  EXPECT_EQ(str(pm["spec"]["podMetricsEndpoints"][0]["relabelings"][0]["replacement"]), "spotfit-scaler");
+  EXPECT_EQ(str(pm["metadata"]["labels"]["release"]), "prometheus");
   YAML::Node rules = YAML::LoadFile(kSource + "/manifests/monitoring/prometheusrule.yaml");
   EXPECT_EQ(canonical(o["PrometheusRule/spotfit-system/spotfit"]["spec"]), canonical(rules["spec"]));
   YAML::Node dashboard = o["ConfigMap/spotfit-system/spotfit-grafana-dashboard"];
@@ -519,6 +528,48 @@ TEST_F(Chart, DriftDefaultsRenderTheKustomizeBase) {
                      "Issuer/spotfit-system/spotfit-ca", "Certificate/spotfit-system/spotfit-serving",
                      "ResourceQuota/spotfit-system/spotfit-critical-pods"},
                     {"Namespace//spotfit-system"});
+}
+
+// The anchor GitHub gives a Markdown heading: lower case, punctuation but '-' dropped, spaces to '-'.
+std::string headingAnchor(const std::string& heading) {
+  std::string a;
+  for (char c : heading) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      a += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (c == ' ' || c == '-')
+      a += '-';
+  }
+  return a;
+}
+
+TEST(Monitoring, EveryAlertLinksItsSectionOfDocsRunbooks) {
+  std::set<std::string> anchors;
+  std::ifstream doc(kSource + "/docs/runbooks.md");
+  ASSERT_TRUE(doc) << "docs/runbooks.md";
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind('#', 0) != 0) continue;
+    std::size_t text = line.find_first_not_of('#');
+    if (text != std::string::npos && line[text] == ' ') anchors.insert(headingAnchor(line.substr(text + 1)));
+  }
+  YAML::Node rules = YAML::LoadFile(kSource + "/manifests/monitoring/prometheusrule.yaml");
+  const std::string base = "https://github.com/spotfit/spotfit/blob/main/docs/runbooks.md#";
+  std::size_t alerts = 0;
+  for (const auto& group : rules["spec"]["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      if (!rule["alert"]) continue;
+      ++alerts;
+      std::string alert = str(rule["alert"]), url = str(rule["annotations"]["runbook_url"]);
+      ASSERT_EQ(url.rfind(base, 0), 0u) << alert << ": runbook_url " << url << " is not in docs/runbooks.md";
+      std::string anchor = url.substr(base.size());
+      EXPECT_EQ(anchor, headingAnchor(alert)) << alert << ": its section is named after it";
+      EXPECT_TRUE(anchors.count(anchor)) << alert << ": docs/runbooks.md has no section #" << anchor;
+    }
+  }
+  EXPECT_GE(alerts, 10u);
+  for (const char* needed :
+       {"spotfitdown", "spotfitcertificateexpiringsoon", "spotfitwebhookerrors", "spotfitextenderfailing"}) {
+    EXPECT_TRUE(anchors.count(needed)) << needed;
+  }
 }
 
 TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {

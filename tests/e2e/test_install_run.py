@@ -25,6 +25,7 @@ ServiceAccounts, and the apiserver calls the webhook through the chart's Service
 import base64
 import json
 import os
+import re
 import unittest
 
 from e2e_common import WAIT, ClusterTestCase, controlplane, node_pool, pool_nodes, unique, wait_for
@@ -53,6 +54,33 @@ NOT_USED_HERE = {
     ("spotfit-scaler", "", "events", "patch"): "the same Event again raises its count (tests/scaler/kube_test.cpp)",
 }
 READ_VERBS = {"get", "list", "watch"}
+# Metric families an alert uses that have no sample (and so no line in /metrics) until their event happens,
+# which this scenario does not cause, and the e2e test that scrapes them.
+FIRST_SAMPLE_ELSEWHERE = {"spotfit_scaler_interruptions_total": "e2e_scaleup (InterruptionTest)"}
+
+
+def alert_metric_names(rule_text):
+    """{alert: the spotfit_* metric names its expr uses (histogram series reduced to the family)}, read from the
+    PrometheusRule's YAML text (block and plain scalars; the standard library has no YAML parser)."""
+    alerts, alert, lines = {}, None, rule_text.splitlines()
+    for i, line in enumerate(lines):
+        named = re.match(r"\s*- alert:\s*(\S+)", line)
+        if named:
+            alert = named.group(1)
+            alerts[alert] = set()
+            continue
+        expr = re.match(r"(\s*)expr:\s*(.*)$", line)
+        if not expr or alert is None:
+            continue
+        text, indent = expr.group(2), len(expr.group(1))
+        if text.strip() in ("|", ">", "|-", ">-"):
+            text = ""
+            for more in lines[i + 1:]:
+                if more.strip() and len(more) - len(more.lstrip()) <= indent:
+                    break
+                text += more + "\n"
+        alerts[alert] |= {re.sub(r"_(bucket|sum|count)$", "", m) for m in re.findall(r"\bspotfit_[a-z0-9_]+", text)}
+    return alerts
 
 
 def objects(cluster, rendered):
@@ -170,12 +198,15 @@ class InstallRun(ClusterTestCase):
             setattr(self, name.replace("-", "_"), process)
         self.point_service_at(find(items, "Service", "spotfit"), self.spotfit.https_port)
 
+        # Spot m5.xlarge is out of capacity: the scaler falls back to on-demand (and counts the failure).
         self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool(
-            POOL, {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07}))
+            POOL, {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
+            provider_parameters={"unavailableOfferings": "m5.xlarge:spot"}))
         ns = unique("team")
         self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"})
         self.kube.wait_default_service_account(ns, WAIT)
-        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"},
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train", "annotations": {
+                   "spotfit.io/budget": "100"}},
                "spec": {"parallelism": 2, "completions": 4, "template": {"spec": {
                    "restartPolicy": "Never", "nodeSelector": {"spotfit.io/node-pool": POOL},
                    "containers": [{"name": "c", "image": "registry.invalid/e2e/work:1",
@@ -196,8 +227,11 @@ class InstallRun(ClusterTestCase):
             pods = self.kube.pods(ns, "batch.kubernetes.io/job-name=train")
             return pods if len(pods) == 2 and all(p["spec"].get("nodeName") for p in pods) else None
         pods = wait_for("the Job's pods bound on a node the scaler added", bound, 3 * WAIT)
-        nodes = {n["metadata"]["name"] for n in pool_nodes(self.kube, POOL)}
+        nodes = {n["metadata"]["name"]: n for n in pool_nodes(self.kube, POOL)}
         self.assertTrue(nodes)
+        for node in nodes.values():
+            self.assertEqual(node["metadata"]["labels"]["spotfit.io/capacity-type"], "on-demand")
+        self.assertGreater(self.spotfit_scaler.metric("spotfit_scaler_scale_up_failures_total", pool=POOL), 0)
         for pod in pods:
             self.assertIn(pod["spec"]["nodeName"], nodes)
             self.assertTrue(any(t.get("key") == "spotfit.io/capacity-type" for t in pod["spec"]["tolerations"]))
@@ -248,7 +282,21 @@ class InstallRun(ClusterTestCase):
                               {"spec": {"disruption": {"consolidateAfter": "1s"}}})
         wait_for("the scaler to remove the empty node", lambda: not pool_nodes(self.kube, POOL), 3 * WAIT)
 
+        self.check_alerts_use_exported_metrics()
         self.check_least_privilege(items)
+
+    def check_alerts_use_exported_metrics(self):
+        """Every spotfit_* metric an alert of the shipped PrometheusRule uses is exported by one of the two
+        running processes (a scrape after the scenario, so the labelled families have samples), except the
+        families in FIRST_SAMPLE_ELSEWHERE, which a scrape shows only once their event happened."""
+        exported = set(FIRST_SAMPLE_ELSEWHERE)
+        for process in (self.spotfit, self.spotfit_scaler):
+            exported |= {line.split()[2] for line in process.metrics().splitlines() if line.startswith("# TYPE ")}
+        with open(os.path.join(spotfitproc.SOURCE_DIR, "manifests", "monitoring", "prometheusrule.yaml")) as f:
+            alerts = alert_metric_names(f.read())
+        self.assertGreaterEqual(len(alerts), 10)
+        missing = {alert: sorted(names - exported) for alert, names in alerts.items() if names - exported}
+        self.assertEqual(missing, {}, "alerts on metrics spotfit does not export")
 
     def check_least_privilege(self, items):
         events = [e for e in self.cluster.audit_events() if e.get("user", {}).get("username") in USERS]
