@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -569,6 +570,48 @@ TEST(Monitoring, EveryAlertLinksItsSectionOfDocsRunbooks) {
   for (const char* needed :
        {"spotfitdown", "spotfitcertificateexpiringsoon", "spotfitwebhookerrors", "spotfitextenderfailing"}) {
     EXPECT_TRUE(anchors.count(needed)) << needed;
+  }
+}
+
+TEST(Monitoring, DashboardHasWebhookPanelsAndNamespaceWorkflowPoolVariables) {
+  YAML::Node d = YAML::LoadFile(kSource + "/manifests/monitoring/grafana-dashboard.json");  // JSON is YAML
+  std::set<std::string> variables;
+  for (const auto& v : d["templating"]["list"]) variables.insert(str(v["name"]));
+  std::string exprs;
+  for (const auto& panel : d["panels"]) {
+    for (const auto& t : panel["targets"]) exprs += str(t["expr"]) + "\n";
+  }
+  for (const char* v : {"namespace", "workflow", "pool"}) {
+    EXPECT_TRUE(variables.count(v)) << "dashboard variable " << v;
+    EXPECT_NE(exprs.find(std::string("=~\"$") + v + "\""), std::string::npos) << "no panel filters by $" << v;
+  }
+  for (const char* metric : {"spotfit_webhook_admissions_total", "spotfit_webhook_mutations_total",
+                             "spotfit_webhook_internal_errors_total", "spotfit_tls_certificate_expiry_timestamp_seconds"}) {
+    EXPECT_NE(exprs.find(metric), std::string::npos) << "no webhook panel on " << metric;
+  }
+}
+
+// docs/annotations.md is the one reference of spotfit.io/ names: every one the source uses is on it.
+TEST(Docs, AnnotationsDocListsEverySpotfitName) {
+  std::ifstream docFile(kSource + "/docs/annotations.md");
+  ASSERT_TRUE(docFile) << "docs/annotations.md";
+  std::stringstream doc;
+  doc << docFile.rdbuf();
+  const std::regex name(R"(spotfit\.io/[A-Za-z0-9._-]*[A-Za-z0-9])");
+  std::set<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(kSource + "/src")) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream f(entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    const std::string s = text.str();
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), name); it != std::sregex_iterator(); ++it) {
+      names.insert(it->str());
+    }
+  }
+  EXPECT_GE(names.size(), 15u);
+  for (const auto& n : names) {
+    EXPECT_NE(doc.str().find("`" + n), std::string::npos) << n << " is used in src/ but not in docs/annotations.md";
   }
 }
 
