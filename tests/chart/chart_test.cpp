@@ -615,6 +615,36 @@ TEST(Docs, AnnotationsDocListsEverySpotfitName) {
   }
 }
 
+std::string readText(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+// README.md points only inside the repository, lists every doc in docs/, and the newcomer docs' file
+// references resolve.
+TEST(Docs, ReadmeAndNewcomerDocsPointAtFilesOfTheRepository) {
+  const std::string readme = readText(kSource + "/README.md");
+  ASSERT_FALSE(readme.empty());
+  EXPECT_EQ(readme.find("](http"), std::string::npos) << "README links outside the repository";
+  EXPECT_EQ(readme.find("../"), std::string::npos) << "README points outside the repository";
+  for (const auto& entry : fs::directory_iterator(kSource + "/docs")) {
+    if (entry.path().extension() != ".md") continue;
+    std::string doc = "`docs/" + entry.path().filename().string() + "`";
+    EXPECT_NE(readme.find(doc), std::string::npos) << "README's documentation table lacks " << doc;
+  }
+  const std::regex path(R"(`((?:docs|charts|manifests|scripts|tests|certs|examples)/[A-Za-z0-9_./-]+\.(?:md|yaml|sh|py|cpp|json))[`#])");
+  for (const char* doc : {"README.md", "docs/quickstart.md", "docs/troubleshooting.md", "docs/upgrade.md",
+                          "docs/architecture.md", "docs/annotations.md", "docs/runbooks.md"}) {
+    const std::string text = readText(kSource + "/" + doc);
+    EXPECT_FALSE(text.empty()) << doc;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), path); it != std::sregex_iterator(); ++it) {
+      EXPECT_TRUE(fs::exists(kSource + "/" + (*it)[1].str())) << doc << " refers to " << (*it)[1] << ", which does not exist";
+    }
+  }
+}
+
 TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
   Objects kustomize = kustomizeRender(kSource + "/manifests/monitoring");
   Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
