@@ -282,11 +282,11 @@ class InstallRun(ClusterTestCase):
                               {"spec": {"disruption": {"consolidateAfter": "1s"}}})
         wait_for("the scaler to remove the empty node", lambda: not pool_nodes(self.kube, POOL), 3 * WAIT)
 
-        self.check_alerts_use_exported_metrics()
+        self.check_monitoring_uses_exported_metrics()
         self.check_least_privilege(items)
 
-    def check_alerts_use_exported_metrics(self):
-        """Every spotfit_* metric an alert of the shipped PrometheusRule uses is exported by one of the two
+    def check_monitoring_uses_exported_metrics(self):
+        """Every spotfit_* metric an alert of the shipped PrometheusRule or a dashboard panel uses is exported by one of the two
         running processes (a scrape after the scenario, so the labelled families have samples), except the
         families in FIRST_SAMPLE_ELSEWHERE, which a scrape shows only once their event happened."""
         exported = set(FIRST_SAMPLE_ELSEWHERE)
@@ -297,6 +297,17 @@ class InstallRun(ClusterTestCase):
         self.assertGreaterEqual(len(alerts), 10)
         missing = {alert: sorted(names - exported) for alert, names in alerts.items() if names - exported}
         self.assertEqual(missing, {}, "alerts on metrics spotfit does not export")
+        # The same for the Grafana dashboard's queries.
+        with open(os.path.join(spotfitproc.SOURCE_DIR, "manifests", "monitoring", "grafana-dashboard.json")) as f:
+            dashboard = json.load(f)
+        panels = {}
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                panels.setdefault(panel["title"], set()).update(
+                    re.sub(r"_(bucket|sum|count)$", "", m) for m in re.findall(r"\bspotfit_[a-z0-9_]+", target["expr"]))
+        self.assertGreaterEqual(len(panels), 15)
+        missing = {title: sorted(names - exported) for title, names in panels.items() if names - exported}
+        self.assertEqual(missing, {}, "dashboard panels on metrics spotfit does not export")
 
     def check_least_privilege(self, items):
         events = [e for e in self.cluster.audit_events() if e.get("user", {}).get("username") in USERS]
