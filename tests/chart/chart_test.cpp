@@ -645,6 +645,31 @@ TEST(Docs, ReadmeAndNewcomerDocsPointAtFilesOfTheRepository) {
   }
 }
 
+// The kustomize base with components of manifests/components/, as a user's overlay outside the tree uses
+// them (kustomize refuses an overlay inside the base's own root).
+Objects kustomizeWithComponents(const std::vector<std::string>& components) {
+  fs::path dir = fs::temp_directory_path() / ("spotfit-overlay-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string base = fs::relative(fs::path(kSource) / "manifests", dir).string();
+  std::ofstream k(dir / "kustomization.yaml");
+  k << "resources: [" << base << "]\ncomponents:\n";
+  for (const auto& c : components) k << "  - " << base << "/components/" << c << "\n";
+  k.close();
+  Objects o = kustomizeRender(dir.string());
+  fs::remove_all(dir);
+  return o;
+}
+
+TEST_F(Chart, DriftCertManagerComponentRendersTheChartsCertManagerMode) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager"});
+  Objects chart = render("");
+  ASSERT_FALSE(kustomize.empty());
+  // The chart's default tls.mode is certManager: its Issuers and Certificates are the component's.
+  ASSERT_TRUE(kustomize.count("Certificate/spotfit-system/spotfit-serving"));
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
 TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
   Objects kustomize = kustomizeRender(kSource + "/manifests/monitoring");
   Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
