@@ -670,6 +670,16 @@ TEST_F(Chart, DriftCertManagerComponentRendersTheChartsCertManagerMode) {
                     {"Namespace//spotfit-system"});
 }
 
+TEST_F(Chart, DriftWebhookOnlyComponentRendersTheChartsWebhookOnlyRoles) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager", "webhook-only"});
+  Objects chart = render("", "--set roles.extender=false,roles.scaler=false");
+  ASSERT_FALSE(kustomize.empty());
+  EXPECT_FALSE(kustomize.count("Deployment/spotfit-system/spotfit-scaler"));
+  EXPECT_FALSE(grantsOf(kustomize, "spotfit").count("/nodes:list")) << "webhook only: no Node access";
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
 TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
   Objects kustomize = kustomizeRender(kSource + "/manifests/monitoring");
   Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
