@@ -680,6 +680,16 @@ TEST_F(Chart, DriftWebhookOnlyComponentRendersTheChartsWebhookOnlyRoles) {
                     {"Namespace//spotfit-system"});
 }
 
+TEST_F(Chart, DriftMonitoringComponentRendersTheChartsMonitoring) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager", "monitoring"});
+  Objects chart = render("", "--set monitoring.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,"
+                             "monitoring.dashboard.enabled=true");
+  ASSERT_FALSE(kustomize.empty());
+  ASSERT_TRUE(kustomize.count("PodMonitor/spotfit-system/spotfit-scaler"));
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
 TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
   Objects kustomize = kustomizeRender(kSource + "/manifests/monitoring");
   Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
