@@ -12,6 +12,7 @@ packages=(
   python3 wrk procps iproute2 util-linux
   clang-14 libclang-rt-14-dev
   skopeo binutils
+  prometheus  # for promtool only: tests/chart checks and unit-tests the shipped alert rules with it
 
 )
 

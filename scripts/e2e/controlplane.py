@@ -198,14 +198,23 @@ class Cluster(StartStop):
 
     scheduler_extenders: list of extender dicts placed in the KubeSchedulerConfiguration.
     apiserver_args: extra kube-apiserver flags (e.g. --admission-control-config-file).
+    aggregator_routing: --enable-aggregator-routing=true: the apiserver reaches a Service named by a webhook's
+        clientConfig.service through the Service's EndpointSlices instead of its cluster IP (there is no
+        kube-proxy here), so a test can point an EndpointSlice at a loopback port.
+    audit_users: user names whose requests the apiserver's audit log records at level Metadata (nobody
+        else's); read them with audit_events().
     keep: leave the work directory behind (logs, certs) for inspection.
     """
 
-    def __init__(self, bin_dir=None, workdir=None, scheduler_extenders=None, keep=None, apiserver_args=()):
+    def __init__(self, bin_dir=None, workdir=None, scheduler_extenders=None, keep=None, apiserver_args=(),
+                 aggregator_routing=False, audit_users=()):
         self.bin_dir = bin_dir
         self.workdir = workdir
         self.scheduler_extenders = scheduler_extenders or []
         self.apiserver_args = list(apiserver_args)
+        self.aggregator_routing = aggregator_routing
+        self.audit_users = list(audit_users)
+        self.audit_log = None
         self.keep = keep if keep is not None else os.environ.get("SPOTFIT_E2E_KEEP") == "1"
         self.processes = []
         self.ports = set()
@@ -261,6 +270,17 @@ class Cluster(StartStop):
         self._wait(etcd, "etcd health", lambda: self._http_ok(f"http://127.0.0.1:{etcd_client}/health"), deadline)
 
         pki = self.pki
+        optional = []
+        if self.aggregator_routing:
+            optional.append("--enable-aggregator-routing=true")
+        if self.audit_users:
+            policy = os.path.join(self.workdir, "audit-policy.json")
+            with open(policy, "w") as f:
+                json.dump({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+                           "rules": [{"level": "Metadata", "users": self.audit_users}, {"level": "None"}]}, f)
+            self.audit_log = os.path.join(self.logs, "audit.log")
+            optional += [f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}",
+                         "--audit-log-format=json", "--audit-log-mode=blocking"]
         self.apiserver = self._spawn("kube-apiserver", [
             f"--etcd-servers=http://127.0.0.1:{etcd_client}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={self.apiserver_port}",
@@ -278,7 +298,7 @@ class Cluster(StartStop):
             "--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
             "ValidatingAdmissionPolicy,NamespaceLifecycle,ServiceAccount,TaintNodesByCondition,Priority,"
             "DefaultTolerationSeconds,DefaultStorageClass,ResourceQuota,LimitRanger",
-            "--profiling=false", "--v=1", *self.apiserver_args])
+            "--profiling=false", "--v=1", *optional, *self.apiserver_args])
         ca_context = ssl.create_default_context(cafile=os.path.join(pki, "ca.crt"))
         ca_context.load_cert_chain(os.path.join(pki, "admin.crt"), os.path.join(pki, "admin.key"))
         self._wait(self.apiserver, "kube-apiserver /readyz",
@@ -438,6 +458,22 @@ class Cluster(StartStop):
         if check and result.returncode != 0:
             raise ClusterError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
         return result
+
+    def audit_events(self):
+        """The audit log's events so far (dicts, audit.k8s.io/v1 Event), when started with audit_users."""
+        if not self.audit_log:
+            raise ClusterError("the cluster was started without audit_users")
+        events = []
+        try:
+            with open(self.audit_log) as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return events
+        # The last element is "" after a complete line, or a line the apiserver is still writing.
+        for line in lines[:-1]:
+            if line.strip():
+                events.append(json.loads(line))
+        return events
 
     def metrics(self):
         """The apiserver's Prometheus text exposition."""

@@ -85,12 +85,17 @@ def metric_sum(metrics_text, name, **labels):
 class Spotfit(controlplane.StartStop):
     """`spotfit serve` for a Cluster. Context manager; start()/stop() may be called again (restart)."""
 
-    def __init__(self, cluster, config_text=None, scaler=False, extra_args=(), certs=None):
+    def __init__(self, cluster, config_text=None, scaler=False, extra_args=(), certs=None, name="spotfit",
+                 kubeconfig=None):
         """certs: a directory `spotfit certs --dns spotfit.spotfit-system.svc --dns localhost` already wrote
-        (e.g. with client certificates the control plane was started with); default: a fresh one."""
+        (e.g. with client certificates the control plane was started with), or one with the same files taken
+        from a Secret; default: a fresh one. name: the process and its directory under the cluster's work
+        directory (several spotfits at once). kubeconfig: default the cluster's admin kubeconfig."""
         self.cluster = cluster
         self.binary = spotfit_binary()
-        self.dir = os.path.join(cluster.workdir, "spotfit")
+        self.name = name
+        self.kubeconfig = kubeconfig or cluster.kubeconfig
+        self.dir = os.path.join(cluster.workdir, name)
         os.makedirs(self.dir, exist_ok=True)
         self.config_text = config_text
         self.scaler = scaler
@@ -117,7 +122,7 @@ class Spotfit(controlplane.StartStop):
         argv = [self.binary, "serve", f"--https-addr=127.0.0.1:{self.https_port}",
                 f"--metrics-addr=127.0.0.1:{self.metrics_port}",
                 f"--tls-cert-file={self.certs}/tls.crt", f"--tls-key-file={self.certs}/tls.key",
-                f"--kubeconfig={self.cluster.kubeconfig}", "--log-level=debug"]
+                f"--kubeconfig={self.kubeconfig}", "--log-level=debug"]
         if self.config_text is not None:
             path = os.path.join(self.dir, "config.yaml")
             with open(path, "w") as f:
@@ -126,7 +131,7 @@ class Spotfit(controlplane.StartStop):
         if self.scaler:
             argv.append("--scaler")
         argv += self.extra_args
-        self.process = self.cluster.add_process("spotfit", argv)
+        self.process = self.cluster.add_process(self.name, argv)
         deadline = time.monotonic() + timeout
         while not self._get_ok("/readyz"):
             if not self.process.alive():

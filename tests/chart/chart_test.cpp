@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -258,7 +261,7 @@ TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
   EXPECT_TRUE(g.count("/pods:watch"));
   EXPECT_FALSE(g.count("/nodes:create"));
   EXPECT_FALSE(g.count("/nodes:delete"));
-  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:update"));
+  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:patch"));
   EXPECT_FALSE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(grantsOf(o, "spotfit").count("/nodes:list")) << "the extender's reads, for the spotfit account";
   YAML::Node cert = o["Certificate/spotfit-system/spotfit-serving"];
@@ -318,6 +321,13 @@ TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   YAML::Node sm = o["ServiceMonitor/spotfit-system/spotfit"];
   EXPECT_EQ(str(sm["spec"]["endpoints"][0]["port"]), "metrics");
   EXPECT_EQ(str(sm["metadata"]["labels"]["release"]), "prometheus");
+  // The scaler has no Service: a PodMonitor scrapes it as job spotfit-scaler (alert SpotfitScalerDown).
+  YAML::Node pm = o["PodMonitor/spotfit-system/spotfit-scaler"];
+  ASSERT_TRUE(pm) << "the scaler's pods are scraped too";
+  EXPECT_EQ(str(pm["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]), "spotfit-scaler");
+  EXPECT_EQ(str(pm["spec"]["podMetricsEndpoints"][0]["port"]), "metrics");
+  EXPECT_EQ(str(pm["spec"]["podMetricsEndpoints"][0]["relabelings"][0]["replacement"]), "spotfit-scaler");
+  EXPECT_EQ(str(pm["metadata"]["labels"]["release"]), "prometheus");
   YAML::Node rules = YAML::LoadFile(kSource + "/manifests/monitoring/prometheusrule.yaml");
   EXPECT_EQ(canonical(o["PrometheusRule/spotfit-system/spotfit"]["spec"]), canonical(rules["spec"]));
   YAML::Node dashboard = o["ConfigMap/spotfit-system/spotfit-grafana-dashboard"];
@@ -344,14 +354,14 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
 
   // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
   std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
-                        "cluster.x-k8s.io/machinedeployments:update", "coordination.k8s.io/leases:create",
-                        "/configmaps:update", "/configmaps:create"}) {
+  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+                        "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create",
+                        "/configmaps:patch", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
   for (const auto& g :
-       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:update",
-        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:update"}) {
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:patch"}) {
     EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
   }
   EXPECT_TRUE(web.count("/configmaps:get"));
@@ -518,6 +528,165 @@ TEST_F(Chart, DriftDefaultsRenderTheKustomizeBase) {
                     {"Issuer/spotfit-system/spotfit-selfsigned", "Certificate/spotfit-system/spotfit-ca",
                      "Issuer/spotfit-system/spotfit-ca", "Certificate/spotfit-system/spotfit-serving",
                      "ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
+// The anchor GitHub gives a Markdown heading: lower case, punctuation but '-' dropped, spaces to '-'.
+std::string headingAnchor(const std::string& heading) {
+  std::string a;
+  for (char c : heading) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      a += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (c == ' ' || c == '-')
+      a += '-';
+  }
+  return a;
+}
+
+TEST(Monitoring, EveryAlertLinksItsSectionOfDocsRunbooks) {
+  std::set<std::string> anchors;
+  std::ifstream doc(kSource + "/docs/runbooks.md");
+  ASSERT_TRUE(doc) << "docs/runbooks.md";
+  for (std::string line; std::getline(doc, line);) {
+    if (line.rfind('#', 0) != 0) continue;
+    std::size_t text = line.find_first_not_of('#');
+    if (text != std::string::npos && line[text] == ' ') anchors.insert(headingAnchor(line.substr(text + 1)));
+  }
+  YAML::Node rules = YAML::LoadFile(kSource + "/manifests/monitoring/prometheusrule.yaml");
+  const std::string base = "https://github.com/spotfit/spotfit/blob/main/docs/runbooks.md#";
+  std::size_t alerts = 0;
+  for (const auto& group : rules["spec"]["groups"]) {
+    for (const auto& rule : group["rules"]) {
+      if (!rule["alert"]) continue;
+      ++alerts;
+      std::string alert = str(rule["alert"]), url = str(rule["annotations"]["runbook_url"]);
+      ASSERT_EQ(url.rfind(base, 0), 0u) << alert << ": runbook_url " << url << " is not in docs/runbooks.md";
+      std::string anchor = url.substr(base.size());
+      EXPECT_EQ(anchor, headingAnchor(alert)) << alert << ": its section is named after it";
+      EXPECT_TRUE(anchors.count(anchor)) << alert << ": docs/runbooks.md has no section #" << anchor;
+    }
+  }
+  EXPECT_GE(alerts, 10u);
+  for (const char* needed :
+       {"spotfitdown", "spotfitcertificateexpiringsoon", "spotfitwebhookerrors", "spotfitextenderfailing"}) {
+    EXPECT_TRUE(anchors.count(needed)) << needed;
+  }
+}
+
+TEST(Monitoring, DashboardHasWebhookPanelsAndNamespaceWorkflowPoolVariables) {
+  YAML::Node d = YAML::LoadFile(kSource + "/manifests/monitoring/grafana-dashboard.json");  // JSON is YAML
+  std::set<std::string> variables;
+  for (const auto& v : d["templating"]["list"]) variables.insert(str(v["name"]));
+  std::string exprs;
+  for (const auto& panel : d["panels"]) {
+    for (const auto& t : panel["targets"]) exprs += str(t["expr"]) + "\n";
+  }
+  for (const char* v : {"namespace", "workflow", "pool"}) {
+    EXPECT_TRUE(variables.count(v)) << "dashboard variable " << v;
+    EXPECT_NE(exprs.find(std::string("=~\"$") + v + "\""), std::string::npos) << "no panel filters by $" << v;
+  }
+  for (const char* metric : {"spotfit_webhook_admissions_total", "spotfit_webhook_mutations_total",
+                             "spotfit_webhook_internal_errors_total", "spotfit_tls_certificate_expiry_timestamp_seconds"}) {
+    EXPECT_NE(exprs.find(metric), std::string::npos) << "no webhook panel on " << metric;
+  }
+}
+
+// docs/annotations.md is the one reference of spotfit.io/ names: every one the source uses is on it.
+TEST(Docs, AnnotationsDocListsEverySpotfitName) {
+  std::ifstream docFile(kSource + "/docs/annotations.md");
+  ASSERT_TRUE(docFile) << "docs/annotations.md";
+  std::stringstream doc;
+  doc << docFile.rdbuf();
+  const std::regex name(R"(spotfit\.io/[A-Za-z0-9._-]*[A-Za-z0-9])");
+  std::set<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(kSource + "/src")) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream f(entry.path());
+    std::stringstream text;
+    text << f.rdbuf();
+    const std::string s = text.str();
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), name); it != std::sregex_iterator(); ++it) {
+      names.insert(it->str());
+    }
+  }
+  EXPECT_GE(names.size(), 15u);
+  for (const auto& n : names) {
+    EXPECT_NE(doc.str().find("`" + n), std::string::npos) << n << " is used in src/ but not in docs/annotations.md";
+  }
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+// README.md points only inside the repository, lists every doc in docs/, and the newcomer docs' file
+// references resolve.
+TEST(Docs, ReadmeAndNewcomerDocsPointAtFilesOfTheRepository) {
+  const std::string readme = readText(kSource + "/README.md");
+  ASSERT_FALSE(readme.empty());
+  EXPECT_EQ(readme.find("](http"), std::string::npos) << "README links outside the repository";
+  EXPECT_EQ(readme.find("../"), std::string::npos) << "README points outside the repository";
+  for (const auto& entry : fs::directory_iterator(kSource + "/docs")) {
+    if (entry.path().extension() != ".md") continue;
+    std::string doc = "`docs/" + entry.path().filename().string() + "`";
+    EXPECT_NE(readme.find(doc), std::string::npos) << "README's documentation table lacks " << doc;
+  }
+  const std::regex path(R"(`((?:docs|charts|manifests|scripts|tests|certs|examples)/[A-Za-z0-9_./-]+\.(?:md|yaml|sh|py|cpp|json))[`#])");
+  for (const char* doc : {"README.md", "docs/quickstart.md", "docs/troubleshooting.md", "docs/upgrade.md",
+                          "docs/architecture.md", "docs/annotations.md", "docs/runbooks.md"}) {
+    const std::string text = readText(kSource + "/" + doc);
+    EXPECT_FALSE(text.empty()) << doc;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), path); it != std::sregex_iterator(); ++it) {
+      EXPECT_TRUE(fs::exists(kSource + "/" + (*it)[1].str())) << doc << " refers to " << (*it)[1] << ", which does not exist";
+    }
+  }
+}
+
+// The kustomize base with components of manifests/components/, as a user's overlay outside the tree uses
+// them (kustomize refuses an overlay inside the base's own root).
+Objects kustomizeWithComponents(const std::vector<std::string>& components) {
+  fs::path dir = fs::temp_directory_path() / ("spotfit-overlay-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string base = fs::relative(fs::path(kSource) / "manifests", dir).string();
+  std::ofstream k(dir / "kustomization.yaml");
+  k << "resources: [" << base << "]\ncomponents:\n";
+  for (const auto& c : components) k << "  - " << base << "/components/" << c << "\n";
+  k.close();
+  Objects o = kustomizeRender(dir.string());
+  fs::remove_all(dir);
+  return o;
+}
+
+TEST_F(Chart, DriftCertManagerComponentRendersTheChartsCertManagerMode) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager"});
+  Objects chart = render("");
+  ASSERT_FALSE(kustomize.empty());
+  // The chart's default tls.mode is certManager: its Issuers and Certificates are the component's.
+  ASSERT_TRUE(kustomize.count("Certificate/spotfit-system/spotfit-serving"));
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
+TEST_F(Chart, DriftWebhookOnlyComponentRendersTheChartsWebhookOnlyRoles) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager", "webhook-only"});
+  Objects chart = render("", "--set roles.extender=false,roles.scaler=false");
+  ASSERT_FALSE(kustomize.empty());
+  EXPECT_FALSE(kustomize.count("Deployment/spotfit-system/spotfit-scaler"));
+  EXPECT_FALSE(grantsOf(kustomize, "spotfit").count("/nodes:list")) << "webhook only: no Node access";
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
+                    {"Namespace//spotfit-system"});
+}
+
+TEST_F(Chart, DriftMonitoringComponentRendersTheChartsMonitoring) {
+  Objects kustomize = kustomizeWithComponents({"cert-manager", "monitoring"});
+  Objects chart = render("", "--set monitoring.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,"
+                             "monitoring.dashboard.enabled=true");
+  ASSERT_FALSE(kustomize.empty());
+  ASSERT_TRUE(kustomize.count("PodMonitor/spotfit-system/spotfit-scaler"));
+  expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
                     {"Namespace//spotfit-system"});
 }
 

@@ -112,13 +112,14 @@ TEST(AccessManifests, ScalerAccountWritesOnlyItsLeaseAndLedger) {
   for (const char* need :
        {"/nodes:create", "/nodes:delete", "/nodes:patch", "/pods/eviction:create", "/pods:watch",
         "policy/poddisruptionbudgets:watch", "spotfit.io/nodepools:watch", "spotfit.io/nodepools/status:patch",
-        "cluster.x-k8s.io/machinedeployments/scale:update", "coordination.k8s.io/leases:create", "/events:create"}) {
+        "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create", "/events:create"}) {
     EXPECT_TRUE(allows(g, need)) << need;
   }
   EXPECT_TRUE(allows(g, "coordination.k8s.io/leases:get", "spotfit-scaler"));
   EXPECT_TRUE(allows(g, "coordination.k8s.io/leases:update", "spotfit-scaler"));
   EXPECT_FALSE(allows(g, "coordination.k8s.io/leases:update", "kube-scheduler")) << "only its own Lease";
-  for (const char* verb : {"get", "patch", "update"}) {
+  EXPECT_FALSE(g.count("/configmaps:update")) << "the scaler writes the ledger with merge patches";
+  for (const char* verb : {"get", "patch"}) {
     std::string what = std::string("/configmaps:") + verb;
     EXPECT_TRUE(allows(g, what, "spotfit-cost-ledger")) << what;
     ASSERT_TRUE(g.count(what));

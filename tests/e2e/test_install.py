@@ -2,7 +2,7 @@
 kube-apiserver as shipped (schemas, the webhook's service reference, the CRD becoming Established), the
 chart's accounts hold the same least-privilege rights as the kustomize base's (RBAC asked through
 SubjectAccessReviews), and uninstalling removes them again. Running spotfit itself from the shipped objects
-(ServiceAccount token, Service routing) is not covered here yet.
+(ServiceAccount token, Service routing, audit log) is test_install_run.py.
 
 The cert-manager objects (tls.mode certManager, the chart's default) and the Prometheus Operator objects
 (monitoring.*) need CRDs this control plane does not have: the chart is applied with tls.mode selfSigned and

@@ -120,11 +120,20 @@ class ManifestsTest(ClusterTestCase):
             self.kube.create_namespace("spotfit-system")
         work = tempfile.mkdtemp(prefix="spotfit-e2e-manifests-")
         self.addCleanup(shutil.rmtree, work, True)
+        source = os.path.join(MANIFESTS, "scheduler")
+        before = sorted(os.path.join(d, f) for d, _, files in os.walk(source) for f in files)
         scheduler = os.path.join(work, "scheduler")
-        shutil.copytree(os.path.join(MANIFESTS, "scheduler"), scheduler)
-        subprocess.run(["bash", os.path.join(scheduler, "render.sh"), "--ca",
-                        os.path.join(self.cluster.pki, "ca.crt")],
+        subprocess.run(["bash", os.path.join(source, "render.sh"), "--ca", os.path.join(self.cluster.pki, "ca.crt"),
+                        "--out", scheduler, "--service-ip", "10.0.0.42"],
                        check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # render.sh writes only under --out, nothing into the source tree.
+        self.assertEqual(sorted(os.path.join(d, f) for d, _, files in os.walk(source) for f in files), before)
+        self.assertTrue(os.path.exists(os.path.join(scheduler, "default-profile", "scheduler-config.yaml")))
+        refused = subprocess.run(["bash", os.path.join(source, "render.sh"), "--ca",
+                                  os.path.join(self.cluster.pki, "ca.crt"), "--out", os.path.join(source, "out")],
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertFalse(os.path.exists(os.path.join(source, "out")))
         result = self.cluster.kubectl("apply", "--dry-run=server", "-k",
                                       os.path.join(scheduler, "second-scheduler"))
         self.assertIn("deployment.apps/spotfit-scheduler created (server dry run)", result.stdout)
