@@ -186,9 +186,33 @@ class Reader {
   std::vector<ConfigIssue>& issues_;
 };
 
+// Extended resources of an instance type other than whole GPUs (`gpus`): MIG profiles, time-sliced GPUs,
+// vendor devices. Whole units, as the kubelet advertises them; at most kMaxExtendedResources names.
+constexpr size_t kMaxExtendedResources = 32;
+void parseExtended(Reader& r, const YAML::Node& n, const std::string& path, std::map<std::string, int64_t>& out) {
+  if (!n.IsMap()) {
+    r.issue(n, path, "expected a mapping of resource name to count");
+    return;
+  }
+  if (n.size() > kMaxExtendedResources) {
+    r.issue(n, path, "more than " + std::to_string(kMaxExtendedResources) + " extended resources");
+    return;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : std::string();
+    const std::string p = path + "." + name;
+    // A domain-prefixed name, as Kubernetes requires of extended resources; cpu, memory and gpus have fields.
+    if (name.empty() || name.size() > 253 || name.find('/') == std::string::npos || name == "nvidia.com/gpu") {
+      r.issue(it->first, p, "expected a domain-prefixed extended resource name such as nvidia.com/mig-1g.5gb (whole GPUs go in gpus)");
+      continue;
+    }
+    if (auto v = r.integer(it->second, p)) out[name] = *v;
+  }
+}
+
 void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, InstanceType& t) {
-  if (!r.map(n, path, {"name", "cpu", "memory", "gpus", "gpuProduct", "gpuMemoryMiB", "maxPods", "onDemandPrice",
-                       "spotPrice"}))
+  if (!r.map(n, path, {"name", "cpu", "memory", "gpus", "gpuProduct", "gpuMemoryMiB", "extended", "maxPods",
+                       "onDemandPrice", "spotPrice"}))
     return;
   for (const char* required : {"name", "cpu", "memory", "onDemandPrice"}) {
     if (!n[required]) r.issue(n, path + "." + required, "required field missing");
@@ -199,6 +223,7 @@ void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, 
   if (n["gpus"]) t.gpus = r.integer(n["gpus"], path + ".gpus").value_or(0);
   if (n["gpuProduct"]) t.gpuProduct = r.string(n["gpuProduct"], path + ".gpuProduct").value_or("");
   if (n["gpuMemoryMiB"]) t.gpuMemoryMiB = r.integer(n["gpuMemoryMiB"], path + ".gpuMemoryMiB").value_or(0);
+  if (n["extended"]) parseExtended(r, n["extended"], path + ".extended", t.extended);
   if (n["maxPods"]) t.maxPods = r.integer(n["maxPods"], path + ".maxPods", 1).value_or(110);
   if (n["onDemandPrice"]) t.onDemandPrice = r.number(n["onDemandPrice"], path + ".onDemandPrice", 0, 1e6).value_or(0);
   if (n["spotPrice"]) t.spotPrice = r.number(n["spotPrice"], path + ".spotPrice", 0, 1e6).value_or(0);

@@ -39,6 +39,7 @@ struct InstanceType {
   int64_t gpus = 0;
   std::string gpuProduct;
   int64_t gpuMemoryMiB = 0;
+  std::map<std::string, int64_t> extended;  // other extended resources, e.g. nvidia.com/mig-1g.5gb -> 7
   int64_t maxPods = 110;
   double onDemandPrice = 0;  // USD per hour
   double spotPrice = 0;      // USD per hour; 0 = not offered as spot

@@ -26,6 +26,9 @@ placement::NodePool toPlacementPool(const NodePool& pool, const std::set<Offerin
       it.labels[kLabelGpuCount] = std::to_string(t.gpus);
       if (t.gpuMemoryMiB > 0) it.labels[kLabelGpuMemory] = std::to_string(t.gpuMemoryMiB);
     }
+    for (const auto& [name, count] : t.extended) {
+      if (count > 0) it.allocatable.set(name, count);
+    }
     // With a single zone every node's zone is known at planning time, so zone selectors can be planned.
     if (pool.zones.size() == 1) it.labels[kLabelZone] = pool.zones.front();
     for (auto ct : pool.capacityTypes) {

@@ -81,6 +81,7 @@ void Cluster::setupSpotfitScaler() {
       t.memoryBytes = it.memoryBytes;
       t.gpus = it.gpus;
       t.gpuProduct = it.gpuProduct;
+      t.extended = it.extended;
       t.maxPods = it.maxPods;
       t.onDemandPrice = it.onDemandPrice;
       t.spotPrice = it.spotPrice.value_or(0);

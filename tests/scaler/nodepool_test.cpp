@@ -32,6 +32,7 @@ scaler:
           gpus: 1
           gpuProduct: Tesla-T4
           gpuMemoryMiB: 15360
+          extended: {nvidia.com/mig-1g.5gb: 7, example.com/fpga: "2"}
           maxPods: 29
           onDemandPrice: 0.526
           spotPrice: 0.158
@@ -66,6 +67,7 @@ TEST(ScalerConfig, ParsesEveryField) {
   EXPECT_EQ(t.memoryBytes, 16LL << 30);
   EXPECT_EQ(t.gpus, 1);
   EXPECT_EQ(t.gpuProduct, "Tesla-T4");
+  EXPECT_EQ(t.extended, (std::map<std::string, int64_t>{{"example.com/fpga", 2}, {"nvidia.com/mig-1g.5gb", 7}}));
   EXPECT_EQ(t.maxPods, 29);
   EXPECT_DOUBLE_EQ(t.spotPrice, 0.158);
   EXPECT_EQ(p.zones.size(), 2u);
@@ -117,6 +119,12 @@ TEST(ScalerConfig, ErrorsNameTheKeyPathAndLine) {
        "scaler.nodePools[0].capacityTypes[0] (line 5): expected spot or on-demand"},
       {"scaler:\n  nodePools:\n    - name: a\n      instanceTypes:\n        - {name: m, cpu: 4, memory: 1Gi}\n",
        "scaler.nodePools[0].instanceTypes[0].onDemandPrice (line 5): required field missing"},
+      {"scaler:\n  nodePools:\n    - name: a\n      instanceTypes:\n        - {name: m, cpu: 4, memory: 1Gi, "
+       "onDemandPrice: 1, extended: {mig: 1}}\n",
+       "scaler.nodePools[0].instanceTypes[0].extended.mig (line 5): expected a domain-prefixed extended resource"},
+      {"scaler:\n  nodePools:\n    - name: a\n      instanceTypes:\n        - {name: m, cpu: 4, memory: 1Gi, "
+       "onDemandPrice: 1, extended: {nvidia.com/mig-1g.5gb: -1}}\n",
+       "scaler.nodePools[0].instanceTypes[0].extended.nvidia.com/mig-1g.5gb (line 5): must be at least 0"},
       {"scaler:\n  nodePools:\n    - name: a\n      taints: [{key: k, effect: Sometimes}]\n",
        "scaler.nodePools[0].taints[0].effect (line 4): expected NoSchedule"},
       {"scaler:\n  nodePools:\n    - name: a\n      minNodes: -1\n",

@@ -283,6 +283,39 @@ TEST(Engine, PoolTaintsAndCapacityTypesReachThePlacementModel) {
   EXPECT_FALSE(solverPoolsFor(w, *strategyByName("spotfit"))[0].allowSpot);
 }
 
+// One pool whose only instance type offers MIG slices and no whole GPU: every strategy must provision it.
+// spotfit's scaler model (scaler::InstanceType) used to have no extended resources, so the spotfit
+// strategy launched nothing and lost every task while the baseline ran them.
+const char* kMigOnePool = R"(horizon: 2h
+drainLimit: 10h
+provisioning: {delay: 60s, jitter: 0s, podStartup: 0s}
+nodePools:
+  - name: a100
+    instanceTypes:
+      - {name: p4d.mig, cpu: "96", memory: 1152Gi, onDemandPrice: 32.77, spotPrice: 9.83,
+         extended: {nvidia.com/mig-1g.5gb: "56"}}
+workflows:
+  - name: mig-infer
+    arrival: {at: [0s]}
+    jobs:
+      - {name: infer, completions: 8, parallelism: 8, duration: 20m,
+         requests: {cpu: "2", memory: 8Gi, nvidia.com/mig-1g.5gb: "1"}}
+)";
+
+TEST(Engine, MigSlicesReachEveryStrategysNodes) {
+  Workload w = load(kMigOnePool);
+  for (const char* strategy : {"baseline", "spotfit"}) {
+    StrategyResult r = run(w, strategy);
+    EXPECT_EQ(r.tasksLost, 0) << strategy;
+    EXPECT_EQ(r.tasksCompleted, 8) << strategy;
+    EXPECT_GE(r.nodesLaunched, 1) << strategy;
+  }
+  std::vector<placement::NodePool> pools = solverPoolsFor(w, *strategyByName("spotfit"));
+  ASSERT_EQ(pools.size(), 1u);
+  ASSERT_EQ(pools[0].instanceTypes.size(), 1u);
+  EXPECT_EQ(pools[0].instanceTypes[0].allocatable.get("nvidia.com/mig-1g.5gb"), 56);
+}
+
 TEST(Engine, TimeSeriesHasOneRowPerSample) {
   StrategyResult r = run(load(kOneTask), "baseline");
   ASSERT_FALSE(r.series.rows.empty());
