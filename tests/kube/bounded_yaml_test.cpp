@@ -1,11 +1,11 @@
-// kube::yaml::loadAll: alias bombs, deep nesting, repeated keys and oversized input are refused quickly.
+// spotfit::yaml::loadAll (kube::yaml): alias bombs, deep nesting, repeated keys and oversized input are refused quickly.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "kube/yaml.hpp"
+#include "yaml/bounded.hpp"
 
-namespace spotfit::kube::yaml {
+namespace spotfit::yaml {
 namespace {
 
 // The 661-byte "billion laughs": 10 levels of 10 aliases each, ~10^9 scalars once expanded.
@@ -112,4 +112,4 @@ TEST(BoundedYaml, RefusesOversizedInput) {
 }
 
 }  // namespace
-}  // namespace spotfit::kube::yaml
+}  // namespace spotfit::yaml

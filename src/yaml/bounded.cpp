@@ -1,4 +1,4 @@
-#include "kube/yaml.hpp"
+#include "yaml/bounded.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_set>
 
-namespace spotfit::kube::yaml {
+namespace spotfit::yaml {
 namespace {
 
 int lineOf(const YAML::Mark& m) {
@@ -211,4 +211,4 @@ Result<YAML::Node> load(std::string_view text, const YamlLimits& limits, std::st
   return docs->front();
 }
 
-}  // namespace spotfit::kube::yaml
+}  // namespace spotfit::yaml
