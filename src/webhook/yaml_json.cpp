@@ -75,6 +75,9 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
         if (!kv.first.IsScalar()) throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
         // kube::yaml::loadAll refused repeated keys already (in linear time).
         const std::string& key = kv.first.Scalar();
+        if (!kube::json::validUtf8(key)) {
+          throw Converting{"key is not valid UTF-8 (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        }
         obj.AddMember(json::str(key, a), convert(kv.second, a, depth + 1), a);
       }
       return obj;
