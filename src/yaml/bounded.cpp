@@ -69,7 +69,7 @@ class Prescan : public YAML::EventHandler {
  private:
   void node(const YAML::Mark& mark) {
     if (++nodes_ > limits_.maxNodes) {
-      throw Stop{lineOf(mark), "document has more than " + std::to_string(limits_.maxNodes) + " nodes"};
+      throw Stop{lineOf(mark), "the YAML text has more than " + std::to_string(limits_.maxNodes) + " nodes"};
     }
   }
   void open(const YAML::Mark& mark) {

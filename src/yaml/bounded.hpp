@@ -19,8 +19,9 @@ namespace spotfit::yaml {
 struct YamlLimits {
   size_t maxBytes = 8 * 1024 * 1024;  // input text
   int maxDepth = 64;                  // nested sequences/mappings (Kubernetes objects need < 30)
-  // Nodes as written (aliases count once), checked before yaml-cpp builds them: a yaml-cpp node costs
-  // ~500 bytes, so this caps the tree near 125 MB (a 4 MB list of 2M scalars would take 1 GB).
+  // Nodes as written in all documents together (an alias counts once), checked before yaml-cpp builds
+  // them: a yaml-cpp node costs ~500 bytes, so this caps the tree near 125 MB (a 4 MB list of 2M scalars
+  // would take 1 GB).
   size_t maxNodes = 250000;
   // Alias-expanded size of all documents together: nodes visited and scalar bytes, each at most
   // max(floor, factor x input bytes). Documents without aliases stay far below (a node takes >= 1 byte).

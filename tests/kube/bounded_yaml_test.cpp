@@ -1,4 +1,5 @@
-// spotfit::yaml::loadAll (kube::yaml): alias bombs, deep nesting, repeated keys and oversized input are refused quickly.
+// spotfit::yaml::loadAll (kube::yaml): alias bombs, deep nesting, repeated keys, oversized input and
+// yaml-cpp stalls are refused quickly.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -97,7 +98,7 @@ TEST(BoundedYaml, RefusesMoreNodesThanTheLimitBeforeBuildingThem) {
   std::string list = "[0";
   for (int i = 1; i < 999; ++i) list += ",0";
   EXPECT_EQ(errorOf(list + "]", limits), "");  // 999 scalars + the sequence
-  EXPECT_NE(errorOf(list + ",0]", limits).find("document has more than 1000 nodes (line 1)"), std::string::npos);
+  EXPECT_NE(errorOf(list + ",0]", limits).find("the YAML text has more than 1000 nodes (line 1)"), std::string::npos);
   // The default: 250,000 nodes, a few MB of text.
   std::string big;
   for (int i = 0; i < 250000; ++i) big += "- 0\n";

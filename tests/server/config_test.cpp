@@ -154,7 +154,8 @@ TEST(Config, DocumentBounds) {
   for (int i = 0; i < 64; ++i) deep += std::string(2 * (i + 1), ' ') + "k:\n";
   EXPECT_EQ(errorOf(deep), "c.yaml:65: document nests deeper than 64 levels");
   // The ',' yaml-cpp 0.7.0 loops on, a repeated key, oversized text.
-  EXPECT_EQ(errorOf(",2webh1,24\n  od4\n"), "c.yaml:1: ',' outside a flow collection ([...] or {...}) cannot start a node");
+  EXPECT_EQ(errorOf(",2webh1,24\n  od4\n"),
+            "c.yaml:1: ',' outside a flow collection ([...] or {...}) cannot start a node");
   EXPECT_EQ(errorOf("server: {}\nserver: {}\n"), "c.yaml:2: duplicate key 'server'");
   e = errorOf("server:\n  x: " + std::string(config::kMaxConfigBytes, 'x') + "\n");
   EXPECT_NE(e.find("exceeds the limit of 1048576"), std::string::npos) << e;
