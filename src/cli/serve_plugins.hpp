@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "server/config.hpp"
 #include "server/http.hpp"
 #include "server/log.hpp"

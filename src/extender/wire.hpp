@@ -22,7 +22,7 @@
 
 #include <rapidjson/document.h>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::extender {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "kube/json.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::kube {
 

@@ -1,5 +1,7 @@
 #include "kube/config.hpp"
 
+#include "base/base64.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -22,39 +24,6 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
     out.append(buf, static_cast<size_t>(in.gcount()));
     if (out.size() > maxBytes) return makeError("invalid", path + " is larger than " + std::to_string(maxBytes) + " bytes");
   }
-  return out;
-}
-
-Result<std::string> base64Decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : in) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    if (c == '=') {
-      padding = true;
-      continue;
-    }
-    int v = val(c);
-    if (v < 0 || padding) return makeError("invalid", "malformed base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (bits >= 6) return makeError("invalid", "malformed base64 (truncated)");
   return out;
 }
 
@@ -93,7 +62,7 @@ Result<std::string> dataOrFile(const YAML::Node& n, const char* dataKey, const c
                                const std::string& what) {
   std::string data = scalar(n, dataKey);
   if (!data.empty()) {
-    auto d = base64Decode(data);
+    auto d = base::base64Decode(data, base::Base64::kLenient);
     if (!d.ok()) return bad(what + " " + dataKey + ": " + d.error().message);
     return std::move(d).value();
   }

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::kube {
 
@@ -47,8 +47,6 @@ Result<ClusterConfig> loadInClusterConfig(const InClusterEnv& env = InClusterEnv
 // flag (--kubeconfig) → $KUBECONFIG → in-cluster → $HOME/.kube/config.
 Result<ClusterConfig> loadDefaultConfig(const std::string& kubeconfigFlag = {}, const std::string& context = {});
 
-// Helpers exposed for tests.
-Result<std::string> base64Decode(std::string_view in);
 Result<std::string> readFile(const std::string& path, size_t maxBytes = 16 * 1024 * 1024);
 
 }  // namespace spotfit::kube

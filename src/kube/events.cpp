@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "kube/time.hpp"
+#include "base/time.hpp"
 
 namespace spotfit::kube {
 
@@ -91,7 +91,7 @@ void EventRecorder::handle(const Item& item) {
   const ObjectReference& o = item.object;
   const std::string objectKey = o.kind + "/" + o.namespace_ + "/" + o.name + "/" + o.uid;
   const std::string key = objectKey + "\x1f" + std::string(typeName(item.type)) + "\x1f" + item.reason + "\x1f" + item.message;
-  const std::string ts = formatTime(item.when);
+  const std::string ts = base::formatTime(item.when);
   const auto now = clock_.now();
 
   auto seen = seen_.find(key);

@@ -1,5 +1,7 @@
 #include "kube/json.hpp"
 
+#include "base/json_escape.hpp"
+
 #include <rapidjson/error/en.h>
 
 #include <rapidjson/encodedstream.h>
@@ -304,28 +306,8 @@ std::string toString(const Value& v) {
 }
 
 void appendQuoted(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
+  base::appendJsonEscaped(out, s);
   out.push_back('"');
 }
 

@@ -36,12 +36,12 @@ Result<std::string> optStr(const Value& obj, std::string_view key, std::string_v
   return s ? std::string(*s) : std::string();
 }
 
-Result<std::optional<WallTime>> optTime(const Value& obj, std::string_view key, std::string_view path) {
+Result<std::optional<base::WallTime>> optTime(const Value& obj, std::string_view key, std::string_view path) {
   KUBE_TRY(auto s, json::optString(obj, key, path));
-  if (!s || s->empty()) return std::optional<WallTime>{};
-  auto t = parseTime(*s);
+  if (!s || s->empty()) return std::optional<base::WallTime>{};
+  auto t = base::parseTime(*s);
   if (!t.ok()) return json::invalid(json::joinPath(path, key), t.error().message);
-  return std::optional<WallTime>{*t};
+  return std::optional<base::WallTime>{*t};
 }
 
 Result<std::vector<Condition>> conditions(const Value& status, std::string_view path) {
@@ -487,8 +487,8 @@ std::string encodeLease(const Lease& l) {
   out += R"(},"spec":{"holderIdentity":)";
   json::appendQuoted(out, l.holderIdentity);
   if (l.leaseDurationSeconds) out += ",\"leaseDurationSeconds\":" + std::to_string(*l.leaseDurationSeconds);
-  if (l.acquireTime) out += ",\"acquireTime\":" + json::quoted(formatMicroTime(*l.acquireTime));
-  if (l.renewTime) out += ",\"renewTime\":" + json::quoted(formatMicroTime(*l.renewTime));
+  if (l.acquireTime) out += ",\"acquireTime\":" + json::quoted(base::formatMicroTime(*l.acquireTime));
+  if (l.renewTime) out += ",\"renewTime\":" + json::quoted(base::formatMicroTime(*l.renewTime));
   out += ",\"leaseTransitions\":" + std::to_string(l.leaseTransitions);
   out += "}}";
   return out;

@@ -19,10 +19,10 @@
 
 #include "kube/flat_map.hpp"
 #include "kube/json.hpp"
-#include "kube/time.hpp"
+#include "base/time.hpp"
 #include "placement/model.hpp"
 #include "placement/quantity.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::kube {
 
@@ -44,8 +44,8 @@ struct ObjectMeta {
   FlatMap labels;
   FlatMap annotations;  // only the keys `keptAnnotation` accepts (see below)
   std::vector<OwnerReference> ownerReferences;
-  std::optional<WallTime> creationTimestamp;
-  std::optional<WallTime> deletionTimestamp;
+  std::optional<base::WallTime> creationTimestamp;
+  std::optional<base::WallTime> deletionTimestamp;
 
   // "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
   std::string key() const;
@@ -66,7 +66,7 @@ struct Condition {
   std::string status;  // "True" | "False" | "Unknown"
   std::string reason;
   std::string message;
-  std::optional<WallTime> lastTransitionTime;
+  std::optional<base::WallTime> lastTransitionTime;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -165,8 +165,8 @@ struct Job {
   int64_t active = 0;
   int64_t succeeded = 0;
   int64_t failed = 0;
-  std::optional<WallTime> startTime;
-  std::optional<WallTime> completionTime;
+  std::optional<base::WallTime> startTime;
+  std::optional<base::WallTime> completionTime;
   bool complete = false;  // condition Complete=True
   bool failedCondition = false;  // condition Failed=True
   FlatMap templateLabels;
@@ -251,8 +251,8 @@ struct Lease {
   ObjectMeta meta;
   std::string holderIdentity;
   std::optional<int64_t> leaseDurationSeconds;
-  std::optional<WallTime> acquireTime;
-  std::optional<WallTime> renewTime;
+  std::optional<base::WallTime> acquireTime;
+  std::optional<base::WallTime> renewTime;
   int64_t leaseTransitions = 0;
 };
 Result<Lease> decodeLease(const json::Value& v);

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "kube/clock.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::kube {
 

@@ -3,6 +3,8 @@
 
 #include "kube/transport.hpp"
 
+#include "base/base64.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,33 +26,6 @@ using tcp = asio::ip::tcp;
 using std::chrono::nanoseconds;
 
 namespace {
-
-std::string base64Encode(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) | static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 Error ioError(const std::string& what, const beast::error_code& ec) {
   if (ec == beast::error::timeout) return makeError("deadline", what + ": timed out");
@@ -342,7 +317,7 @@ std::string Transport::authorization() {
     }
     return impl_->token.empty() ? std::string() : "Bearer " + impl_->token;
   }
-  if (!c.username.empty()) return "Basic " + base64Encode(c.username + ":" + c.password);
+  if (!c.username.empty()) return "Basic " + base::base64Encode(c.username + ":" + c.password);
   return {};
 }
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kube/config.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::kube {
 

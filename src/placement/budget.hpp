@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::placement {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::placement {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "placement/model.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::scaler {
 

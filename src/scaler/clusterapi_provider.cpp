@@ -1,7 +1,7 @@
 #include "scaler/clusterapi_provider.hpp"
 
 #include "kube/objects.hpp"
-#include "kube/time.hpp"
+#include "base/time.hpp"
 
 namespace spotfit::scaler {
 
@@ -55,7 +55,7 @@ Status ClusterApiProvider::remove(const NodeRef& node) {
   if (machine.empty()) return {};  // no Machine for the node: already gone
   auto annotated = client_.patch(kMachines, d->ns, machine, kube::PatchType::Merge,
                                  std::string("{\"metadata\":{\"annotations\":{\"") + kAnnotationDeleteMachine +
-                                     "\":\"" + kube::formatTime(clock_.wallNow()) + "\"}}}");
+                                     "\":\"" + base::formatTime(clock_.wallNow()) + "\"}}}");
   if (!annotated) return makeError(kErrOther, "clusterapi: annotating Machine " + machine + ": " + annotated.error().message);
   auto replicas = client_.getScale(kube::resources::kMachineDeployments, d->ns, d->name);
   if (!replicas) return makeError(kErrOther, "clusterapi: reading scale: " + replicas.error().message);

@@ -1,5 +1,5 @@
 #pragma once
-// Go-style durations as Kubernetes objects write them ("1s", "90s", "10m", "1h30m", "500ms").
+// The scaler's clock types: wall-clock time points, millisecond durations, and how they are persisted.
 
 #include <chrono>
 #include <cstdint>
@@ -7,7 +7,8 @@
 #include <string_view>
 
 #include "kube/clock.hpp"
-#include "placement/result.hpp"
+#include "base/duration.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::scaler {
 
@@ -22,11 +23,8 @@ inline int64_t toEpochMs(TimePoint t) {
 }
 inline TimePoint fromEpochMs(int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
 
-// Parses a non-negative duration: one or more <integer or decimal><unit> terms, units ms, s, m, h.
-// "0" alone is accepted. Anything else (empty, negative, unknown unit, overflow) is an "invalid" error.
-Result<Duration> parseDuration(std::string_view text);
-
-// Exact spelling that parseDuration reads back: 90000ms -> "1m30s", 1500ms -> "1s500ms", 0 -> "0s".
-std::string formatDuration(Duration d);
+// The one duration grammar (base/duration.hpp) is the scaler's too.
+using base::formatDuration;
+using base::parseDuration;
 
 }  // namespace spotfit::scaler

@@ -3,7 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "kube/time.hpp"
+#include "base/time.hpp"
 
 namespace spotfit::scaler {
 
@@ -68,7 +68,7 @@ Status KubeClusterActions::taintNode(const std::string& node, const placement::T
     t.AddMember("key", kube::json::str(taint.key, a), a);
     if (!taint.value.empty()) t.AddMember("value", kube::json::str(taint.value, a), a);
     t.AddMember("effect", kube::json::str(placement::toString(taint.effect), a), a);
-    t.AddMember("timeAdded", kube::json::str(kube::formatTime(clock_.wallNow()), a), a);
+    t.AddMember("timeAdded", kube::json::str(base::formatTime(clock_.wallNow()), a), a);
     taints.PushBack(t, a);
     return true;
   });
@@ -128,7 +128,7 @@ void KubeClusterActions::event(const ObjectRef& object, const std::string& type,
   std::erase_if(aggregates_, [&](const auto& kv) { return now - kv.second.last >= kAggregationWindow; });
   const std::string ns = object.namespaceName.empty() ? eventNamespace_ : object.namespaceName;
   const std::string key = object.kind + "/" + object.namespaceName + "/" + object.name + "/" + reason + "/" + message;
-  const std::string ts = kube::formatTime(now);
+  const std::string ts = base::formatTime(now);
   if (auto it = aggregates_.find(key); it != aggregates_.end()) {
     it->second.count += 1;
     it->second.last = now;

@@ -53,7 +53,7 @@ ClusterSnapshot SnapshotBuilder::take(TimePoint now) {
   out.nodes.swap(current_.nodes);
   out.pods.swap(current_.pods);
   out.pdbs.swap(current_.pdbs);
-  std::vector<std::optional<kube::WallTime>> created;
+  std::vector<std::optional<base::WallTime>> created;
   created.swap(podCreated_);
   std::map<std::string, placement::NodeInfo*> byName;
   for (auto& n : out.nodes) byName[n.info.name] = &n.info;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kube/objects.hpp"
-#include "kube/time.hpp"
+#include "base/time.hpp"
 #include "scaler/nodepool.hpp"
 #include "scaler/snapshot.hpp"
 
@@ -30,7 +30,7 @@ class SnapshotBuilder {
 
  private:
   ClusterSnapshot current_;
-  std::vector<std::optional<kube::WallTime>> podCreated_;
+  std::vector<std::optional<base::WallTime>> podCreated_;
   std::map<std::string, TimePoint> unschedulableSince_, boundAt_, finishedAt_;
 };
 

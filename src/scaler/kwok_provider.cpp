@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "kube/objects.hpp"
-#include "kube/time.hpp"
+#include "base/time.hpp"
 #include "placement/quantity.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
@@ -23,7 +23,7 @@ std::string resourcesJson(const NodeRequest& r) {
 }
 
 std::string conditionsJson(bool ready, TimePoint now) {
-  const std::string ts = quoted(kube::formatTime(now));
+  const std::string ts = quoted(base::formatTime(now));
   return std::string("[{\"type\":\"Ready\",\"status\":\"") + (ready ? "True" : "False") + "\",\"reason\":\"" +
          (ready ? "KubeletReady" : "KubeletNotReady") + "\",\"message\":\"" +
          (ready ? "kwok node is ready" : "kwok node is starting") + "\",\"lastHeartbeatTime\":" + ts +
@@ -65,7 +65,7 @@ std::string KwokProvider::nodeJson(const NodeRequest& r, bool ready, TimePoint n
   return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":" + quoted(r.nodeName) +
          ",\"labels\":{" + labels +
          "},\"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"" +
-         (readyAt ? std::string(",") + quoted(kAnnotationKwokReadyAt) + ":" + quoted(kube::formatMicroTime(*readyAt))
+         (readyAt ? std::string(",") + quoted(kAnnotationKwokReadyAt) + ":" + quoted(base::formatMicroTime(*readyAt))
                   : std::string()) +
          "}},"
          "\"spec\":{\"providerID\":" + quoted("kwok://" + r.nodeName) + ",\"taints\":[" + taints +
@@ -122,7 +122,7 @@ Status KwokProvider::resumePending() {
     if (!node || node->ready.value_or(false) || node->meta.deletionTimestamp) return {};
     auto a = node->meta.annotations.get(kAnnotationKwokReadyAt);
     if (!a) return {};
-    auto at = kube::parseTime(*a);
+    auto at = base::parseTime(*a);
     if (at) found[node->info.name] = *at;
     return {};
   });
@@ -210,7 +210,7 @@ Status KwokProvider::interrupt(const std::string& nodeName) {
       }
     }
     taints += std::string(taints.empty() ? "" : ",") + "{\"key\":\"" + kKwokInterruptionTaint +
-              "\",\"effect\":\"NoSchedule\",\"timeAdded\":" + quoted(kube::formatTime(clock_.wallNow())) + "}";
+              "\",\"effect\":\"NoSchedule\",\"timeAdded\":" + quoted(base::formatTime(clock_.wallNow())) + "}";
     auto r = client_.patch(kube::resources::kNodes, "", nodeName, kube::PatchType::Merge,
                            "{\"metadata\":{\"resourceVersion\":" + quoted(rv) + "},\"spec\":{\"taints\":[" + taints + "]}}");
     if (r) return {};

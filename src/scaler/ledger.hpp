@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "scaler/duration.hpp"
 
 namespace spotfit::scaler {

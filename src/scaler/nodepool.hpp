@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/provider.hpp"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "placement/model.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "scaler/duration.hpp"
 
 namespace spotfit::scaler {

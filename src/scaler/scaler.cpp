@@ -1,5 +1,8 @@
 #include "scaler/scaler.hpp"
 
+#include "base/json_escape.hpp"
+#include "base/time.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -19,37 +22,7 @@ constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
 // Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
 constexpr int kMaxPlanAttempts = 6;
 
-std::string rfc3339(TimePoint t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 double seconds(TimePoint::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string jsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string base36(uint64_t v) {
   const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -1100,7 +1073,7 @@ int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePo
           metrics_.inc(metric::kEvictions, {{"result", "blocked"}});
           if (d.blockedReported.insert(key).second) {
             log("drain: eviction of " + key + " from " + d.node + " refused by a PodDisruptionBudget; retrying until " +
-                rfc3339(d.deadline));
+                base::formatTime(d.deadline));
             emit(podRef(p->info), "Warning", "EvictionBlocked",
                  "draining node " + d.node + ": " + (message.empty() ? "PodDisruptionBudget refuses" : message));
           }
@@ -1212,21 +1185,21 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
       const std::string s = status ? "True" : "False";
       if (since.first != s) since = {s, now};
       return "{\"type\":\"" + type + "\",\"status\":\"" + s + "\",\"reason\":\"" + reason + "\",\"message\":\"" +
-             jsonEscape(message) + "\",\"lastTransitionTime\":\"" + rfc3339(since.second) +
+             base::jsonEscaped(message) + "\",\"lastTransitionTime\":\"" + base::formatTime(since.second) +
              "\",\"observedGeneration\":" + std::to_string(ps.pool.generation) + "}";
     };
     std::ostringstream o;
     o << "{\"observedGeneration\":" << ps.pool.generation << ",\"nodes\":{\"total\":"
       << (ready + launching + draining + interrupted) << ",\"ready\":" << ready << ",\"launching\":" << launching
       << ",\"draining\":" << draining << ",\"interrupted\":" << interrupted << "},\"desiredNodes\":" << desired;
-    if (ps.lastScaleUp != TimePoint{}) o << ",\"lastScaleUpTime\":\"" << rfc3339(ps.lastScaleUp) << "\"";
-    if (ps.lastScaleDown != TimePoint{}) o << ",\"lastScaleDownTime\":\"" << rfc3339(ps.lastScaleDown) << "\"";
+    if (ps.lastScaleUp != TimePoint{}) o << ",\"lastScaleUpTime\":\"" << base::formatTime(ps.lastScaleUp) << "\"";
+    if (ps.lastScaleDown != TimePoint{}) o << ",\"lastScaleDownTime\":\"" << base::formatTime(ps.lastScaleDown) << "\"";
     o << ",\"interruptionRatePerHour\":" << interruptions_.ratePerHour(name, now);
-    if (coolOffUntil) o << ",\"spotCoolOffUntil\":\"" << rfc3339(*coolOffUntil) << "\"";
+    if (coolOffUntil) o << ",\"spotCoolOffUntil\":\"" << base::formatTime(*coolOffUntil) << "\"";
     o << ",\"conditions\":["
       << condition("Valid", ps.valid, ps.valid ? "Valid" : "InvalidSpec", ps.valid ? "" : ps.invalidReason) << ","
       << condition("SpotCoolOff", coolOffUntil.has_value(), coolOffUntil ? "InterruptionStorm" : "Normal",
-                   coolOffUntil ? "new capacity is on-demand until " + rfc3339(*coolOffUntil) : "")
+                   coolOffUntil ? "new capacity is on-demand until " + base::formatTime(*coolOffUntil) : "")
       << "]}";
     std::string status = o.str();
     if (status != ps.lastStatus) {

@@ -1,5 +1,7 @@
 #include "server/certgen.hpp"
 
+#include "base/base64.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -118,31 +120,6 @@ Status writeFile(const std::filesystem::path& path, const std::string& data, boo
 
 }  // namespace
 
-std::string base64Encode(const std::string& data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (static_cast<uint32_t>(static_cast<unsigned char>(data[i])) << 16) |
-                 (static_cast<uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8) |
-                 static_cast<uint32_t>(static_cast<unsigned char>(data[i + 2]));
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < data.size()) {
-    uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(data[i])) << 16;
-    if (i + 1 < data.size()) v |= static_cast<uint32_t>(static_cast<unsigned char>(data[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < data.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 Result<CertBundle> generateCertificates(const CertOptions& options) {
   if (options.dnsNames.empty()) return makeError("invalid", "at least one DNS name is required (--dns)");
   for (const auto& n : options.dnsNames) {
@@ -198,7 +175,7 @@ Result<CertBundle> generateCertificates(const CertOptions& options) {
   b.caKeyPem = *caKeyText;
   b.certPem = *leafPem;
   b.keyPem = *leafKeyText;
-  b.caBundleBase64 = base64Encode(b.caCertPem);
+  b.caBundleBase64 = base::base64Encode(b.caCertPem);
   return b;
 }
 

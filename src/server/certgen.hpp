@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::server {
 
@@ -52,6 +52,5 @@ Status writeClientCertificate(const ClientCert& cert, const std::string& dir, co
 // Reads ca.crt and ca.key from `dir` (as writeCertificates left them) to sign more certificates.
 Result<std::pair<std::string, std::string>> readCa(const std::string& dir);
 
-std::string base64Encode(const std::string& data);
 
 }  // namespace spotfit::server

@@ -1,5 +1,7 @@
 #include "server/config.hpp"
 
+#include "base/duration.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -52,35 +54,6 @@ std::string Section::error(const YAML::Node& at, std::string_view keyPath, std::
   int line = lineOf(at);
   if (line == 0) line = lineOf(node);
   return location(file, line) + ": " + std::string(keyPath) + ": " + std::string(message);
-}
-
-std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  std::string_view num = text.substr(0, i), unit = text.substr(i);
-  if (num.empty() || std::count(num.begin(), num.end(), '.') > 1 || num.front() == '.' || num.back() == '.')
-    return std::nullopt;
-  double v = 0;
-  try {
-    v = std::stod(std::string(num));
-  } catch (...) {
-    return std::nullopt;
-  }
-  double scale = 0;
-  if (unit.empty() || unit == "s")
-    scale = 1000;
-  else if (unit == "ms")
-    scale = 1;
-  else if (unit == "m")
-    scale = 60'000;
-  else if (unit == "h")
-    scale = 3'600'000;
-  else
-    return std::nullopt;
-  double ms = v * scale;
-  if (!std::isfinite(ms) || ms > 1e15) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(ms)));
 }
 
 Reader::Reader(Section section) : Reader(std::move(section), std::make_shared<State>()) {}
@@ -194,8 +167,7 @@ Reader& Reader::number(std::string_view key, double& out, double min, double max
 
 Reader& Reader::duration(std::string_view key, std::chrono::milliseconds& out, std::chrono::milliseconds min) {
   if (auto v = take(key)) {
-    std::optional<std::chrono::milliseconds> d;
-    if (v->IsScalar()) d = parseDuration(v->Scalar());
+    auto d = v->IsScalar() ? base::parseDuration(v->Scalar()) : Result<base::Millis>(makeError("invalid", ""));
     if (!d) {
       setError(section_.error(*v, keyPath(key), "expected a duration like 500ms, 10s, 2m, got " + kindName(*v)));
     } else if (*d < min) {

@@ -31,7 +31,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::server::config {
 
@@ -119,9 +119,6 @@ class Reader {
   std::vector<std::string> read_;
   bool isMap_ = false;
 };
-
-// Parses "250ms" / "10s" / "1.5s" / "2m" / "1h" / "30" (seconds).
-std::optional<std::chrono::milliseconds> parseDuration(std::string_view text);
 
 // A parsed config file: a mapping of top-level sections.
 class Document {

@@ -1,5 +1,7 @@
 #include "server/log.hpp"
 
+#include "base/json_escape.hpp"
+
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -41,7 +43,7 @@ class JsonFormatter final : public spdlog::formatter {
     auto lv = spdlog::level::to_string_view(msg.level);
     line.append(lv.data(), lv.size());
     line += "\",\"logger\":\"";
-    appendJsonEscaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    base::appendJsonEscaped(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     line += "\",\"msg\":\"";
     std::string_view payload(msg.payload.data(), msg.payload.size());
     std::string_view fields;
@@ -49,7 +51,7 @@ class JsonFormatter final : public spdlog::formatter {
       fields = payload.substr(mark + 1);
       payload = payload.substr(0, mark);
     }
-    appendJsonEscaped(line, payload);
+    base::appendJsonEscaped(line, payload);
     line += '"';
     line.append(fields.data(), fields.size());
     line += "}\n";
@@ -67,42 +69,10 @@ std::shared_ptr<spdlog::logger> finish(std::shared_ptr<spdlog::logger> logger, s
 
 }  // namespace
 
-void appendJsonEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
 Field::Field(std::string k, std::string_view v) : key(std::move(k)) {
   json.reserve(v.size() + 2);
   json += '"';
-  appendJsonEscaped(json, v);
+  base::appendJsonEscaped(json, v);
   json += '"';
 }
 
@@ -156,7 +126,7 @@ void Log::write(spdlog::level::level_enum level, std::string_view msg, std::init
     payload += kFieldsMark;
     for (const Field& f : fields) {
       payload += ",\"";
-      appendJsonEscaped(payload, f.key);
+      base::appendJsonEscaped(payload, f.key);
       payload += "\":";
       payload += f.json;
     }

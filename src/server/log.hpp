@@ -19,7 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::server {
 
@@ -38,8 +38,6 @@ struct Field {
       : key(std::move(k)), json(std::to_string(v)) {}
 };
 
-// Appends `s` to `out` as the inside of a JSON string (quotes not included).
-void appendJsonEscaped(std::string& out, std::string_view s);
 
 // "trace" | "debug" | "info" | "warn" | "error" | "off".
 Result<spdlog::level::level_enum> parseLogLevel(std::string_view name);

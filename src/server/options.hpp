@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "server/config.hpp"
 
 namespace spotfit::server {

@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include "base/time.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <prometheus/counter.h>
@@ -55,15 +57,6 @@ const prometheus::Histogram::BucketBoundaries& latencyBuckets() {
   static const prometheus::Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                          0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   return b;
-}
-
-std::string formatTime(std::chrono::system_clock::time_point tp) {
-  std::time_t t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(buf, n);
 }
 
 // The `method` label of spotfit_http_requests_total: the methods HTTP defines, anything else "other".
@@ -315,7 +308,7 @@ struct Server::Impl {
         certReloads->Add({{"result", "loaded"}}).Increment();
         certExpiry->Set(static_cast<double>(std::chrono::system_clock::to_time_t(info.notAfter)));
         log.info("tls certificate reloaded",
-                 {{"subject", info.subject}, {"notAfter", formatTime(info.notAfter)}, {"certFile", certs->certFile()}});
+                 {{"subject", info.subject}, {"notAfter", base::formatTime(info.notAfter)}, {"certFile", certs->certFile()}});
         return CertReload::Reloaded;
       }
       case CertificateStore::PollResult::Rejected:
@@ -1089,7 +1082,7 @@ Status Server::start() {
   });
   I.readiness.addCheck("tls", [impl] {
     CertificateInfo ci = impl->certs->info();
-    std::string detail = ci.subject + ", expires " + formatTime(ci.notAfter);
+    std::string detail = ci.subject + ", expires " + base::formatTime(ci.notAfter);
     if (ci.notAfter <= std::chrono::system_clock::now()) return CheckResult::fail("certificate expired: " + detail);
     return CheckResult::pass(detail);
   });
@@ -1118,7 +1111,7 @@ Status Server::start() {
                            {"addr", I.cfg.httpsAddr},
                            {"port", I.httpsPort},
                            {"certSubject", info.subject},
-                           {"certNotAfter", formatTime(info.notAfter)}});
+                           {"certNotAfter", base::formatTime(info.notAfter)}});
   if (!I.cfg.clientAuth.caFile.empty()) {
     std::string paths;
     for (const auto& p : I.cfg.clientAuth.paths) paths += (paths.empty() ? "" : " ") + p;

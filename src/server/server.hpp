@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "server/http.hpp"
 #include "server/log.hpp"
 #include "server/options.hpp"

@@ -20,7 +20,7 @@
 #include <mutex>
 #include <string>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::server {
 

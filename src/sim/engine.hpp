@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "sim/workload.hpp"
 
 namespace spotfit::sim {

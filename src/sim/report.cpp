@@ -1,5 +1,7 @@
 #include "sim/report.hpp"
 
+#include "base/json_escape.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,29 +27,6 @@ std::string pct(double fraction) { return fixed(fraction * 100.0, 1) + "%"; }
 std::string usd(double v) { return "$" + fixed(v, v < 10 ? 3 : 2); }
 
 std::string secondsText(double s) { return formatDuration(static_cast<Millis>(std::llround(s * 1000))); }
-
-std::string jsonEscape(const std::string& s) {
-  std::string o;
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          o += buf;
-        } else {
-          o += ch;
-        }
-    }
-  }
-  return o;
-}
 
 std::string htmlEscape(const std::string& s) {
   std::string o;
@@ -186,11 +165,11 @@ std::string toJson(const RunSummary& run) {
   auto pctl = [](const Percentiles& p) {
     return "{\"mean\":" + num(p.mean) + ",\"p50\":" + num(p.p50) + ",\"p95\":" + num(p.p95) + "}";
   };
-  o << "{\"source\":\"" << jsonEscape(run.source) << "\",\"seed\":" << run.seed << ",\"strategies\":[";
+  o << "{\"source\":\"" << base::jsonEscaped(run.source) << "\",\"seed\":" << run.seed << ",\"strategies\":[";
   for (size_t i = 0; i < run.results.size(); ++i) {
     const StrategyResult& r = run.results[i];
     if (i) o << ",";
-    o << "{\"strategy\":\"" << jsonEscape(r.strategy) << "\"";
+    o << "{\"strategy\":\"" << base::jsonEscaped(r.strategy) << "\"";
     o << ",\"simulatedSeconds\":" << num(static_cast<double>(r.simulatedUntil) / kSecond);
     o << ",\"totalCostUsd\":" << num(r.totalCostUsd) << ",\"spotCostUsd\":" << num(r.spotCostUsd)
       << ",\"idleCostUsd\":" << num(r.idleCostUsd) << ",\"costPerWorkflowUsd\":" << num(r.costPerWorkflowUsd)
@@ -215,11 +194,11 @@ std::string toJson(const RunSummary& run) {
     for (const auto& [name, wc] : r.byWorkflow) {
       if (!first) o << ",";
       first = false;
-      o << "\"" << jsonEscape(name) << "\":{\"runs\":" << wc.runs << ",\"completed\":" << wc.completed
+      o << "\"" << base::jsonEscaped(name) << "\":{\"runs\":" << wc.runs << ",\"completed\":" << wc.completed
         << ",\"attributedUsd\":" << num(wc.attributedUsd) << "}";
     }
     o << "},\"unfinished\":[";
-    for (size_t k = 0; k < r.lostReasons.size(); ++k) o << (k ? "," : "") << "\"" << jsonEscape(r.lostReasons[k]) << "\"";
+    for (size_t k = 0; k < r.lostReasons.size(); ++k) o << (k ? "," : "") << "\"" << base::jsonEscaped(r.lostReasons[k]) << "\"";
     o << "]}";
   }
   o << "]}\n";

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
 

@@ -9,52 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include "base/duration.hpp"
 #include "kube/yaml.hpp"
 #include "placement/quantity.hpp"
 
 namespace spotfit::sim {
-
-Result<Millis> parseDuration(const std::string& text) {
-  if (text.empty()) return makeError("invalid", "empty duration");
-  // A bare number means seconds.
-  {
-    double v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec == std::errc() && p == text.data() + text.size()) {
-      if (v < 0 || !std::isfinite(v) || v > 1e9) return makeError("invalid", "duration out of range: " + text);
-      return static_cast<Millis>(std::llround(v * 1000));
-    }
-  }
-  Millis total = 0;
-  size_t i = 0;
-  bool any = false;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
-    if (j == i) return makeError("invalid", "bad duration '" + text + "' (use e.g. 90s, 15m, 2h, 1h30m)");
-    double v = 0;
-    auto [p, ec] = std::from_chars(text.data() + i, text.data() + j, v);
-    if (ec != std::errc() || p != text.data() + j)
-      return makeError("invalid", "bad duration '" + text + "' (use e.g. 90s, 15m, 2h, 1h30m)");
-    size_t k = j;
-    while (k < text.size() && std::isalpha(static_cast<unsigned char>(text[k]))) ++k;
-    std::string unit = text.substr(j, k - j);
-    double scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
-    else return makeError("invalid", "bad duration '" + text + "' (units: ms, s, m, h, d)");
-    double add = v * scale;
-    if (add > 1e15) return makeError("invalid", "duration out of range: " + text);
-    total += static_cast<Millis>(std::llround(add));
-    any = true;
-    i = k;
-  }
-  if (!any) return makeError("invalid", "bad duration '" + text + "'");
-  return total;
-}
 
 std::string formatDuration(Millis ms) {
   std::ostringstream o;
@@ -176,9 +135,9 @@ class Reader {
     fail("expected true or false, got '" + s + "'");
   }
   Millis duration() const {
-    auto d = parseDuration(str());
-    if (!d) fail(d.error().message);
-    return *d;
+    auto d = base::parseDuration(str());
+    if (!d) fail("bad duration '" + str() + "' (use e.g. 90s, 15m, 2h, 1h30m, 2d)");
+    return d->count();
   }
   size_t seqSize() const {
     if (!node_.IsSequence()) fail("expected a list");

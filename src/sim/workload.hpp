@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::sim {
 
@@ -19,7 +19,6 @@ inline constexpr Millis kMinute = 60 * kSecond;
 inline constexpr Millis kHour = 60 * kMinute;
 
 // "90s", "15m", "2h", "1h30m", "250ms", or a bare number of seconds.
-Result<Millis> parseDuration(const std::string& text);
 std::string formatDuration(Millis ms);
 
 // Resource amounts in the units the placement core counts in: cpu in millicores, memory in bytes,

@@ -1,7 +1,7 @@
 #include "webhook/admission.hpp"
 
 #include "kube/json.hpp"
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 
 namespace spotfit::webhook {
 namespace {
@@ -119,7 +119,7 @@ std::string encodeAdmissionReview(std::string_view apiVersion, const AdmissionRe
     w.Key("patchType");
     w.String("JSONPatch");
     w.Key("patch");
-    json::write(w, base64Encode(response.patch));
+    json::write(w, base::base64Encode(response.patch));
   }
   if (response.status) {
     w.Key("status");

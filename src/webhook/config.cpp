@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/duration.hpp"
 #include "kube/yaml.hpp"
 #include "server/config.hpp"
 
@@ -39,15 +40,6 @@ std::string where(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
   if (m.line < 0) return "";
   return " (line " + std::to_string(m.line + 1) + ")";
-}
-
-// 30000ms -> "30s", 3600000ms -> "1h": bounds in the form users write them.
-std::string durationText(std::chrono::milliseconds d) {
-  const int64_t ms = d.count();
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
 }
 
 [[noreturn]] void fail(const std::string& path, const YAML::Node& n, const std::string& what) {
@@ -108,19 +100,18 @@ class Mapping {
     out = v;
   }
 
-  // "250ms", "10s", "1.5s", "2m", "1h" or bare seconds (the serve config's duration form), within [min, max].
+  // A duration in the one grammar (base/duration.hpp: "250ms", "10s", "1h30m"), within [min, max].
   void duration(const char* key, std::chrono::milliseconds& out, std::chrono::milliseconds min,
                 std::chrono::milliseconds max) const {
     YAML::Node n = node_[key];
     if (!n) return;
-    std::optional<std::chrono::milliseconds> d;
-    if (n.IsScalar()) d = server::config::parseDuration(n.Scalar());
+    auto d = n.IsScalar() ? base::parseDuration(n.Scalar()) : Result<base::Millis>(makeError("invalid", ""));
     if (!d) {
       fail(path(key), n,
            "must be a duration like 500ms, 10s, 2m" + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : std::string()));
     }
     if (*d < min || *d > max) {
-      fail(path(key), n, "must be between " + durationText(min) + " and " + durationText(max) + ", got '" + n.Scalar() + "'");
+      fail(path(key), n, "must be between " + base::formatDuration(min) + " and " + base::formatDuration(max) + ", got '" + n.Scalar() + "'");
     }
     out = *d;
   }

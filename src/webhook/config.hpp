@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace YAML {
 class Node;

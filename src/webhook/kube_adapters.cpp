@@ -1,6 +1,6 @@
 #include "webhook/kube_adapters.hpp"
 
-#include "kube/time.hpp"
+#include "base/time.hpp"
 #include "placement/quantity.hpp"
 #include "webhook/json.hpp"
 
@@ -59,7 +59,7 @@ size_t KubeEventSink::dropped() const {
 }
 
 std::string KubeEventSink::eventJson(const EventRecord& e) const {
-  const std::string now = kube::formatTime(clock_.wallNow());
+  const std::string now = base::formatTime(clock_.wallNow());
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "placement/budget.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "webhook/config.hpp"
 #include "webhook/pod_template.hpp"
 

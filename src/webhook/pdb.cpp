@@ -97,7 +97,10 @@ std::string PdbRequest::manifest() const {
 }
 
 QueuedPdbEnsurer::QueuedPdbEnsurer(PdbWriter& writer, Observer observer, size_t rememberDone)
-    : writer_(writer), observer_(std::move(observer)), rememberDone_(rememberDone) {}
+    : writer_(writer),
+      observer_(std::move(observer)),
+      rememberDone_(rememberDone),
+      worker_([this] { reconcileOnce(); }, [this] { return pending() > 0; }) {}
 
 QueuedPdbEnsurer::~QueuedPdbEnsurer() { stop(); }
 
@@ -109,9 +112,8 @@ void QueuedPdbEnsurer::ensure(const PdbRequest& request) {
     const std::string k = key(request);
     if (done_.count(k)) return;  // every pod of a Job asks; the first one was enough
     pending_.emplace(k, request);
-    kicked_ = true;
   }
-  cv_.notify_one();
+  worker_.kick();
 }
 
 QueuedPdbEnsurer::PassResult QueuedPdbEnsurer::reconcileOnce() {
@@ -142,31 +144,8 @@ size_t QueuedPdbEnsurer::pending() const {
   return pending_.size();
 }
 
-void QueuedPdbEnsurer::start(std::chrono::milliseconds retry) {
-  std::lock_guard guard(mu_);
-  if (worker_.joinable()) return;
-  stopping_ = false;
-  worker_ = std::thread([this, retry] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      cv_.wait_for(lock, retry, [this] { return stopping_ || kicked_; });
-      if (stopping_) break;
-      kicked_ = false;
-      if (pending_.empty()) continue;
-      lock.unlock();
-      reconcileOnce();
-      lock.lock();
-    }
-  });
-}
+void QueuedPdbEnsurer::start(std::chrono::milliseconds retry) { worker_.start(retry); }
 
-void QueuedPdbEnsurer::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
+void QueuedPdbEnsurer::stop() { worker_.stop(); }
 
 }  // namespace spotfit::webhook

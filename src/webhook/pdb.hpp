@@ -4,7 +4,6 @@
 // PdbWriter and keeps the failures pending, so the next pass repairs them.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "kube/retry_worker.hpp"
 #include "webhook/ports.hpp"
 
 namespace spotfit::webhook {
@@ -65,12 +65,9 @@ class QueuedPdbEnsurer final : public PdbEnsurer {
   Observer observer_;
   size_t rememberDone_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, PdbRequest> pending_;
   std::set<std::string> done_;
-  bool stopping_ = false;
-  bool kicked_ = false;
-  std::thread worker_;
+  kube::RetryWorker worker_;  // last: destroyed (joined) first
 };
 
 }  // namespace spotfit::webhook

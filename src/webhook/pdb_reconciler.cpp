@@ -68,7 +68,12 @@ std::optional<std::string> pdbReconcilePatch(const kube::PodDisruptionBudget& pd
 PdbReconciler::PdbReconciler(kube::KubeClient& client, const kube::Store<kube::Job>& jobs,
                              const kube::Store<kube::PodDisruptionBudget>& pdbs, Observer observer,
                              kube::Timeout timeout)
-    : client_(client), jobs_(jobs), pdbs_(pdbs), observer_(std::move(observer)), timeout_(timeout) {}
+    : client_(client),
+      jobs_(jobs),
+      pdbs_(pdbs),
+      observer_(std::move(observer)),
+      timeout_(timeout),
+      worker_([this] { reconcileOnce(); }, [this] { return pending() > 0; }) {}
 
 PdbReconciler::~PdbReconciler() { stop(); }
 
@@ -76,9 +81,8 @@ void PdbReconciler::jobChanged(const std::string& jobKey) {
   {
     std::lock_guard lock(mu_);
     pending_.insert(jobKey);
-    kicked_ = true;
   }
-  cv_.notify_one();
+  worker_.kick();
 }
 
 void PdbReconciler::pdbChanged(const kube::PodDisruptionBudget& pdb) {
@@ -127,32 +131,9 @@ size_t PdbReconciler::pending() const {
   return pending_.size();
 }
 
-void PdbReconciler::start(std::chrono::milliseconds retry) {
-  std::lock_guard guard(mu_);
-  if (worker_.joinable()) return;
-  stopping_ = false;
-  worker_ = std::thread([this, retry] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      cv_.wait_for(lock, retry, [this] { return stopping_ || kicked_; });
-      if (stopping_) break;
-      kicked_ = false;
-      if (pending_.empty()) continue;
-      lock.unlock();
-      reconcileOnce();
-      lock.lock();
-    }
-  });
-}
+void PdbReconciler::start(std::chrono::milliseconds retry) { worker_.start(retry); }
 
-void PdbReconciler::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
+void PdbReconciler::stop() { worker_.stop(); }
 
 void feedFrom(kube::Informer<kube::Job>& informer, PdbReconciler& reconciler) {
   kube::InformerHandlers<kube::Job> h;

@@ -10,7 +10,6 @@
 // merge patch where the PDB differs. A failed patch stays queued and the next pass retries it.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -18,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "kube/retry_worker.hpp"
 #include "kube/client.hpp"
 #include "kube/informer.hpp"
 #include "kube/objects.hpp"
@@ -65,11 +65,8 @@ class PdbReconciler {
   Observer observer_;
   kube::Timeout timeout_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::set<std::string> pending_;  // Job keys
-  bool stopping_ = false;
-  bool kicked_ = false;
-  std::thread worker_;
+  kube::RetryWorker worker_;  // last: destroyed (joined) first
 };
 
 // Informer handlers for the reconciler (add before the informers start): a Job that is added, or whose

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "webhook/config.hpp"
 #include "webhook/json.hpp"
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "placement/budget.hpp"
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "webhook/vpa.hpp"
 
 namespace spotfit::webhook {

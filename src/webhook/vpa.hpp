@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "webhook/json.hpp"
 #include "webhook/pod_template.hpp"
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 #include "webhook/json.hpp"
 
 namespace spotfit::webhook {

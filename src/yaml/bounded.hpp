@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
 namespace spotfit::yaml {
 

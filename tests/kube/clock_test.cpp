@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "kube/time.hpp"
+#include "base/time.hpp"
 
 namespace spotfit::kube {
 namespace {
@@ -23,7 +23,7 @@ bool waitForSleepers(const ManualClock& clock, int n) {
 
 TEST(ManualClock, SteadyAndWallTimeMoveTogether) {
   ManualClock clock;
-  EXPECT_EQ(formatTime(clock.wallNow()), "2024-05-01T01:00:00Z");
+  EXPECT_EQ(base::formatTime(clock.wallNow()), "2024-05-01T01:00:00Z");
   const auto steady0 = clock.now();
   const auto wall0 = clock.wallNow();
   clock.advance(90s);

@@ -37,14 +37,6 @@ struct TempDir {
   }
 };
 
-TEST(Base64, DecodesStandardAndUrlAlphabets) {
-  EXPECT_EQ(*base64Decode("aGVsbG8="), "hello");
-  EXPECT_EQ(*base64Decode("aGVs\nbG8"), "hello");
-  EXPECT_EQ(*base64Decode("-_-_"), *base64Decode("+/+/"));
-  EXPECT_FALSE(base64Decode("a$b").ok());
-  EXPECT_FALSE(base64Decode("aGVsbG8=x").ok());
-}
-
 constexpr const char* kTwoContexts = R"(
 apiVersion: v1
 kind: Config

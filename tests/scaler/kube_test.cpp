@@ -318,7 +318,7 @@ TEST(SnapshotBuilder, DecodesNodesAndPodsAndKeepsFirstSeenTimes) {
   const ClusterPod* run = s->pods[0].info.name == "run" ? &s->pods[0] : &s->pods[1];
   EXPECT_TRUE(wait->unschedulable);
   EXPECT_EQ(wait->unschedulableSince, env.clock.wallNow());
-  EXPECT_EQ(run->boundAt, *kube::parseTime("2020-01-01T00:00:00Z"));
+  EXPECT_EQ(run->boundAt, *base::parseTime("2020-01-01T00:00:00Z"));
   const auto first = env.clock.wallNow();
   env.clock.advance(1min);
   s = listSnapshot(env, b);

@@ -14,30 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(Duration, ParsesGoStyle) {
-  EXPECT_EQ(parseDuration("1s").value(), 1000ms);
-  EXPECT_EQ(parseDuration("90s").value(), 90s);
-  EXPECT_EQ(parseDuration("1h30m").value(), 90min);
-  EXPECT_EQ(parseDuration("500ms").value(), 500ms);
-  EXPECT_EQ(parseDuration("1.5s").value(), 1500ms);
-  EXPECT_EQ(parseDuration("0").value(), 0ms);
-}
-
-TEST(Duration, RejectsGarbage) {
-  for (const char* bad : {"", "10", "-1s", "1x", "s", "1s2", "1..5s", "99999999999999999999h", "1 s"}) {
-    auto r = parseDuration(bad);
-    ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().code, "invalid");
-  }
-}
-
-TEST(Duration, FormatRoundTrips) {
-  for (auto d : {Duration(0), Duration(1500), Duration(90000), Duration(3600000 + 1)}) {
-    EXPECT_EQ(parseDuration(formatDuration(d)).value(), d) << formatDuration(d);
-  }
-  EXPECT_EQ(formatDuration(90s), "1m30s");
-}
-
 TEST(PodBatcher, ClosesAfterIdle) {
   kube::ManualClock clock;
   PodBatcher b(1s, 10s);

@@ -1,3 +1,4 @@
+#include "base/base64.hpp"
 #include "server/certgen.hpp"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,7 @@ TEST(CertGen, ServingCertificateChainsToTheCaWithTheRequestedNames) {
   EXPECT_TRUE(f.caIsCa);
   EXPECT_FALSE(f.leafIsCa);
   EXPECT_TRUE(f.serverAuth);
-  EXPECT_EQ(b->caBundleBase64, server::base64Encode(b->caCertPem));
+  EXPECT_EQ(b->caBundleBase64, base::base64Encode(b->caCertPem));
   // A second run makes a different CA: nothing is cached or fixed.
   auto again = server::generateCertificates(o);
   ASSERT_TRUE(again);
@@ -141,14 +142,6 @@ TEST(CertGen, ClientCertificateFilesAndReadingTheCaBack) {
   auto missing = server::readCa(dir.file("nothing-here"));
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("ca.crt"), std::string::npos);
-}
-
-TEST(Base64, Encodes) {
-  EXPECT_EQ(server::base64Encode(""), "");
-  EXPECT_EQ(server::base64Encode("f"), "Zg==");
-  EXPECT_EQ(server::base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(server::base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(server::base64Encode("foobar"), "Zm9vYmFy");
 }
 
 }  // namespace

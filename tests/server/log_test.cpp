@@ -52,12 +52,5 @@ TEST(Log, ParsesLevels) {
   EXPECT_NE(bad.error().message.find("unknown log level 'verbose'"), std::string::npos);
 }
 
-TEST(Log, EscapesControlCharacters) {
-  std::string out;
-  appendJsonEscaped(out, std::string("a\x01"
-                                     "b\\c\t"));
-  EXPECT_EQ(out, "a\\u0001b\\\\c\\t");
-}
-
 }  // namespace
 }  // namespace spotfit::server

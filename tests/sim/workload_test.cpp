@@ -45,21 +45,6 @@ TEST(TestWorkloadEdits, ReplaceAndInsertOrFailLoudly) {
   EXPECT_NONFATAL_FAILURE(edited("a: 1\n", "b: 1", "b: 2"), "test workload has no 'b: 1' to replace");
 }
 
-TEST(Duration, ParsesUnitsAndBareSeconds) {
-  EXPECT_EQ(*parseDuration("90s"), 90'000);
-  EXPECT_EQ(*parseDuration("15m"), 15 * kMinute);
-  EXPECT_EQ(*parseDuration("1h30m"), 90 * kMinute);
-  EXPECT_EQ(*parseDuration("250ms"), 250);
-  EXPECT_EQ(*parseDuration("2d"), 48 * kHour);
-  EXPECT_EQ(*parseDuration("1.5"), 1500);
-  EXPECT_EQ(*parseDuration("0"), 0);
-  EXPECT_FALSE(parseDuration("").ok());
-  EXPECT_FALSE(parseDuration("5 minutes").ok());
-  EXPECT_FALSE(parseDuration("-5s").ok());
-  EXPECT_FALSE(parseDuration("5x").ok());
-  EXPECT_FALSE(parseDuration("h").ok());
-}
-
 TEST(Duration, Formats) {
   EXPECT_EQ(formatDuration(90 * kMinute), "1h30m");
   EXPECT_EQ(formatDuration(42 * kSecond), "42s");

@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
 
@@ -89,7 +89,7 @@ json::Document patched(const std::string& object, const Admission& a) {
   auto d = parseJson(object);
   auto resp = parseJson(a.body);
   if (resp["response"].HasMember("patch")) {
-    auto patch = base64Decode(resp["response"]["patch"].GetString());
+    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
     EXPECT_TRUE(patch);
     EXPECT_EQ(applyJsonPatch(d, *patch), "");
   }

@@ -120,7 +120,7 @@ TEST(Config, BudgetsRefreshIsABoundedDuration) {
   const std::pair<const char*, std::chrono::milliseconds> good[] = {
       {"2s", std::chrono::seconds(2)},       {"1500ms", std::chrono::milliseconds(1500)},
       {"1s", std::chrono::seconds(1)},       {"5m", std::chrono::minutes(5)},
-      {"1h", std::chrono::hours(1)},         {"45", std::chrono::seconds(45)},
+      {"1h", std::chrono::hours(1)},         {"1m30s", std::chrono::seconds(90)},
   };
   for (const auto& [text, want] : good) {
     auto c = parseWebhookConfigText(std::string("webhook:\n  budgets:\n    refresh: ") + text + "\n");
@@ -136,6 +136,8 @@ TEST(Config, BudgetsRefreshIsABoundedDuration) {
       {"webhook:\n  budgets:\n    refresh: 0s\n", "webhook.budgets.refresh: must be between 1s and 1h"},
       {"webhook:\n  budgets:\n    refresh: 2h\n", "webhook.budgets.refresh: must be between 1s and 1h, got '2h'"},
       {"webhook:\n  budgets:\n    refresh: -5s\n", "webhook.budgets.refresh: must be a duration"},
+      // One grammar (Go's) everywhere: a bare number has no unit.
+      {"webhook:\n  budgets:\n    refresh: 45\n", "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m, got '45'"},
       {"webhook:\n  budgets:\n    refresh: [30s]\n", "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m (line 3)"},
       {"webhook:\n  budgets:\n    refrsh: 30s\n", "webhook.budgets.refrsh: unknown key (line 3)"},
   };

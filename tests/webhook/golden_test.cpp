@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "webhook/admitter.hpp"
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
 #include "webhook/yaml_json.hpp"
@@ -91,9 +91,9 @@ std::string patchOf(const std::string& body, std::string_view uid) {
   EXPECT_EQ(hasPatch, resp["response"].HasMember("patchType"));
   if (!hasPatch) return "[]";
   EXPECT_STREQ(resp["response"]["patchType"].GetString(), "JSONPatch");
-  auto decoded = base64Decode(resp["response"]["patch"].GetString());
+  auto decoded = base::base64Decode(resp["response"]["patch"].GetString());
   EXPECT_TRUE(decoded);
-  return decoded.value_or("[]");
+  return decoded.valueOr("[]");
 }
 
 class Golden : public ::testing::TestWithParam<std::string> {};

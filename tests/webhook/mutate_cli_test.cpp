@@ -7,7 +7,7 @@
 #include <string>
 
 #include "support/spotfit_cli.hpp"
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook {
@@ -95,7 +95,7 @@ TEST_F(MutateCli, AdmissionReviewInReviewOut) {
   auto d = testing::parseJson(r.out);
   EXPECT_STREQ(d["response"]["uid"].GetString(), "r-1");
   EXPECT_STREQ(d["response"]["patchType"].GetString(), "JSONPatch");
-  EXPECT_TRUE(base64Decode(d["response"]["patch"].GetString()));
+  EXPECT_TRUE(base::base64Decode(d["response"]["patch"].GetString()));
 }
 
 TEST_F(MutateCli, RefusedObjectExits1WithTheReason) {

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "placement/result.hpp"
+#include "base/result.hpp"
 
-namespace spotfit::kube {
+namespace spotfit::base {
 
 using WallTime = std::chrono::system_clock::time_point;
 
@@ -17,4 +17,4 @@ Result<WallTime> parseTime(std::string_view text);
 std::string formatTime(WallTime t);       // seconds precision, "Z"
 std::string formatMicroTime(WallTime t);  // microseconds precision, "Z"
 
-}  // namespace spotfit::kube
+}  // namespace spotfit::base

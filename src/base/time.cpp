@@ -1,9 +1,9 @@
-#include "kube/time.hpp"
+#include "base/time.hpp"
 
 #include <charconv>
 #include <cstdio>
 
-namespace spotfit::kube {
+namespace spotfit::base {
 
 namespace {
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
@@ -67,10 +67,10 @@ Result<WallTime> parseTime(std::string_view s) {
     return bad(s);
   }
   if (pos != s.size()) return bad(s);
-  int64_t secs = daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-                 hour * 3600 + minute * 60 + second - offsetSeconds;
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(secs) +
-                                                                 std::chrono::microseconds(micros)));
+  int64_t secs = daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+                 minute * 60 + second - offsetSeconds;
+  return WallTime(
+      std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(secs) + std::chrono::microseconds(micros)));
 }
 
 namespace {
@@ -105,7 +105,11 @@ std::string format(WallTime t, bool micro) {
 }
 }  // namespace
 
-std::string formatTime(WallTime t) { return format(t, false); }
-std::string formatMicroTime(WallTime t) { return format(t, true); }
+std::string formatTime(WallTime t) {
+  return format(t, false);
+}
+std::string formatMicroTime(WallTime t) {
+  return format(t, true);
+}
 
-}  // namespace spotfit::kube
+}  // namespace spotfit::base

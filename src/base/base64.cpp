@@ -1,9 +1,9 @@
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
-namespace spotfit::webhook {
+namespace spotfit::base {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -46,8 +46,10 @@ std::string base64Encode(std::string_view in) {
   return out;
 }
 
-std::optional<std::string> base64Decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
+namespace {
+Result<std::string> decodeStrict(std::string_view in) {
+  auto bad = [] { return makeError("invalid", "malformed base64"); };
+  if (in.size() % 4 != 0) return bad();
   std::string out;
   out.reserve(in.size() / 4 * 3);
   for (size_t i = 0; i < in.size(); i += 4) {
@@ -57,14 +59,14 @@ std::optional<std::string> base64Decode(std::string_view in) {
       char c = in[i + k];
       if (c == '=') {
         // Padding only in the last quantum's last one or two places.
-        if (i + 4 != in.size() || k < 2) return std::nullopt;
+        if (i + 4 != in.size() || k < 2) return bad();
         ++pad;
         v <<= 6;
         continue;
       }
-      if (pad > 0) return std::nullopt;
+      if (pad > 0) return bad();
       int8_t d = kReverse[static_cast<unsigned char>(c)];
-      if (d < 0) return std::nullopt;
+      if (d < 0) return bad();
       v = v << 6 | static_cast<uint32_t>(d);
     }
     out += static_cast<char>(v >> 16 & 0xff);
@@ -74,4 +76,34 @@ std::optional<std::string> base64Decode(std::string_view in) {
   return out;
 }
 
-}  // namespace spotfit::webhook
+Result<std::string> decodeLenient(std::string_view in) {
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  bool padding = false;
+  for (char c : in) {
+    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
+    if (c == '=') {
+      padding = true;
+      continue;
+    }
+    int8_t v = c == '-' ? 62 : c == '_' ? 63 : kReverse[static_cast<unsigned char>(c)];
+    if (v < 0 || padding) return makeError("invalid", "malformed base64");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (bits >= 6) return makeError("invalid", "malformed base64 (truncated)");
+  return out;
+}
+}  // namespace
+
+Result<std::string> base64Decode(std::string_view in, Base64 mode) {
+  return mode == Base64::kStrict ? decodeStrict(in) : decodeLenient(in);
+}
+
+}  // namespace spotfit::base
