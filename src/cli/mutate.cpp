@@ -55,8 +55,8 @@ bool loadVpas(const std::string& path, wh::VpaIndex& index, std::string& err) {
   std::string text;
   if (!readInput(path, text, err)) return false;
   std::vector<wh::json::Document> docs;
-  if (Status s = wh::yamlToJsonAll(text, docs); !s) {
-    err = path + ": " + s.error().message;
+  if (Status s = wh::yamlToJsonAll(text, docs, path); !s) {
+    err = s.error().message;
     return false;
   }
   auto add = [&](const wh::json::Value& obj) {
@@ -498,7 +498,7 @@ int runMutate(const std::vector<std::string>& args) {
   std::string text, err;
   if (!readInput(file, text, err)) return fail(err);
   std::vector<wh::json::Document> docs;
-  if (Status s = wh::yamlToJsonAll(text, docs); !s) return fail(file + ": " + s.error().message);
+  if (Status s = wh::yamlToJsonAll(text, docs, file); !s) return fail(s.error().message);
   if (docs.empty()) return fail(file + ": the input holds no document");
   // Every object, in order; a List's items stand for themselves.
   bool inputIsList =

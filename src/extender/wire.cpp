@@ -181,7 +181,7 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   args.doc_ = std::make_unique<rapidjson::Document>();
   auto& doc = *args.doc_;
   if (body.find('\0') != std::string_view::npos) return invalid("ExtenderArgs contains a NUL byte");
-  if (Status parsed = kube::json::parseInsituInto(doc, args.buffer_->data()); !parsed) {
+  if (Status parsed = kube::json::parseInsituInto(doc, *args.buffer_); !parsed) {
     return invalid("ExtenderArgs is not valid JSON: " + parsed.error().message);
   }
   if (!doc.IsObject()) return invalid(std::string("ExtenderArgs must be a JSON object, got ") + typeName(doc));

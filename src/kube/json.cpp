@@ -165,8 +165,9 @@ Status parseInto(Document& d, std::string_view text, const ParseLimits& limits) 
   return parseStream<rapidjson::kParseNoFlags>(d, in, limits);
 }
 
-Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits) {
-  rapidjson::InsituStringStream in(buffer);
+Status parseInsituInto(Document& d, std::string& buffer, const ParseLimits& limits) {
+  buffer.append(kInsituPadding, '\0');
+  rapidjson::InsituStringStream in(buffer.data());
   return parseStream<rapidjson::kParseInsituFlag>(d, in, limits);
 }
 
@@ -176,7 +177,7 @@ Result<Document> parse(std::string_view text, const ParseLimits& limits) {
   return d;
 }
 
-Result<Document> parseInsitu(char* buffer, const ParseLimits& limits) {
+Result<Document> parseInsitu(std::string& buffer, const ParseLimits& limits) {
   Document d;
   if (Status s = parseInsituInto(d, buffer, limits); !s) return s.error();
   return d;

@@ -38,13 +38,16 @@ inline constexpr ParseLimits kApiServerLimits{64, SIZE_MAX};
 // keeps the last, RapidJSON look-ups the first: a patch computed from either would be wrong), invalid
 // UTF-8 and unpaired UTF-16 surrogate escapes. On error `d` is null.
 Status parseInto(Document& d, std::string_view text, const ParseLimits& limits = kDefaultLimits);
-// The same in place (destructive on `buffer`, faster: strings point into it). `buffer` must stay alive
-// and NUL-terminated while the document is used.
-Status parseInsituInto(Document& d, char* buffer, const ParseLimits& limits = kDefaultLimits);
+// The same in place (destructive on `buffer`, faster: strings point into it); the text ends at the first
+// NUL. `buffer` must stay alive and unchanged while the document is used. kInsituPadding NUL bytes are
+// appended first: RapidJSON's UTF-8 validation reads (and, in place, writes) a multi-byte sequence whole,
+// up to 3 bytes past its lead byte, so text ending in a lead byte would be read past its end.
+inline constexpr size_t kInsituPadding = 4;
+Status parseInsituInto(Document& d, std::string& buffer, const ParseLimits& limits = kDefaultLimits);
 
 // parseInto / parseInsituInto returning the document.
 Result<Document> parse(std::string_view text, const ParseLimits& limits = kDefaultLimits);
-Result<Document> parseInsitu(char* buffer, const ParseLimits& limits = kDefaultLimits);
+Result<Document> parseInsitu(std::string& buffer, const ParseLimits& limits = kDefaultLimits);
 
 // True when `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool validUtf8(std::string_view s);

@@ -1,40 +1,9 @@
 #pragma once
-// Bounded YAML loading for every YAML decoder (`spotfit mutate -f`, VPA files, config files, simulate
-// workloads, kubeconfig, NodePool objects). yaml-cpp shares aliased nodes, so loading a "billion laughs"
-// document is cheap, but any walk over it visits every expansion: a 661-byte file expands to ~10^9
-// nodes. loadYamlAll loads and then walks each document once, alias-expanded, iteratively, refusing it
-// before its expansion gets large.
+// kube::yaml is the bounded YAML loader of src/yaml/ (std + yaml-cpp only, so the server's config reader,
+// which may not depend on kube, loads through the same bounds).
 
-#include <yaml-cpp/yaml.h>
+#include "yaml/bounded.hpp"
 
-#include <cstddef>
-#include <string_view>
-#include <vector>
-
-#include "base/result.hpp"
-
-namespace spotfit::kube::yaml {
-
-struct YamlLimits {
-  size_t maxBytes = 8 * 1024 * 1024;  // input text
-  int maxDepth = 64;                  // nested sequences/mappings (Kubernetes objects need < 30)
-  // Alias-expanded size of all documents together: nodes visited and scalar bytes, each at most
-  // max(floor, factor x input bytes). Documents without aliases stay far below (a node takes >= 1 byte).
-  size_t expansionFactor = 4;
-  size_t minNodeBudget = 100000;
-  size_t minScalarBudget = 1024 * 1024;
-};
-inline constexpr YamlLimits kDefaultYamlLimits{};
-
-// All documents of `text` (YAML::LoadAll), or code "invalid" when the text is larger than
-// limits.maxBytes, nests deeper than limits.maxDepth, expands aliases beyond the budget, or has a
-// mapping with a repeated scalar key (yaml-cpp would keep both; look-ups see the first, Go the last).
-// Error messages name the line. Text that is not YAML throws YAML::Exception as YAML::LoadAll does, so
-// callers keep their own syntax-error messages.
-Result<std::vector<YAML::Node>> loadAll(std::string_view text, const YamlLimits& limits = kDefaultYamlLimits);
-
-// The first document (YAML::Load semantics: a null node for empty text), with the same checks over the
-// whole text.
-Result<YAML::Node> load(std::string_view text, const YamlLimits& limits = kDefaultYamlLimits);
-
-}  // namespace spotfit::kube::yaml
+namespace spotfit::kube {
+namespace yaml = ::spotfit::yaml;
+}  // namespace spotfit::kube

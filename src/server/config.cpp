@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "yaml/bounded.hpp"
+
 namespace spotfit::server::config {
 
 namespace {
@@ -330,7 +332,13 @@ Status Document::checkSections(const std::vector<std::string>& known) const {
 Result<Document> parseDocument(const std::string& text, const std::string& fileName) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    // The same bounds as every YAML decoder (yaml/bounded.hpp): size, nodes, depth, alias expansion,
+    // repeated keys, and the ',' yaml-cpp loops on. A ConfigMap holds at most 1 MiB.
+    yaml::YamlLimits limits;
+    limits.maxBytes = kMaxConfigBytes;
+    auto loaded = yaml::load(text, limits, fileName.empty() ? "config" : fileName);
+    if (!loaded.ok()) return loaded.error();
+    root = *loaded;
   } catch (const YAML::Exception& e) {
     return makeError("invalid",
                      location(fileName, e.mark.is_null() ? 0 : e.mark.line + 1) + ": invalid YAML: " + e.msg);
@@ -346,9 +354,10 @@ Result<Document> parseDocument(const std::string& text, const std::string& fileN
 Result<Document> loadDocument(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return makeError("io", path + ": cannot read config file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parseDocument(ss.str(), path);
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return parseDocument(text, path);  // refuses text beyond kMaxConfigBytes without reading the rest
 }
 
 }  // namespace spotfit::server::config

@@ -139,6 +139,9 @@ class Document {
   std::string file_;
 };
 
+// Config text is loaded through the bounded YAML loader (yaml/bounded.hpp): larger than kMaxConfigBytes,
+// more nodes, deeper nesting, alias bombs, repeated keys and yaml-cpp's stalls are errors naming file:line.
+inline constexpr size_t kMaxConfigBytes = 1024 * 1024;
 Result<Document> parseDocument(const std::string& text, const std::string& fileName);
 Result<Document> loadDocument(const std::string& path);
 

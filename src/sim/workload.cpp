@@ -643,8 +643,8 @@ Result<Workload> parseWorkload(const std::string& yamlText, const std::string& s
   try {
     kube::yaml::YamlLimits limits;
     limits.maxBytes = kMaxWorkloadBytes;
-    auto loaded = kube::yaml::load(yamlText, limits);
-    if (!loaded.ok()) return makeError("invalid", source + ": " + loaded.error().message);
+    auto loaded = kube::yaml::load(yamlText, limits, source);
+    if (!loaded.ok()) return loaded.error();
     root = *loaded;
   } catch (const YAML::Exception& e) {
     std::ostringstream o;

@@ -75,6 +75,9 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
         if (!kv.first.IsScalar()) throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
         // kube::yaml::loadAll refused repeated keys already (in linear time).
         const std::string& key = kv.first.Scalar();
+        if (!kube::json::validUtf8(key)) {
+          throw Converting{"key is not valid UTF-8 (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        }
         obj.AddMember(json::str(key, a), convert(kv.second, a, depth + 1), a);
       }
       return obj;
@@ -85,10 +88,10 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
 
 }  // namespace
 
-Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out) {
+Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out, std::string_view source) {
   try {
-    // Bounded: input size, depth, alias expansion, repeated keys (see kube/yaml.hpp).
-    auto loaded = kube::yaml::loadAll(text);
+    // Bounded: input size, nodes, depth, alias expansion, repeated keys, yaml-cpp stalls (see kube/yaml.hpp).
+    auto loaded = kube::yaml::loadAll(text, kube::yaml::kDefaultYamlLimits, source);
     if (!loaded.ok()) return loaded.error();
     for (const auto& d : *loaded) {
       if (!d || d.IsNull()) continue;
@@ -98,9 +101,11 @@ Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out) {
       out.push_back(std::move(doc));
     }
   } catch (const YAML::Exception& e) {
-    return makeError("invalid", std::string("not valid YAML: ") + e.what());
+    if (source.empty()) return makeError("invalid", std::string("not valid YAML: ") + e.what());
+    std::string line = e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : "";
+    return makeError("invalid", std::string(source) + line + ": not valid YAML: " + e.msg);
   } catch (const Converting& e) {
-    return makeError("invalid", e.message);
+    return makeError("invalid", source.empty() ? e.message : std::string(source) + ": " + e.message);
   }
   return {};
 }

@@ -14,7 +14,8 @@ namespace spotfit::webhook {
 
 // Parses the first YAML document of `text` into `out`. Error names the line of a syntax error.
 Status yamlToJson(std::string_view text, json::Document& out);
-// Every document of a multi-document stream (`---` separated); empty documents are dropped.
-Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out);
+// Every document of a multi-document stream (`---` separated); empty documents are dropped. With a
+// `source` (file name), errors read "source:line: message".
+Status yamlToJsonAll(std::string_view text, std::vector<json::Document>& out, std::string_view source = {});
 
 }  // namespace spotfit::webhook

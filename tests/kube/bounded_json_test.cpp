@@ -25,7 +25,7 @@ std::string refusal(const std::string& text) {
   Status s = parseInto(d, text);
   std::string copy = text;
   Document e;
-  Status t = parseInsituInto(e, copy.data());
+  Status t = parseInsituInto(e, copy);
   EXPECT_EQ(s.ok(), t.ok()) << text.substr(0, 80);
   if (s.ok()) return "";
   EXPECT_EQ(s.error().code, "invalid");
@@ -100,6 +100,20 @@ TEST(BoundedJson, RefusesInvalidUtf8AndUnpairedSurrogates) {
   };
   for (const auto& text : bad) {
     EXPECT_NE(refusal(text), "") << text;
+  }
+}
+
+// Found by fuzz_extender (corpus/extender/regress-utf8-lead-at-end.json): text that ends inside a string
+// with a 4-byte lead byte made RapidJSON's in-place UTF-8 validation read 3 bytes past the buffer
+// (ASan: heap-buffer-overflow; the ASan+UBSan build runs this test). parseInsituInto pads the buffer.
+TEST(BoundedJson, InPlaceParsingOfTextEndingInALeadByteStaysInTheBuffer) {
+  for (const char* input : {"{\"enableServiceLinks\xf4\xf4", "[\"\xf0", "\"\xe2"}) {
+    std::string text = input;
+    text.shrink_to_fit();
+    Document d;
+    Status s = parseInsituInto(d, text);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.error().message.find("Invalid encoding in string"), std::string::npos) << s.error().message;
   }
 }
 

@@ -138,6 +138,40 @@ TEST(Config, DocumentErrors) {
   EXPECT_EQ(missing.error().message, "/nonexistent/spotfit.yaml: cannot read config file");
 }
 
+// serve --config goes through the bounded YAML loader (yaml/bounded.hpp), as mutate -f and simulate -f do;
+// before, YAML::Load expanded aliases without limit and walked any depth yaml-cpp accepts.
+TEST(Config, DocumentBounds) {
+  auto errorOf = [](const std::string& text) {
+    auto doc = config::parseDocument(text, "c.yaml");
+    return doc ? std::string() : doc.error().message;
+  };
+  // The billion laughs, under server: (10 levels of 9 aliases).
+  std::string bomb = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i < 10; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) bomb += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  std::string indented;
+  for (size_t at = 0, nl; at < bomb.size(); at = nl + 1) {
+    nl = bomb.find('\n', at);
+    indented += "  " + bomb.substr(at, nl - at + 1);
+  }
+  std::string e = errorOf("server:\n" + indented);
+  EXPECT_EQ(e.rfind("c.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("expands (through aliases) beyond 100000 nodes"), std::string::npos) << e;
+  // 65 nested mappings under server:, refused at the 65th.
+  std::string deep = "server:\n";
+  for (int i = 0; i < 64; ++i) deep += std::string(2 * (i + 1), ' ') + "k:\n";
+  EXPECT_EQ(errorOf(deep), "c.yaml:65: document nests deeper than 64 levels");
+  // The ',' yaml-cpp 0.7.0 loops on, a repeated key, oversized text.
+  EXPECT_EQ(errorOf(",2webh1,24\n  od4\n"),
+            "c.yaml:1: ',' outside a flow collection ([...] or {...}) cannot start a node");
+  EXPECT_EQ(errorOf("server: {}\nserver: {}\n"), "c.yaml:2: duplicate key 'server'");
+  e = errorOf("server:\n  x: " + std::string(config::kMaxConfigBytes, 'x') + "\n");
+  EXPECT_NE(e.find("exceeds the limit of 1048576"), std::string::npos) << e;
+}
+
 TEST(ConfigReader, HelpersForOtherSections) {
   auto doc = config::parseDocument(R"(webhook:
   namespaces: [a, b]

@@ -40,6 +40,10 @@ TEST(YamlBounds, InvalidUtf8IsRefused) {
   auto r = yamlToJson("metadata:\n  name: \"\xc0\xaf\"\n", d);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("not valid UTF-8 (line 2)"), std::string::npos) << r.error().message;
+  // In a key too (found by fuzz_mutate: the converted object was not JSON spotfit's parser accepts).
+  r = yamlToJson("apiVersion: v1\nki\xff\xffnd: Pod\n", d);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("key is not valid UTF-8 (line 2)"), std::string::npos) << r.error().message;
 }
 
 TEST(YamlBounds, DeepNestingIsRefused) {
