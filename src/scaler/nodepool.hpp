@@ -117,6 +117,10 @@ struct ScalerConfig {
   InterruptionPolicy interruption;
   std::string ledgerConfigMap = "spotfit-cost-ledger";
   Duration ledgerFlushInterval = std::chrono::seconds(30);
+  // How long the ledger keeps daily windows and the totals of workflows with no running pod, and how many
+  // such workflow totals it keeps at most (scaler/ledger.hpp, LedgerLimits).
+  Duration ledgerRetention = std::chrono::hours(24 * 31);
+  int ledgerMaxClosedWorkflows = 500;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
   std::vector<NodePool> nodePools;
 };

@@ -155,6 +155,14 @@ Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& ac
       unavailable_(config_.offeringUnavailableFor),
       interruptions_(config_.interruption) {
   setConfigPools(config_.nodePools);
+  ledger_.setLimits(ledgerLimits());
+}
+
+LedgerLimits Scaler::ledgerLimits() const {
+  LedgerLimits limits;
+  limits.retention = std::chrono::ceil<std::chrono::hours>(config_.ledgerRetention);
+  limits.maxClosedWorkflows = static_cast<size_t>(std::max(0, config_.ledgerMaxClosedWorkflows));
+  return limits;
 }
 
 void Scaler::log(const std::string& line) const {
@@ -223,7 +231,7 @@ Status Scaler::loadLedger() {
   auto text = store_->load();
   if (!text) return text.error();
   if (!text->has_value()) return {};
-  auto l = CostLedger::fromJson(**text);
+  auto l = CostLedger::fromJson(**text, ledgerLimits());
   if (!l) return l.error();
   ledger_ = std::move(*l);
   return {};
