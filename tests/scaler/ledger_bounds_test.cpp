@@ -97,6 +97,14 @@ TEST(LedgerBounds, CronJobRunsRollUpToTheCronJob) {
   EXPECT_EQ(ownerOfWorkflow(""), "");
 }
 
+TEST(LedgerBounds, PodFingerprintIsStable) {
+  // Stored ledgers and tests/e2e/ledger_doc.py depend on exactly these values.
+  EXPECT_EQ(podFingerprint("uid-kept"), "PmsfGVKQ");
+  EXPECT_EQ(podFingerprint(""), podFingerprint(std::string()));
+  EXPECT_EQ(podFingerprint("3f1c2d9e-1b7a-4c55-9a51-0c4e8d2f6a10").size(), 8u);
+  EXPECT_NE(podFingerprint("a"), podFingerprint("b"));
+}
+
 TEST(LedgerBounds, ChargesSplitAtUtcMidnight) {
   kube::ManualClock clock;
   // 22:00 UTC on some day.
