@@ -183,6 +183,42 @@ void CostLedger::expire(TimePoint now) {
   for (auto it = closed.begin() + keep; it != closed.end(); ++it) workflows_.erase(it->second);
 }
 
+std::vector<WorkflowCost> CostLedger::workflowCosts(TimePoint now) const {
+  std::map<WorkflowKey, WorkflowCost> out;
+  for (const auto& [k, total] : workflows_) out[k] = WorkflowCost{k, total.usd, total.lastActive, false};
+  for (const auto& [key, p] : open_) {
+    auto& c = out[p.workflow];
+    c.workflow = p.workflow;
+    c.usd += p.ratePerHour * hours(p.accruedTo, now);
+    c.lastActive = std::max(c.lastActive, now);
+    c.running = true;
+  }
+  std::vector<WorkflowCost> v;
+  v.reserve(out.size());
+  for (auto& [k, c] : out) v.push_back(std::move(c));
+  return v;
+}
+
+std::map<std::string, double> CostLedger::namespaces(TimePoint now) const {
+  auto out = closedNamespace_;
+  for (const auto& [key, p] : open_) {
+    out[boundedNamespace(p.workflow.namespaceName, out)] += p.ratePerHour * hours(p.accruedTo, now);
+  }
+  return out;
+}
+
+std::map<std::pair<std::string, std::string>, double> CostLedger::owners(TimePoint since, TimePoint now) const {
+  std::map<std::pair<std::string, std::string>, double> out;
+  for (auto it = days_.lower_bound(dayStart(since)); it != days_.end(); ++it) {
+    for (const auto& [o, usd] : it->second.owners) out[o] += usd;
+  }
+  for (const auto& [key, p] : open_) {
+    const double usd = p.ratePerHour * hours(std::max(p.accruedTo, since), now);
+    if (usd > 0) out[{p.workflow.namespaceName, ownerOfWorkflow(p.workflow.workflow)}] += usd;
+  }
+  return out;
+}
+
 double CostLedger::workflowSpend(const WorkflowKey& wf, TimePoint now) const {
   auto it = workflows_.find(wf);
   double total = it == workflows_.end() ? 0 : it->second.usd;

@@ -57,6 +57,14 @@ struct LedgerDay {
 // pods) could only let one pod inherit the other's accrual point after a failover.
 std::string podFingerprint(std::string_view uid);
 
+// One workflow's spend as the ledger records it (for metrics and reports).
+struct WorkflowCost {
+  WorkflowKey workflow;
+  double usd = 0;
+  TimePoint lastActive{};  // the last time a pod of it was charged (now for running workflows)
+  bool running = false;
+};
+
 class CostLedger {
  public:
   CostLedger() = default;
@@ -88,6 +96,13 @@ class CostLedger {
   size_t runningPods() const { return open_.size(); }
   // Workflows with at least one running pod.
   std::set<WorkflowKey> runningWorkflows() const;
+  // Every workflow the ledger records, with its spend up to `now`.
+  std::vector<WorkflowCost> workflowCosts(TimePoint now) const;
+  // Spend per namespace since the ledger started (namespaces past maxNamespaces under "(other)").
+  std::map<std::string, double> namespaces(TimePoint now) const;
+  // Spend per (namespace, owner) in the daily windows from the UTC day of `since` on, running pods included
+  // up to `now`.
+  std::map<std::pair<std::string, std::string>, double> owners(TimePoint since, TimePoint now) const;
   // The daily windows, oldest first, keyed by the UTC day's start (accrued up to the last accrue()).
   const std::map<TimePoint, LedgerDay>& days() const { return days_; }
 

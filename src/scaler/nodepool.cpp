@@ -416,7 +416,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
   if (r.map(s, base, {"namespace", "batchIdle", "batchMax", "offeringUnavailableFor", "scaleDownCooldown",
                       "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
                       "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
-                      "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows"})) {
+                      "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows", "costSeriesTopWorkflows",
+                      "costSeriesTopOwners", "costSeriesGrace"})) {
     if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
       if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
@@ -433,13 +434,18 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
                                  cfg.ledgerRetention > std::chrono::hours(24 * 400))) {
       r.issue(s["ledgerRetention"], base + ".ledgerRetention", "must be between 24h and 400 days (9600h)");
     }
-    if (s["ledgerMaxClosedWorkflows"]) {
-      const std::string p = base + ".ledgerMaxClosedWorkflows";
-      if (auto v = r.integer(s["ledgerMaxClosedWorkflows"], p)) {
-        if (*v > 5000) r.issue(s["ledgerMaxClosedWorkflows"], p, "must be at most 5000 (the ledger is one ConfigMap)");
-        else cfg.ledgerMaxClosedWorkflows = static_cast<int>(*v);
+    auto bounded = [&](const char* key, int& into, int64_t max, const char* why) {
+      if (!s[key]) return;
+      const std::string p = base + "." + key;
+      if (auto v = r.integer(s[key], p)) {
+        if (*v > max) r.issue(s[key], p, "must be at most " + std::to_string(max) + " (" + why + ")");
+        else into = static_cast<int>(*v);
       }
-    }
+    };
+    bounded("ledgerMaxClosedWorkflows", cfg.ledgerMaxClosedWorkflows, 5000, "the ledger is one ConfigMap");
+    bounded("costSeriesTopWorkflows", cfg.costSeriesTopWorkflows, 10000, "series per scrape");
+    bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
+    dur("costSeriesGrace", cfg.costSeriesGrace);
     if (s["maxParallelDrains"]) cfg.maxParallelDrains = static_cast<int>(r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
     if (s["ledgerConfigMap"]) cfg.ledgerConfigMap = r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
     if (s["watchNodePoolObjects"]) cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);

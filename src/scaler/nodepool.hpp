@@ -121,6 +121,13 @@ struct ScalerConfig {
   // such workflow totals it keeps at most (scaler/ledger.hpp, LedgerLimits).
   Duration ledgerRetention = std::chrono::hours(24 * 31);
   int ledgerMaxClosedWorkflows = 500;
+  // Bounded cost series (docs/scaler.md, Observability): spotfit_workflow_cost_usd for at most
+  // costSeriesTopWorkflows workflows, the most expensive of those running or stopped less than
+  // costSeriesGrace ago; spotfit_owner_cost_usd for the costSeriesTopOwners most expensive (namespace,
+  // owner) pairs of the retained daily windows, the rest summed per namespace under owner "(other)".
+  int costSeriesTopWorkflows = 200;
+  int costSeriesTopOwners = 200;
+  Duration costSeriesGrace = std::chrono::minutes(10);
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
   std::vector<NodePool> nodePools;
 };

@@ -1163,6 +1163,41 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
   }
 }
 
+void Scaler::publishCost(TimePoint now) {
+  // Per workflow: the most expensive of the running workflows and of those stopped within the grace.
+  std::vector<WorkflowCost> shown;
+  for (auto& c : ledger_.workflowCosts(now)) {
+    if (c.running || now - c.lastActive <= config_.costSeriesGrace) shown.push_back(std::move(c));
+  }
+  const auto topWorkflows = static_cast<size_t>(std::max(0, config_.costSeriesTopWorkflows));
+  if (shown.size() > topWorkflows) {
+    std::nth_element(shown.begin(), shown.begin() + static_cast<std::ptrdiff_t>(topWorkflows), shown.end(),
+                     [](const WorkflowCost& a, const WorkflowCost& b) { return a.usd > b.usd; });
+    shown.resize(topWorkflows);
+  }
+  for (const auto& c : shown) {
+    metrics_.set(metric::kWorkflowCost, {{"namespace", c.workflow.namespaceName}, {"workflow", c.workflow.workflow}},
+                 c.usd);
+  }
+  for (const auto& [ns, usd] : ledger_.namespaces(now)) metrics_.set(metric::kNamespaceCost, {{"namespace", ns}}, usd);
+  // Per owner (CronJob) over the retained daily windows: the most expensive pairs, the rest per namespace.
+  const auto owners = ledger_.owners(now - ledgerLimits().retention, now);
+  std::vector<std::pair<double, std::pair<std::string, std::string>>> ranked;
+  ranked.reserve(owners.size());
+  for (const auto& [o, usd] : owners) ranked.emplace_back(usd, o);
+  const auto topOwners = std::min(ranked.size(), static_cast<size_t>(std::max(0, config_.costSeriesTopOwners)));
+  std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(topOwners), ranked.end(),
+                   std::greater<>());
+  std::map<std::pair<std::string, std::string>, double> series;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& [usd, o] = ranked[i];
+    series[i < topOwners ? o : std::pair<std::string, std::string>{o.first, kLedgerOther}] += usd;
+  }
+  for (const auto& [o, usd] : series) {
+    metrics_.set(metric::kOwnerCost, {{"namespace", o.first}, {"owner", o.second}}, usd);
+  }
+}
+
 void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
   metrics_.clearGauges();
   metrics_.set(metric::kUnschedulablePods, {}, unschedulable_);
@@ -1248,15 +1283,10 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   for (const auto& p : snap.pods) {
     if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = b->limitUsd;
   }
-  std::map<std::string, double> namespaces;
-  for (const auto& [wf, usd] : ledger_.workflows(now)) {
-    metrics_.set(metric::kWorkflowCost, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
-    namespaces[wf.namespaceName] += usd;
-  }
+  publishCost(now);
   for (const auto& [wf, usd] : budgets) {
     metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
   }
-  for (const auto& [ns, usd] : namespaces) metrics_.set(metric::kNamespaceCost, {{"namespace", ns}}, usd);
   metrics_.set(metric::kCostPerHour, {}, ledger_.costPerHour());
   metrics_.set(metric::kSpotSavings, {}, ledger_.spotSavings(now));
 }

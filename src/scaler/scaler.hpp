@@ -129,6 +129,7 @@ class Scaler {
   int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
   void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
   LedgerLimits ledgerLimits() const;  // from config_
+  void publishCost(TimePoint now);    // the bounded cost series
   // Accrues the ledger to `now` and writes it with the scaler's memory (already serialized) in one store write.
   Status save(TimePoint now, std::string memoryJson);
   void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
