@@ -138,3 +138,36 @@ TEST(CostSeries, CronJobRunsRollUpPerOwnerAndCardinalityIsBounded) {
 
 }  // namespace
 }  // namespace spotfit::scaler
+
+namespace spotfit::scaler {
+namespace {
+
+TEST(ScalerConfig, LedgerAndCostSeriesBounds) {
+  auto cfg = parseScalerConfig(
+      "scaler:\n  ledgerRetention: 168h\n  ledgerMaxClosedWorkflows: 100\n  costSeriesTopWorkflows: 20\n"
+      "  costSeriesTopOwners: 30\n  costSeriesGrace: 1m\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->ledgerRetention, std::chrono::hours(168));
+  EXPECT_EQ(cfg->ledgerMaxClosedWorkflows, 100);
+  EXPECT_EQ(cfg->costSeriesTopWorkflows, 20);
+  EXPECT_EQ(cfg->costSeriesTopOwners, 30);
+  EXPECT_EQ(cfg->costSeriesGrace, std::chrono::minutes(1));
+  auto defaults = parseScalerConfig("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->ledgerRetention, std::chrono::hours(24 * 31));
+  for (const auto& [yaml, expect] : std::vector<std::pair<const char*, const char*>>{
+           {"scaler:\n  ledgerRetention: 1h\n", "scaler.ledgerRetention (line 2): must be between 24h and 400 days"},
+           {"scaler:\n  ledgerRetention: 9601h\n", "scaler.ledgerRetention (line 2): must be between"},
+           {"scaler:\n  ledgerMaxClosedWorkflows: 5001\n",
+            "scaler.ledgerMaxClosedWorkflows (line 2): must be at most 5000"},
+           {"scaler:\n  costSeriesTopWorkflows: -1\n", "scaler.costSeriesTopWorkflows (line 2): must be at least 0"},
+           {"scaler:\n  costSeriesTopOwners: 10001\n", "scaler.costSeriesTopOwners (line 2): must be at most 10000"},
+       }) {
+    auto bad = parseScalerConfig(yaml);
+    ASSERT_FALSE(bad.ok()) << yaml;
+    EXPECT_NE(bad.error().message.find(expect), std::string::npos) << bad.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace spotfit::scaler
