@@ -66,6 +66,7 @@ const char* helpFor(const std::string& name) {
       {kNamespaceCost, "USD spent per namespace since the ledger started"},
       {kOwnerCost, "USD spent per namespace and owner (the CronJob of a Job, else the workflow) in the retained days"},
       {kCostPerHour, "USD per hour of the running pods"},
+      {kUnpricedNodes, "Nodes running pods that neither a node pool nor scaler.priceTable prices (not charged)"},
       {kSpotSavings, "USD saved by running on spot instead of on-demand"},
       {kScaleUps, "Nodes created, by pool and capacity type"},
       {kScaleUpFailures, "Failed node creations by pool and reason"},

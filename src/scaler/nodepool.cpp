@@ -417,7 +417,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
                       "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
                       "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
                       "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows", "costSeriesTopWorkflows",
-                      "costSeriesTopOwners", "costSeriesGrace"})) {
+                      "costSeriesTopOwners", "costSeriesGrace", "priceTable"})) {
     if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
       if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
@@ -446,6 +446,30 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     bounded("costSeriesTopWorkflows", cfg.costSeriesTopWorkflows, 10000, "series per scrape");
     bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
     dur("costSeriesGrace", cfg.costSeriesGrace);
+    if (auto t = s["priceTable"]) {
+      const std::string tp = base + ".priceTable";
+      if (t.IsSequence() && t.size() > kMaxPriceTableEntries) {
+        r.issue(t, tp, "more than " + std::to_string(kMaxPriceTableEntries) + " rows");
+      } else {
+        r.sequence(t, tp, [&](const YAML::Node& e, const std::string& p) {
+          if (!r.map(e, p, {"instanceType", "capacityType", "zone", "price"})) return;
+          for (const char* required : {"instanceType", "price"}) {
+            if (!e[required]) r.issue(e, p + "." + required, "required field missing");
+          }
+          PriceEntry row;
+          if (e["instanceType"]) row.instanceType = r.string(e["instanceType"], p + ".instanceType", true).value_or("");
+          if (e["zone"]) row.zone = r.string(e["zone"], p + ".zone").value_or("");
+          if (e["capacityType"]) {
+            auto ct = r.string(e["capacityType"], p + ".capacityType");
+            if (ct && *ct == "spot") row.capacityType = CapacityType::Spot;
+            else if (ct && *ct == "on-demand") row.capacityType = CapacityType::OnDemand;
+            else if (ct) r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got \"" + *ct + "\"");
+          }
+          if (e["price"]) row.usdPerHour = r.number(e["price"], p + ".price", 0, 1e6).value_or(0);
+          cfg.priceTable.push_back(std::move(row));
+        });
+      }
+    }
     if (s["maxParallelDrains"]) cfg.maxParallelDrains = static_cast<int>(r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
     if (s["ledgerConfigMap"]) cfg.ledgerConfigMap = r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
     if (s["watchNodePoolObjects"]) cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);

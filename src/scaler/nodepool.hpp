@@ -13,6 +13,7 @@
 #include "placement/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/price_table.hpp"
 #include "scaler/provider.hpp"
 
 namespace YAML {
@@ -128,6 +129,8 @@ struct ScalerConfig {
   int costSeriesTopWorkflows = 200;
   int costSeriesTopOwners = 200;
   Duration costSeriesGrace = std::chrono::minutes(10);
+  // Prices of nodes no pool prices (instance type × capacity type × zone; scaler/price_table.hpp).
+  std::vector<PriceEntry> priceTable;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
   std::vector<NodePool> nodePools;
 };

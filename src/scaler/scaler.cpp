@@ -156,6 +156,7 @@ Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& ac
       interruptions_(config_.interruption) {
   setConfigPools(config_.nodePools);
   ledger_.setLimits(ledgerLimits());
+  prices_ = PriceTable(config_.priceTable);
 }
 
 LedgerLimits Scaler::ledgerLimits() const {
@@ -1125,7 +1126,7 @@ int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePo
 }
 
 void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
-  std::set<std::string> live;
+  std::set<std::string> live, unpriced;
   for (const auto& p : snap.pods) {
     if (p.info.nodeName.empty() || p.info.uid.empty()) continue;
     if (isFinished(p.info)) {
@@ -1142,7 +1143,17 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
         onDemandPrice = type->onDemandPrice;
       }
     }
-    if (priced.hourlyPrice <= 0) continue;  // unknown price: nothing to attribute
+    if (priced.hourlyPrice <= 0) {  // not a pool's node: the price table (Karpenter, Cluster Autoscaler, ...)
+      if (auto price = prices_.priceOf(priced.labels)) {
+        priced.hourlyPrice = price->usdPerHour;
+        priced.capacityType = nodeCapacityType(priced.labels);
+        onDemandPrice = price->onDemandUsdPerHour;
+      }
+    }
+    if (priced.hourlyPrice <= 0) {  // unknown price: reported, its pods are not charged
+      unpriced.insert(priced.name);
+      continue;
+    }
     const auto req = placement::podRequests(p.info);
     double rate = placement::podCostRateOnNode(req, priced);
     placement::NodeInfo od = priced;
@@ -1153,6 +1164,19 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
     live.insert(p.info.uid);
   }
   ledger_.retainOnly(live, now);
+  for (const auto& node : unpriced) {
+    if (unpricedLogged_.insert(node).second) {
+      const auto& labels = idx.nodes.at(node)->info.labels;
+      auto label = [&](std::string_view k) {
+        auto it = labels.find(k);
+        return it == labels.end() ? std::string("(none)") : it->second;
+      };
+      log("ledger: node " + node + " has no price (instance type " + label(placement::kLabelInstanceType) +
+          ", zone " + label(kLabelTopologyZone) + "): its pods are not charged; add it to scaler.priceTable");
+    }
+  }
+  std::erase_if(unpricedLogged_, [&](const std::string& node) { return !unpriced.count(node); });
+  unpricedNodes_ = unpriced.size();
   if (!store_) return;
   // A changed memory is saved at once (a failure is retried with the periodic flush): a failover right
   // after an offering failed must not retry it.
@@ -1287,6 +1311,7 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   for (const auto& [wf, usd] : budgets) {
     metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
   }
+  metrics_.set(metric::kUnpricedNodes, {}, static_cast<double>(unpricedNodes_));
   metrics_.set(metric::kCostPerHour, {}, ledger_.costPerHour());
   metrics_.set(metric::kSpotSavings, {}, ledger_.spotSavings(now));
 }

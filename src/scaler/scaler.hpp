@@ -157,6 +157,9 @@ class Scaler {
   UnavailableOfferings unavailable_;
   InterruptionTracker interruptions_;
   CostLedger ledger_;
+  PriceTable prices_;                      // nodes no pool prices
+  std::set<std::string> unpricedLogged_;   // unpriced nodes already logged (only those still unpriced)
+  size_t unpricedNodes_ = 0;               // nodes running pods whose price is unknown, last pass
   ScalerMetrics metrics_;
 
   std::map<std::string, InFlightNode> inFlight_;
