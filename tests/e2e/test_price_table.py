@@ -1,10 +1,15 @@
-"""Cost for every node (issue 16): nodes spotfit did not create, labelled as Karpenter labels its nodes
+"""Cost for every node and cost history (issue 16): nodes spotfit did not create, labelled as Karpenter labels its nodes
 (node.kubernetes.io/instance-type, karpenter.sh/capacity-type, topology.kubernetes.io/zone), are priced
 from `scaler.priceTable`; a Job the real scheduler runs on such a node is charged in the cost ledger at the
 table's spot price for that zone. A node no pool and no row prices is counted in
-spotfit_scaler_unpriced_nodes and its pods are not charged (not charged as zero either)."""
+spotfit_scaler_unpriced_nodes and its pods are not charged (not charged as zero either). `spotfit cost`
+(the admin kubeconfig, reading the ledger ConfigMap through the API) and the scaler's GET /cost report the
+Job's spend for today."""
 
+import json
+import subprocess
 import unittest
+import urllib.request
 
 import ledger_doc
 from e2e_common import WAIT, ClusterTestCase, unique, wait_for
@@ -71,6 +76,30 @@ class PriceTableTest(ClusterTestCase):
             "spotfit_scaler_unpriced_nodes") == 1, WAIT)
         self.assertEqual(ledger_doc.running(doc, self.ns, "untracked"), {}, "an unpriced node's pod is not charged")
         self.assertEqual(ledger_doc.workflow_usd(ledger_doc.read(self.kube, NAMESPACE), self.ns, "untracked"), 0.0)
+
+        # Cost history: the CLI through the API, and the same JSON on the metrics port.
+        cli = subprocess.run([self.spotfit.binary, "cost", "--kubeconfig", self.cluster.kubeconfig,
+                              "--by", "cronjob", "--window", "1d", "-o", "json"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(cli.returncode, 0, cli.stderr)
+        report = json.loads(cli.stdout)
+        rows = {(r["namespace"], r["owner"]): r for r in report["rows"]}
+        self.assertIn((self.ns, "train"), rows, cli.stdout)
+        self.assertGreater(sum(rows[(self.ns, "train")]["days"].values()), 0)  # today's (UTC) window
+        self.assertNotIn((self.ns, "untracked"), rows)
+        table = subprocess.run([self.spotfit.binary, "cost", "--kubeconfig", self.cluster.kubeconfig],
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertIn(self.ns, table.stdout)
+
+        def served():
+            with urllib.request.urlopen(self.spotfit.metrics_url + "/cost?window=1d&by=owner", timeout=10) as r:
+                doc = json.loads(r.read())
+            return doc if any((r["namespace"], r["owner"]) == (self.ns, "train") for r in doc["rows"]) else None
+
+        doc_served = wait_for("the scaler's /cost to show the Job", served, WAIT)
+        self.assertEqual(doc_served["by"], "owner")
+        self.assertEqual(len(doc_served["days"]), 1)
         print(f"\nprice table: Job train on Karpenter-labelled karp-spot-1 charged {rate} USD/h, "
               f"${ledger_doc.workflow_usd(doc, self.ns, 'train'):.4f} so far; mystery-1 reported unpriced")
 
