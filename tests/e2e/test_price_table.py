@@ -65,9 +65,13 @@ class PriceTableTest(ClusterTestCase):
         self.run_job("untracked", "mystery-1")
 
         fp = ledger_doc.fingerprint(pod["metadata"]["uid"])
-        doc = wait_for("the ledger to charge the Job on the Karpenter node", lambda: (lambda d: d if ledger_doc.workflow_usd(
-            d, self.ns, "train") > 0 and fp in ledger_doc.running(d, self.ns, "train") else None)(
-            ledger_doc.read(self.kube, NAMESPACE)), WAIT)
+
+        def charged():
+            d = ledger_doc.read(self.kube, NAMESPACE)
+            return d if ledger_doc.workflow_usd(d, self.ns, "train") > 0 and fp in ledger_doc.running(
+                d, self.ns, "train") else None
+
+        doc = wait_for("the ledger to charge the Job on the Karpenter node", charged, WAIT)
         rate, _ = ledger_doc.running(doc, self.ns, "train")[fp]
         # The whole node (2 CPUs, 8 GiB of a 2-CPU, 8 GiB node) at the us-east-1a spot row: 36 USD/h.
         self.assertAlmostEqual(rate, 36.0, delta=1e-6)
