@@ -463,7 +463,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
             auto ct = r.string(e["capacityType"], p + ".capacityType");
             if (ct && *ct == "spot") row.capacityType = CapacityType::Spot;
             else if (ct && *ct == "on-demand") row.capacityType = CapacityType::OnDemand;
-            else if (ct) r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got \"" + *ct + '"');
+            else if (ct) r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got " + *ct);
           }
           if (e["price"]) row.usdPerHour = r.number(e["price"], p + ".price", 0, 1e6).value_or(0);
           cfg.priceTable.push_back(std::move(row));
