@@ -21,10 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string uuid(int a, int b) {
+std::string uuid(unsigned a, unsigned b) {  // unsigned: the arithmetic wraps, by design
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012x", a * 2654435761u, b & 0xffff, a & 0xfff, b & 0xfff,
-                a * 40503 + b);
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-8%03x-%012x", a * 2654435761u, b & 0xffffu, a & 0xfffu, b & 0xfffu,
+                a * 40503u + b);
   return buf;
 }
 
