@@ -18,14 +18,16 @@ int runCost(const std::vector<std::string>& args) {
               "Print what the cluster spent per day (UTC) over a window, from the scaler's cost ledger\n"
               "(ConfigMap --ledger-namespace/--ledger-configmap, key ledger.json), read with your kubeconfig.\n"
               "Groups: namespace, or owner (the CronJob of a CronJob's Jobs, else the workflow; cronjob and\n"
-              "workflow are accepted as the same grouping). The same JSON is served by the scaler at /cost.");
+              "workflow are accepted as the same grouping), or label:KEY (the pod label the scaler sums by,\n"
+              "scaler.ledgerLabel). The same JSON is served by the scaler at /cost.");
   flags.string("kubeconfig", "FILE", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)");
   flags.string("context", "NAME", "kubeconfig context");
   flags.string("ledger-namespace", "NS", "spotfit's namespace", std::string("spotfit-system"));
   flags.string("ledger-configmap", "NAME", "the ledger ConfigMap (scaler.ledgerConfigMap)",
                std::string("spotfit-cost-ledger"));
   flags.string("window", "Nd", "days up to and including today", std::string("7d"));
-  flags.string("by", "GROUP", "namespace, owner (cronjob, workflow)", std::string("namespace"));
+  flags.string("by", "GROUP", "namespace, owner (cronjob, workflow), label:KEY (scaler.ledgerLabel)",
+               std::string("namespace"));
   flags.string("output", "FORMAT", "table, csv or json", std::string("table"));
   // -o as kubectl spells it.
   std::vector<std::string> normalized;
@@ -75,12 +77,17 @@ int runCost(const std::vector<std::string>& args) {
     ledger = std::move(*parsed);
   }
   const auto report = scaler::buildCostReport(ledger, kube::SystemClock::instance().wallNow(), *window, *by);
-  if (output == "json")
-    std::cout << scaler::costReportJson(report);
-  else if (output == "csv")
-    std::cout << scaler::costReportCsv(report);
-  else
-    std::cout << scaler::costReportTable(report);
+  if (!report) {
+    std::cerr << "spotfit cost: " << report.error().message << "\n";
+    return kExitFailure;
+  }
+  if (output == "json") {
+    std::cout << scaler::costReportJson(*report);
+  } else if (output == "csv") {
+    std::cout << scaler::costReportCsv(*report);
+  } else {
+    std::cout << scaler::costReportTable(*report);
+  }
   return kExitOk;
 }
 

@@ -36,10 +36,14 @@ std::string csvField(const std::string& s) {
 
 }  // namespace
 
-Result<CostGrouping> parseCostGrouping(std::string_view text) {
-  if (text == "namespace") return CostGrouping::Namespace;
-  if (text == "owner" || text == "cronjob" || text == "workflow") return CostGrouping::Owner;
-  return makeError("invalid", "--by takes namespace, owner, cronjob or workflow, got '" + std::string(text) + "'");
+Result<CostGroupBy> parseCostGrouping(std::string_view text) {
+  if (text == "namespace") return CostGroupBy{CostGrouping::Namespace, ""};
+  if (text == "owner" || text == "cronjob" || text == "workflow") return CostGroupBy{CostGrouping::Owner, ""};
+  if (text == "label") return CostGroupBy{CostGrouping::Label, ""};
+  if (text.starts_with("label:") && text.size() > 6)
+    return CostGroupBy{CostGrouping::Label, std::string(text.substr(6))};
+  return makeError("invalid", "--by takes namespace, owner, cronjob, workflow or label:KEY, got '" +
+                                  std::string(text.substr(0, 64)) + "'");
 }
 
 Result<int> parseCostWindow(std::string_view text) {
@@ -51,27 +55,44 @@ Result<int> parseCostWindow(std::string_view text) {
   return makeError("invalid", "--window takes whole days from 1d to 400d, got '" + std::string(text) + "'");
 }
 
-CostReport buildCostReport(const CostLedger& ledger, TimePoint now, int days, CostGrouping by) {
+Result<CostReport> buildCostReport(const CostLedger& ledger, TimePoint now, int days, const CostGroupBy& groupBy) {
+  const CostGrouping by = groupBy.grouping;
+  if (by == CostGrouping::Label) {
+    if (ledger.labelKey().empty()) {
+      return makeError("invalid", "the ledger sums by no label (set scaler.ledgerLabel, e.g. team)");
+    }
+    if (!groupBy.labelKey.empty() && groupBy.labelKey != ledger.labelKey()) {
+      return makeError("invalid",
+                       "the ledger sums by label " + ledger.labelKey() + ", not " + groupBy.labelKey.substr(0, 64));
+    }
+  }
   CostLedger accrued = ledger;  // running pods charged up to now, split at midnight like every charge
   accrued.accrue(now);
   const TimePoint today = TimePoint{} + std::chrono::floor<std::chrono::days>(now.time_since_epoch());
   const TimePoint first = today - std::chrono::days(days - 1);
   CostReport r;
   r.by = by;
+  if (by == CostGrouping::Label) r.labelKey = ledger.labelKey();
   for (TimePoint d = first; d <= today; d += std::chrono::days(1)) r.days.push_back(dayOf(d));
   std::map<std::pair<std::string, std::string>, CostRow> rows;
   for (auto it = accrued.days().lower_bound(first); it != accrued.days().end(); ++it) {
     const std::string day = dayOf(it->first);
     auto add = [&](const std::string& ns, const std::string& owner, double usd) {
       auto& row = rows[{ns, owner}];
-      row.namespaceName = ns;
-      row.owner = owner;
+      if (by == CostGrouping::Label) {
+        row.label = owner;
+      } else {
+        row.namespaceName = ns;
+        row.owner = owner;
+      }
       row.days[day] += usd;
       row.totalUsd += usd;
       r.totalUsd += usd;
     };
     if (by == CostGrouping::Namespace) {
       for (const auto& [ns, usd] : it->second.namespaces) add(ns, "", usd);
+    } else if (by == CostGrouping::Label) {
+      for (const auto& [value, usd] : it->second.labels) add("", value, usd);
     } else {
       for (const auto& [o, usd] : it->second.owners) add(o.first, o.second, usd);
     }
@@ -88,7 +109,7 @@ std::string costReportJson(const CostReport& r) {
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
   w.StartObject();
   w.Key("by");
-  str(r.by == CostGrouping::Namespace ? "namespace" : "owner");
+  str(r.by == CostGrouping::Namespace ? "namespace" : r.by == CostGrouping::Owner ? "owner" : "label:" + r.labelKey);
   w.Key("days");
   w.StartArray();
   for (const auto& d : r.days) str(d);
@@ -99,8 +120,13 @@ std::string costReportJson(const CostReport& r) {
   w.StartArray();
   for (const auto& row : r.rows) {
     w.StartObject();
-    w.Key("namespace");
-    str(row.namespaceName);
+    if (r.by == CostGrouping::Label) {
+      w.Key("label");
+      str(row.label);
+    } else {
+      w.Key("namespace");
+      str(row.namespaceName);
+    }
     if (r.by == CostGrouping::Owner) {
       w.Key("owner");
       str(row.owner);
@@ -150,16 +176,18 @@ std::pair<int, std::string> costEndpoint(const CostLedger* ledger, TimePoint now
   auto grouping = parseCostGrouping(by);
   if (!grouping) return error(400, grouping.error().message);
   if (ledger == nullptr) return error(503, "this replica does not lead: the ledger is with the leader");
-  return {200, costReportJson(buildCostReport(*ledger, now, *days, *grouping))};
+  auto report = buildCostReport(*ledger, now, *days, *grouping);
+  if (!report) return error(400, report.error().message);
+  return {200, costReportJson(*report)};
 }
 
 std::string costReportCsv(const CostReport& r) {
   std::ostringstream o;
-  o << "namespace" << (r.by == CostGrouping::Owner ? ",owner" : "");
+  o << (r.by == CostGrouping::Label ? r.labelKey : "namespace") << (r.by == CostGrouping::Owner ? ",owner" : "");
   for (const auto& d : r.days) o << "," << d;
   o << ",total\n";
   for (const auto& row : r.rows) {
-    o << csvField(row.namespaceName);
+    o << csvField(r.by == CostGrouping::Label ? row.label : row.namespaceName);
     if (r.by == CostGrouping::Owner) o << "," << csvField(row.owner);
     for (const auto& d : r.days) {
       auto it = row.days.find(d);
@@ -173,13 +201,15 @@ std::string costReportCsv(const CostReport& r) {
 std::string costReportTable(const CostReport& r) {
   // Columns: the group, then at most the last 7 days of the window, then the window's total.
   const size_t shown = std::min<size_t>(r.days.size(), 7);
-  std::vector<std::string> header{"NAMESPACE"};
+  std::string first = r.by == CostGrouping::Label ? r.labelKey : "NAMESPACE";
+  if (r.by == CostGrouping::Label) std::transform(first.begin(), first.end(), first.begin(), ::toupper);
+  std::vector<std::string> header{first};
   if (r.by == CostGrouping::Owner) header.push_back("OWNER");
   for (size_t i = r.days.size() - shown; i < r.days.size(); ++i) header.push_back(r.days[i].substr(5));
   header.push_back("TOTAL (" + std::to_string(r.days.size()) + "d)");
   std::vector<std::vector<std::string>> cells{header};
   for (const auto& row : r.rows) {
-    std::vector<std::string> line{row.namespaceName};
+    std::vector<std::string> line{r.by == CostGrouping::Label ? row.label : row.namespaceName};
     if (r.by == CostGrouping::Owner) line.push_back(row.owner);
     for (size_t i = r.days.size() - shown; i < r.days.size(); ++i) {
       auto it = row.days.find(r.days[i]);

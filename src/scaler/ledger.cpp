@@ -98,6 +98,11 @@ void CostLedger::charge(const RunningPod& p, TimePoint from, TimePoint to) {
     std::pair<std::string, std::string> key{ns, owner};
     if (!d.owners.count(key) && d.owners.size() >= limits_.maxOwnersPerDay) key.second = kLedgerOther;
     d.owners[key] += part;
+    if (!labelKey_.empty()) {
+      std::string label = p.label.empty() ? std::string(kLedgerNoLabel) : p.label;
+      if (!d.labels.count(label) && d.labels.size() >= limits_.maxOwnersPerDay) label = kLedgerOther;
+      d.labels[label] += part;
+    }
     t = end;
   }
 }
@@ -114,16 +119,17 @@ std::map<std::string, RunningPod>::iterator CostLedger::findOpen(const std::stri
 }
 
 void CostLedger::podRunning(const std::string& uid, const WorkflowKey& wf, double ratePerHour,
-                            double onDemandRatePerHour, TimePoint boundAt, TimePoint now) {
+                            double onDemandRatePerHour, TimePoint boundAt, TimePoint now, std::string_view label) {
   auto it = findOpen(uid);
   if (it == open_.end()) {
-    open_[uid] = RunningPod{uid, wf, ratePerHour, onDemandRatePerHour, std::min(boundAt, now)};
+    open_[uid] = RunningPod{uid, wf, ratePerHour, onDemandRatePerHour, std::min(boundAt, now), std::string(label)};
     return;
   }
   auto& p = it->second;
-  if (p.ratePerHour != ratePerHour || p.onDemandRatePerHour != onDemandRatePerHour || p.workflow != wf) {
+  if (p.ratePerHour != ratePerHour || p.onDemandRatePerHour != onDemandRatePerHour || p.workflow != wf ||
+      p.label != label) {
     charge(p, p.accruedTo, now);
-    p = RunningPod{uid, wf, ratePerHour, onDemandRatePerHour, std::max(p.accruedTo, now)};
+    p = RunningPod{uid, wf, ratePerHour, onDemandRatePerHour, std::max(p.accruedTo, now), std::string(label)};
   }
 }
 
@@ -276,6 +282,10 @@ std::string CostLedger::toJson() const {
   w.StartObject();
   w.Key("version");
   w.Int(2);
+  if (!labelKey_.empty()) {
+    w.Key("labelKey");
+    putString(w, labelKey_);
+  }
   w.Key("workflows");
   w.StartArray();
   for (const auto& [k, total] : workflows_) {
@@ -297,10 +307,10 @@ std::string CostLedger::toJson() const {
   w.Key("spotSavingsUsd");
   w.Double(closedSavings_);
   // Running pods grouped by what they share: a workflow's pods on one node type differ only in identity.
-  using Group = std::tuple<WorkflowKey, double, double, int64_t>;
+  using Group = std::tuple<WorkflowKey, double, double, int64_t, std::string>;
   std::map<Group, std::string> groups;
   for (const auto& [key, p] : open_) {
-    auto& fps = groups[Group{p.workflow, p.ratePerHour, p.onDemandRatePerHour, toEpochMs(p.accruedTo)}];
+    auto& fps = groups[Group{p.workflow, p.ratePerHour, p.onDemandRatePerHour, toEpochMs(p.accruedTo), p.label}];
     fps += key.starts_with('#') ? key.substr(1) : podFingerprint(key);
   }
   w.Key("running");
@@ -313,6 +323,7 @@ std::string CostLedger::toJson() const {
     w.Double(std::get<2>(g));
     w.Int64(std::get<3>(g));
     putString(w, fps);
+    if (!std::get<4>(g).empty()) putString(w, std::get<4>(g));  // the pod label's value, when it has one
     w.EndArray();
   }
   w.EndArray();
@@ -351,6 +362,15 @@ std::string CostLedger::toJson() const {
       w.Double(microUsd(usd));
     }
     w.EndArray();
+    if (!d.labels.empty()) {
+      w.Key("labels");
+      w.StartObject();
+      for (const auto& [value, usd] : d.labels) {
+        w.Key(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+        w.Double(microUsd(usd));
+      }
+      w.EndObject();
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -389,6 +409,10 @@ Result<CostLedger> CostLedger::fromJson(std::string_view json, LedgerLimits limi
     return true;
   };
   CostLedger l(limits);
+  if (d.HasMember("labelKey")) {
+    if (!d["labelKey"].IsString()) return bad("labelKey is not a string");
+    l.labelKey_ = text(d["labelKey"]);
+  }
   if (d.HasMember("workflows")) {
     if (!d["workflows"].IsArray()) return bad("workflows is not a list");
     for (const auto& e : d["workflows"].GetArray()) {
@@ -421,14 +445,24 @@ Result<CostLedger> CostLedger::fromJson(std::string_view json, LedgerLimits limi
         if (!uid || !ns || !wf || !rate || !od || !e.HasMember("accruedToMs") || !e["accruedToMs"].IsInt64()) {
           return bad("malformed running entry");
         }
-        l.open_[*uid] = RunningPod{*uid, {*ns, *wf}, *rate, *od, fromEpochMs(e["accruedToMs"].GetInt64())};
+        l.open_[*uid] = RunningPod{*uid, {*ns, *wf}, *rate, *od, fromEpochMs(e["accruedToMs"].GetInt64()), ""};
         continue;
       }
-      if (!row(e, 2, 3, true) || !e[4].IsInt64()) return bad("malformed running entry");
+      // [ns, workflow, rate, on-demand rate, accruedToMs, fingerprints(, label value)]
+      const bool labelled = e.IsArray() && e.Size() == 7 && e[6].IsString();
+      if (!row(e, 2, 3, true) && !labelled) return bad("malformed running entry");
+      if (!e[0].IsString() || !e[1].IsString() || !e[2].IsNumber() || !e[3].IsNumber() || !e[4].IsInt64() ||
+          !e[5].IsString()) {
+        return bad("malformed running entry");
+      }
       const std::string fps = text(e[5]);
       if (fps.empty() || fps.size() % 8 != 0) return bad("malformed running entry: pod fingerprints");
-      const RunningPod p{
-          "", {text(e[0]), text(e[1])}, e[2].GetDouble(), e[3].GetDouble(), fromEpochMs(e[4].GetInt64())};
+      const RunningPod p{"",
+                         {text(e[0]), text(e[1])},
+                         e[2].GetDouble(),
+                         e[3].GetDouble(),
+                         fromEpochMs(e[4].GetInt64()),
+                         labelled ? text(e[6]) : std::string()};
       for (size_t i = 0; i < fps.size(); i += 8) l.open_["#" + fps.substr(i, 8)] = p;
     }
   }
@@ -454,6 +488,13 @@ Result<CostLedger> CostLedger::fromJson(std::string_view json, LedgerLimits limi
       for (const auto& m : e["namespaces"].GetObject()) {
         if (!m.value.IsNumber()) return bad("malformed day entry: namespace " + text(m.name));
         into.namespaces[text(m.name)] = m.value.GetDouble();
+      }
+      if (e.HasMember("labels")) {
+        if (!e["labels"].IsObject()) return bad("malformed day entry: labels");
+        for (const auto& m : e["labels"].GetObject()) {
+          if (!m.value.IsNumber()) return bad("malformed day entry: label " + text(m.name));
+          into.labels[text(m.name)] = m.value.GetDouble();
+        }
       }
       const auto& o = e["owners"];
       for (rapidjson::SizeType i = 0; i < o.Size(); i += 2) {

@@ -27,6 +27,7 @@ struct RunningPod {
   double ratePerHour = 0;          // what it costs on its node
   double onDemandRatePerHour = 0;  // what it would cost on on-demand capacity (spot savings)
   TimePoint accruedTo{};           // integrated up to here
+  std::string label;               // the pod's value of the ledger's label key (e.g. team), empty when unset
 };
 
 // What keeps the ledger bounded (it is one ConfigMap, which the API server caps at 1 MiB). Every map keyed
@@ -41,15 +42,17 @@ struct LedgerLimits {
 };
 
 inline constexpr const char* kLedgerOther = "(other)";
+inline constexpr const char* kLedgerNoLabel = "(none)";  // pods without the ledger's label
 
 // The owner a workflow's cost rolls up to in the daily windows: the CronJob for a Job a CronJob created
 // (named `<cronjob>-<scheduled time in minutes>`, 8 or more digits), else the workflow itself.
 std::string ownerOfWorkflow(std::string_view workflow);
 
-// One day's spend: per namespace and per (namespace, owner).
+// One day's spend: per namespace, per (namespace, owner), and per value of the ledger's label key.
 struct LedgerDay {
   std::map<std::string, double> namespaces;
   std::map<std::pair<std::string, std::string>, double> owners;
+  std::map<std::string, double> labels;  // at most maxOwnersPerDay values, the rest under "(other)"
 };
 
 // 48 bits of FNV-1a 64 of a pod uid, as 8 base64url characters: how the stored ledger names running
@@ -71,12 +74,17 @@ class CostLedger {
   explicit CostLedger(LedgerLimits limits) : limits_(limits) {}
   void setLimits(const LedgerLimits& limits) { limits_ = limits; }
   const LedgerLimits& limits() const { return limits_; }
+  // The pod label whose values the daily windows also sum by (scaler.ledgerLabel, e.g. "team"); stored
+  // with the ledger so readers know it. Empty: none.
+  void setLabelKey(std::string key) { labelKey_ = std::move(key); }
+  const std::string& labelKey() const { return labelKey_; }
 
   // A pod is running at `rate`. First sight starts accrual at `boundAt` (when it was bound, so a pod seen
   // late is still charged from the start); later calls only update the rate from `now` on. A pod the
   // stored ledger was already charging (matched by fingerprint) continues from where that one stopped.
+  // `label` is the pod's value of labelKey() (empty when the pod has none).
   void podRunning(const std::string& uid, const WorkflowKey& wf, double ratePerHour, double onDemandRatePerHour,
-                  TimePoint boundAt, TimePoint now);
+                  TimePoint boundAt, TimePoint now, std::string_view label = {});
   // The pod stopped (terminated, deleted) at `at`: charge up to then and close it. Unknown uids are ignored.
   void podStopped(const std::string& uid, TimePoint at);
   // Closes every open pod not in `live` at `now` (pods that vanished while we were not watching, and
@@ -122,6 +130,7 @@ class CostLedger {
   std::map<std::string, RunningPod>::iterator findOpen(const std::string& uid);
 
   LedgerLimits limits_;
+  std::string labelKey_;
   std::map<WorkflowKey, WorkflowTotal> workflows_;
   std::map<std::string, double> closedNamespace_;
   double closedSavings_ = 0;

@@ -417,7 +417,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
                       "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
                       "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
                       "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows", "costSeriesTopWorkflows",
-                      "costSeriesTopOwners", "costSeriesGrace", "priceTable"})) {
+                      "costSeriesTopOwners", "costSeriesGrace", "priceTable", "ledgerLabel"})) {
     if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
       if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
@@ -446,6 +446,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     bounded("costSeriesTopWorkflows", cfg.costSeriesTopWorkflows, 10000, "series per scrape");
     bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
     dur("costSeriesGrace", cfg.costSeriesGrace);
+    if (s["ledgerLabel"]) cfg.ledgerLabel = r.string(s["ledgerLabel"], base + ".ledgerLabel").value_or("");
+    if (cfg.ledgerLabel.size() > 317) r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");
     if (auto t = s["priceTable"]) {
       const std::string tp = base + ".priceTable";
       if (t.IsSequence() && t.size() > kMaxPriceTableEntries) {

@@ -122,6 +122,7 @@ struct ScalerConfig {
   // such workflow totals it keeps at most (scaler/ledger.hpp, LedgerLimits).
   Duration ledgerRetention = std::chrono::hours(24 * 31);
   int ledgerMaxClosedWorkflows = 500;
+  std::string ledgerLabel;  // pod label whose values the daily cost windows also sum by (e.g. team); empty: none
   // Bounded cost series (docs/scaler.md, Observability): spotfit_workflow_cost_usd for at most
   // costSeriesTopWorkflows workflows, the most expensive of those running or stopped less than
   // costSeriesGrace ago; spotfit_owner_cost_usd for the costSeriesTopOwners most expensive (namespace,

@@ -156,6 +156,7 @@ Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& ac
       interruptions_(config_.interruption) {
   setConfigPools(config_.nodePools);
   ledger_.setLimits(ledgerLimits());
+  ledger_.setLabelKey(config_.ledgerLabel);
   prices_ = PriceTable(config_.priceTable);
 }
 
@@ -235,6 +236,7 @@ Status Scaler::loadLedger() {
   auto l = CostLedger::fromJson(**text, ledgerLimits());
   if (!l) return l.error();
   ledger_ = std::move(*l);
+  ledger_.setLabelKey(config_.ledgerLabel);
   return {};
 }
 
@@ -1159,8 +1161,12 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
     placement::NodeInfo od = priced;
     od.hourlyPrice = onDemandPrice > 0 ? onDemandPrice : priced.hourlyPrice;
     double odRate = placement::podCostRateOnNode(req, od);
+    std::string_view label;
+    if (!config_.ledgerLabel.empty()) {
+      if (auto l = p.info.labels.find(config_.ledgerLabel); l != p.info.labels.end()) label = l->second;
+    }
     ledger_.podRunning(p.info.uid, {p.info.namespace_, workflowOf(p.info)}, rate, odRate,
-                       p.boundAt != TimePoint{} ? p.boundAt : now, now);
+                       p.boundAt != TimePoint{} ? p.boundAt : now, now, label);
     live.insert(p.info.uid);
   }
   ledger_.retainOnly(live, now);

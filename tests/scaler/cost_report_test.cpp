@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "kube/clock.hpp"
+#include "scaler/scaler_fixture.hpp"
 
 namespace spotfit::scaler {
 namespace {
@@ -36,7 +37,7 @@ struct History {
 TEST(CostReport, PerNamespaceAndPerCronJobOverTheWindow) {
   History h;
   const TimePoint now = h.today + 5h;  // the running pod has run 3 h today
-  auto r = buildCostReport(h.ledger, now, 7, CostGrouping::Namespace);
+  auto r = *buildCostReport(h.ledger, now, 7, {CostGrouping::Namespace, ""});
   ASSERT_EQ(r.days.size(), 7u);
   ASSERT_EQ(r.rows.size(), 2u);
   EXPECT_EQ(r.rows[0].namespaceName, "ml");  // 2 + 6 USD beats 7, most expensive first
@@ -46,7 +47,7 @@ TEST(CostReport, PerNamespaceAndPerCronJobOverTheWindow) {
   EXPECT_NEAR(r.rows[1].totalUsd, 7.0, 1e-9);
   EXPECT_NEAR(r.totalUsd, 15.0, 1e-9);
 
-  auto owners = buildCostReport(h.ledger, now, 30, CostGrouping::Owner);
+  auto owners = *buildCostReport(h.ledger, now, 30, {CostGrouping::Owner, ""});
   ASSERT_EQ(owners.days.size(), 30u);
   ASSERT_EQ(owners.rows.size(), 3u);
   EXPECT_EQ(owners.rows[0].owner, "nightly") << "ten CronJob runs are one row";
@@ -55,7 +56,7 @@ TEST(CostReport, PerNamespaceAndPerCronJobOverTheWindow) {
   EXPECT_EQ(owners.rows[1].owner, "serve-y");
   EXPECT_EQ(owners.rows[2].owner, "train-x");
 
-  auto one = buildCostReport(h.ledger, now, 1, CostGrouping::Owner);
+  auto one = *buildCostReport(h.ledger, now, 1, {CostGrouping::Owner, ""});
   ASSERT_EQ(one.days.size(), 1u);
   EXPECT_NEAR(one.totalUsd, 1.0 + 6.0, 1e-9);
 }
@@ -63,7 +64,7 @@ TEST(CostReport, PerNamespaceAndPerCronJobOverTheWindow) {
 TEST(CostReport, JsonCsvAndTableCarryTheSameFigures) {
   History h;
   const TimePoint now = h.today + 5h;
-  auto r = buildCostReport(h.ledger, now, 7, CostGrouping::Owner);
+  auto r = *buildCostReport(h.ledger, now, 7, {CostGrouping::Owner, ""});
   rapidjson::Document d;
   const std::string json = costReportJson(r);
   d.Parse(json.c_str());
@@ -94,9 +95,9 @@ TEST(CostReport, EndpointParametersAndLeadership) {
   const TimePoint now = h.today + 5h;
   auto [status, body] = costEndpoint(&h.ledger, now, "window=30d&by=cronjob");
   EXPECT_EQ(status, 200);
-  EXPECT_EQ(body, costReportJson(buildCostReport(h.ledger, now, 30, CostGrouping::Owner)));
+  EXPECT_EQ(body, costReportJson(*buildCostReport(h.ledger, now, 30, {CostGrouping::Owner, ""})));
   EXPECT_EQ(costEndpoint(&h.ledger, now, "").second,
-            costReportJson(buildCostReport(h.ledger, now, 7, CostGrouping::Namespace)));
+            costReportJson(*buildCostReport(h.ledger, now, 7, {CostGrouping::Namespace, ""})));
   for (const char* bad : {"window=7", "window=0d", "window=401d", "window=xd", "by=team", "color=red"}) {
     auto [s, b] = costEndpoint(&h.ledger, now, bad);
     EXPECT_EQ(s, 400) << bad;
@@ -104,6 +105,53 @@ TEST(CostReport, EndpointParametersAndLeadership) {
   }
   EXPECT_EQ(costEndpoint(nullptr, now, "").first, 503);
   EXPECT_EQ(costEndpoint(&h.ledger, now, std::string(100000, 'x')).first, 400) << "long parameters are cut, not copied";
+}
+
+TEST(CostReport, PerValueOfTheConfiguredPodLabel) {
+  // The scaler sums by scaler.ledgerLabel (here team): per value, pods without it under "(none)".
+  testing::Env env;
+  const NodePool pool = testing::pool("p", {CapacityType::OnDemand}, {testing::type("m5.xlarge", 4000, 16, 0.4, 0.1)});
+  env.config.nodePools = {pool};
+  env.config.ledgerLabel = "team";
+  env.start();
+  env.cluster.addNode(pool, "n1", CapacityType::OnDemand, env.clock.wallNow());
+  auto a = testing::pendingPod("a", 2000, 8192);
+  a.info.labels["team"] = "search";
+  env.runPod(a, "n1");
+  auto b = testing::pendingPod("b", 2000, 8192);
+  b.info.workflow = "other";
+  env.runPod(b, "n1");  // no team label
+  env.reconcile();
+  env.clock.advance(1h);
+  env.reconcile();
+  const TimePoint now = env.clock.wallNow();
+  auto r = buildCostReport(env.scaler->ledger(), now, 2, {CostGrouping::Label, "team"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->rows.size(), 2u);
+  std::map<std::string, double> byValue;
+  for (const auto& row : r->rows) byValue[row.label] = row.totalUsd;
+  EXPECT_NEAR(byValue.at("search"), 0.2, 1e-9);  // half the node's 0.4 USD/h for an hour
+  EXPECT_NEAR(byValue.at(kLedgerNoLabel), 0.2, 1e-9);
+  EXPECT_NE(costReportJson(*r).find(R"("by":"label:team")"), std::string::npos);
+  EXPECT_EQ(costReportCsv(*r).rfind("team,", 0), 0u);
+
+  // Stored and read back (the CLI's path): the key and the per-value windows survive, running pods too.
+  ASSERT_TRUE(env.scaler->flushLedger().ok());
+  auto stored = env.store.load();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  auto back = CostLedger::fromJson(**stored);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->labelKey(), "team");
+  auto again = buildCostReport(*back, now + 1h, 2, {CostGrouping::Label, ""});
+  ASSERT_TRUE(again.ok());
+  double search = 0;
+  for (const auto& row : again->rows) search += row.label == "search" ? row.totalUsd : 0;
+  EXPECT_NEAR(search, 0.4, 1e-6) << "the running pod kept its label through the store";
+
+  EXPECT_FALSE(buildCostReport(*back, now, 2, {CostGrouping::Label, "cost-center"}).ok()) << "another key";
+  EXPECT_FALSE(buildCostReport(CostLedger(), now, 2, {CostGrouping::Label, ""}).ok()) << "no label configured";
+  EXPECT_EQ(costEndpoint(&*back, now, "by=label:cost-center").first, 400);
+  EXPECT_EQ(costEndpoint(&*back, now, "by=label").first, 200);
 }
 
 }  // namespace
