@@ -1193,11 +1193,17 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
   }
 }
 
-void Scaler::publishCost(TimePoint now) {
-  // Per workflow: the most expensive of the running workflows and of those stopped within the grace.
+void Scaler::publishCost(TimePoint now, const std::map<WorkflowKey, double>& budgets) {
+  // Per workflow: every workflow with a budget series (the budget alert joins the two), plus the most
+  // expensive of the running workflows and of those stopped within the grace.
   std::vector<WorkflowCost> shown;
   for (auto& c : ledger_.workflowCosts(now)) {
-    if (c.running || now - c.lastActive <= config_.costSeriesGrace) shown.push_back(std::move(c));
+    if (budgets.count(c.workflow)) {
+      metrics_.set(metric::kWorkflowCost, {{"namespace", c.workflow.namespaceName}, {"workflow", c.workflow.workflow}},
+                   c.usd);
+    } else if (c.running || now - c.lastActive <= config_.costSeriesGrace) {
+      shown.push_back(std::move(c));
+    }
   }
   const auto topWorkflows = static_cast<size_t>(std::max(0, config_.costSeriesTopWorkflows));
   if (shown.size() > topWorkflows) {
@@ -1313,7 +1319,7 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   for (const auto& p : snap.pods) {
     if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = b->limitUsd;
   }
-  publishCost(now);
+  publishCost(now, budgets);
   for (const auto& [wf, usd] : budgets) {
     metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
   }

@@ -129,7 +129,8 @@ class Scaler {
   int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
   void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
   LedgerLimits ledgerLimits() const;  // from config_
-  void publishCost(TimePoint now);    // the bounded cost series
+  // The bounded cost series; workflows in `budgets` (pods with a spotfit.io/budget) always get theirs.
+  void publishCost(TimePoint now, const std::map<WorkflowKey, double>& budgets);
   // Accrues the ledger to `now` and writes it with the scaler's memory (already serialized) in one store write.
   Status save(TimePoint now, std::string memoryJson);
   void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);

@@ -51,6 +51,11 @@ TEST(CostSeries, OnlyTheMostExpensiveRunningWorkflowsGetASeries) {
   EXPECT_EQ(series(env, metric::kWorkflowCost), 5u);
   for (int i = 35; i < 40; ++i) EXPECT_TRUE(hasWorkflowSeries(env, "wf" + std::to_string(i))) << i;
   EXPECT_FALSE(hasWorkflowSeries(env, "wf34"));
+  // A cheap workflow with a budget keeps its series (the budget alert joins cost and budget series).
+  env.cluster.pod("p0").info.annotations["spotfit.io/budget"] = "100";
+  env.reconcile();
+  EXPECT_TRUE(hasWorkflowSeries(env, "wf0"));
+  EXPECT_EQ(series(env, metric::kWorkflowCost), 6u);
   // The namespace series still counts all 40 workflows.
   double all = 0;
   for (const auto& c : env.scaler->ledger().workflowCosts(env.clock.wallNow())) all += c.usd;
