@@ -34,6 +34,7 @@
 #include "kube/leader.hpp"
 #include "kube/rest_client.hpp"
 #include "scaler/clusterapi_provider.hpp"
+#include "scaler/cost_report.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
@@ -61,10 +62,12 @@ const char* helpFor(const std::string& name) {
       {kSpotCoolOff, "1 while a pool launches on-demand after an interruption storm"},
       {kInFlightNodes, "Nodes created and not yet initialized (Ready with their extended resources)"},
       {kDrains, "Node drains in progress"},
-      {kWorkflowCost, "USD spent per workflow since the ledger started"},
+      {kWorkflowCost, "USD spent per running (or just stopped) workflow, the most expensive ones"},
       {kWorkflowBudget, "USD budget per workflow (spotfit.io/budget)"},
       {kNamespaceCost, "USD spent per namespace since the ledger started"},
+      {kOwnerCost, "USD spent per namespace and owner (the CronJob of a Job, else the workflow) in the retained days"},
       {kCostPerHour, "USD per hour of the running pods"},
+      {kUnpricedNodes, "Nodes running pods that neither a node pool nor scaler.priceTable prices (not charged)"},
       {kSpotSavings, "USD saved by running on spot instead of on-demand"},
       {kScaleUps, "Nodes created, by pool and capacity type"},
       {kScaleUpFailures, "Failed node creations by pool and reason"},
@@ -284,6 +287,11 @@ class ScalerRuntime {
       } else {
         next = sc.reconcile(*snapshot).wakeAt;
         exporter_.publish(sc.metrics());
+        if (now - costCopiedAt_ >= std::chrono::seconds(10)) {  // for /cost: a copy, at most 10 s old
+          std::lock_guard lock(costMu_);
+          costLedger_ = sc.ledger();
+          costCopiedAt_ = now;
+        }
       }
       auto until = now + std::chrono::seconds(1);
       if (next && *next < until) until = std::max(*next, now + std::chrono::milliseconds(50));
@@ -302,8 +310,26 @@ class ScalerRuntime {
     if (cleanStop) {
       if (auto st = sc.flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
     }
+    {
+      std::lock_guard lock(costMu_);
+      costLedger_.reset();
+      costCopiedAt_ = {};
+    }
     log_.info(cleanStop ? "scaler: stopped" : "scaler: lost the lease; stopped leading");
   }
+
+ public:
+  // GET /cost (scaler/cost_report.hpp), from the leader's last copy of its ledger.
+  server::Response cost(const server::Request& req) {
+    std::lock_guard lock(costMu_);
+    auto [status, body] = scaler::costEndpoint(costLedger_ ? &*costLedger_ : nullptr, clock_.wallNow(), req.query);
+    return server::Response::json(status, std::move(body));
+  }
+
+ private:
+  std::mutex costMu_;
+  std::optional<scaler::CostLedger> costLedger_;  // guarded by costMu_
+  scaler::TimePoint costCopiedAt_{};
 
   scaler::ScalerConfig config_;
   std::string kubeconfig_;
@@ -348,6 +374,7 @@ Status configureScaler(ServeContext& ctx) {
     auto pending = runtime->notSynced();
     return pending.empty() ? server::CheckResult::pass("synced") : server::CheckResult::fail("not synced: " + pending);
   });
+  ctx.plainRouter.add("GET", "/cost", [runtime](const server::Request& req) { return runtime->cost(req); });
   ctx.onStart([runtime] { return runtime->start(); });
   ctx.onStop([runtime] { runtime->stop(); });
   return {};

@@ -8,7 +8,7 @@ std::vector<std::string> allMetricNames() {
           kSpotCoolOff,     kInFlightNodes,    kDrains,            kWorkflowCost,        kWorkflowBudget,
           kNamespaceCost,   kCostPerHour,      kSpotSavings,       kScaleUps,            kScaleUpFailures,
           kScaleDowns,      kScaleDownFailures, kInterruptions,    kProviderRequests,    kEvictions,
-          kProviderLatency};
+          kProviderLatency, kOwnerCost,       kUnpricedNodes};
 }
 
 void ScalerMetrics::observeLatency(MetricLabels labels, double seconds) {

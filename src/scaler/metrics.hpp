@@ -25,6 +25,8 @@ inline constexpr const char* kDrains = "spotfit_scaler_drains_in_progress";
 inline constexpr const char* kWorkflowCost = "spotfit_workflow_cost_usd";            // namespace, workflow
 inline constexpr const char* kWorkflowBudget = "spotfit_workflow_budget_usd";        // namespace, workflow
 inline constexpr const char* kNamespaceCost = "spotfit_namespace_cost_usd";          // namespace
+inline constexpr const char* kOwnerCost = "spotfit_owner_cost_usd";                  // namespace, owner
+inline constexpr const char* kUnpricedNodes = "spotfit_scaler_unpriced_nodes";
 inline constexpr const char* kCostPerHour = "spotfit_cost_per_hour_usd";
 inline constexpr const char* kSpotSavings = "spotfit_spot_savings_usd";
 // Counters.

@@ -441,7 +441,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
   if (r.map(s, base, {"namespace", "batchIdle", "batchMax", "offeringUnavailableFor", "scaleDownCooldown",
                       "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
                       "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
-                      "nodePools"})) {
+                      "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows", "costSeriesTopWorkflows",
+                      "costSeriesTopOwners", "costSeriesGrace", "priceTable", "ledgerLabel"})) {
     if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
       if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
@@ -453,6 +454,49 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     dur("evictionRetry", cfg.evictionRetry);
     dur("drainFailureBackoff", cfg.drainFailureBackoff);
     dur("ledgerFlushInterval", cfg.ledgerFlushInterval);
+    dur("ledgerRetention", cfg.ledgerRetention);
+    if (s["ledgerRetention"] && (cfg.ledgerRetention < std::chrono::hours(24) ||
+                                 cfg.ledgerRetention > std::chrono::hours(24 * 400))) {
+      r.issue(s["ledgerRetention"], base + ".ledgerRetention", "must be between 24h and 400 days (9600h)");
+    }
+    auto bounded = [&](const char* key, int& into, int64_t max, const char* why) {
+      if (!s[key]) return;
+      const std::string p = base + "." + key;
+      if (auto v = r.integer(s[key], p)) {
+        if (*v > max) r.issue(s[key], p, "must be at most " + std::to_string(max) + " (" + why + ")");
+        else into = static_cast<int>(*v);
+      }
+    };
+    bounded("ledgerMaxClosedWorkflows", cfg.ledgerMaxClosedWorkflows, 5000, "the ledger is one ConfigMap");
+    bounded("costSeriesTopWorkflows", cfg.costSeriesTopWorkflows, 10000, "series per scrape");
+    bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
+    dur("costSeriesGrace", cfg.costSeriesGrace);
+    if (s["ledgerLabel"]) cfg.ledgerLabel = r.string(s["ledgerLabel"], base + ".ledgerLabel").value_or("");
+    if (cfg.ledgerLabel.size() > 317) r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");
+    if (auto t = s["priceTable"]) {
+      const std::string tp = base + ".priceTable";
+      if (t.IsSequence() && t.size() > kMaxPriceTableEntries) {
+        r.issue(t, tp, "more than " + std::to_string(kMaxPriceTableEntries) + " rows");
+      } else {
+        r.sequence(t, tp, [&](const YAML::Node& e, const std::string& p) {
+          if (!r.map(e, p, {"instanceType", "capacityType", "zone", "price"})) return;
+          for (const char* required : {"instanceType", "price"}) {
+            if (!e[required]) r.issue(e, p + "." + required, "required field missing");
+          }
+          PriceEntry row;
+          if (e["instanceType"]) row.instanceType = r.string(e["instanceType"], p + ".instanceType", true).value_or("");
+          if (e["zone"]) row.zone = r.string(e["zone"], p + ".zone").value_or("");
+          if (e["capacityType"]) {
+            auto ct = r.string(e["capacityType"], p + ".capacityType");
+            if (ct && *ct == "spot") row.capacityType = CapacityType::Spot;
+            else if (ct && *ct == "on-demand") row.capacityType = CapacityType::OnDemand;
+            else if (ct) r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got " + *ct);
+          }
+          if (e["price"]) row.usdPerHour = r.number(e["price"], p + ".price", 0, 1e6).value_or(0);
+          cfg.priceTable.push_back(std::move(row));
+        });
+      }
+    }
     if (s["maxParallelDrains"]) cfg.maxParallelDrains = static_cast<int>(r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
     if (s["ledgerConfigMap"]) cfg.ledgerConfigMap = r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
     if (s["watchNodePoolObjects"]) cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);

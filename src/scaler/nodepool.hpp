@@ -13,6 +13,7 @@
 #include "base/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/price_table.hpp"
 #include "scaler/provider.hpp"
 
 namespace YAML {
@@ -118,6 +119,20 @@ struct ScalerConfig {
   InterruptionPolicy interruption;
   std::string ledgerConfigMap = "spotfit-cost-ledger";
   Duration ledgerFlushInterval = std::chrono::seconds(30);
+  // How long the ledger keeps daily windows and the totals of workflows with no running pod, and how many
+  // such workflow totals it keeps at most (scaler/ledger.hpp, LedgerLimits).
+  Duration ledgerRetention = std::chrono::hours(24 * 31);
+  int ledgerMaxClosedWorkflows = 500;
+  std::string ledgerLabel;  // pod label whose values the daily cost windows also sum by (e.g. team); empty: none
+  // Bounded cost series (docs/scaler.md, Observability): spotfit_workflow_cost_usd for at most
+  // costSeriesTopWorkflows workflows, the most expensive of those running or stopped less than
+  // costSeriesGrace ago; spotfit_owner_cost_usd for the costSeriesTopOwners most expensive (namespace,
+  // owner) pairs of the retained daily windows, the rest summed per namespace under owner "(other)".
+  int costSeriesTopWorkflows = 200;
+  int costSeriesTopOwners = 200;
+  Duration costSeriesGrace = std::chrono::minutes(10);
+  // Prices of nodes no pool prices (instance type × capacity type × zone; scaler/price_table.hpp).
+  std::vector<PriceEntry> priceTable;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
   std::vector<NodePool> nodePools;
 };

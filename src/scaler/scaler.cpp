@@ -128,6 +128,16 @@ Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& ac
       unavailable_(config_.offeringUnavailableFor),
       interruptions_(config_.interruption) {
   setConfigPools(config_.nodePools);
+  ledger_.setLimits(ledgerLimits());
+  ledger_.setLabelKey(config_.ledgerLabel);
+  prices_ = PriceTable(config_.priceTable);
+}
+
+LedgerLimits Scaler::ledgerLimits() const {
+  LedgerLimits limits;
+  limits.retention = std::chrono::ceil<std::chrono::hours>(config_.ledgerRetention);
+  limits.maxClosedWorkflows = static_cast<size_t>(std::max(0, config_.ledgerMaxClosedWorkflows));
+  return limits;
 }
 
 void Scaler::log(const std::string& line) const {
@@ -196,9 +206,10 @@ Status Scaler::loadLedger() {
   auto text = store_->load();
   if (!text) return text.error();
   if (!text->has_value()) return {};
-  auto l = CostLedger::fromJson(**text);
+  auto l = CostLedger::fromJson(**text, ledgerLimits());
   if (!l) return l.error();
   ledger_ = std::move(*l);
+  ledger_.setLabelKey(config_.ledgerLabel);
   return {};
 }
 
@@ -1090,7 +1101,7 @@ int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePo
 }
 
 void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now) {
-  std::set<std::string> live;
+  std::set<std::string> live, unpriced;
   for (const auto& p : snap.pods) {
     if (p.info.nodeName.empty() || p.info.uid.empty()) continue;
     if (isFinished(p.info)) {
@@ -1107,17 +1118,44 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
         onDemandPrice = type->onDemandPrice;
       }
     }
-    if (priced.hourlyPrice <= 0) continue;  // unknown price: nothing to attribute
+    if (priced.hourlyPrice <= 0) {  // not a pool's node: the price table (Karpenter, Cluster Autoscaler, ...)
+      if (auto price = prices_.priceOf(priced.labels)) {
+        priced.hourlyPrice = price->usdPerHour;
+        priced.capacityType = nodeCapacityType(priced.labels);
+        onDemandPrice = price->onDemandUsdPerHour;
+      }
+    }
+    if (priced.hourlyPrice <= 0) {  // unknown price: reported, its pods are not charged
+      unpriced.insert(priced.name);
+      continue;
+    }
     const auto req = placement::podRequests(p.info);
     double rate = placement::podCostRateOnNode(req, priced);
     placement::NodeInfo od = priced;
     od.hourlyPrice = onDemandPrice > 0 ? onDemandPrice : priced.hourlyPrice;
     double odRate = placement::podCostRateOnNode(req, od);
+    std::string_view label;
+    if (!config_.ledgerLabel.empty()) {
+      if (auto l = p.info.labels.find(config_.ledgerLabel); l != p.info.labels.end()) label = l->second;
+    }
     ledger_.podRunning(p.info.uid, {p.info.namespace_, workflowOf(p.info)}, rate, odRate,
-                       p.boundAt != TimePoint{} ? p.boundAt : now, now);
+                       p.boundAt != TimePoint{} ? p.boundAt : now, now, label);
     live.insert(p.info.uid);
   }
   ledger_.retainOnly(live, now);
+  for (const auto& node : unpriced) {
+    if (unpricedLogged_.insert(node).second) {
+      const auto& labels = idx.nodes.at(node)->info.labels;
+      auto label = [&](std::string_view k) {
+        auto it = labels.find(k);
+        return it == labels.end() ? std::string("(none)") : it->second;
+      };
+      log("ledger: node " + node + " has no price (instance type " + label(placement::kLabelInstanceType) +
+          ", zone " + label(kLabelTopologyZone) + "): its pods are not charged; add it to scaler.priceTable");
+    }
+  }
+  std::erase_if(unpricedLogged_, [&](const std::string& node) { return !unpriced.count(node); });
+  unpricedNodes_ = unpriced.size();
   if (!store_) return;
   // A changed memory is saved at once (a failure is retried with the periodic flush): a failover right
   // after an offering failed must not retry it.
@@ -1125,6 +1163,47 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
   if (now - lastFlush_ >= config_.ledgerFlushInterval || memoryJson != lastMemoryJson_) {
     auto st = save(now, std::move(memoryJson));
     if (!st) log("ledger: saving failed: " + st.error().message + "; will retry");
+  }
+}
+
+void Scaler::publishCost(TimePoint now, const std::map<WorkflowKey, double>& budgets) {
+  // Per workflow: every workflow with a budget series (the budget alert joins the two), plus the most
+  // expensive of the running workflows and of those stopped within the grace.
+  std::vector<WorkflowCost> shown;
+  for (auto& c : ledger_.workflowCosts(now)) {
+    if (budgets.count(c.workflow)) {
+      metrics_.set(metric::kWorkflowCost, {{"namespace", c.workflow.namespaceName}, {"workflow", c.workflow.workflow}},
+                   c.usd);
+    } else if (c.running || now - c.lastActive <= config_.costSeriesGrace) {
+      shown.push_back(std::move(c));
+    }
+  }
+  const auto topWorkflows = static_cast<size_t>(std::max(0, config_.costSeriesTopWorkflows));
+  if (shown.size() > topWorkflows) {
+    std::nth_element(shown.begin(), shown.begin() + static_cast<std::ptrdiff_t>(topWorkflows), shown.end(),
+                     [](const WorkflowCost& a, const WorkflowCost& b) { return a.usd > b.usd; });
+    shown.resize(topWorkflows);
+  }
+  for (const auto& c : shown) {
+    metrics_.set(metric::kWorkflowCost, {{"namespace", c.workflow.namespaceName}, {"workflow", c.workflow.workflow}},
+                 c.usd);
+  }
+  for (const auto& [ns, usd] : ledger_.namespaces(now)) metrics_.set(metric::kNamespaceCost, {{"namespace", ns}}, usd);
+  // Per owner (CronJob) over the retained daily windows: the most expensive pairs, the rest per namespace.
+  const auto owners = ledger_.owners(now - ledgerLimits().retention, now);
+  std::vector<std::pair<double, std::pair<std::string, std::string>>> ranked;
+  ranked.reserve(owners.size());
+  for (const auto& [o, usd] : owners) ranked.emplace_back(usd, o);
+  const auto topOwners = std::min(ranked.size(), static_cast<size_t>(std::max(0, config_.costSeriesTopOwners)));
+  std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(topOwners), ranked.end(),
+                   std::greater<>());
+  std::map<std::pair<std::string, std::string>, double> series;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& [usd, o] = ranked[i];
+    series[i < topOwners ? o : std::pair<std::string, std::string>{o.first, kLedgerOther}] += usd;
+  }
+  for (const auto& [o, usd] : series) {
+    metrics_.set(metric::kOwnerCost, {{"namespace", o.first}, {"owner", o.second}}, usd);
   }
 }
 
@@ -1213,15 +1292,11 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   for (const auto& p : snap.pods) {
     if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = b->limitUsd;
   }
-  std::map<std::string, double> namespaces;
-  for (const auto& [wf, usd] : ledger_.workflows(now)) {
-    metrics_.set(metric::kWorkflowCost, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
-    namespaces[wf.namespaceName] += usd;
-  }
+  publishCost(now, budgets);
   for (const auto& [wf, usd] : budgets) {
     metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
   }
-  for (const auto& [ns, usd] : namespaces) metrics_.set(metric::kNamespaceCost, {{"namespace", ns}}, usd);
+  metrics_.set(metric::kUnpricedNodes, {}, static_cast<double>(unpricedNodes_));
   metrics_.set(metric::kCostPerHour, {}, ledger_.costPerHour());
   metrics_.set(metric::kSpotSavings, {}, ledger_.spotSavings(now));
 }

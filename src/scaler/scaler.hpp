@@ -128,6 +128,9 @@ class Scaler {
                         CapacityType capacity);
   int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
   void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
+  LedgerLimits ledgerLimits() const;  // from config_
+  // The bounded cost series; workflows in `budgets` (pods with a spotfit.io/budget) always get theirs.
+  void publishCost(TimePoint now, const std::map<WorkflowKey, double>& budgets);
   // Accrues the ledger to `now` and writes it with the scaler's memory (already serialized) in one store write.
   Status save(TimePoint now, std::string memoryJson);
   void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
@@ -155,6 +158,9 @@ class Scaler {
   UnavailableOfferings unavailable_;
   InterruptionTracker interruptions_;
   CostLedger ledger_;
+  PriceTable prices_;                      // nodes no pool prices
+  std::set<std::string> unpricedLogged_;   // unpriced nodes already logged (only those still unpriced)
+  size_t unpricedNodes_ = 0;               // nodes running pods whose price is unknown, last pass
   ScalerMetrics metrics_;
 
   std::map<std::string, InFlightNode> inFlight_;

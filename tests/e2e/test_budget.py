@@ -5,11 +5,11 @@ until it is over budget; then the webhook, re-reading that ledger (webhook.budge
 workflow's next pod with the spend in the message. Prices are high and the budget small so this takes
 seconds."""
 
-import json
 import re
 import time
 import unittest
 
+import ledger_doc
 from e2e_common import WAIT, ClusterTestCase, kubeapi, node_pool, pool_nodes, unique, wait_for
 
 NAMESPACE = "spotfit-system"
@@ -38,14 +38,11 @@ def pod(name, annotations):
 def ledger_spend(kube, namespace, workflow):
     """The workflow's spend in the scaler's ledger ConfigMap as of now (saved total plus what its running
     pods accrued since the save), or 0 before the first save."""
-    cm = kube.get_or_none(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
-    if cm is None:
-        return 0.0
-    doc = json.loads((cm.get("data") or {}).get("ledger.json") or "{}")
-    usd = sum(e["usd"] for e in doc.get("workflows", []) if (e["namespace"], e["workflow"]) == (namespace, workflow))
+    doc = ledger_doc.read(kube, NAMESPACE)
+    usd = ledger_doc.workflow_usd(doc, namespace, workflow)
     now_ms = time.time() * 1000
-    usd += sum(e["ratePerHour"] * max(0.0, now_ms - e["accruedToMs"]) / 3.6e6 for e in doc.get("running", [])
-               if (e["namespace"], e["workflow"]) == (namespace, workflow))
+    usd += sum(rate * max(0.0, now_ms - accrued_ms) / 3.6e6
+               for rate, accrued_ms in ledger_doc.running(doc, namespace, workflow).values())
     return usd
 
 

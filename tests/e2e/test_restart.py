@@ -6,10 +6,10 @@ restart the scaler resumes from the Lease and the cost-ledger ConfigMap: booting
 of created again (no duplicate nodes for the same pending pods), and the workflow's cost in the ledger is
 at least what it was before the stop, includes the time spotfit was down, and keeps growing."""
 
-import json
 import time
 import unittest
 
+import ledger_doc
 from e2e_common import WAIT, ClusterTestCase, kubeapi, node_pool, pool_nodes, unique, wait_for
 
 NAMESPACE = "spotfit-system"  # spotfit's namespace: the Lease and the ledger ConfigMap live here
@@ -26,24 +26,11 @@ READY_DELAY_S = 10  # the kwok provider reports a new node Ready after this
 
 def ledger(kube):
     """The scaler's cost ledger as stored in its ConfigMap (None before the first save)."""
-    cm = kube.get_or_none(f"/api/v1/namespaces/{NAMESPACE}/configmaps/spotfit-cost-ledger")
-    if cm is None:
-        return None
-    text = (cm.get("data") or {}).get("ledger.json")
-    return json.loads(text) if text else None
+    return ledger_doc.read(kube, NAMESPACE)
 
 
-def workflow_usd(doc, namespace, workflow):
-    for entry in (doc or {}).get("workflows", []):
-        if entry["namespace"] == namespace and entry["workflow"] == workflow:
-            return entry["usd"]
-    return 0.0
-
-
-def running(doc, namespace, workflow):
-    """The ledger's open entries of one workflow: uid -> (USD per hour, accrued up to, ms)."""
-    return {e["uid"]: (e["ratePerHour"], e["accruedToMs"]) for e in (doc or {}).get("running", [])
-            if e["namespace"] == namespace and e["workflow"] == workflow}
+workflow_usd = ledger_doc.workflow_usd
+running = ledger_doc.running  # fingerprint -> (USD per hour, accrued up to, ms)
 
 
 def job(name, parallelism):
@@ -117,7 +104,8 @@ class RestartTest(ClusterTestCase):
         self.assertEqual({p["spec"]["nodeName"] for p in train}, booting)
         for pod in train:
             self.kube.set_pod_running(self.ns, pod["metadata"]["name"])
-        train_uids = {p["metadata"]["uid"] for p in train}
+        # The ledger names running pods by fingerprint (ledger_doc.fingerprint of the uid).
+        train_uids = {ledger_doc.fingerprint(p["metadata"]["uid"]) for p in train}
 
         # -- SIGKILL while the pods run and cost accrues -----------------------------------------------
         before = wait_for("the ledger to charge the running Job", lambda: (lambda d: d if workflow_usd(
@@ -162,7 +150,7 @@ class RestartTest(ClusterTestCase):
         usd_after = workflow_usd(after, self.ns, "train")
         self.assertGreaterEqual(usd_after, usd_at_kill)
         then, now = running(at_kill, self.ns, "train"), running(after, self.ns, "train")
-        self.assertEqual(set(now), train_uids)
+        self.assertEqual(set(now), train_uids, "the restarted scaler continues the same two pods, no others")
         # Each pod accrued rate x (time between the two saves), the crash included, and nothing else.
         accrued = sum(rate * (now[uid][1] - then[uid][1]) / 3.6e6 for uid, (rate, _) in then.items())
         # (accruedToMs is rounded down to the millisecond: allow 2 ms of each pod's rate)

@@ -96,7 +96,7 @@ TEST(CostLedger, SurvivesRestartThroughTheStore) {
 }
 
 TEST(CostLedger, CorruptStoredDataIsAnError) {
-  for (const char* bad : {"", "[]", "{}", R"({"version":2})", R"({"version":1,"workflows":{}})",
+  for (const char* bad : {"", "[]", "{}", R"({"version":3})", R"({"version":1,"workflows":{}})",
                           R"({"version":1,"running":[{"uid":"x"}]})", R"({"version":1,"namespaces":{"a":"x"}})"}) {
     auto l = CostLedger::fromJson(bad);
     ASSERT_FALSE(l.ok()) << bad;
