@@ -3,7 +3,8 @@
 # "Webhook"), for one or more spotfit binaries side by side (alternating, ROUNDS rounds), e.g. a build
 # without and with the startup malloc tuning (src/server/allocator.hpp):
 #
-#   bash bench/webhook_faults.sh DURATION ROUNDS BINARY...    e.g. bash bench/webhook_faults.sh 10s 3 old/spotfit build/release/spotfit
+#   [CONNS=16] [WRK_THREADS=1] bash bench/webhook_faults.sh DURATION ROUNDS BINARY...
+#   e.g. bash bench/webhook_faults.sh 10s 3 old/spotfit build/release/spotfit
 #
 # One markdown row per run: binary, requests, req/s, minor faults per 1,000 requests, CPU µs per request
 # (utime+stime of the serve process from /proc/PID/stat over the wrk run).
@@ -31,7 +32,7 @@ for round in $(seq "$rounds"); do
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$mport/readyz" >/dev/null && break; sleep 0.1; done
     WEBHOOK_REVIEW="$work/review.json" wrk -t1 -c16 -d2s -s "$here/webhook_wrk.lua" "https://127.0.0.1:$port" >/dev/null
     read -r f0 c0 < <(stat_of $pid)
-    out=$(WEBHOOK_REVIEW="$work/review.json" wrk -t1 -c16 -d"$duration" -s "$here/webhook_wrk.lua" "https://127.0.0.1:$port")
+    out=$(WEBHOOK_REVIEW="$work/review.json" wrk -t"${WRK_THREADS:-1}" -c"${CONNS:-16}" -d"$duration" -s "$here/webhook_wrk.lua" "https://127.0.0.1:$port")
     read -r f1 c1 < <(stat_of $pid)
     kill -TERM $pid; wait $pid 2>/dev/null || true
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
