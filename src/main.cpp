@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "server/allocator.hpp"
 
 namespace {
 
@@ -22,6 +23,7 @@ void printUsage(std::ostream& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spotfit::server::tuneAllocator();  // before any thread or allocation burst: keeps the heap's pages (issue 22)
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     printUsage(std::cout);
