@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "kube/yaml.hpp"
+#include "placement/capacity_preset.hpp"
 #include "server/config.hpp"
 
 #include <charconv>
@@ -174,13 +175,21 @@ Toleration parseToleration(const YAML::Node& n, const std::string& path) {
   return t;
 }
 
+void applyCapacityPreset(WebhookConfig& c, const placement::CapacityPreset& p) {
+  c.affinity.capacityTypeLabel = p.label;
+  c.affinity.spotValue = p.spotValue;
+  c.affinity.onDemandValue = p.onDemandValue;
+  c.tolerations.add.clear();
+  for (const auto& t : p.spotTaints) c.tolerations.add.push_back({t.key, "Equal", t.value, t.effect, std::nullopt});
+}
+
 WebhookConfig parse(const YAML::Node& node) {
   WebhookConfig c;
   if (!node || node.IsNull()) return c;
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
                   "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets", "scope", "schedulerName"});
+                  "budgets", "scope", "schedulerName", "capacity"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -198,6 +207,17 @@ WebhookConfig parse(const YAML::Node& node) {
          "must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)");
   }
 
+  // The preset first: `affinity:` and `tolerations.add` below override what it sets.
+  if (auto s = root.section("capacity")) {
+    s->checkKeys({"preset"});
+    s->string("preset", c.capacityPreset);
+    const placement::CapacityPreset* preset = placement::findCapacityPreset(c.capacityPreset);
+    if (!preset) {
+      fail(s->path("preset"), s->get("preset"),
+           "must be one of " + placement::capacityPresetNames() + ", got '" + c.capacityPreset + "'");
+    }
+    applyCapacityPreset(c, *preset);
+  }
   if (auto s = root.section("tolerations")) {
     s->checkKeys({"enabled", "add"});
     s->boolean("enabled", c.tolerations.enabled);
@@ -221,7 +241,9 @@ WebhookConfig parse(const YAML::Node& node) {
     s->boolean("gpuProduct", c.affinity.gpuProduct);
     if (c.affinity.capacityTypeLabel.empty()) fail(s->path("capacityTypeLabel"), s->get("capacityTypeLabel"), "must not be empty");
     if (c.affinity.spotValue.empty()) fail(s->path("spotValue"), s->get("spotValue"), "must not be empty");
-    if (c.affinity.onDemandValue.empty()) fail(s->path("onDemandValue"), s->get("onDemandValue"), "must not be empty");
+    if (c.affinity.onDemandValue == c.affinity.spotValue) {
+      fail(s->path("onDemandValue"), s->get("onDemandValue"), "must differ from spotValue (empty: the label is absent)");
+    }
   }
   if (auto s = root.section("rightSizing")) {
     s->checkKeys({"enabled"});

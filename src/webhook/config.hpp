@@ -8,6 +8,7 @@
 //     requireNamespaceLabel: true      # when the namespace's labels are known, need spotfit.io/enabled=true
 //     maxBodyBytes: 7340032
 //     defaultCapacityType: spot-preferred
+//     capacity: {preset: spotfit}      # spotfit | karpenter | eks | gke | aks: label, values, tolerations
 //     tolerations: {enabled: true, add: [{key: ..., operator: Equal, value: spot, effect: NoSchedule}]}
 //     affinity: {enabled: true, capacityTypeLabel: spotfit.io/capacity-type, spotValue: spot,
 //                onDemandValue: on-demand, preferredWeight: 100, gpuProduct: true}
@@ -64,10 +65,16 @@ struct WebhookConfig {
     std::vector<Toleration> add{{"spotfit.io/capacity-type", "Equal", "spot", "NoSchedule", std::nullopt}};
   } tolerations;
 
+  // `capacity.preset`: spotfit | karpenter | eks | gke | aks (placement/capacity_preset.hpp). It sets the
+  // defaults of affinity.capacityTypeLabel/spotValue/onDemandValue and tolerations.add; keys set in
+  // `affinity:` or `tolerations.add` override it.
+  std::string capacityPreset = "spotfit";
+
   struct Affinity {
     bool enabled = true;
     std::string capacityTypeLabel = "spotfit.io/capacity-type";
     std::string spotValue = "spot";
+    // Empty: on-demand nodes carry no such label (GKE, AKS); required on-demand is `label NotIn [spotValue]`.
     std::string onDemandValue = "on-demand";
     int preferredWeight = 100;
     bool gpuProduct = true;

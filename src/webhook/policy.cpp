@@ -120,7 +120,10 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
         changed = spec.requireNodeLabelIn(key, {cfg.affinity.spotValue});
         break;
       case CapacityType::OnDemand:
-        changed = spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
+        // GKE and AKS mark on-demand nodes by the absence of the label: NotIn [spot] matches them.
+        changed = cfg.affinity.onDemandValue.empty()
+                      ? spec.requireNodeLabel(key, "NotIn", {cfg.affinity.spotValue})
+                      : spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
         break;
       case CapacityType::SpotPreferred:
         changed = !spec.requiresNodeLabel(key) &&
