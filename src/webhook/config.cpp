@@ -353,6 +353,12 @@ bool validIntOrPercent(std::string_view s) {
   return true;
 }
 
+std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot) {
+  if (spot) return a.capacityTypeLabel + " In [" + a.spotValue + "]";
+  if (a.onDemandValue.empty()) return a.capacityTypeLabel + " NotIn [" + a.spotValue + "]";
+  return a.capacityTypeLabel + " In [" + a.onDemandValue + "]";
+}
+
 std::string_view capacityTypeName(CapacityType t) {
   switch (t) {
     case CapacityType::Spot:

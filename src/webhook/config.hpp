@@ -160,6 +160,9 @@ bool validIntOrPercent(std::string_view s);
 inline constexpr std::chrono::milliseconds kMinLedgerRefresh{std::chrono::seconds(1)};
 inline constexpr std::chrono::milliseconds kMaxLedgerRefresh{std::chrono::hours(1)};
 std::string_view capacityTypeName(CapacityType t);
+// The required term the policy writes for spot (`label In [spotValue]`) or on-demand (`label In
+// [onDemandValue]`, or `label NotIn [spotValue]` when onDemandValue is empty), as text.
+std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 
 }  // namespace spotfit::webhook

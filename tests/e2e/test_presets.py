@@ -6,6 +6,7 @@ must bind every pod of the spot Job to the spot node and every pod of the on-dem
 node: none stays Pending. GKE and AKS on-demand nodes carry no capacity label, so their on-demand Job gets
 `NotIn [spot value]`, which only the real scheduler's evaluation proves satisfiable."""
 
+import json
 import unittest
 
 from e2e_common import WAIT, ClusterTestCase, unique, wait_for
@@ -72,8 +73,6 @@ class PresetsTest(ClusterTestCase):
         self.restart_with_preset(preset)
         spot_labels, spot_taints, od_labels = NODES[preset]
         spot_node, od_node = unique(f"{preset}-spot"), unique(f"{preset}-od")
-        self.kube.create_ready_node(spot_node, labels={**spot_labels, PRESET_LABEL: preset}, taints=spot_taints)
-        self.kube.create_ready_node(od_node, labels={**od_labels, PRESET_LABEL: preset})
         ns = unique(preset)
         self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"})
         self.kube.wait_default_service_account(ns, WAIT)
@@ -83,6 +82,7 @@ class PresetsTest(ClusterTestCase):
         wait_for(f"the webhook to answer with the {preset} preset", lambda: label in str(self.kube.create(
             f"/apis/batch/v1/namespaces/{ns}/jobs", job(unique("probe"), preset, "spot"), dryRun="All")), WAIT)
 
+        self.check_warning_without_nodes(preset, ns, spot_node, od_node)
         want = {"spot": spot_node, "on-demand": od_node}
         for capacity in want:
             created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(capacity, preset, capacity))
@@ -96,6 +96,33 @@ class PresetsTest(ClusterTestCase):
             pods = wait_for(f"{preset}: the {capacity} Job's two pods to be bound", bound, WAIT)
             self.assertEqual({p["spec"]["nodeName"] for p in pods}, {node}, f"{preset} {capacity}")
         return ns
+
+    def kubectl_warnings(self, ns, obj):
+        """kubectl's stderr for a server-side dry run of `obj` (where the AdmissionResponse warnings show)."""
+        return self.cluster.kubectl("create", "--dry-run=server", "-n", ns, "-f", "-",
+                                    input_text=json.dumps(obj)).stderr
+
+    def check_warning_without_nodes(self, preset, ns, spot_node, od_node):
+        """No node of this preset exists yet: a spot Job is admitted with a warning, /readyz says spot has
+        no Ready node (and stays ready) and the counter counts it; the warning goes once the node is Ready."""
+        spot_labels, spot_taints, od_labels = NODES[preset]
+        wait_for("the node informer to list the nodes", lambda: "nodes not listed yet" not in self.spotfit.readyz(),
+                 WAIT)
+        before = self.spotfit.metric("spotfit_webhook_unsatisfiable_required_terms_total")
+        stderr = self.kubectl_warnings(ns, job(unique("stranded"), preset, "spot"))
+        self.assertIn("Warning: spotfit: no Ready node has " + next(iter(spot_labels)), stderr)
+        self.assertIn("(required spot)", stderr)
+        readyz = self.spotfit.readyz()
+        self.assertIn(f"preset {preset}: spot: 0 Ready nodes", readyz)
+        self.assertIn("stay Pending until a provisioner adds such a node", readyz)
+        self.assertTrue(self.spotfit._get_ok("/readyz"), readyz)
+        self.assertEqual(self.spotfit.metric("spotfit_webhook_unsatisfiable_required_terms_total"), before + 1)
+
+        self.kube.create_ready_node(spot_node, labels={**spot_labels, PRESET_LABEL: preset}, taints=spot_taints)
+        self.kube.create_ready_node(od_node, labels={**od_labels, PRESET_LABEL: preset})
+        wait_for("the webhook to see the Ready spot node",
+                 lambda: f"preset {preset}: spot: 1 Ready nodes" in self.spotfit.readyz(), WAIT)
+        self.assertNotIn("no Ready node", self.kubectl_warnings(ns, job(unique("placed"), preset, "spot")))
 
     def test_spotfit(self):
         self.check_preset("spotfit")
