@@ -8,38 +8,19 @@ const std::vector<CapacityPreset>& capacityPresets() {
        std::string(kLabelCapacityType),
        "spot",
        "on-demand",
-       {{std::string(kLabelCapacityType), "spot", "NoSchedule"}},
-       {"spotfit.io/interruption-notice"}},
+       {{std::string(kLabelCapacityType), "spot", "NoSchedule"}}},
       {"karpenter",
        std::string(kLabelKarpenterCapacityType),
        "spot",
        "on-demand",
-       {{std::string(kLabelKarpenterCapacityType), "spot", "NoSchedule"}},
-       // Karpenter taints a node it is about to take away (spot notice via its interruption queue, or
-       // consolidation) with karpenter.sh/disrupted:NoSchedule before draining it.
-       {"karpenter.sh/disrupted"}},
+       {{std::string(kLabelKarpenterCapacityType), "spot", "NoSchedule"}}},
       {"eks",
        std::string(kLabelEksCapacityType),
        "SPOT",
        "ON_DEMAND",
-       {{std::string(kLabelEksCapacityType), "SPOT", "NoSchedule"}},
-       // aws-node-termination-handler (queue or IMDS mode) on managed node groups.
-       {"aws-node-termination-handler/spot-itn", "aws-node-termination-handler/rebalance-recommendation"}},
-      {"gke",
-       std::string(kLabelGkeSpot),
-       "true",
-       "",
-       {{std::string(kLabelGkeSpot), "true", "NoSchedule"}},
-       // GKE's graceful node shutdown taints a preempted Spot VM's node.
-       {"cloud.google.com/impending-node-termination"}},
-      {"aks",
-       std::string(kLabelAksPriority),
-       "spot",
-       "",
-       {{std::string(kLabelAksPriority), "spot", "NoSchedule"}},
-       // AKS reports a Spot eviction as a Preempt scheduled event; node-termination handlers for AKS
-       // taint the node with these keys before it goes.
-       {"aks-node-termination-handler/preempt", "kubernetes.azure.com/scalesetpriority-eviction"}},
+       {{std::string(kLabelEksCapacityType), "SPOT", "NoSchedule"}}},
+      {"gke", std::string(kLabelGkeSpot), "true", "", {{std::string(kLabelGkeSpot), "true", "NoSchedule"}}},
+      {"aks", std::string(kLabelAksPriority), "spot", "", {{std::string(kLabelAksPriority), "spot", "NoSchedule"}}},
   };
   return presets;
 }

@@ -1,8 +1,7 @@
 #pragma once
 // Capacity presets: how the node provisioners users already run mark spot and on-demand nodes, and which
-// taints they put on spot nodes and on nodes about to be interrupted. `webhook.capacity.preset` picks the
-// node-affinity label, values and tolerations from here; the interruption watch (webhook) and the scaler
-// read the notice taints. Explicit config keys override a preset.
+// taints they put on spot nodes. `webhook.capacity.preset` picks the
+// node-affinity label, values and tolerations from here. Explicit config keys override a preset.
 //
 //   preset     label                                    spot    on-demand        spot taint (tolerated)
 //   spotfit    spotfit.io/capacity-type                 spot    on-demand        spotfit.io/capacity-type=spot
@@ -32,11 +31,10 @@ struct PresetTaint {
 
 struct CapacityPreset {
   std::string name;
-  std::string label;                            // node label that says the capacity type
-  std::string spotValue;                        // its value on spot nodes
-  std::string onDemandValue;                    // its value on on-demand nodes; empty: on-demand nodes lack the label
-  std::vector<PresetTaint> spotTaints;          // taints the provisioner may put on spot nodes
-  std::vector<std::string> interruptionTaints;  // taint keys announcing a node's interruption
+  std::string label;                    // node label that says the capacity type
+  std::string spotValue;                // its value on spot nodes
+  std::string onDemandValue;            // its value on on-demand nodes; empty: on-demand nodes lack the label
+  std::vector<PresetTaint> spotTaints;  // taints the provisioner may put on spot nodes
 };
 
 // The preset of that name, nullptr when unknown.
