@@ -261,6 +261,11 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     inherited = inheritJobAnnotations(jobMeta, tmplMeta);
   }
   PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
+  if (kind == ObjectKind::Job && config_.disruption.podFailurePolicy &&
+      addDisruptionPodFailurePolicy((*mutated)["spec"], mutated->GetAllocator())) {
+    outcome.changes.emplace_back("pod-failure-policy");
+    if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);
+  }
   if (inherited) {
     outcome.changes.emplace_back("annotations");
     if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);

@@ -189,7 +189,7 @@ WebhookConfig parse(const YAML::Node& node) {
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
                   "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets", "scope", "schedulerName", "capacity"});
+                  "budgets", "scope", "schedulerName", "capacity", "disruption"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -244,6 +244,15 @@ WebhookConfig parse(const YAML::Node& node) {
     if (c.affinity.onDemandValue == c.affinity.spotValue) {
       fail(s->path("onDemandValue"), s->get("onDemandValue"), "must differ from spotValue (empty: the label is absent)");
     }
+  }
+  if (auto s = root.section("disruption")) {
+    s->checkKeys({"protect", "podFailurePolicy"});
+    s->string("protect", c.disruption.protect);
+    const std::string& p = c.disruption.protect;
+    if (p != "auto" && p != "karpenter" && p != "cluster-autoscaler" && p != "both" && p != "none") {
+      fail(s->path("protect"), s->get("protect"), "must be auto, karpenter, cluster-autoscaler, both or none, got '" + p + "'");
+    }
+    s->boolean("podFailurePolicy", c.disruption.podFailurePolicy);
   }
   if (auto s = root.section("rightSizing")) {
     s->checkKeys({"enabled"});
@@ -357,6 +366,13 @@ std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot) {
   if (spot) return a.capacityTypeLabel + " In [" + a.spotValue + "]";
   if (a.onDemandValue.empty()) return a.capacityTypeLabel + " NotIn [" + a.spotValue + "]";
   return a.capacityTypeLabel + " In [" + a.onDemandValue + "]";
+}
+
+std::string_view disruptionProtection(const WebhookConfig& c) {
+  if (c.disruption.protect != "auto") return c.disruption.protect;
+  if (c.capacityPreset == "karpenter") return "karpenter";
+  if (c.capacityPreset == "spotfit") return "none";
+  return "cluster-autoscaler";  // eks, gke, aks: Cluster Autoscaler or the cloud's managed node groups
 }
 
 std::string_view capacityTypeName(CapacityType t) {

@@ -80,6 +80,18 @@ struct WebhookConfig {
     bool gpuProduct = true;
   } affinity;
 
+  // Beside Karpenter or Cluster Autoscaler: keep their consolidation from killing work that cannot resume,
+  // and keep interruptions from using up a Job's backoffLimit.
+  struct Disruption {
+    // Annotation put on batch pods that cannot resume (no checkpoint hook), unless spotfit.io/do-not-disrupt
+    // says otherwise: auto (by capacity.preset: karpenter -> karpenter; eks, gke, aks -> cluster-autoscaler;
+    // spotfit -> none) | karpenter (karpenter.sh/do-not-disrupt: "true") | cluster-autoscaler
+    // (cluster-autoscaler.kubernetes.io/safe-to-evict: "false") | both | none.
+    std::string protect = "auto";
+    // Jobs whose pods restart Never get podFailurePolicy {Ignore on DisruptionTarget} unless they have one.
+    bool podFailurePolicy = true;
+  } disruption;
+
   struct RightSizing {
     bool enabled = true;
   } rightSizing;
@@ -163,6 +175,8 @@ std::string_view capacityTypeName(CapacityType t);
 // The required term the policy writes for spot (`label In [spotValue]`) or on-demand (`label In
 // [onDemandValue]`, or `label NotIn [spotValue]` when onDemandValue is empty), as text.
 std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot);
+// disruption.protect resolved against capacity.preset: "karpenter", "cluster-autoscaler", "both" or "none".
+std::string_view disruptionProtection(const WebhookConfig& c);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 
 }  // namespace spotfit::webhook

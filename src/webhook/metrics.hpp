@@ -32,9 +32,9 @@ class WebhookMetrics {
  private:
   static constexpr std::array<std::string_view, 3> kKinds{"Pod", "Job", "other"};
   static constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT", "other"};
-  static constexpr std::array<std::string_view, 10> kChanges{
-      "tolerations", "capacity-affinity", "gpu-affinity", "requests",       "prestop",
-      "grace-period", "workflow",         "annotations",  "scheduler-name", "other"};
+  static constexpr std::array<std::string_view, 12> kChanges{
+      "tolerations", "capacity-affinity", "gpu-affinity",   "requests",           "prestop", "grace-period",
+      "workflow",    "annotations",       "scheduler-name", "pod-failure-policy", "do-not-disrupt", "other"};
   static constexpr std::array<std::string_view, 5> kBudget{"within", "alert", "spot-only", "deny", "other"};
 
   prometheus::Counter* requests_[3][5][kReviewResults] = {};

@@ -38,6 +38,13 @@ NODES = {
 PRESET_LABEL = "e2e.spotfit.io/preset"
 
 
+PROTECTION = ("karpenter.sh/do-not-disrupt", "cluster-autoscaler.kubernetes.io/safe-to-evict")
+CA_PROTECTED = {"karpenter.sh/do-not-disrupt": None, "cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
+PROTECTED = {"spotfit": dict.fromkeys(PROTECTION),
+             "karpenter": {"karpenter.sh/do-not-disrupt": "true", "cluster-autoscaler.kubernetes.io/safe-to-evict": None},
+             "eks": CA_PROTECTED, "gke": CA_PROTECTED, "aks": CA_PROTECTED}
+
+
 def job(name, preset, capacity):
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": name, "annotations": {"spotfit.io/capacity-type": capacity}},
@@ -88,6 +95,13 @@ class PresetsTest(ClusterTestCase):
             created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(capacity, preset, capacity))
             exprs = required_expressions(created["spec"]["template"]["spec"])
             self.assertIn(label, [k for k, _, _ in exprs], f"{preset} {capacity}: {exprs}")
+            # The real apiserver accepted the podFailurePolicy spotfit added (restartPolicy Never).
+            self.assertEqual(created["spec"]["podFailurePolicy"]["rules"],
+                             [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}])
+            self.assertEqual(created["spec"]["podReplacementPolicy"], "Failed")
+            # Not resumable (no checkpoint command): protected from the provisioner's consolidation.
+            annotations = created["spec"]["template"]["metadata"]["annotations"]
+            self.assertEqual({k: annotations.get(k) for k in PROTECTION}, PROTECTED[preset], preset)
         for capacity, node in want.items():
             def bound(capacity=capacity):
                 pods = self.kube.pods(ns, f"batch.kubernetes.io/job-name={capacity}")
@@ -128,7 +142,15 @@ class PresetsTest(ClusterTestCase):
         self.check_preset("spotfit")
 
     def test_karpenter(self):
-        self.check_preset("karpenter")
+        ns = self.check_preset("karpenter")
+        # A resumable Job (checkpoint hook) stays movable; a Job restarting OnFailure gets no
+        # podFailurePolicy (the apiserver would refuse it) and is created.
+        resumable = job("resumable", "karpenter", "spot")
+        resumable["metadata"]["annotations"]["spotfit.io/checkpoint"] = "/bin/save"
+        resumable["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+        created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", resumable)
+        self.assertNotIn("podFailurePolicy", created["spec"])
+        self.assertNotIn("karpenter.sh/do-not-disrupt", created["spec"]["template"]["metadata"]["annotations"])
 
     def test_eks(self):
         self.check_preset("eks")
