@@ -261,7 +261,7 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     inherited = inheritJobAnnotations(jobMeta, tmplMeta);
   }
   PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
-  if (kind == ObjectKind::Job && config_.disruption.podFailurePolicy &&
+  if (kind == ObjectKind::Job && addsPodFailurePolicy(config_) &&
       addDisruptionPodFailurePolicy((*mutated)["spec"], mutated->GetAllocator())) {
     outcome.changes.emplace_back("pod-failure-policy");
     if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);

@@ -252,7 +252,11 @@ WebhookConfig parse(const YAML::Node& node) {
     if (p != "auto" && p != "karpenter" && p != "cluster-autoscaler" && p != "both" && p != "none") {
       fail(s->path("protect"), s->get("protect"), "must be auto, karpenter, cluster-autoscaler, both or none, got '" + p + "'");
     }
-    s->boolean("podFailurePolicy", c.disruption.podFailurePolicy);
+    s->string("podFailurePolicy", c.disruption.podFailurePolicy);
+    const std::string& f = c.disruption.podFailurePolicy;
+    if (f != "auto" && f != "true" && f != "false") {
+      fail(s->path("podFailurePolicy"), s->get("podFailurePolicy"), "must be auto, true or false, got '" + f + "'");
+    }
   }
   if (auto s = root.section("rightSizing")) {
     s->checkKeys({"enabled"});
@@ -373,6 +377,11 @@ std::string_view disruptionProtection(const WebhookConfig& c) {
   if (c.capacityPreset == "karpenter") return "karpenter";
   if (c.capacityPreset == "spotfit") return "none";
   return "cluster-autoscaler";  // eks, gke, aks: Cluster Autoscaler or the cloud's managed node groups
+}
+
+bool addsPodFailurePolicy(const WebhookConfig& c) {
+  if (c.disruption.podFailurePolicy != "auto") return c.disruption.podFailurePolicy == "true";
+  return c.capacityPreset != "spotfit";
 }
 
 std::string_view capacityTypeName(CapacityType t) {

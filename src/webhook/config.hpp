@@ -88,8 +88,10 @@ struct WebhookConfig {
     // spotfit -> none) | karpenter (karpenter.sh/do-not-disrupt: "true") | cluster-autoscaler
     // (cluster-autoscaler.kubernetes.io/safe-to-evict: "false") | both | none.
     std::string protect = "auto";
-    // Jobs whose pods restart Never get podFailurePolicy {Ignore on DisruptionTarget} unless they have one.
-    bool podFailurePolicy = true;
+    // Jobs whose pods restart Never get podFailurePolicy {Ignore on DisruptionTarget} (and podReplacementPolicy
+    // Failed, which the apiserver requires with it) unless they have one: auto (on with every preset but
+    // spotfit, whose scaler drains by eviction and relies on prompt replacements) | true | false.
+    std::string podFailurePolicy = "auto";
   } disruption;
 
   struct RightSizing {
@@ -177,6 +179,8 @@ std::string_view capacityTypeName(CapacityType t);
 std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot);
 // disruption.protect resolved against capacity.preset: "karpenter", "cluster-autoscaler", "both" or "none".
 std::string_view disruptionProtection(const WebhookConfig& c);
+// disruption.podFailurePolicy resolved against capacity.preset.
+bool addsPodFailurePolicy(const WebhookConfig& c);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 
 }  // namespace spotfit::webhook

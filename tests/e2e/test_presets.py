@@ -95,10 +95,14 @@ class PresetsTest(ClusterTestCase):
             created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(capacity, preset, capacity))
             exprs = required_expressions(created["spec"]["template"]["spec"])
             self.assertIn(label, [k for k, _, _ in exprs], f"{preset} {capacity}: {exprs}")
-            # The real apiserver accepted the podFailurePolicy spotfit added (restartPolicy Never).
-            self.assertEqual(created["spec"]["podFailurePolicy"]["rules"],
-                             [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}])
-            self.assertEqual(created["spec"]["podReplacementPolicy"], "Failed")
+            # The real apiserver accepted the podFailurePolicy spotfit added (restartPolicy Never; with the
+            # podReplacementPolicy Failed it requires); not with the spotfit preset (auto).
+            if preset == "spotfit":
+                self.assertNotIn("podFailurePolicy", created["spec"])
+            else:
+                self.assertEqual(created["spec"]["podFailurePolicy"]["rules"], [
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}])
+                self.assertEqual(created["spec"]["podReplacementPolicy"], "Failed")
             # Not resumable (no checkpoint command): protected from the provisioner's consolidation.
             annotations = created["spec"]["template"]["metadata"]["annotations"]
             self.assertEqual({k: annotations.get(k) for k in PROTECTION}, PROTECTED[preset], preset)

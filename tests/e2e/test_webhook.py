@@ -131,8 +131,7 @@ class WebhookTest(ClusterTestCase):
         created = self.kube.create(f"/apis/batch/v1/namespaces/{self.opted_in}/jobs",
                                    job("train", {"spotfit.io/checkpoint": CHECKPOINT}))
         self.assertEqual(set(mutated(created).split(",")),
-                         {"annotations", "capacity-affinity", "grace-period", "pod-failure-policy", "prestop",
-                          "tolerations", "workflow"})
+                         {"annotations", "capacity-affinity", "grace-period", "prestop", "tolerations", "workflow"})
         template = created["spec"]["template"]
         self.assert_mutated_pod_spec(template["spec"], "job template")
         self.assertEqual(template["metadata"]["labels"]["spotfit.io/workflow"], "train")

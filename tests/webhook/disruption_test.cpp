@@ -107,7 +107,7 @@ std::string job(const std::string& restartPolicy, const std::string& extraSpec =
 }
 
 TEST(Disruption, JobsGetAPodFailurePolicyIgnoringDisruptionTarget) {
-  WebhookConfig cfg;
+  auto cfg = configText("webhook:\n  capacity: {preset: karpenter}\n");
   auto d = admit(cfg, job("Never"), "Job");
   ASSERT_TRUE(d["spec"].HasMember("podFailurePolicy"));
   const auto& rule = d["spec"]["podFailurePolicy"]["rules"][0];
@@ -132,9 +132,14 @@ TEST(Disruption, JobsGetAPodFailurePolicyIgnoringDisruptionTarget) {
   auto kept = admit(cfg, job("Never", own), "Job");
   EXPECT_EQ(kept["spec"]["podFailurePolicy"]["rules"].Size(), 1u);
   EXPECT_STREQ(kept["spec"]["podFailurePolicy"]["rules"][0]["action"].GetString(), "FailJob");
-  // Switchable.
-  auto off = configText("webhook:\n  disruption: {podFailurePolicy: false}\n");
+  // Switchable; auto is off with the spotfit preset (its scaler drains by eviction and wants prompt
+  // replacements, which podReplacementPolicy Failed would hold back until the old pod has finished).
+  auto off = configText("webhook:\n  capacity: {preset: gke}\n  disruption: {podFailurePolicy: \"false\"}\n");
   EXPECT_FALSE(admit(off, job("Never"), "Job")["spec"].HasMember("podFailurePolicy"));
+  EXPECT_FALSE(admit(WebhookConfig{}, job("Never"), "Job")["spec"].HasMember("podFailurePolicy"));
+  auto on = configText("webhook:\n  disruption: {podFailurePolicy: \"true\"}\n");
+  EXPECT_TRUE(admit(on, job("Never"), "Job")["spec"].HasMember("podFailurePolicy"));
+  EXPECT_FALSE(parseWebhookConfigText("webhook:\n  disruption: {podFailurePolicy: maybe}\n").ok());
 }
 
 }  // namespace
