@@ -35,6 +35,9 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::VerticalPodAutoscaler>> vpaInformer;
   std::unique_ptr<kube::Informer<kube::Job>> jobInformer;
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
+  // Ready nodes per capacity type: warns when a required capacity term matches none (never strand a pod).
+  std::unique_ptr<wh::NodeCapacityIndex> capacityNodes;
+  std::unique_ptr<kube::Informer<kube::Node>> nodeInformer;
   // spotfit's PDBs, kept in step with their Job's parallelism (reads the Job and PDB informer stores).
   std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbInformer;
   std::unique_ptr<wh::PdbReconciler> pdbReconciler;
@@ -97,6 +100,15 @@ Status configureWebhook(ServeContext& ctx) {
       wh::feedFrom(*rt->jobInformer, *rt->pdbReconciler);
       wh::feedFrom(*rt->pdbInformer, *rt->pdbReconciler);
     }
+    rt->capacityNodes = std::make_unique<wh::NodeCapacityIndex>(
+        cfg->affinity.capacityTypeLabel, cfg->affinity.spotValue, cfg->affinity.onDemandValue);
+    rt->nodeInformer = kube::makeNodeInformer(*rt->client);
+    wh::feedFrom(*rt->nodeInformer, *rt->capacityNodes);
+    if (cfg->affinity.enabled) ports.nodes = rt->capacityNodes.get();
+    // Never fails readiness: the body says which capacity type has no Ready node.
+    ctx.readiness.addCheck("webhook-capacity-nodes", [nodes = rt->capacityNodes.get(), preset = cfg->capacityPreset] {
+      return server::CheckResult::pass("preset " + preset + ": " + nodes->summary());
+    });
     ports.vpas = &rt->vpas;
     ports.jobs = &rt->jobs;
     ports.namespaces = &rt->namespaces;
@@ -122,6 +134,7 @@ Status configureWebhook(ServeContext& ctx) {
       rt->vpaInformer->start();
       rt->jobInformer->start();
       rt->namespaceInformer->start();
+      rt->nodeInformer->start();
       rt->pdbs->start();
       if (rt->pdbReconciler) {
         rt->pdbReconciler->start();
@@ -139,6 +152,7 @@ Status configureWebhook(ServeContext& ctx) {
         rt->pdbInformer->stop();
         rt->pdbReconciler->stop();
       }
+      rt->nodeInformer->stop();
       rt->namespaceInformer->stop();
       rt->jobInformer->stop();
       rt->vpaInformer->stop();

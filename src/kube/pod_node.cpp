@@ -3,6 +3,7 @@
 
 #include "kube/intern.hpp"
 #include "kube/objects.hpp"
+#include "placement/capacity_preset.hpp"
 
 namespace spotfit::kube {
 
@@ -128,10 +129,6 @@ Result<placement::NodeSelectorTerm> selectorTerm(const Value& t, std::string_vie
   return term;
 }
 
-bool isCapacityTypeKey(std::string_view key) {
-  return key == placement::kLabelCapacityType || key == placement::kLabelKarpenterCapacityType;
-}
-
 Status decodeAffinity(const Value& spec, PodSchedulingSpec& out) {
   KUBE_TRY(const Value* aff, json::optObject(spec, "affinity", "spec"));
   if (aff == nullptr) return {};
@@ -163,8 +160,9 @@ Status decodeAffinity(const Value& spec, PodSchedulingSpec& out) {
         KUBE_TRY(auto term, selectorTerm(*prefTerm, json::joinPath(ip, "preference")));
         // The capacity type a preferred term asks for (In with one value) is a scoring hint.
         for (const auto& r : term.matchExpressions) {
-          if (!isCapacityTypeKey(r.key) || r.op != placement::SelectorOperator::In || r.values.size() != 1) continue;
-          auto ct = placement::parseCapacityType(r.values[0]);
+          if (r.op != placement::SelectorOperator::In || r.values.size() != 1) continue;
+          // Any preset's label: karpenter.sh/capacity-type=spot, cloud.google.com/gke-spot=true, ...
+          auto ct = placement::capacityTypeOfLabel(r.key, r.values[0]);
           if (ct && weight.value_or(0) > bestWeight) {
             bestWeight = weight.value_or(0);
             out.preferredCapacityType = ct;

@@ -176,6 +176,8 @@ CapacityType capacityTypeFromLabels(const Labels& labels) {
   }
   auto gke = labels.find(kLabelGkeSpot);
   if (gke != labels.end() && gke->second == "true") return CapacityType::Spot;
+  auto aks = labels.find("kubernetes.azure.com/scalesetpriority");
+  if (aks != labels.end() && aks->second == "spot") return CapacityType::Spot;
   return CapacityType::OnDemand;
 }
 

@@ -117,8 +117,8 @@ std::optional<CapacityPolicy> parseCapacityPolicy(std::string_view text);
 bool allows(CapacityPolicy policy, CapacityType type);
 
 // The capacity type a node advertises through well-known labels (spotfit.io/capacity-type,
-// karpenter.sh/capacity-type, eks.amazonaws.com/capacityType, cloud.google.com/gke-spot); on-demand
-// when none says spot.
+// karpenter.sh/capacity-type, eks.amazonaws.com/capacityType, cloud.google.com/gke-spot,
+// kubernetes.azure.com/scalesetpriority); on-demand when none says spot.
 CapacityType capacityTypeFromLabels(const Labels& labels);
 
 // ---------------------------------------------------------------------------------------------------

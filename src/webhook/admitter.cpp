@@ -261,11 +261,28 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     inherited = inheritJobAnnotations(jobMeta, tmplMeta);
   }
   PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
+  if (kind == ObjectKind::Job && addsPodFailurePolicy(config_) &&
+      addDisruptionPodFailurePolicy((*mutated)["spec"], mutated->GetAllocator())) {
+    outcome.changes.emplace_back("pod-failure-policy");
+    if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);
+  }
   if (inherited) {
     outcome.changes.emplace_back("annotations");
     if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);
   }
   for (auto& w : outcome.warnings) a.response.warnings.push_back(std::move(w));
+
+  // Never strand a pod silently: a required capacity term this admission wrote that no Ready node
+  // satisfies (wrong preset, no on-demand nodes yet) is reported on the response and counted.
+  if (ports_.nodes && outcome.capacity != CapacityType::SpotPreferred &&
+      std::find(outcome.changes.begin(), outcome.changes.end(), "capacity-affinity") != outcome.changes.end()) {
+    const bool spot = outcome.capacity == CapacityType::Spot;
+    if (ports_.nodes->readyNodes(spot) == std::optional<size_t>(0)) {
+      a.response.warnings.push_back("spotfit: no Ready node has " + requiredCapacityTerm(config_.affinity, spot) +
+                                    " (required " + std::string(capacityTypeName(outcome.capacity)) + ")");
+      if (ports_.metrics) ports_.metrics->unsatisfiableRequiredTerm();
+    }
+  }
 
   // PDB for pods of a parallel Job (side effect: queued, never on dry run).
   // Without a Job look-up the writer verifies the Job's parallelism itself (one GET per Job).

@@ -27,6 +27,7 @@ struct AdmitterPorts {
   PdbEnsurer* pdbs = nullptr;
   EventSink* events = nullptr;
   WebhookMetrics* metrics = nullptr;
+  const CapacityNodes* nodes = nullptr;  // warns when a required capacity term matches no Ready node
 };
 
 // A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).

@@ -4,6 +4,7 @@
 
 #include "base/duration.hpp"
 #include "kube/yaml.hpp"
+#include "placement/capacity_preset.hpp"
 #include "server/config.hpp"
 
 #include <charconv>
@@ -165,13 +166,21 @@ Toleration parseToleration(const YAML::Node& n, const std::string& path) {
   return t;
 }
 
+void applyCapacityPreset(WebhookConfig& c, const placement::CapacityPreset& p) {
+  c.affinity.capacityTypeLabel = p.label;
+  c.affinity.spotValue = p.spotValue;
+  c.affinity.onDemandValue = p.onDemandValue;
+  c.tolerations.add.clear();
+  for (const auto& t : p.spotTaints) c.tolerations.add.push_back({t.key, "Equal", t.value, t.effect, std::nullopt});
+}
+
 WebhookConfig parse(const YAML::Node& node) {
   WebhookConfig c;
   if (!node || node.IsNull()) return c;
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
                   "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets", "scope", "schedulerName"});
+                  "budgets", "scope", "schedulerName", "capacity", "disruption"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -189,6 +198,17 @@ WebhookConfig parse(const YAML::Node& node) {
          "must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)");
   }
 
+  // The preset first: `affinity:` and `tolerations.add` below override what it sets.
+  if (auto s = root.section("capacity")) {
+    s->checkKeys({"preset"});
+    s->string("preset", c.capacityPreset);
+    const placement::CapacityPreset* preset = placement::findCapacityPreset(c.capacityPreset);
+    if (!preset) {
+      fail(s->path("preset"), s->get("preset"),
+           "must be one of " + placement::capacityPresetNames() + ", got '" + c.capacityPreset + "'");
+    }
+    applyCapacityPreset(c, *preset);
+  }
   if (auto s = root.section("tolerations")) {
     s->checkKeys({"enabled", "add"});
     s->boolean("enabled", c.tolerations.enabled);
@@ -212,7 +232,22 @@ WebhookConfig parse(const YAML::Node& node) {
     s->boolean("gpuProduct", c.affinity.gpuProduct);
     if (c.affinity.capacityTypeLabel.empty()) fail(s->path("capacityTypeLabel"), s->get("capacityTypeLabel"), "must not be empty");
     if (c.affinity.spotValue.empty()) fail(s->path("spotValue"), s->get("spotValue"), "must not be empty");
-    if (c.affinity.onDemandValue.empty()) fail(s->path("onDemandValue"), s->get("onDemandValue"), "must not be empty");
+    if (c.affinity.onDemandValue == c.affinity.spotValue) {
+      fail(s->path("onDemandValue"), s->get("onDemandValue"), "must differ from spotValue (empty: the label is absent)");
+    }
+  }
+  if (auto s = root.section("disruption")) {
+    s->checkKeys({"protect", "podFailurePolicy"});
+    s->string("protect", c.disruption.protect);
+    const std::string& p = c.disruption.protect;
+    if (p != "auto" && p != "karpenter" && p != "cluster-autoscaler" && p != "both" && p != "none") {
+      fail(s->path("protect"), s->get("protect"), "must be auto, karpenter, cluster-autoscaler, both or none, got '" + p + "'");
+    }
+    s->string("podFailurePolicy", c.disruption.podFailurePolicy);
+    const std::string& f = c.disruption.podFailurePolicy;
+    if (f != "auto" && f != "true" && f != "false") {
+      fail(s->path("podFailurePolicy"), s->get("podFailurePolicy"), "must be auto, true or false, got '" + f + "'");
+    }
   }
   if (auto s = root.section("rightSizing")) {
     s->checkKeys({"enabled"});
@@ -320,6 +355,24 @@ bool validIntOrPercent(std::string_view s) {
     return v <= 100;
   }
   return true;
+}
+
+std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot) {
+  if (spot) return a.capacityTypeLabel + " In [" + a.spotValue + "]";
+  if (a.onDemandValue.empty()) return a.capacityTypeLabel + " NotIn [" + a.spotValue + "]";
+  return a.capacityTypeLabel + " In [" + a.onDemandValue + "]";
+}
+
+std::string_view disruptionProtection(const WebhookConfig& c) {
+  if (c.disruption.protect != "auto") return c.disruption.protect;
+  if (c.capacityPreset == "karpenter") return "karpenter";
+  if (c.capacityPreset == "spotfit") return "none";
+  return "cluster-autoscaler";  // eks, gke, aks: Cluster Autoscaler or the cloud's managed node groups
+}
+
+bool addsPodFailurePolicy(const WebhookConfig& c) {
+  if (c.disruption.podFailurePolicy != "auto") return c.disruption.podFailurePolicy == "true";
+  return c.capacityPreset != "spotfit";
 }
 
 std::string_view capacityTypeName(CapacityType t) {

@@ -8,6 +8,7 @@
 //     requireNamespaceLabel: true      # when the namespace's labels are known, need spotfit.io/enabled=true
 //     maxBodyBytes: 7340032
 //     defaultCapacityType: spot-preferred
+//     capacity: {preset: spotfit}      # spotfit | karpenter | eks | gke | aks: label, values, tolerations
 //     tolerations: {enabled: true, add: [{key: ..., operator: Equal, value: spot, effect: NoSchedule}]}
 //     affinity: {enabled: true, capacityTypeLabel: spotfit.io/capacity-type, spotValue: spot,
 //                onDemandValue: on-demand, preferredWeight: 100, gpuProduct: true}
@@ -64,14 +65,34 @@ struct WebhookConfig {
     std::vector<Toleration> add{{"spotfit.io/capacity-type", "Equal", "spot", "NoSchedule", std::nullopt}};
   } tolerations;
 
+  // `capacity.preset`: spotfit | karpenter | eks | gke | aks (placement/capacity_preset.hpp). It sets the
+  // defaults of affinity.capacityTypeLabel/spotValue/onDemandValue and tolerations.add; keys set in
+  // `affinity:` or `tolerations.add` override it.
+  std::string capacityPreset = "spotfit";
+
   struct Affinity {
     bool enabled = true;
     std::string capacityTypeLabel = "spotfit.io/capacity-type";
     std::string spotValue = "spot";
+    // Empty: on-demand nodes carry no such label (GKE, AKS); required on-demand is `label NotIn [spotValue]`.
     std::string onDemandValue = "on-demand";
     int preferredWeight = 100;
     bool gpuProduct = true;
   } affinity;
+
+  // Beside Karpenter or Cluster Autoscaler: keep their consolidation from killing work that cannot resume,
+  // and keep interruptions from using up a Job's backoffLimit.
+  struct Disruption {
+    // Annotation put on batch pods that cannot resume (no checkpoint hook), unless spotfit.io/do-not-disrupt
+    // says otherwise: auto (by capacity.preset: karpenter -> karpenter; eks, gke, aks -> cluster-autoscaler;
+    // spotfit -> none) | karpenter (karpenter.sh/do-not-disrupt: "true") | cluster-autoscaler
+    // (cluster-autoscaler.kubernetes.io/safe-to-evict: "false") | both | none.
+    std::string protect = "auto";
+    // Jobs whose pods restart Never get podFailurePolicy {Ignore on DisruptionTarget} (and podReplacementPolicy
+    // Failed, which the apiserver requires with it) unless they have one: auto (on with every preset but
+    // spotfit, whose scaler drains by eviction and relies on prompt replacements) | true | false.
+    std::string podFailurePolicy = "auto";
+  } disruption;
 
   struct RightSizing {
     bool enabled = true;
@@ -153,6 +174,13 @@ bool validIntOrPercent(std::string_view s);
 inline constexpr std::chrono::milliseconds kMinLedgerRefresh{std::chrono::seconds(1)};
 inline constexpr std::chrono::milliseconds kMaxLedgerRefresh{std::chrono::hours(1)};
 std::string_view capacityTypeName(CapacityType t);
+// The required term the policy writes for spot (`label In [spotValue]`) or on-demand (`label In
+// [onDemandValue]`, or `label NotIn [spotValue]` when onDemandValue is empty), as text.
+std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot);
+// disruption.protect resolved against capacity.preset: "karpenter", "cluster-autoscaler", "both" or "none".
+std::string_view disruptionProtection(const WebhookConfig& c);
+// disruption.podFailurePolicy resolved against capacity.preset.
+bool addsPodFailurePolicy(const WebhookConfig& c);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 
 }  // namespace spotfit::webhook

@@ -228,4 +228,18 @@ void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index) 
   informer.addHandler(std::move(h));
 }
 
+void feedFrom(kube::Informer<kube::Node>& informer, NodeCapacityIndex& index) {
+  auto put = [&index](const kube::Node& n) {
+    auto v = n.meta.labels.get(index.label());
+    index.upsert(n.meta.name, n.ready == true && !n.unschedulable(),
+                 v ? std::optional<std::string>(std::string(*v)) : std::nullopt);
+  };
+  kube::InformerHandlers<kube::Node> h;
+  h.onAdd = put;
+  h.onUpdate = [put](const kube::Node&, const kube::Node& n) { put(n); };
+  h.onDelete = [&index](const kube::Node& n) { index.erase(n.meta.name); };
+  informer.addHandler(std::move(h));
+  index.setSyncedProbe([&informer] { return informer.hasSynced(); });
+}
+
 }  // namespace spotfit::webhook

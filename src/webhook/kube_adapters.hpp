@@ -63,6 +63,8 @@ Vpa vpaFromKube(const kube::VerticalPodAutoscaler& v);
 void feedFrom(kube::Informer<kube::VerticalPodAutoscaler>& informer, VpaIndex& index);
 void feedFrom(kube::Informer<kube::Job>& informer, JobIndex& index);
 void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index);
+// Ready = the Ready condition is True and the node is not cordoned; the value is of index.label().
+void feedFrom(kube::Informer<kube::Node>& informer, NodeCapacityIndex& index);
 JobInfo jobInfoFromKube(const kube::Job& job);
 std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns);
 

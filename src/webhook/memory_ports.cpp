@@ -127,4 +127,65 @@ std::vector<PdbRequest> RecordingPdbEnsurer::requests() const {
   return requests_;
 }
 
+NodeCapacityIndex::NodeCapacityIndex(std::string label, std::string spotValue, std::string onDemandValue)
+    : label_(std::move(label)), spotValue_(std::move(spotValue)), onDemandValue_(std::move(onDemandValue)) {}
+
+bool NodeCapacityIndex::matches(bool spot, const std::optional<std::string>& value) const {
+  if (spot) return value == spotValue_;
+  if (onDemandValue_.empty()) return value != spotValue_;
+  return value == onDemandValue_;
+}
+
+std::optional<size_t> NodeCapacityIndex::readyNodes(bool spot) const {
+  std::shared_lock lock(mu_);
+  if (!synced_ && !(syncedProbe_ && syncedProbe_())) return std::nullopt;
+  size_t n = 0;
+  for (const auto& [name, node] : nodes_) {
+    if (node.first && matches(spot, node.second)) ++n;
+  }
+  return n;
+}
+
+void NodeCapacityIndex::upsert(std::string_view node, bool ready, std::optional<std::string> labelValue) {
+  std::unique_lock lock(mu_);
+  nodes_[std::string(node)] = {ready, std::move(labelValue)};
+}
+
+void NodeCapacityIndex::erase(std::string_view node) {
+  std::unique_lock lock(mu_);
+  nodes_.erase(std::string(node));
+}
+
+void NodeCapacityIndex::setSyncedProbe(std::function<bool()> probe) {
+  std::unique_lock lock(mu_);
+  syncedProbe_ = std::move(probe);
+}
+
+void NodeCapacityIndex::markSynced() {
+  std::unique_lock lock(mu_);
+  synced_ = true;
+}
+
+std::string NodeCapacityIndex::term(bool spot) const {
+  WebhookConfig::Affinity a;
+  a.capacityTypeLabel = label_;
+  a.spotValue = spotValue_;
+  a.onDemandValue = onDemandValue_;
+  return requiredCapacityTerm(a, spot);
+}
+
+std::string NodeCapacityIndex::summary() const {
+  auto spot = readyNodes(true);
+  auto onDemand = readyNodes(false);
+  if (!spot || !onDemand) return "nodes not listed yet";
+  std::string out = "spot: " + std::to_string(*spot) + " Ready nodes (" + term(true) + "), on-demand: " +
+                    std::to_string(*onDemand) + " Ready nodes (" + term(false) + ")";
+  if (*spot == 0 || *onDemand == 0) {
+    out += "; pods required on ";
+    out += *spot == 0 && *onDemand == 0 ? "either capacity type" : (*spot == 0 ? "spot" : "on-demand");
+    out += " stay Pending until a provisioner adds such a node";
+  }
+  return out;
+}
+
 }  // namespace spotfit::webhook

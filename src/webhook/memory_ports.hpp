@@ -3,12 +3,15 @@
 // informer adapters feed in production (upsert/erase on watch events; look-ups are O(1) hash probes under
 // a shared lock). The recorders are for tests and `spotfit mutate`.
 
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "webhook/config.hpp"
 #include "webhook/ports.hpp"
 
 namespace spotfit::webhook {
@@ -47,6 +50,35 @@ class NamespaceIndex final : public NamespaceLookup {
  private:
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::map<std::string, std::string>> labels_;
+};
+
+// Nodes by name -> (Ready and schedulable, value of the capacity label), counted the way the policy's
+// required terms match them: spot is `label In [spotValue]`; on-demand is `label In [onDemandValue]`, or
+// `label NotIn [spotValue]` (a node without the label matches) when onDemandValue is empty. One entry per
+// Node object of the cluster (fed by the node informer), so it is bounded by the cluster's size.
+class NodeCapacityIndex final : public CapacityNodes {
+ public:
+  NodeCapacityIndex(std::string label, std::string spotValue, std::string onDemandValue);
+  std::optional<size_t> readyNodes(bool spot) const override;
+  void upsert(std::string_view node, bool ready, std::optional<std::string> labelValue);
+  void erase(std::string_view node);
+  void markSynced();
+  // Or: synced once `probe` says so (the node informer's hasSynced).
+  void setSyncedProbe(std::function<bool()> probe);
+  const std::string& label() const { return label_; }
+  // "spot: 2 Ready nodes (label In [v]), on-demand: 0 Ready nodes (label NotIn [v])", or "nodes not
+  // listed yet"; ends with a note when either count is zero.
+  std::string summary() const;
+  // The term a required `spot` / `on-demand` affinity puts on pods, e.g. "cloud.google.com/gke-spot NotIn [true]".
+  std::string term(bool spot) const;
+
+ private:
+  bool matches(bool spot, const std::optional<std::string>& value) const;
+  std::string label_, spotValue_, onDemandValue_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::pair<bool, std::optional<std::string>>> nodes_;
+  bool synced_ = false;
+  std::function<bool()> syncedProbe_;
 };
 
 class StaticSpend final : public SpendSource {

@@ -75,6 +75,11 @@ WebhookMetrics::WebhookMetrics(prometheus::Registry& registry) {
                          .Help("Admissions answered unchanged (fail open) because of an internal error")
                          .Register(registry)
                          .Add({});
+  unsatisfiable_ = &prometheus::BuildCounter()
+                        .Name("spotfit_webhook_unsatisfiable_required_terms_total")
+                        .Help("Jobs and pods given a required capacity-type term that no Ready node satisfied")
+                        .Register(registry)
+                        .Add({});
 }
 
 void WebhookMetrics::request(std::string_view kind, std::string_view operation, ReviewResult result, double seconds) {
@@ -91,5 +96,6 @@ void WebhookMetrics::pdbUpdate(bool ok) { (ok ? pdbUpdated_ : pdbFailed_)->Incre
 void WebhookMetrics::budget(std::string_view decision) { budget_[indexOf(kBudget, decision)]->Increment(); }
 
 void WebhookMetrics::internalError() { internalErrors_->Increment(); }
+void WebhookMetrics::unsatisfiableRequiredTerm() { unsatisfiable_->Increment(); }
 
 }  // namespace spotfit::webhook

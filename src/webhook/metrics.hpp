@@ -26,13 +26,15 @@ class WebhookMetrics {
   void pdbUpdate(bool ok);  // the reconciler's patch of a PDB's minAvailable (result updated or failed)
   void budget(std::string_view decision);  // within, alert, spot-only, deny
   void internalError();
+  // A required capacity term was written that no Ready node satisfies (the pod may stay Pending).
+  void unsatisfiableRequiredTerm();
 
  private:
   static constexpr std::array<std::string_view, 3> kKinds{"Pod", "Job", "other"};
   static constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT", "other"};
-  static constexpr std::array<std::string_view, 10> kChanges{
-      "tolerations", "capacity-affinity", "gpu-affinity", "requests",       "prestop",
-      "grace-period", "workflow",         "annotations",  "scheduler-name", "other"};
+  static constexpr std::array<std::string_view, 12> kChanges{
+      "tolerations", "capacity-affinity", "gpu-affinity",   "requests",           "prestop", "grace-period",
+      "workflow",    "annotations",       "scheduler-name", "pod-failure-policy", "do-not-disrupt", "other"};
   static constexpr std::array<std::string_view, 5> kBudget{"within", "alert", "spot-only", "deny", "other"};
 
   prometheus::Counter* requests_[3][5][kReviewResults] = {};
@@ -43,6 +45,7 @@ class WebhookMetrics {
   prometheus::Counter* pdbUpdated_ = nullptr;
   std::array<prometheus::Counter*, kBudget.size()> budget_{};
   prometheus::Counter* internalErrors_ = nullptr;
+  prometheus::Counter* unsatisfiable_ = nullptr;
 };
 
 }  // namespace spotfit::webhook

@@ -26,6 +26,8 @@ inline constexpr std::string_view kAnnRightSize = "spotfit.io/right-size";
 inline constexpr std::string_view kAnnGpuProduct = "spotfit.io/gpu-product";
 inline constexpr std::string_view kAnnDoNotDisrupt = "spotfit.io/do-not-disrupt";
 inline constexpr std::string_view kAnnMutated = "spotfit.io/mutated";
+inline constexpr std::string_view kAnnKarpenterDoNotDisrupt = "karpenter.sh/do-not-disrupt";
+inline constexpr std::string_view kAnnSafeToEvict = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 inline constexpr std::string_view kLabelWorkflow = "spotfit.io/workflow";
 inline constexpr std::string_view kLabelRun = "spotfit.io/run";  // one run of a CronJob workflow (the Job)
 inline constexpr std::string_view kLabelSkip = "spotfit.io/skip";
@@ -44,7 +46,7 @@ struct SpotfitOptions {
   std::optional<std::string> minAvailable;
   bool rightSize = true;
   std::optional<std::string> gpuProduct;
-  bool doNotDisrupt = false;
+  std::optional<bool> doNotDisrupt;  // spotfit.io/do-not-disrupt; unset: protected unless resumable
 };
 
 // Reads the spotfit.io/* annotations of `meta`, each overriding what `base` holds (used to layer a pod

@@ -120,10 +120,11 @@ bool termMentions(const Value& term, std::string_view key) {
   return false;
 }
 
-Value requirement(std::string_view key, const std::vector<std::string>& values, json::Allocator& a) {
+Value requirement(std::string_view key, const std::vector<std::string>& values, json::Allocator& a,
+                  std::string_view op = "In") {
   Value e(rapidjson::kObjectType);
   e.AddMember("key", json::str(key, a), a);
-  e.AddMember("operator", "In", a);
+  e.AddMember("operator", json::str(op, a), a);
   Value vs(rapidjson::kArrayType);
   for (const auto& v : values) vs.PushBack(json::str(v, a), a);
   e.AddMember("values", vs, a);
@@ -366,6 +367,10 @@ bool PodSpec::prefersNodeLabel(std::string_view key) const {
 }
 
 bool PodSpec::requireNodeLabelIn(std::string_view key, const std::vector<std::string>& values) {
+  return requireNodeLabel(key, "In", values);
+}
+
+bool PodSpec::requireNodeLabel(std::string_view key, std::string_view op, const std::vector<std::string>& values) {
   if (requiresNodeLabel(key)) return false;
   Value& na = json::objectMember(json::objectMember(*s_, "affinity", *a_), "nodeAffinity", *a_);
   Value& req = json::objectMember(na, "requiredDuringSchedulingIgnoredDuringExecution", *a_);
@@ -377,7 +382,7 @@ bool PodSpec::requireNodeLabelIn(std::string_view key, const std::vector<std::st
   }
   for (auto& t : terms.GetArray()) {
     if (termMentions(t, key)) continue;
-    json::arrayMember(t, "matchExpressions", *a_).PushBack(requirement(key, values, *a_), *a_);
+    json::arrayMember(t, "matchExpressions", *a_).PushBack(requirement(key, values, *a_, op), *a_);
   }
   return true;
 }

@@ -100,6 +100,8 @@ class PodSpec {
   // Adds `key In values` to every required nodeSelectorTerm that does not constrain `key` yet (terms are
   // ORed, expressions within a term ANDed), creating one term when there is none. Returns true if changed.
   bool requireNodeLabelIn(std::string_view key, const std::vector<std::string>& values);
+  // The same with another operator (NotIn: a node without the label satisfies it).
+  bool requireNodeLabel(std::string_view key, std::string_view op, const std::vector<std::string>& values);
   // Appends a preferred term {weight, key In values} unless one already mentions `key`.
   bool preferNodeLabelIn(std::string_view key, const std::vector<std::string>& values, int weight);
 

@@ -93,6 +93,30 @@ void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes) {
   if (meta.annotation(kAnnMutated) != std::string_view(joined)) meta.setAnnotation(kAnnMutated, joined);
 }
 
+bool addDisruptionPodFailurePolicy(json::Value& jobSpec, json::Allocator& a) {
+  if (!jobSpec.IsObject() || json::member(jobSpec, "podFailurePolicy")) return false;  // the user's policy stands
+  const json::Value* tmpl = json::object(jobSpec, "template");
+  const json::Value* spec = tmpl ? json::object(*tmpl, "spec") : nullptr;
+  if (!spec || json::string(*spec, "restartPolicy") != std::string_view("Never")) return false;
+  json::Value condition(rapidjson::kObjectType);
+  condition.AddMember("type", "DisruptionTarget", a);
+  json::Value conditions(rapidjson::kArrayType);
+  conditions.PushBack(condition, a);
+  json::Value rule(rapidjson::kObjectType);
+  rule.AddMember("action", "Ignore", a);
+  rule.AddMember("onPodConditions", conditions, a);
+  json::Value rules(rapidjson::kArrayType);
+  rules.PushBack(rule, a);
+  json::Value policy(rapidjson::kObjectType);
+  policy.AddMember("rules", rules, a);
+  json::set(jobSpec, "podFailurePolicy", std::move(policy), a);
+  // The apiserver accepts a podFailurePolicy only with podReplacementPolicy Failed; the default
+  // (TerminatingOrFailed, filled in before admission) cannot be told from a user's choice. Failed also
+  // keeps a replacement from starting while the interrupted pod still runs its checkpoint hook.
+  json::set(jobSpec, "podReplacementPolicy", json::str("Failed", a), a);
+  return true;
+}
+
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
   const WebhookConfig& cfg = *in.config;
   PolicyOutcome out;
@@ -120,7 +144,10 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
         changed = spec.requireNodeLabelIn(key, {cfg.affinity.spotValue});
         break;
       case CapacityType::OnDemand:
-        changed = spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
+        // GKE and AKS mark on-demand nodes by the absence of the label: NotIn [spot] matches them.
+        changed = cfg.affinity.onDemandValue.empty()
+                      ? spec.requireNodeLabel(key, "NotIn", {cfg.affinity.spotValue})
+                      : spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
         break;
       case CapacityType::SpotPreferred:
         changed = !spec.requiresNodeLabel(key) &&
@@ -156,6 +183,25 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
         spec.setTerminationGracePeriodSeconds(cfg.checkpoint.gracePeriodSeconds);
         out.changes.emplace_back("grace-period");
       }
+    }
+  }
+
+  // 4b. Work that cannot resume (no checkpoint hook) is protected from the provisioner's voluntary
+  // disruption (consolidation, drift); spotfit.io/do-not-disrupt decides when set. Resumable pods stay movable.
+  if (const std::string_view protect = disruptionProtection(cfg); protect != "none") {
+    std::string command = cfg.checkpoint.enabled ? in.options.checkpoint.value_or(cfg.checkpoint.command) : "";
+    if (command == "none") command.clear();
+    if (in.options.doNotDisrupt.value_or(command.empty())) {
+      bool changed = false;
+      if ((protect == "karpenter" || protect == "both") && !meta.annotation(kAnnKarpenterDoNotDisrupt)) {
+        meta.setAnnotation(kAnnKarpenterDoNotDisrupt, "true");
+        changed = true;
+      }
+      if ((protect == "cluster-autoscaler" || protect == "both") && !meta.annotation(kAnnSafeToEvict)) {
+        meta.setAnnotation(kAnnSafeToEvict, "false");
+        changed = true;
+      }
+      if (changed) out.changes.emplace_back("do-not-disrupt");
     }
   }
 

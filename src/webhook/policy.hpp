@@ -37,6 +37,13 @@ struct PolicyOutcome {
 
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in);
 
+// Adds spec.podFailurePolicy {rules: [{action: Ignore, onPodConditions: [{type: DisruptionTarget}]}]} to a
+// batch/v1 Job's spec when it has none and its pod template's restartPolicy is Never (the apiserver refuses
+// a podFailurePolicy otherwise), and sets spec.podReplacementPolicy: Failed, which the apiserver requires
+// with a podFailurePolicy: evicted, preempted and interrupted pods then do not count toward backoffLimit.
+// Returns true when added.
+bool addDisruptionPodFailurePolicy(json::Value& jobSpec, json::Allocator& a);
+
 // Copies a Job's user-facing spotfit.io/* annotations onto its pod template where the template has none,
 // so the pods carry them. Returns true when something was copied.
 bool inheritJobAnnotations(const ObjectMeta& job, ObjectMeta& tmpl);

@@ -72,6 +72,15 @@ class PdbEnsurer {
   virtual void ensure(const PdbRequest& request) = 0;
 };
 
+// Ready nodes per capacity type, as the webhook's required capacity terms match them (a node informer):
+// a required term no Ready node satisfies would leave the pod Pending (unless a provisioner creates one).
+class CapacityNodes {
+ public:
+  virtual ~CapacityNodes() = default;
+  // Ready, schedulable nodes a required `spot` (`on-demand`) term matches; nullopt while not known.
+  virtual std::optional<size_t> readyNodes(bool spot) const = 0;
+};
+
 // Workflow spend in USD so far (the cost ledger), nullopt when the workflow is unknown: the one interface
 // the webhook, the extender and the scaler read spend through (placement/budget.hpp).
 using SpendSource = placement::SpendSource;

@@ -55,6 +55,31 @@ json::Document parse(const char* text) {
   return std::move(d).value();
 }
 
+// A preferred term on any preset's capacity label is read as the capacity type it prefers (GKE and AKS
+// say spot with "true" and "spot" on labels on-demand nodes lack).
+TEST(DecodePod, PreferredCapacityTypeFromEveryPresetLabel) {
+  struct Case {
+    const char* key;
+    const char* value;
+    std::optional<placement::CapacityType> want;
+  };
+  for (const Case& c : {Case{"karpenter.sh/capacity-type", "spot", placement::CapacityType::Spot},
+                        Case{"eks.amazonaws.com/capacityType", "SPOT", placement::CapacityType::Spot},
+                        Case{"eks.amazonaws.com/capacityType", "ON_DEMAND", placement::CapacityType::OnDemand},
+                        Case{"cloud.google.com/gke-spot", "true", placement::CapacityType::Spot},
+                        Case{"kubernetes.azure.com/scalesetpriority", "spot", placement::CapacityType::Spot},
+                        Case{"topology.kubernetes.io/zone", "spot", std::nullopt}}) {
+    std::string text = std::string(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ml"},
+      "spec":{"containers":[{"name":"c"}],"affinity":{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[
+      {"weight":100,"preference":{"matchExpressions":[{"key":")") +
+                       c.key + R"(","operator":"In","values":[")" + c.value + R"("]}]}}]}}}})";
+    auto doc = parse(text.c_str());
+    auto pod = decodePod(doc);
+    ASSERT_TRUE(pod.ok()) << pod.error().message;
+    EXPECT_EQ(pod->spec->preferredCapacityType, c.want) << c.key << "=" << c.value;
+  }
+}
+
 TEST(DecodePod, ReadsWhatPlacementAndTheScalerUse) {
   auto doc = parse(kJobPod);
   auto pod = decodePod(doc);

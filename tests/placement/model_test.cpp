@@ -117,6 +117,8 @@ TEST(Model, CapacityTypeFromWellKnownLabels) {
   EXPECT_EQ(capacityTypeFromLabels({{"karpenter.sh/capacity-type", "spot"}}), CapacityType::Spot);
   EXPECT_EQ(capacityTypeFromLabels({{"eks.amazonaws.com/capacityType", "SPOT"}}), CapacityType::Spot);
   EXPECT_EQ(capacityTypeFromLabels({{"cloud.google.com/gke-spot", "true"}}), CapacityType::Spot);
+  EXPECT_EQ(capacityTypeFromLabels({{"kubernetes.azure.com/scalesetpriority", "spot"}}), CapacityType::Spot);
+  EXPECT_EQ(capacityTypeFromLabels({{"kubernetes.azure.com/scalesetpriority", "regular"}}), CapacityType::OnDemand);
   EXPECT_EQ(capacityTypeFromLabels({{"spotfit.io/capacity-type", "on-demand"}}), CapacityType::OnDemand);
   EXPECT_EQ(capacityTypeFromLabels({}), CapacityType::OnDemand);
   EXPECT_TRUE(allows(CapacityPolicy::SpotPreferred, CapacityType::OnDemand));
