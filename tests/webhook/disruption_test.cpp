@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "webhook/admitter.hpp"
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 #include "webhook/config.hpp"
 #include "webhook/test_support.hpp"
 
@@ -31,7 +31,7 @@ json::Document admit(const WebhookConfig& config, const std::string& object, con
   auto d = parseJson(object);
   auto resp = parseJson(a.body);
   if (resp["response"].HasMember("patch")) {
-    auto patch = base64Decode(resp["response"]["patch"].GetString());
+    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
     EXPECT_TRUE(patch);
     EXPECT_EQ(applyJsonPatch(d, *patch), "");
   }

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "webhook/admitter.hpp"
-#include "webhook/base64.hpp"
+#include "base/base64.hpp"
 #include "webhook/config.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
@@ -40,7 +40,7 @@ json::Document admitPod(const WebhookConfig& config, const std::string& annotati
   auto d = parseJson(pod);
   auto resp = parseJson(a.body);
   if (resp["response"].HasMember("patch")) {
-    auto patch = base64Decode(resp["response"]["patch"].GetString());
+    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
     EXPECT_TRUE(patch);
     EXPECT_EQ(applyJsonPatch(d, *patch), "");
   }
