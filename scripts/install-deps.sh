@@ -10,7 +10,7 @@ packages=(
   rapidjson-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   python3 python3-yaml wrk procps iproute2 util-linux
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14
   skopeo binutils
   prometheus  # for promtool only: tests/chart checks and unit-tests the shipped alert rules with it
 

@@ -29,7 +29,7 @@ configure_and_build build/asan -DCMAKE_BUILD_TYPE=Debug -DSPOTFIT_SANITIZE=ON -D
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "::: tests under ASan+UBSan"
-(cd build/asan && ctest --output-on-failure -j "$jobs" -LE e2e --repeat until-pass:2) || status=1
+(cd build/asan && ctest --output-on-failure -j "$jobs" -LE e2e) || status=1
 
 # Exploratory fuzzing: each decoder's libFuzzer target for a bounded time (6 targets x 20 s = 2 min) from
 # the checked-in corpus; a crash, sanitizer report, 10 s input or 2 GiB RSS fails (tests/fuzz/README.md).
@@ -49,5 +49,5 @@ fi
 fi
 
 echo "::: tests, Release (unit, integration, end-to-end)"
-(cd build/release && ctest --output-on-failure -j "$jobs" --repeat until-pass:2) || status=1
+(cd build/release && ctest --output-on-failure -j "$jobs") || status=1
 exit $status
