@@ -5,15 +5,14 @@
 
 #include <stdexcept>
 
-#include "base/base64.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook {
 namespace {
 
-using testing::applyJsonPatch;
 using testing::parseJson;
+using testing::patchedBy;
 using testing::toJson;
 
 const char* kJobPod = R"({
@@ -41,7 +40,8 @@ std::string podWith(const std::string& annotations, const std::string& labels = 
   auto d = parseJson(kJobPod);
   auto& a = d.GetAllocator();
   auto extra = parseJson("{" + annotations + "}");
-  for (auto& m : extra.GetObject()) d["metadata"]["annotations"].AddMember(json::Value(m.name, a), json::Value(m.value, a), a);
+  for (auto& m : extra.GetObject())
+    d["metadata"]["annotations"].AddMember(json::Value(m.name, a), json::Value(m.value, a), a);
   if (!labels.empty()) {
     auto l = parseJson("{" + labels + "}");
     for (auto& m : l.GetObject()) d["metadata"]["labels"].AddMember(json::Value(m.name, a), json::Value(m.value, a), a);
@@ -86,14 +86,7 @@ json::Document responseOf(const Admission& a) {
 }
 
 json::Document patched(const std::string& object, const Admission& a) {
-  auto d = parseJson(object);
-  auto resp = parseJson(a.body);
-  if (resp["response"].HasMember("patch")) {
-    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
-    EXPECT_TRUE(patch);
-    EXPECT_EQ(applyJsonPatch(d, *patch), "");
-  }
-  return d;
+  return patchedBy(object, a.body);
 }
 
 TEST_F(Fixture, MutatesAJobPodAndCountsIt) {
@@ -103,8 +96,9 @@ TEST_F(Fixture, MutatesAJobPodAndCountsIt) {
   auto pod = patched(kJobPod, a);
   EXPECT_STREQ(pod["metadata"]["labels"]["spotfit.io/workflow"].GetString(), "train");
   EXPECT_STREQ(pod["spec"]["tolerations"][0]["key"].GetString(), "spotfit.io/capacity-type");
-  EXPECT_EQ(pod["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"].GetInt(),
-            100);
+  EXPECT_EQ(
+      pod["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"].GetInt(),
+      100);
   const std::string m = metricsText();
   EXPECT_NE(m.find(R"(spotfit_webhook_admissions_total{kind="Pod",operation="CREATE",result="patched"} 1)"),
             std::string::npos);
@@ -124,7 +118,8 @@ TEST_F(Fixture, EachPartCanBeSwitchedOff) {
 TEST_F(Fixture, CapacityTypeLabelKeyIsConfigurable) {
   config.affinity.capacityTypeLabel = "karpenter.sh/capacity-type";
   auto pod = patched(kJobPod, run(review(podWith(R"("spotfit.io/capacity-type":"on-demand")"))));
-  const auto& term = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0];
+  const auto& term =
+      pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0];
   EXPECT_STREQ(term["matchExpressions"][0]["key"].GetString(), "karpenter.sh/capacity-type");
   EXPECT_STREQ(term["matchExpressions"][0]["values"][0].GetString(), "on-demand");
   EXPECT_FALSE(pod["spec"].HasMember("tolerations")) << "on-demand pods need no spot toleration";
@@ -135,8 +130,10 @@ TEST_F(Fixture, InvalidAnnotationIsRefusedNamingItAndTheValidValues) {
     std::string annotation, message;
   };
   const std::vector<Case> cases = {
-      {R"("spotfit.io/capacity-type":"cheap")", "spotfit.io/capacity-type=\"cheap\" is invalid: valid values are spot-preferred, spot, on-demand"},
-      {R"("spotfit.io/budget-action":"panic")", "spotfit.io/budget-action=\"panic\" is invalid: valid values are alert, spot-only, deny"},
+      {R"("spotfit.io/capacity-type":"cheap")",
+       "spotfit.io/capacity-type=\"cheap\" is invalid: valid values are spot-preferred, spot, on-demand"},
+      {R"("spotfit.io/budget-action":"panic")",
+       "spotfit.io/budget-action=\"panic\" is invalid: valid values are alert, spot-only, deny"},
       {R"("spotfit.io/budget":"-5")", "spotfit.io/budget=\"-5\" is invalid"},
       {R"("spotfit.io/budget":"ten")", "spotfit.io/budget=\"ten\" is invalid"},
       {R"("spotfit.io/min-available":"half")", "spotfit.io/min-available=\"half\" is invalid"},
@@ -160,7 +157,8 @@ TEST_F(Fixture, InvalidAnnotationIsRefusedNamingItAndTheValidValues) {
 }
 
 TEST_F(Fixture, InvalidJobAnnotationIsRefusedToo) {
-  const std::string job = R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","annotations":{"spotfit.io/capacity-type":"x"}},
+  const std::string job =
+      R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","annotations":{"spotfit.io/capacity-type":"x"}},
     "spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}})";
   Admission a = run(review(job, "", "Job"));
   EXPECT_EQ(a.result, ReviewResult::Invalid);
@@ -173,7 +171,8 @@ TEST_F(Fixture, UndecodableBodiesGet400WithTheUidWhenReadable) {
   EXPECT_STREQ(d["response"]["uid"].GetString(), "");
   EXPECT_NE(std::string(d["response"]["status"]["message"].GetString()).find("not JSON"), std::string::npos);
 
-  Admission b = run(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","operation":"CREATE"}})");
+  Admission b = run(
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"abc","operation":"CREATE"}})");
   EXPECT_EQ(b.httpStatus, 400);
   auto e = parseJson(b.body);
   EXPECT_STREQ(e["response"]["uid"].GetString(), "abc");

@@ -4,15 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "webhook/admitter.hpp"
-#include "base/base64.hpp"
 #include "webhook/config.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook {
 namespace {
 
-using testing::applyJsonPatch;
-using testing::parseJson;
+using testing::patchedBy;
 
 WebhookConfig configText(const std::string& yaml) {
   auto c = parseWebhookConfigText(yaml);
@@ -28,14 +26,7 @@ json::Document admit(const WebhookConfig& config, const std::string& object, con
           .review(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":)" + gvk +
                   R"(,"operation":"CREATE","namespace":"ml","object":)" + object + "}}");
   EXPECT_EQ(a.httpStatus, 200) << a.body;
-  auto d = parseJson(object);
-  auto resp = parseJson(a.body);
-  if (resp["response"].HasMember("patch")) {
-    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
-    EXPECT_TRUE(patch);
-    EXPECT_EQ(applyJsonPatch(d, *patch), "");
-  }
-  return d;
+  return patchedBy(object, a.body);
 }
 
 std::string pod(const std::string& annotations) {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "webhook/admitter.hpp"
-#include "base/base64.hpp"
 #include "webhook/config.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
@@ -11,8 +10,7 @@
 namespace spotfit::webhook {
 namespace {
 
-using testing::applyJsonPatch;
-using testing::parseJson;
+using testing::patchedBy;
 using testing::toJson;
 
 WebhookConfig presetConfig(const std::string& preset, const std::string& extra = "") {
@@ -37,14 +35,7 @@ json::Document admitPod(const WebhookConfig& config, const std::string& annotati
                              pod + "}}";
   Admission a = Admitter(config, ports).review(review);
   EXPECT_EQ(a.httpStatus, 200) << a.body;
-  auto d = parseJson(pod);
-  auto resp = parseJson(a.body);
-  if (resp["response"].HasMember("patch")) {
-    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
-    EXPECT_TRUE(patch);
-    EXPECT_EQ(applyJsonPatch(d, *patch), "");
-  }
-  return d;
+  return patchedBy(pod, a.body);
 }
 
 // "key op [values]" of the only required term's expressions, and of the preferred ones.

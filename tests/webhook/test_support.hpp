@@ -14,6 +14,9 @@ namespace spotfit::webhook::testing {
 std::string applyJsonPatch(rapidjson::Document& doc, std::string_view patch);
 
 rapidjson::Document parseJson(std::string_view text);
+// `object` with the JSON Patch of the AdmissionReview answer `reviewBody` applied (unchanged when the answer
+// has no patch). A patch that is not base64 or does not apply fails the calling test.
+rapidjson::Document patchedBy(std::string_view object, std::string_view reviewBody);
 std::string toJson(const rapidjson::Value& v);
 std::string toPrettyJson(const rapidjson::Value& v);
 std::string readFile(const std::string& path);

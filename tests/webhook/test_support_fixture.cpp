@@ -1,4 +1,5 @@
 // Deliberately shares no code with src/webhook/json_patch.cpp: this is the reference the diff is held to.
+#include <gtest/gtest.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "base/base64.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook::testing {
@@ -96,7 +98,8 @@ void add(rapidjson::Document& doc, const std::vector<std::string>& tokens, Value
   } else if (parent.IsArray()) {
     size_t idx = last == "-" ? parent.Size() : parseIndex(last, parent.Size());
     parent.PushBack(Value(rapidjson::kNullType), a);
-    for (size_t i = parent.Size() - 1; i > idx; --i) parent[static_cast<rapidjson::SizeType>(i)] = parent[static_cast<rapidjson::SizeType>(i - 1)];
+    for (size_t i = parent.Size() - 1; i > idx; --i)
+      parent[static_cast<rapidjson::SizeType>(i)] = parent[static_cast<rapidjson::SizeType>(i - 1)];
     parent[static_cast<rapidjson::SizeType>(idx)] = value;
   } else {
     throw PatchError("add target parent is a scalar");
@@ -176,6 +179,20 @@ rapidjson::Document parseJson(std::string_view text) {
   rapidjson::Document d;
   d.Parse(text.data(), text.size());
   if (d.HasParseError()) throw std::runtime_error("bad JSON in test: " + std::string(text.substr(0, 200)));
+  return d;
+}
+
+rapidjson::Document patchedBy(std::string_view object, std::string_view reviewBody) {
+  auto d = parseJson(object);
+  auto resp = parseJson(reviewBody);
+  if (resp["response"].HasMember("patch")) {
+    auto patch = base::base64Decode(resp["response"]["patch"].GetString());
+    if (!patch) {
+      ADD_FAILURE() << "patch is not base64: " << patch.error().message;
+    } else {
+      EXPECT_EQ(applyJsonPatch(d, *patch), "");
+    }
+  }
   return d;
 }
 
