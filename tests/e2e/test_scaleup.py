@@ -329,7 +329,12 @@ class InterruptionTest(ScalerTestCase):
         evicted = wait_for("the pod on the interrupted node to be evicted", lambda: self.kube.get(
             f"/api/v1/namespaces/{ns}/pods/{victim_pod}")["metadata"].get("deletionTimestamp"), WAIT)
         self.assertTrue(evicted)
-        metrics = self.spotfit.metrics()
+        # The scaler publishes its metrics when the pass that evicted ends, so the eviction can be seen first.
+        def counted():
+            m = self.spotfit.metrics()
+            return m if counter_sum(m, "spotfit_scaler_interruptions_total", pool="e2e-cpu") >= 1 else None
+
+        metrics = wait_for("the interruption to be counted", counted, WAIT)
         self.assertEqual(counter_sum(metrics, "spotfit_scaler_interruptions_total", pool="e2e-cpu"), 1.0)
         # One interruption is below the threshold (2): the replacement is spot, the pool not in cool-off.
         (replacement_name,) = replacement
