@@ -100,7 +100,7 @@ scaler:
 
 
 def spotfit_pool(types, knobs):
-    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": "general"},
+    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "SpotfitPool", "metadata": {"name": "general"},
             "spec": {"capacityTypes": ["spot", "on-demand"], "instanceTypes": catalog.spotfit_instance_types(types),
                      "minNodes": 0, "maxNodes": 1000,
                      "provider": {"type": "kwok", "parameters": {"readyDelay": fmt_duration(knobs["boot_delay"])}},
@@ -132,9 +132,9 @@ def spotfit_setup(cluster, types, knobs):
     kube = cluster.kube
     kube.create_namespace("spotfit-system")
     cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
-    kubeapi.wait_for("nodepools.spotfit.io", lambda: kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None, 60)
+    kubeapi.wait_for("spotfitpools.spotfit.io", lambda: kube.get("/apis/spotfit.io/v1alpha1/spotfitpools") is not None, 60)
     kube.create_namespace("spotfit")
-    kube.create("/apis/spotfit.io/v1alpha1/nodepools", spotfit_pool(types, knobs))
+    kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", spotfit_pool(types, knobs))
     sf = spotfitproc.Spotfit(cluster, config_text=spotfit_config(knobs), scaler=True)
     sf.start()
     sf.register_webhook()

@@ -12,7 +12,7 @@ const ResourceType kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets",
 const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
 const ResourceType kVerticalPodAutoscalers{"autoscaling.k8s.io", "v1", "verticalpodautoscalers", "VerticalPodAutoscaler",
                                            true};
-const ResourceType kNodePools{"spotfit.io", "v1alpha1", "nodepools", "NodePool", false};
+const ResourceType kNodePools{"spotfit.io", "v1alpha1", "spotfitpools", "SpotfitPool", false};
 const ResourceType kMachineDeployments{"cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", true};
 }  // namespace resources
 

@@ -43,7 +43,7 @@ extern const ResourceType kJobs;
 extern const ResourceType kPodDisruptionBudgets;
 extern const ResourceType kLeases;
 extern const ResourceType kVerticalPodAutoscalers;
-extern const ResourceType kNodePools;  // nodepools.spotfit.io/v1alpha1, cluster-scoped
+extern const ResourceType kNodePools;  // spotfitpools.spotfit.io/v1alpha1, cluster-scoped
 extern const ResourceType kMachineDeployments;  // cluster.x-k8s.io/v1beta1
 }  // namespace resources
 

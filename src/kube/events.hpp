@@ -25,7 +25,7 @@ namespace spotfit::kube {
 
 struct ObjectReference {
   std::string apiVersion;  // "v1", "batch/v1", "spotfit.io/v1alpha1"
-  std::string kind;        // "Pod", "Node", "NodePool"
+  std::string kind;        // "Pod", "Node", "SpotfitPool"
   std::string namespace_;  // empty for cluster-scoped objects (the Event then goes to "default")
   std::string name;
   std::string uid;

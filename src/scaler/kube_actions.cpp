@@ -143,7 +143,7 @@ void KubeClusterActions::event(const ObjectRef& object, const std::string& type,
   const std::string name = (object.name.empty() ? std::string("spotfit") : object.name) + "." +
                            std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()) +
                            std::to_string(seq_++);
-  std::string apiVersion = object.kind == "NodePool" ? "spotfit.io/v1alpha1" : "v1";
+  std::string apiVersion = object.kind == "SpotfitPool" ? "spotfit.io/v1alpha1" : "v1";
   std::string body = "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":" + kube::json::quoted(name) +
                      ",\"namespace\":" + kube::json::quoted(ns) + "},\"involvedObject\":{\"apiVersion\":" +
                      kube::json::quoted(apiVersion) + ",\"kind\":" + kube::json::quoted(object.kind) +

@@ -40,7 +40,7 @@ void SnapshotBuilder::addPdb(const kube::PodDisruptionBudget& pdb) {
 
 Result<NodePoolObject> decodeNodePoolObject(const kube::json::Value& v) {
   const auto* md = kube::json::find(v, "metadata");
-  if (!md) return makeError("invalid", "NodePool has no metadata");
+  if (!md) return makeError("invalid", "SpotfitPool has no metadata");
   auto meta = kube::decodeMeta(*md);
   if (!meta) return meta.error();
   auto parsed = parseNodePoolObject(kube::json::toString(v));

@@ -390,19 +390,19 @@ Result<ParsedNodePool> parseNodePoolObject(std::string_view json) {
   YAML::Node root;
   try {
     auto loaded = kube::yaml::load(json);
-    if (!loaded.ok()) return makeError("invalid", "NodePool: " + loaded.error().message);
+    if (!loaded.ok()) return makeError("invalid", "SpotfitPool: " + loaded.error().message);
     root = *loaded;
   } catch (const YAML::Exception& e) {
-    return makeError("invalid", std::string("NodePool is not valid JSON: ") + e.what());
+    return makeError("invalid", std::string("SpotfitPool is not valid JSON: ") + e.what());
   }
-  if (!root.IsMap()) return makeError("invalid", "NodePool is not a JSON object");
+  if (!root.IsMap()) return makeError("invalid", "SpotfitPool is not a JSON object");
   auto kind = root["kind"];
-  if (kind && (!kind.IsScalar() || kind.Scalar() != "NodePool")) {
-    return makeError("invalid", "object is not a NodePool");
+  if (kind && (!kind.IsScalar() || kind.Scalar() != "SpotfitPool")) {
+    return makeError("invalid", "object is not a SpotfitPool");
   }
   auto meta = root["metadata"];
   if (!meta || !meta.IsMap() || !meta["name"] || !meta["name"].IsScalar()) {
-    return makeError("invalid", "NodePool has no metadata.name");
+    return makeError("invalid", "SpotfitPool has no metadata.name");
   }
   ParsedNodePool out;
   out.pool.name = meta["name"].Scalar();

@@ -1,5 +1,5 @@
 #pragma once
-// NodePool: the nodes the scaler may create and remove, from the `nodepools.spotfit.io/v1alpha1` CRD or
+// NodePool: the nodes the scaler may create and remove, from the `spotfitpools.spotfit.io/v1alpha1` CRD or
 // from `scaler.nodePools` in the config file (same fields). Parsing is strict: unknown keys, wrong types
 // and bad values are reported with their key path and line, never thrown past this module.
 

@@ -53,7 +53,7 @@ std::optional<placement::BudgetRule> budgetOf(const placement::PodInfo& pod) {
 
 ObjectRef podRef(const placement::PodInfo& p) { return {"Pod", p.namespace_, p.name, p.uid}; }
 ObjectRef nodeRef(const std::string& n) { return {"Node", "", n, ""}; }
-ObjectRef poolRef(const std::string& n) { return {"NodePool", "", n, ""}; }
+ObjectRef poolRef(const std::string& n) { return {"SpotfitPool", "", n, ""}; }
 
 // Why this pod keeps its node from being removed by consolidation, or empty.
 std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {

@@ -209,7 +209,7 @@ TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
       << "the scaler runs in its own Deployment";
   EXPECT_TRUE(grants(o).count("/nodes:create"));
   EXPECT_TRUE(o.count("Deployment/spotfit-system/spotfit-scaler"));
-  EXPECT_TRUE(o.count("CustomResourceDefinition//nodepools.spotfit.io"));
+  EXPECT_TRUE(o.count("CustomResourceDefinition//spotfitpools.spotfit.io"));
   ASSERT_TRUE(o.count("Certificate/spotfit-system/spotfit-serving"));
   EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-tls");
   EXPECT_EQ(secretVolume(o, "spotfit"), "spotfit-tls") << "one Secret name, as in manifests/ and certs/README.md";
@@ -233,7 +233,7 @@ TEST_F(Chart, WebhookOnlyHasNoNodeOrNodePoolAccess) {
   Objects o = render(kChart + "/ci/webhook-only-values.yaml");
   for (const auto& g : grants(o)) {
     EXPECT_EQ(g.find("/nodes"), std::string::npos) << g;
-    EXPECT_EQ(g.find("nodepools"), std::string::npos) << g;
+    EXPECT_EQ(g.find("spotfitpools"), std::string::npos) << g;
     EXPECT_EQ(g.find("pods/eviction"), std::string::npos) << g;
   }
   EXPECT_TRUE(grants(o).count("policy/poddisruptionbudgets:create")) << "the webhook still makes PDBs";
@@ -261,7 +261,7 @@ TEST_F(Chart, ExtenderWithoutScalerReadsNodesOnly) {
   EXPECT_TRUE(g.count("/pods:watch"));
   EXPECT_FALSE(g.count("/nodes:create"));
   EXPECT_FALSE(g.count("/nodes:delete"));
-  EXPECT_FALSE(g.count("spotfit.io/nodepools/status:patch"));
+  EXPECT_FALSE(g.count("spotfit.io/spotfitpools/status:patch"));
   EXPECT_FALSE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(grantsOf(o, "spotfit").count("/nodes:list")) << "the extender's reads, for the spotfit account";
   YAML::Node cert = o["Certificate/spotfit-system/spotfit-serving"];
@@ -354,13 +354,13 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
 
   // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
   std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/spotfitpools/status:patch",
                         "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create",
                         "/configmaps:patch", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
   for (const auto& g :
-       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/nodepools/status:patch",
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/spotfitpools/status:patch",
         "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:patch"}) {
     EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
   }

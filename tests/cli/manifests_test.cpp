@@ -95,12 +95,12 @@ TEST(AccessManifests, WebhookAndExtenderAccountHoldsNoScalerRights) {
   }
   EXPECT_TRUE(allows(g, "/configmaps:get", "spotfit-cost-ledger"));
   // What only the scaler may do.
-  for (const char* denied :
-       {"/nodes:delete", "/nodes:create", "/nodes:patch", "/nodes:update", "/nodes/status:patch",
-        "/pods/eviction:create", "cluster.x-k8s.io/machinedeployments:update",
-        "cluster.x-k8s.io/machinedeployments/scale:patch", "cluster.x-k8s.io/machines:patch",
-        "spotfit.io/nodepools/status:patch", "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update",
-        "/configmaps:create", "/configmaps:update", "/configmaps:patch", "/configmaps:delete"}) {
+  for (const char* denied : {"/nodes:delete", "/nodes:create", "/nodes:patch", "/nodes:update", "/nodes/status:patch",
+                             "/pods/eviction:create", "cluster.x-k8s.io/machinedeployments:update",
+                             "cluster.x-k8s.io/machinedeployments/scale:patch", "cluster.x-k8s.io/machines:patch",
+                             "spotfit.io/spotfitpools/status:patch", "coordination.k8s.io/leases:create",
+                             "coordination.k8s.io/leases:update", "/configmaps:create", "/configmaps:update",
+                             "/configmaps:patch", "/configmaps:delete"}) {
     EXPECT_FALSE(g.count(denied)) << denied << " is granted to the webhook/extender account";
   }
   EXPECT_FALSE(allows(g, "/configmaps:get", "spotfit-config-of-someone-else"));
@@ -111,7 +111,7 @@ TEST(AccessManifests, ScalerAccountWritesOnlyItsLeaseAndLedger) {
   Grants g = grantsOf(objects, "spotfit-scaler");
   for (const char* need :
        {"/nodes:create", "/nodes:delete", "/nodes:patch", "/pods/eviction:create", "/pods:watch",
-        "policy/poddisruptionbudgets:watch", "spotfit.io/nodepools:watch", "spotfit.io/nodepools/status:patch",
+        "policy/poddisruptionbudgets:watch", "spotfit.io/spotfitpools:watch", "spotfit.io/spotfitpools/status:patch",
         "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create", "/events:create"}) {
     EXPECT_TRUE(allows(g, need)) << need;
   }

@@ -32,13 +32,13 @@ def node_pool(name, instance_type, disruption=None, provider_parameters=None):
             "minNodes": 0, "maxNodes": 10, "provider": provider}
     if disruption:
         spec["disruption"] = disruption
-    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool", "metadata": {"name": name}, "spec": spec}
+    return {"apiVersion": "spotfit.io/v1alpha1", "kind": "SpotfitPool", "metadata": {"name": name}, "spec": spec}
 
 
 def install_nodepool_crd(cluster):
     """Applies manifests/crd and waits until NodePool objects are served."""
     cluster.kubectl("apply", "-k", os.path.join(SOURCE_DIR, "manifests", "crd"))
-    wait_for("nodepools to be served", lambda: cluster.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None,
+    wait_for("spotfitpools to be served", lambda: cluster.kube.get("/apis/spotfit.io/v1alpha1/spotfitpools") is not None,
              WAIT)
 
 
@@ -73,7 +73,7 @@ class ClusterTestCase(unittest.TestCase):
         install_nodepool_crd(cls.cluster)
         cls.kube.create_namespace(namespace)
         for pool in pools:
-            cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", pool)
+            cls.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", pool)
         cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=config_text, scaler=True)
         cls.spotfit.start()
 

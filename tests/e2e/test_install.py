@@ -61,7 +61,7 @@ class Install(ClusterTestCase):
         # A failed assertion must not leave the objects behind for the kustomize dry run (it expects "created").
         self.addCleanup(self.cluster.kubectl, "delete", "--ignore-not-found", "--wait=true", "-f", "-", check=False,
                         input_text=rendered)
-        for line in ("customresourcedefinition.apiextensions.k8s.io/nodepools.spotfit.io serverside-applied",
+        for line in ("customresourcedefinition.apiextensions.k8s.io/spotfitpools.spotfit.io serverside-applied",
                      "mutatingwebhookconfiguration.admissionregistration.k8s.io/spotfit serverside-applied",
                      "deployment.apps/spotfit serverside-applied",
                      "poddisruptionbudget.policy/spotfit serverside-applied",
@@ -78,7 +78,7 @@ class Install(ClusterTestCase):
 
         wait_for("the NodePool CRD to be Established", lambda: any(
             c["type"] == "Established" and c["status"] == "True"
-            for c in self.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.spotfit.io")
+            for c in self.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/spotfitpools.spotfit.io")
             .get("status", {}).get("conditions", [])), WAIT)
 
         webhook = self.kube.get("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/spotfit")

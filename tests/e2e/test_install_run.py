@@ -177,7 +177,7 @@ class InstallRun(ClusterTestCase):
         self.cluster.kubectl("apply", "--server-side", "--field-manager=helm", "-f", "-", input_text=rendered)
         wait_for("the NodePool CRD to be Established", lambda: any(
             c["type"] == "Established" and c["status"] == "True"
-            for c in self.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.spotfit.io")
+            for c in self.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/spotfitpools.spotfit.io")
             .get("status", {}).get("conditions", [])), WAIT)
         # No kubelet would start the pods: this test runs their processes.
         self.cluster.kubectl("scale", "-n", NAMESPACE, "deployment/spotfit", "deployment/spotfit-scaler",
@@ -199,7 +199,7 @@ class InstallRun(ClusterTestCase):
         self.point_service_at(find(items, "Service", "spotfit"), self.spotfit.https_port)
 
         # Spot m5.xlarge is out of capacity: the scaler falls back to on-demand (and counts the failure).
-        self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool(
+        self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool(
             POOL, {"name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
             provider_parameters={"unavailableOfferings": "m5.xlarge:spot"}))
         ns = unique("team")
@@ -278,7 +278,7 @@ class InstallRun(ClusterTestCase):
         wait_for("the Job to complete", finished, 3 * WAIT)
         # Empty nodes go after consolidateAfter (default 60s; not shorter before, or the new node could go before
         # kube-scheduler binds the pods it was made for).
-        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/nodepools/{POOL}",
+        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/spotfitpools/{POOL}",
                               {"spec": {"disruption": {"consolidateAfter": "1s"}}})
         wait_for("the scaler to remove the empty node", lambda: not pool_nodes(self.kube, POOL), 3 * WAIT)
 

@@ -16,7 +16,7 @@ MANIFESTS = os.path.join(SOURCE_DIR, "manifests")
 
 def node_pool(name, capacity_types=("spot", "on-demand")):
     return {
-        "apiVersion": "spotfit.io/v1alpha1", "kind": "NodePool",
+        "apiVersion": "spotfit.io/v1alpha1", "kind": "SpotfitPool",
         "metadata": {"name": name},
         "spec": {
             "capacityTypes": list(capacity_types),
@@ -34,26 +34,26 @@ class ManifestsTest(ClusterTestCase):
         cls.cluster.kubectl("apply", "-k", os.path.join(MANIFESTS, "crd"))
 
         def established():
-            crd = cls.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/nodepools.spotfit.io")
+            crd = cls.kube.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/spotfitpools.spotfit.io")
             return any(c["type"] == "Established" and c["status"] == "True"
                        for c in (crd.get("status") or {}).get("conditions") or [])
 
         wait_for("the NodePool CRD to be Established", established, WAIT)
         # Discovery for a just-established group can lag a moment behind the condition.
-        wait_for("nodepools to be served", lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/nodepools") is not None,
+        wait_for("spotfitpools to be served", lambda: cls.kube.get("/apis/spotfit.io/v1alpha1/spotfitpools") is not None,
                  WAIT)
 
     def test_valid_node_pool_is_stored_cluster_scoped(self):
         name = unique("pool")
-        created = self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool(name))
+        created = self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool(name))
         self.assertNotIn("namespace", created["metadata"])
-        stored = self.kube.get(f"/apis/spotfit.io/v1alpha1/nodepools/{name}")
+        stored = self.kube.get(f"/apis/spotfit.io/v1alpha1/spotfitpools/{name}")
         self.assertEqual(stored["spec"]["instanceTypes"][0]["name"], "m5.large")
 
     def test_schema_refuses_unknown_capacity_type_and_missing_provider(self):
         bad = node_pool(unique("bad"), capacity_types=("cheap",))
         with self.assertRaises(kubeapi.ApiError) as caught:
-            self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", bad)
+            self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", bad)
         self.assertEqual(caught.exception.code, 422)
         self.assertIn("spec.capacityTypes[0]", caught.exception.message)
         self.assertIn("Unsupported value", caught.exception.message)
@@ -61,13 +61,13 @@ class ManifestsTest(ClusterTestCase):
         missing = node_pool(unique("bad"))
         del missing["spec"]["provider"]
         with self.assertRaises(kubeapi.ApiError) as caught:
-            self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", missing)
+            self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", missing)
         self.assertIn("spec.provider: Required value", caught.exception.message)
 
     def test_status_is_a_subresource(self):
         name = unique("pool")
-        path = f"/apis/spotfit.io/v1alpha1/nodepools/{name}"
-        self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool(name))
+        path = f"/apis/spotfit.io/v1alpha1/spotfitpools/{name}"
+        self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool(name))
         # Status written through the main resource is dropped...
         self.kube.merge_patch(path, {"status": {"desiredNodes": 7}})
         self.assertNotIn("desiredNodes", self.kube.get(path).get("status", {}))
@@ -80,16 +80,16 @@ class ManifestsTest(ClusterTestCase):
 
     def test_printer_columns_show_capacity_provider_and_status(self):
         name = unique("pool")
-        path = f"/apis/spotfit.io/v1alpha1/nodepools/{name}"
-        self.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool(name))
+        path = f"/apis/spotfit.io/v1alpha1/spotfitpools/{name}"
+        self.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool(name))
         self.kube.merge_patch(path + "/status", {"status": {"desiredNodes": 4, "nodes": {"total": 3, "ready": 2},
                                                             "conditions": [{"type": "Valid", "status": "True"}]}})
-        out = self.cluster.kubectl("get", "nodepools", name).stdout.splitlines()
+        out = self.cluster.kubectl("get", "spotfitpools", name).stdout.splitlines()
         header, row = out[0].split(), out[1].split()
         self.assertEqual(header, ["NAME", "CAPACITY", "PROVIDER", "NODES", "READY", "DESIRED", "VALID", "AGE"])
         self.assertEqual(row[:7], [name, '["spot","on-demand"]', "kwok", "3", "2", "4", "True"])
         # The short name and the category resolve too.
-        self.assertIn(name, self.cluster.kubectl("get", "snp", "-o", "name").stdout)
+        self.assertIn(name, self.cluster.kubectl("get", "sfpool", "-o", "name").stdout)
         self.assertIn(name, self.cluster.kubectl("get", "spotfit", "-o", "name").stdout)
 
     def test_second_scheduler_rbac_lets_its_service_account_schedule(self):

@@ -77,11 +77,11 @@ class PdbLimitedDrainTest(ClusterTestCase):
         cls.kube.create_namespace("spotfit")
         # e2e-web is the cheaper pool, so the Deployment's pods get a node there. It does not consolidate
         # under-used nodes until the test turns that on, once the other node is in place.
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-web", {
+        cls.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool("e2e-web", {
             "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 0.192, "spotPrice": 0.07},
             disruption={"consolidateAfter": "1h", "consolidateUnderused": False, "unneededTime": "2s",
                         "utilizationThreshold": 0.5}))
-        cls.kube.create("/apis/spotfit.io/v1alpha1/nodepools", node_pool("e2e-batch", {
+        cls.kube.create("/apis/spotfit.io/v1alpha1/spotfitpools", node_pool("e2e-batch", {
             "name": "c5.xlarge", "cpu": "4", "memory": "8Gi", "onDemandPrice": 0.17, "spotPrice": 0.1},
             disruption={"consolidateAfter": "1h", "consolidateUnderused": False}))
         cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=CONFIG, scaler=True)
@@ -143,7 +143,7 @@ class PdbLimitedDrainTest(ClusterTestCase):
         self.assertEqual(self.spotfit.metric("spotfit_scaler_evictions_total"), 0)
 
         # Now the e2e-web node (1.2 of 4 CPUs requested) is under-used and its pods fit on the other node.
-        self.kube.merge_patch("/apis/spotfit.io/v1alpha1/nodepools/e2e-web",
+        self.kube.merge_patch("/apis/spotfit.io/v1alpha1/spotfitpools/e2e-web",
                               {"spec": {"disruption": {"consolidateUnderused": True}}})
         start = time.monotonic()
         kubelet.samples.clear()

@@ -329,7 +329,12 @@ class InterruptionTest(ScalerTestCase):
         evicted = wait_for("the pod on the interrupted node to be evicted", lambda: self.kube.get(
             f"/api/v1/namespaces/{ns}/pods/{victim_pod}")["metadata"].get("deletionTimestamp"), WAIT)
         self.assertTrue(evicted)
-        metrics = self.spotfit.metrics()
+        # The scaler publishes its metrics when the pass that evicted ends, so the eviction can be seen first.
+        def counted():
+            m = self.spotfit.metrics()
+            return m if counter_sum(m, "spotfit_scaler_interruptions_total", pool="e2e-cpu") >= 1 else None
+
+        metrics = wait_for("the interruption to be counted", counted, WAIT)
         self.assertEqual(counter_sum(metrics, "spotfit_scaler_interruptions_total", pool="e2e-cpu"), 1.0)
         # One interruption is below the threshold (2): the replacement is spot, the pool not in cool-off.
         (replacement_name,) = replacement
@@ -433,19 +438,19 @@ class InterruptionTest(ScalerTestCase):
 
         # The NodePool's status: 2 interruptions in the 10-minute window = 12 per hour, condition SpotCoolOff.
         def cool_off_status():
-            status = self.kube.get(f"/apis/spotfit.io/v1alpha1/nodepools/{COOL_POOL}").get("status") or {}
+            status = self.kube.get(f"/apis/spotfit.io/v1alpha1/spotfitpools/{COOL_POOL}").get("status") or {}
             conditions = {c["type"]: c for c in status.get("conditions") or []}
             cond = conditions.get("SpotCoolOff")
             return status if cond and cond["status"] == "True" and status.get("spotCoolOffUntil") else None
 
-        status = wait_for("NodePool status condition SpotCoolOff=True", cool_off_status, WAIT)
+        status = wait_for("SpotfitPool status condition SpotCoolOff=True", cool_off_status, WAIT)
         self.assertAlmostEqual(status["interruptionRatePerHour"], COOL_OFF_THRESHOLD * 6, places=6)
         cond = next(c for c in status["conditions"] if c["type"] == "SpotCoolOff")
         self.assertEqual(cond["reason"], "InterruptionStorm")
         self.assertIn("on-demand", cond["message"])
         events = self.kube.get("/api/v1/namespaces/default/events")["items"]
         self.assertTrue(any(e["reason"] == "SpotCoolOff" and e["involvedObject"]["name"] == COOL_POOL
-                            and e["involvedObject"]["kind"] == "NodePool" for e in events),
+                            and e["involvedObject"]["kind"] == "SpotfitPool" for e in events),
                         [(e["reason"], e["involvedObject"]["name"]) for e in events])
         # Both interrupted nodes go once their pods are gone.
         wait_for("the interrupted nodes to be deleted",
@@ -523,7 +528,7 @@ class InterruptionTest(ScalerTestCase):
         self.kube.set_pod_running(ns, batch["metadata"]["name"])
 
         # Now the e2e-drain node (0.4 of 4 CPUs) is under-used and its pod fits on the e2e-room node.
-        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/nodepools/{DRAIN_POOL}",
+        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/spotfitpools/{DRAIN_POOL}",
                               {"spec": {"disruption": {"consolidateUnderused": True}}})
         wait_for(f"node {drained} to be tainted spotfit.io/disrupting",
                  lambda: "spotfit.io/disrupting" in taint_keys(self.kube.get(f"/api/v1/nodes/{drained}")),
@@ -593,7 +598,7 @@ class InterruptionTest(ScalerTestCase):
             wait_for("another scaler pass", lambda: self.spotfit.metrics() != before, WAIT)
         self.assertEqual(set(self.nodes_of(REPLACE_POOL)), {old})
 
-        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/nodepools/{REPLACE_POOL}",
+        self.kube.merge_patch(f"/apis/spotfit.io/v1alpha1/spotfitpools/{REPLACE_POOL}",
                               {"spec": {"instanceTypes": replace_types(0.3)}})
         patched = time.monotonic()
         # Sample the pod, then the pool's nodes (one list: a consistent view) until the old node is gone.

@@ -66,11 +66,11 @@ TEST(InformerSnapshot, NodesPodsAndPdbsFromInformerStores) {
 
 TEST(InformerSnapshot, NodePoolInformerDecodesWithTheScalerParser) {
   Env env;
-  env.api.upsert("nodepools", R"({"apiVersion":"spotfit.io/v1alpha1","kind":"NodePool",
+  env.api.upsert("spotfitpools", R"({"apiVersion":"spotfit.io/v1alpha1","kind":"SpotfitPool",
       "metadata":{"name":"batch","generation":2,"resourceVersion":"1"},
       "spec":{"capacityTypes":["spot"],"provider":{"type":"memory"},
               "instanceTypes":[{"name":"m5.large","cpu":2,"memory":"8Gi","onDemandPrice":0.096,"spotPrice":0.035}]}})");
-  env.api.upsert("nodepools", R"({"kind":"NodePool","metadata":{"name":"bad"},
+  env.api.upsert("spotfitpools", R"({"kind":"SpotfitPool","metadata":{"name":"bad"},
       "spec":{"capacityTypes":["spot"],"provider":{"type":"aws"}}})");
   kube::Informer<NodePoolObject> pools(*env.client, kube::resources::kNodePools, &decodeNodePoolObject);
   pools.start();
@@ -87,7 +87,7 @@ TEST(InformerSnapshot, NodePoolInformerDecodesWithTheScalerParser) {
 }
 
 TEST(InformerSnapshot, NodePoolDecoderRefusesObjectsWithoutMetadata) {
-  auto doc = kube::json::parse(R"({"kind":"NodePool","spec":{}})");
+  auto doc = kube::json::parse(R"({"kind":"SpotfitPool","spec":{}})");
   ASSERT_TRUE(doc.ok());
   EXPECT_FALSE(decodeNodePoolObject(*doc).ok());
   auto arr = kube::json::parse(R"([1,2])");

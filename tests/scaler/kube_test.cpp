@@ -222,14 +222,27 @@ TEST(KubeClusterActions, EventsAreRateLimited) {
 
 TEST(KubeClusterActions, NodePoolStatusGoesToTheStatusSubresource) {
   KubeEnv env;
-  env.api.upsert("nodepools", R"({"apiVersion":"spotfit.io/v1alpha1","kind":"NodePool","metadata":{"name":"p"},"spec":{}})");
+  env.api.upsert("spotfitpools", R"({"apiVersion":"spotfit.io/v1alpha1","kind":"SpotfitPool","metadata":{"name":"p"},"spec":{}})");
   KubeClusterActions actions(*env.client, env.clock);
   ASSERT_TRUE(actions.updateNodePoolStatus("p", R"({"desiredNodes":3})").ok());
-  auto stored = env.api.object("nodepools", "", "p");
+  auto stored = env.api.object("spotfitpools", "", "p");
   ASSERT_TRUE(stored);
   EXPECT_NE(stored->find(R"("desiredNodes":3)"), std::string::npos) << *stored;
-  EXPECT_EQ(env.api.countRequests("PATCH", "/nodepools/p/status"), 1u);
+  EXPECT_EQ(env.api.countRequests("PATCH", "/spotfitpools/p/status"), 1u);
   EXPECT_FALSE(actions.updateNodePoolStatus("missing", "{}").ok());
+}
+
+TEST(KubeClusterActions, PoolEventsNameTheSpotfitPoolObject) {
+  KubeEnv env;
+  KubeClusterActions actions(*env.client, env.clock);
+  actions.event({"SpotfitPool", "", "batch", ""}, "Warning", "SpotCoolOff", "storm");
+  auto events = env.api.objects("events");
+  ASSERT_EQ(events.size(), 1u);
+  auto doc = kube::json::parse(events[0]);
+  const auto& v = *doc;
+  EXPECT_EQ(kube::json::view(v["involvedObject"]["apiVersion"]), "spotfit.io/v1alpha1");
+  EXPECT_EQ(kube::json::view(v["involvedObject"]["kind"]), "SpotfitPool");
+  EXPECT_EQ(kube::json::view(v["involvedObject"]["name"]), "batch");
 }
 
 TEST(ConfigMapLedgerStore, RoundTripsThroughTheApi) {

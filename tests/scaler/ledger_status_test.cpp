@@ -83,7 +83,7 @@ TEST(Ledger, CorruptStoreStartsEmptyWithAnError) {
 TEST(NodePoolStatus, InvalidObjectReportedInStatusAndEventOnce) {
   Env env;
   env.start();
-  auto parsed = parseNodePoolObject(R"({"kind":"NodePool","metadata":{"name":"bad","generation":2},
+  auto parsed = parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{"name":"bad","generation":2},
     "spec":{"capacityTypes":["spot"],"provider":{"type":"memory"},
             "instanceTypes":[{"name":"m5.large","cpu":"2","memory":"8Gi","onDemandPrice":0.1}]}})");
   ASSERT_TRUE(parsed.ok());
@@ -91,6 +91,9 @@ TEST(NodePoolStatus, InvalidObjectReportedInStatusAndEventOnce) {
   env.scaler->upsertPoolObject(*parsed);
   env.scaler->upsertPoolObject(*parsed);
   EXPECT_EQ(env.actions.count("InvalidSpec"), 1);
+  ASSERT_TRUE(env.actions.find("InvalidSpec"));
+  EXPECT_EQ(env.actions.find("InvalidSpec")->object.kind, "SpotfitPool");  // the CRD's kind, not Karpenter's NodePool
+  EXPECT_EQ(env.actions.find("InvalidSpec")->object.name, "bad");
   env.cluster.snapshot.pods.push_back(pendingPod("a", 500, 512));
   env.closeBatch();
   EXPECT_TRUE(env.provider.createRequests().empty());  // an invalid pool is never used
@@ -103,7 +106,7 @@ TEST(NodePoolStatus, InvalidObjectReportedInStatusAndEventOnce) {
 TEST(NodePoolStatus, ValidObjectStatusCountsNodesAndIsWrittenOnlyOnChange) {
   Env env;
   env.start();
-  auto parsed = parseNodePoolObject(R"({"kind":"NodePool","metadata":{"name":"crd","generation":1},
+  auto parsed = parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{"name":"crd","generation":1},
     "spec":{"capacityTypes":["on-demand"],"provider":{"type":"memory"},
             "instanceTypes":[{"name":"m5.large","cpu":"2","memory":"8Gi","onDemandPrice":0.1}]}})");
   ASSERT_TRUE(parsed.ok() && parsed->valid());
@@ -144,7 +147,7 @@ TEST(NodePoolStatus, ConfigPoolWinsOverAnObjectOfTheSameName) {
   Env env;
   env.config.nodePools = {spotPool()};
   env.start();
-  auto parsed = parseNodePoolObject(R"({"kind":"NodePool","metadata":{"name":"spot"},
+  auto parsed = parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{"name":"spot"},
     "spec":{"capacityTypes":["on-demand"],"provider":{"type":"memory"},
             "instanceTypes":[{"name":"tiny","cpu":"1","memory":"1Gi","onDemandPrice":0.01}]}})");
   ASSERT_TRUE(parsed.ok());

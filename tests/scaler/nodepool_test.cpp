@@ -185,7 +185,7 @@ TEST(ScalerConfig, SemanticChecksApplyToConfigPools) {
 }
 
 TEST(NodePoolObject, ValidObjectParses) {
-  auto r = parseNodePoolObject(R"({"apiVersion":"spotfit.io/v1alpha1","kind":"NodePool",
+  auto r = parseNodePoolObject(R"({"apiVersion":"spotfit.io/v1alpha1","kind":"SpotfitPool",
     "metadata":{"name":"batch-spot","generation":3},
     "spec":{"capacityTypes":["spot"],"provider":{"type":"memory"},
             "instanceTypes":[{"name":"m5.large","cpu":2,"memory":"8Gi","onDemandPrice":0.096,"spotPrice":0.035}],
@@ -200,7 +200,7 @@ TEST(NodePoolObject, ValidObjectParses) {
 }
 
 TEST(NodePoolObject, InvalidSpecIsReportedNotThrown) {
-  auto r = parseNodePoolObject(R"({"kind":"NodePool","metadata":{"name":"bad"},
+  auto r = parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{"name":"bad"},
     "spec":{"capacityTypes":["spot"],"provider":{"type":"aws"},"colour":"red",
             "instanceTypes":[{"name":"m5.large","cpu":"lots","memory":"8Gi","onDemandPrice":0.096}]}})");
   ASSERT_TRUE(r.ok());
@@ -223,8 +223,15 @@ TEST(NodePoolObject, NotANodePoolIsAnError) {
   EXPECT_FALSE(parseNodePoolObject("{").ok());
   EXPECT_FALSE(parseNodePoolObject("[]").ok());
   EXPECT_FALSE(parseNodePoolObject(R"({"kind":"Pod","metadata":{"name":"x"}})").ok());
-  EXPECT_FALSE(parseNodePoolObject(R"({"kind":"NodePool","metadata":{}})").ok());
-  auto noSpec = parseNodePoolObject(R"({"kind":"NodePool","metadata":{"name":"x"}})");
+  // The kind was renamed from NodePool (which Karpenter's nodepools.karpenter.sh also uses) to SpotfitPool.
+  auto oldKind =
+      parseNodePoolObject(R"({"apiVersion":"spotfit.io/v1alpha1","kind":"NodePool","metadata":{"name":"x"}})");
+  ASSERT_FALSE(oldKind.ok());
+  EXPECT_EQ(oldKind.error().message, "object is not a SpotfitPool");
+  EXPECT_FALSE(
+      parseNodePoolObject(R"({"apiVersion":"karpenter.sh/v1","kind":"NodePool","metadata":{"name":"x"}})").ok());
+  EXPECT_FALSE(parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{}})").ok());
+  auto noSpec = parseNodePoolObject(R"({"kind":"SpotfitPool","metadata":{"name":"x"}})");
   ASSERT_TRUE(noSpec.ok());
   EXPECT_EQ(noSpec->summary(), "spec (line 1): required field missing");
 }

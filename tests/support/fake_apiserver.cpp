@@ -967,7 +967,7 @@ FakeApiServer::FakeApiServer(Options options) : impl_(std::make_unique<Impl>()) 
            {"batch", "v1", "jobs", "Job", true, true, false},
            {"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true, false},
            {"coordination.k8s.io", "v1", "leases", "Lease", true, false, false},
-           {"spotfit.io", "v1alpha1", "nodepools", "NodePool", false, true, false},
+           {"spotfit.io", "v1alpha1", "spotfitpools", "SpotfitPool", false, true, false},
            {"apps", "v1", "deployments", "Deployment", true, true, true},
            {"cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", true, true, true},
            {"cluster.x-k8s.io", "v1beta1", "machines", "Machine", true, true, false},
