@@ -36,6 +36,15 @@ SERVICE_CIDR = "10.0.0.0/24"
 READY_TIMEOUT = float(os.environ.get("SPOTFIT_E2E_READY_TIMEOUT", "180"))
 
 
+def http_ok(url):
+    """True when `url` answers 200 within 5 s; any connection error is False."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 class ClusterError(Exception):
     pass
 
@@ -267,7 +276,7 @@ class Cluster(StartStop):
             f"--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}",
             f"--initial-cluster=e2e=http://127.0.0.1:{etcd_peer}",
             "--unsafe-no-fsync", "--log-level=warn", "--listen-metrics-urls="])
-        self._wait(etcd, "etcd health", lambda: self._http_ok(f"http://127.0.0.1:{etcd_client}/health"), deadline)
+        self._wait(etcd, "etcd health", lambda: http_ok(f"http://127.0.0.1:{etcd_client}/health"), deadline)
 
         pki = self.pki
         optional = []
@@ -421,14 +430,6 @@ class Cluster(StartStop):
         process = Process(name, [os.path.join(self.bin_dir, name), *args], os.path.join(self.logs, f"{name}.log"))
         self.processes.append(process)
         return process
-
-    @staticmethod
-    def _http_ok(url):
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
 
     def _wait(self, process, what, probe, deadline):
         while True:

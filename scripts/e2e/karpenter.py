@@ -14,8 +14,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import catalog
 import controlplane
@@ -111,14 +109,6 @@ def node_pool(name, capacity_types=("spot", "on-demand"), consolidation_policy="
             "spec": {"template": template, "disruption": disruption, "limits": {"cpu": str(cpu_limit)}}}
 
 
-def _http_ok(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 class Karpenter(controlplane.StartStop):
     """Karpenter's CRDs, the kwok controller and Karpenter's kwok provider for a started Cluster; the
     processes live and die with the cluster (stop() also stops them early).
@@ -192,7 +182,7 @@ class Karpenter(controlplane.StartStop):
 
     def _wait(self, process, what, url):
         deadline = time.monotonic() + READY_TIMEOUT
-        while not _http_ok(url):
+        while not controlplane.http_ok(url):
             if not process.alive():
                 raise controlplane.ClusterError(
                     f"{process.name} exited with {process.popen.returncode} before {what}:\n{process.tail()}")
