@@ -8,10 +8,10 @@
 // Percentiles are computed from per-iteration wall times and reported as counters (microseconds).
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <malloc.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +53,9 @@ std::string toJson(const rapidjson::Value& v) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string nodeName(int i) { return "ip-10-" + std::to_string(i / 250) + "-" + std::to_string(i % 250) + ".ec2.internal"; }
+std::string nodeName(int i) {
+  return "ip-10-" + std::to_string(i / 250) + "-" + std::to_string(i % 250) + ".ec2.internal";
+}
 
 // The golden request: a CPU pod that tolerates the GPU taint (so GPU and CPU nodes both stay candidates)
 // plus the six real-shaped Node objects used as templates.
@@ -98,7 +100,8 @@ void fillCache(ClusterCache& cache) {
   }
   char uid[40];
   for (int i = 0; i < kNodes * kPodsPerNode; ++i) {
-    std::snprintf(uid, sizeof uid, "%08x-1f2e-4d3c-8b4a-%012x", static_cast<unsigned>(i), static_cast<unsigned>(i) * 2654435761u);
+    std::snprintf(uid, sizeof uid, "%08x-1f2e-4d3c-8b4a-%012x", static_cast<unsigned>(i),
+                  static_cast<unsigned>(i) * 2654435761u);
     cache.podUpserted(uid, nodeName(i % kNodes), false, smallPod(i));
   }
   cache.synced();
@@ -213,7 +216,9 @@ void BM_ObjectsModeParts(benchmark::State& state) {
       benchmark::DoNotOptimize(out);
     }
   }
-  state.SetLabel(part == 0 ? "decode ExtenderArgs (6 MiB)" : part == 1 ? "kube::decodeNode x500" : "encode 500 echoed Nodes");
+  state.SetLabel(part == 0   ? "decode ExtenderArgs (6 MiB)"
+                 : part == 1 ? "kube::decodeNode x500"
+                             : "encode 500 echoed Nodes");
 }
 BENCHMARK(BM_ObjectsModeParts)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
@@ -224,7 +229,9 @@ double rssMiB() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-double heapInUseMiB() { return static_cast<double>(mallinfo2().uordblks) / (1024.0 * 1024.0); }
+double heapInUseMiB() {
+  return static_cast<double>(mallinfo2().uordblks) / (1024.0 * 1024.0);
+}
 
 // Run it alone (--benchmark_filter=CacheMemory) for a clean RSS figure: freed memory of earlier
 // benchmarks stays in the process. heap_MiB (live malloc bytes) does not depend on that.

@@ -4,11 +4,11 @@
 //   build/release/bench/bench_kube --benchmark_filter=Memory
 #include <benchmark/benchmark.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "kube/informer.hpp"
 #include "kube/objects.hpp"
@@ -26,19 +26,14 @@ std::string podFrame(int job, int index, const std::string& node) {
   std::snprintf(jobUid, sizeof jobUid, "0b4f0b7a-aaaa-4bbb-8ccc-%012d", job);
   std::string name = jobName + "-" + std::to_string(index) + "-x7k2p";
   return std::string(R"({"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":")") + name +
-         R"(","generateName":")" + jobName + R"(-","namespace":"ml-team-)" + std::to_string(job % 20) +
-         R"(","uid":")" + uid + R"(","resourceVersion":"48)" + std::to_string(job * 1000 + index) +
+         R"(","generateName":")" + jobName + R"(-","namespace":"ml-team-)" + std::to_string(job % 20) + R"(","uid":")" +
+         uid + R"(","resourceVersion":"48)" + std::to_string(job * 1000 + index) +
          R"(","creationTimestamp":"2024-05-01T10:00:00Z","labels":{"batch.kubernetes.io/controller-uid":")" + jobUid +
-         R"(","batch.kubernetes.io/job-name":")" + jobName + R"(","controller-uid":")" + jobUid + R"(","job-name":")" +
-         jobName + R"("},"annotations":{"spotfit.io/capacity-type":"spot-preferred","spotfit.io/workflow":"nightly-)" +
-         std::to_string(job % 50) +
-         R"(","spotfit.io/mutated":"tolerations,affinity,requests,preStop,labels","kubectl.kubernetes.io/default-container":"main"},"ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":")" +
-         jobName + R"(","uid":")" + jobUid +
-         R"(","controller":true,"blockOwnerDeletion":true}],"finalizers":["batch.kubernetes.io/job-tracking"],"managedFields":[{"manager":"kube-controller-manager","operation":"Update","apiVersion":"v1","time":"2024-05-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:finalizers":{".":{},"v:\"batch.kubernetes.io/job-tracking\"":{}},"f:generateName":{},"f:labels":{".":{},"f:batch.kubernetes.io/controller-uid":{},"f:batch.kubernetes.io/job-name":{},"f:controller-uid":{},"f:job-name":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"x\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"main\"}":{".":{},"f:command":{},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:resources":{".":{},"f:limits":{".":{},"f:memory":{}},"f:requests":{".":{},"f:cpu":{},"f:memory":{}}},"f:terminationMessagePath":{},"f:terminationMessagePolicy":{}}},"f:dnsPolicy":{},"f:enableServiceLinks":{},"f:restartPolicy":{},"f:schedulerName":{},"f:securityContext":{},"f:terminationGracePeriodSeconds":{}}}},{"manager":"kubelet","operation":"Update","apiVersion":"v1","time":"2024-05-01T10:00:05Z","fieldsType":"FieldsV1","fieldsV1":{"f:status":{"f:conditions":{"k:{\"type\":\"ContainersReady\"}":{".":{},"f:lastProbeTime":{},"f:lastTransitionTime":{},"f:status":{},"f:type":{}},"k:{\"type\":\"Ready\"}":{".":{},"f:lastProbeTime":{},"f:lastTransitionTime":{},"f:status":{},"f:type":{}}},"f:containerStatuses":{},"f:hostIP":{},"f:phase":{},"f:podIP":{},"f:podIPs":{".":{},"k:{\"ip\":\"10.0.0.1\"}":{".":{},"f:ip":{}}},"f:startTime":{}}},"subresource":"status"}]},"spec":{"volumes":[{"name":"kube-api-access-)" +
+         R"(","batch.kubernetes.io/job-name":")" + jobName + R"(","controller-uid":")" + jobUid +
+         R"(","job-name":")" + jobName + R"("},"annotations":{"spotfit.io/capacity-type":"spot-preferred","spotfit.io/workflow":"nightly-)" + std::to_string(job % 50) + R"(","spotfit.io/mutated":"tolerations,affinity,requests,preStop,labels","kubectl.kubernetes.io/default-container":"main"},"ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":")" + jobName + R"(","uid":")" + jobUid + R"(","controller":true,"blockOwnerDeletion":true}],"finalizers":["batch.kubernetes.io/job-tracking"],"managedFields":[{"manager":"kube-controller-manager","operation":"Update","apiVersion":"v1","time":"2024-05-01T10:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:finalizers":{".":{},"v:\"batch.kubernetes.io/job-tracking\"":{}},"f:generateName":{},"f:labels":{".":{},"f:batch.kubernetes.io/controller-uid":{},"f:batch.kubernetes.io/job-name":{},"f:controller-uid":{},"f:job-name":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"x\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"main\"}":{".":{},"f:command":{},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:resources":{".":{},"f:limits":{".":{},"f:memory":{}},"f:requests":{".":{},"f:cpu":{},"f:memory":{}}},"f:terminationMessagePath":{},"f:terminationMessagePolicy":{}}},"f:dnsPolicy":{},"f:enableServiceLinks":{},"f:restartPolicy":{},"f:schedulerName":{},"f:securityContext":{},"f:terminationGracePeriodSeconds":{}}}},{"manager":"kubelet","operation":"Update","apiVersion":"v1","time":"2024-05-01T10:00:05Z","fieldsType":"FieldsV1","fieldsV1":{"f:status":{"f:conditions":{"k:{\"type\":\"ContainersReady\"}":{".":{},"f:lastProbeTime":{},"f:lastTransitionTime":{},"f:status":{},"f:type":{}},"k:{\"type\":\"Ready\"}":{".":{},"f:lastProbeTime":{},"f:lastTransitionTime":{},"f:status":{},"f:type":{}}},"f:containerStatuses":{},"f:hostIP":{},"f:phase":{},"f:podIP":{},"f:podIPs":{".":{},"k:{\"ip\":\"10.0.0.1\"}":{".":{},"f:ip":{}}},"f:startTime":{}}},"subresource":"status"}]},"spec":{"volumes":[{"name":"kube-api-access-)" +
          std::to_string(index % 10000) +
          R"(","projected":{"sources":[{"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},{"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt","path":"ca.crt"}]}},{"downwardAPI":{"items":[{"path":"namespace","fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"}}]}}],"defaultMode":420}}],"containers":[{"name":"main","image":"registry.example.com/ml/train:2024.05.01","command":["python","train.py","--epochs","10"],"resources":{"limits":{"memory":"4Gi"},"requests":{"cpu":"1500m","memory":"3Gi"}},"volumeMounts":[{"name":"kube-api-access","readOnly":true,"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount"}],"lifecycle":{"preStop":{"exec":{"command":["/bin/sh","-c","checkpoint.sh"]}}},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent"}],"restartPolicy":"Never","terminationGracePeriodSeconds":120,"dnsPolicy":"ClusterFirst","serviceAccountName":"default","serviceAccount":"default","nodeName":")" +
-         node +
-         R"(","securityContext":{},"affinity":{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":50,"preference":{"matchExpressions":[{"key":"spotfit.io/capacity-type","operator":"In","values":["spot"]}]}}]}},"schedulerName":"default-scheduler","tolerations":[{"key":"spotfit.io/spot","operator":"Exists","effect":"NoSchedule"},{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],"priority":0,"enableServiceLinks":true,"preemptionPolicy":"PreemptLowerPriority"},"status":{"phase":"Running","conditions":[{"type":"Initialized","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:01Z"},{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:05Z"},{"type":"ContainersReady","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:05Z"},{"type":"PodScheduled","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:00Z"}],"hostIP":"10.0.1.17","podIP":"10.244.3.21","podIPs":[{"ip":"10.244.3.21"}],"startTime":"2024-05-01T10:00:01Z","containerStatuses":[{"name":"main","state":{"running":{"startedAt":"2024-05-01T10:00:04Z"}},"lastState":{},"ready":true,"restartCount":0,"image":"registry.example.com/ml/train:2024.05.01","imageID":"registry.example.com/ml/train@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","containerID":"containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","started":true}],"qosClass":"Burstable"}}})";
+         node + R"(","securityContext":{},"affinity":{"nodeAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":50,"preference":{"matchExpressions":[{"key":"spotfit.io/capacity-type","operator":"In","values":["spot"]}]}}]}},"schedulerName":"default-scheduler","tolerations":[{"key":"spotfit.io/spot","operator":"Exists","effect":"NoSchedule"},{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}],"priority":0,"enableServiceLinks":true,"preemptionPolicy":"PreemptLowerPriority"},"status":{"phase":"Running","conditions":[{"type":"Initialized","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:01Z"},{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:05Z"},{"type":"ContainersReady","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:05Z"},{"type":"PodScheduled","status":"True","lastProbeTime":null,"lastTransitionTime":"2024-05-01T10:00:00Z"}],"hostIP":"10.0.1.17","podIP":"10.244.3.21","podIPs":[{"ip":"10.244.3.21"}],"startTime":"2024-05-01T10:00:01Z","containerStatuses":[{"name":"main","state":{"running":{"startedAt":"2024-05-01T10:00:04Z"}},"lastState":{},"ready":true,"restartCount":0,"image":"registry.example.com/ml/train:2024.05.01","imageID":"registry.example.com/ml/train@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","containerID":"containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","started":true}],"qosClass":"Burstable"}}})";
 }
 
 std::string nodeFrame(int i) {
@@ -47,30 +42,37 @@ std::string nodeFrame(int i) {
   std::string images;
   for (int k = 0; k < 50; ++k) {
     if (k != 0) images += ",";
-    images += R"({"names":["registry.example.com/team/image-)" + std::to_string(k) +
-              R"(@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registry.example.com/team/image-)" +
-              std::to_string(k) + R"(:v1"],"sizeBytes":)" + std::to_string(100000000 + k) + "}";
+    images +=
+        R"({"names":["registry.example.com/team/image-)" + std::to_string(k) +
+        R"(@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","registry.example.com/team/image-)" +
+        std::to_string(k) + R"(:v1"],"sizeBytes":)" + std::to_string(100000000 + k) + "}";
   }
   return std::string(R"({"type":"MODIFIED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":")") + name +
          R"(","uid":"node-uid-)" + std::to_string(i) + R"(","resourceVersion":"9)" + std::to_string(i) +
          R"(","labels":{"beta.kubernetes.io/arch":"amd64","beta.kubernetes.io/instance-type":")" +
          (gpu ? "g5.2xlarge" : "m6i.4xlarge") +
          R"(","beta.kubernetes.io/os":"linux","failure-domain.beta.kubernetes.io/region":"us-east-1","failure-domain.beta.kubernetes.io/zone":"us-east-1a","kubernetes.io/arch":"amd64","kubernetes.io/hostname":")" +
-         name + R"(","kubernetes.io/os":"linux","node.kubernetes.io/instance-type":")" + (gpu ? "g5.2xlarge" : "m6i.4xlarge") +
+         name + R"(","kubernetes.io/os":"linux","node.kubernetes.io/instance-type":")" +
+         (gpu ? "g5.2xlarge" : "m6i.4xlarge") +
          R"(","topology.kubernetes.io/region":"us-east-1","topology.kubernetes.io/zone":"us-east-1a","karpenter.sh/capacity-type":")" +
          (i % 3 == 0 ? "on-demand" : "spot") + R"(","spotfit.io/node-pool":")" + (gpu ? "gpu" : "general") + "\"" +
-         (gpu ? R"(,"nvidia.com/gpu.product":"NVIDIA-A10G","nvidia.com/gpu.count":"1","nvidia.com/gpu.memory":"23028")" : "") +
+         (gpu ? R"(,"nvidia.com/gpu.product":"NVIDIA-A10G","nvidia.com/gpu.count":"1","nvidia.com/gpu.memory":"23028")"
+              : "") +
          R"(},"annotations":{"node.alpha.kubernetes.io/ttl":"0","volumes.kubernetes.io/controller-managed-attach-detach":"true"}},"spec":{"providerID":"aws:///us-east-1a/i-0)" +
-         std::to_string(i) + R"("},"status":{"capacity":{"cpu":"16","ephemeral-storage":"104845292Ki","memory":"65021492Ki","pods":"234")" +
+         std::to_string(i) +
+         R"("},"status":{"capacity":{"cpu":"16","ephemeral-storage":"104845292Ki","memory":"65021492Ki","pods":"234")" +
          (gpu ? R"(,"nvidia.com/gpu":"1")" : "") +
          R"(},"allocatable":{"cpu":"15890m","ephemeral-storage":"95551679124","memory":"64004660Ki","pods":"234")" +
          (gpu ? R"(,"nvidia.com/gpu":"1")" : "") +
          R"(},"conditions":[{"type":"MemoryPressure","status":"False","lastHeartbeatTime":"2024-05-01T10:00:00Z","lastTransitionTime":"2024-05-01T09:00:00Z","reason":"KubeletHasSufficientMemory","message":"kubelet has sufficient memory available"},{"type":"DiskPressure","status":"False","lastHeartbeatTime":"2024-05-01T10:00:00Z","lastTransitionTime":"2024-05-01T09:00:00Z","reason":"KubeletHasNoDiskPressure","message":"kubelet has no disk pressure"},{"type":"Ready","status":"True","lastHeartbeatTime":"2024-05-01T10:00:00Z","lastTransitionTime":"2024-05-01T09:00:00Z","reason":"KubeletReady","message":"kubelet is posting ready status"}],"addresses":[{"type":"InternalIP","address":"10.0.1.17"},{"type":"Hostname","address":")" +
-         name + R"("}],"nodeInfo":{"kubeletVersion":"v1.30.0","containerRuntimeVersion":"containerd://1.7.11","osImage":"Amazon Linux 2","architecture":"amd64"},"images":[)" +
+         name +
+         R"("}],"nodeInfo":{"kubeletVersion":"v1.30.0","containerRuntimeVersion":"containerd://1.7.11","osImage":"Amazon Linux 2","architecture":"amd64"},"images":[)" +
          images + "]}}}";
 }
 
-std::string nodeName(int i) { return "ip-10-0-" + std::to_string(i / 250) + "-" + std::to_string(i % 250) + ".ec2.internal"; }
+std::string nodeName(int i) {
+  return "ip-10-0-" + std::to_string(i / 250) + "-" + std::to_string(i % 250) + ".ec2.internal";
+}
 
 // Parse a watch frame and decode its object, as the informer does.
 template <typename T>
@@ -125,7 +127,8 @@ void BM_CacheMemory(benchmark::State& state) {
     podStore->addIndex(std::string(kIndexNodeName), [](const Pod& p) { return std::vector<std::string>{p.nodeName}; });
     podStore->addIndex(std::string(kIndexOwner), [](const Pod& p) {
       const OwnerReference* c = p.meta.controllerRef();
-      return c != nullptr ? std::vector<std::string>{ownerKey(p.meta.namespace_, c->kind, c->name)} : std::vector<std::string>{};
+      return c != nullptr ? std::vector<std::string>{ownerKey(p.meta.namespace_, c->kind, c->name)}
+                          : std::vector<std::string>{};
     });
     auto nodeStore = std::make_unique<Store<Node>>();
     for (int i = 0; i < nodes; ++i) {
@@ -162,9 +165,10 @@ void BM_VpaForTarget(benchmark::State& state) {
   });
   const int n = 10000;
   for (int i = 0; i < n; ++i) {
-    std::string text = R"({"metadata":{"name":"vpa-)" + std::to_string(i) + R"(","namespace":"ml-)" + std::to_string(i % 20) +
-                       R"("},"spec":{"targetRef":{"apiVersion":"batch/v1","kind":"Job","name":"train-)" + std::to_string(i) +
-                       R"("}},"status":{"recommendation":{"containerRecommendations":[{"containerName":"main","target":{"cpu":"1","memory":"2Gi"}}]}}})";
+    std::string text =
+        R"({"metadata":{"name":"vpa-)" + std::to_string(i) + R"(","namespace":"ml-)" + std::to_string(i % 20) +
+        R"("},"spec":{"targetRef":{"apiVersion":"batch/v1","kind":"Job","name":"train-)" + std::to_string(i) +
+        R"("}},"status":{"recommendation":{"containerRecommendations":[{"containerName":"main","target":{"cpu":"1","memory":"2Gi"}}]}}})";
     auto d = json::parse(text);
     store.upsert(std::make_shared<const VerticalPodAutoscaler>(decodeVerticalPodAutoscaler(*d).value()));
   }

@@ -83,8 +83,10 @@ NodePool catalog(bool uniformGpuSpot = false) {
     int64_t vcpuPerGpu;
     int64_t gibPerGpu;
   };
-  const GpuFamily gpus[] = {{"g4", "Tesla-T4", 0.526, 4, 16},        {"g5", "NVIDIA-A10G", 1.006, 4, 16},
-                            {"g6", "NVIDIA-L4", 0.805, 4, 16},       {"p3", "Tesla-V100-SXM2-16GB", 3.06, 8, 61},
+  const GpuFamily gpus[] = {{"g4", "Tesla-T4", 0.526, 4, 16},
+                            {"g5", "NVIDIA-A10G", 1.006, 4, 16},
+                            {"g6", "NVIDIA-L4", 0.805, 4, 16},
+                            {"p3", "Tesla-V100-SXM2-16GB", 3.06, 8, 61},
                             {"p4", "NVIDIA-A100-SXM4-40GB", 4.096, 12, 144},
                             {"p5", "NVIDIA-H100-80GB-HBM3", 12.29, 24, 256}};
   const int64_t counts[] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -165,9 +167,8 @@ std::vector<PodInfo> pendingPods(int n, int replicas) {
 void reportPlan(benchmark::State& state, const ScaleUpInput& in, const ScaleUpPlan& plan) {
   double bound = fractionalLowerBound(in.pods, in.pools);
   double sizeAware = sizeAwareLowerBound(in.pods, in.pools);
-  state.counters["pods_per_s"] = benchmark::Counter(static_cast<double>(in.pods.size()) *
-                                                        static_cast<double>(state.iterations()),
-                                                    benchmark::Counter::kIsRate);
+  state.counters["pods_per_s"] = benchmark::Counter(
+      static_cast<double>(in.pods.size()) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["quality"] = plan.newNodesHourlyCost() / bound;
   state.counters["cost_per_h"] = plan.newNodesHourlyCost();
   state.counters["bound_per_h"] = bound;
@@ -191,7 +192,9 @@ BENCHMARK(BM_PlanScaleUp)
     ->Args({0, 0})
     ->Args({1, 0})
     ->Args({0, 1})
-    ->ArgNames({"gpu_taint", "uniform_gpu_spot"})->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->ArgNames({"gpu_taint", "uniform_gpu_spot"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_PlanScaleUpReplicas(benchmark::State& state) {
   ScaleUpInput in;
@@ -222,7 +225,10 @@ void BM_Compare1000(benchmark::State& state) {
 }
 BENCHMARK(BM_Compare1000)
     ->ArgsProduct({{0, 1, 2}, {0, 1}})
-    ->ArgNames({"planner", "gpu_taint"})->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+    ->ArgNames({"planner", "gpu_taint"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 void BM_FitAndScore5000Nodes(benchmark::State& state) {
   NodePool all = catalog();

@@ -99,7 +99,9 @@ ClusterSnapshot busyCluster(const NodePool& pool, int nodes, int podsPerNode, in
 void reportPercentiles(benchmark::State& state, std::vector<double>& ms) {
   if (ms.empty()) return;
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * static_cast<double>(ms.size())))];
+  };
   state.counters["p50_ms"] = at(0.50);
   state.counters["p99_ms"] = at(0.99);
 }
@@ -166,7 +168,8 @@ void BM_InterruptionToReplacement(benchmark::State& state) {
     ClusterSnapshot snap = busyCluster(cfg.nodePools[0], nodes, 20, 4000);  // full: replacements need new nodes
     scaler.reconcile(snap);
     clock.advance(1s);
-    snap.nodes[0].info.taints.push_back({"aws-node-termination-handler/spot-itn", "", placement::TaintEffect::NoSchedule});
+    snap.nodes[0].info.taints.push_back(
+        {"aws-node-termination-handler/spot-itn", "", placement::TaintEffect::NoSchedule});
     auto r = timedReconcile(state, scaler, snap, ms);
     if (r.nodesCreated < 1) state.SkipWithError("no replacement requested");
   }
@@ -201,7 +204,8 @@ void BM_EmptyNodeRemoval(benchmark::State& state) {
     virtualSeconds = std::chrono::duration<double>(clock.wallNow() - emptied).count();
   }
   state.counters["virtual_s_to_removal"] = virtualSeconds;
-  state.counters["consolidate_after_s"] = std::chrono::duration<double>(cfg.nodePools[0].disruption.consolidateAfter).count();
+  state.counters["consolidate_after_s"] =
+      std::chrono::duration<double>(cfg.nodePools[0].disruption.consolidateAfter).count();
 }
 BENCHMARK(BM_EmptyNodeRemoval)->Iterations(3)->Unit(benchmark::kMillisecond);
 

@@ -61,13 +61,19 @@ void runDay(benchmark::State& state, const char* strategy) {
   state.counters["completed"] = static_cast<double>(r.tasksCompleted);
   state.counters["cost_usd"] = r.totalCostUsd;
   state.counters["nodes"] = static_cast<double>(r.nodesLaunched);
-  state.counters["pods_per_s"] =
-      benchmark::Counter(static_cast<double>(r.tasks) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["pods_per_s"] = benchmark::Counter(
+      static_cast<double>(r.tasks) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_SimulateDay_Baseline(benchmark::State& state) { runDay(state, "baseline"); }
-void BM_SimulateDay_SpotOnly(benchmark::State& state) { runDay(state, "spot-only"); }
-void BM_SimulateDay_Spotfit(benchmark::State& state) { runDay(state, "spotfit"); }
+void BM_SimulateDay_Baseline(benchmark::State& state) {
+  runDay(state, "baseline");
+}
+void BM_SimulateDay_SpotOnly(benchmark::State& state) {
+  runDay(state, "spot-only");
+}
+void BM_SimulateDay_Spotfit(benchmark::State& state) {
+  runDay(state, "spotfit");
+}
 
 BENCHMARK(BM_SimulateDay_Baseline)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_SimulateDay_SpotOnly)->Unit(benchmark::kMillisecond)->Iterations(3);

@@ -32,7 +32,9 @@ std::string reviewOf(const std::string& object) {
          R"("requestKind":{"group":"","version":"v1","kind":"Pod"},"requestResource":{"group":"","version":"v1","resource":"pods"},)"
          R"("namespace":"analytics","operation":"CREATE","userInfo":{"username":"system:serviceaccount:kube-system:job-controller",)"
          R"("uid":"3f1c8a52-97b1-4c1e-9a53-0b2d6e1f7a10","groups":["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]},)"
-         R"("object":)" + object + R"(,"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}})";
+         R"("object":)" +
+         object +
+         R"(,"oldObject":null,"dryRun":false,"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}}})";
 }
 
 class NullWriter : public wh::PdbWriter {

@@ -17,7 +17,9 @@ Command::Command(std::string name, std::string summary, Run run) {
   registry()[std::move(name)] = CommandInfo{std::move(summary), std::move(run)};
 }
 
-const std::map<std::string, CommandInfo>& commands() { return registry(); }
+const std::map<std::string, CommandInfo>& commands() {
+  return registry();
+}
 
 std::string version() {
 #ifdef SPOTFIT_VERSION
@@ -44,8 +46,8 @@ void Flags::strings(const std::string& name, const std::string& valueName, const
 void Flags::integer(const std::string& name, const std::string& valueName, const std::string& help,
                     std::optional<int64_t> def, int64_t min, int64_t max) {
   order_.push_back(name);
-  specs_[name] = Spec{Kind::Int, valueName, help, def ? std::optional<std::string>(std::to_string(*def)) : std::nullopt,
-                      min, max};
+  specs_[name] =
+      Spec{Kind::Int, valueName, help, def ? std::optional<std::string>(std::to_string(*def)) : std::nullopt, min, max};
 }
 
 void Flags::boolean(const std::string& name, const std::string& help) {
@@ -119,7 +121,9 @@ bool Flags::parse(const std::vector<std::string>& args) {
   return true;
 }
 
-bool Flags::given(const std::string& name) const { return values_.count(name) > 0; }
+bool Flags::given(const std::string& name) const {
+  return values_.count(name) > 0;
+}
 
 bool Flags::has(const std::string& name) const {
   if (given(name)) return true;
@@ -145,7 +149,9 @@ int64_t Flags::getInt(const std::string& name) const {
   return n;
 }
 
-bool Flags::getBool(const std::string& name) const { return get(name) == "true"; }
+bool Flags::getBool(const std::string& name) const {
+  return get(name) == "true";
+}
 
 void Flags::require(const std::string& name) const {
   if (!has(name)) throw UsageError{"missing required flag --" + name + " (see --help)"};
@@ -162,8 +168,10 @@ std::string Flags::help() const {
     if (name == "file") left = "  -f, --file " + s.valueName;
     if (name == "output") left = "  -o, --output " + s.valueName;
     o << left;
-    if (left.size() < 30) o << std::string(30 - left.size(), ' ');
-    else o << "\n" << std::string(30, ' ');
+    if (left.size() < 30)
+      o << std::string(30 - left.size(), ' ');
+    else
+      o << "\n" << std::string(30, ' ');
     o << s.help;
     if (s.kind == Kind::Strings) o << " (repeatable)";
     if (s.def) o << " (default " << *s.def << ")";

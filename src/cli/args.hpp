@@ -41,7 +41,7 @@ class Flags {
   // help text has then been printed to stdout). Throws UsageError on bad input.
   bool parse(const std::vector<std::string>& args);
 
-  bool has(const std::string& name) const;  // given on the command line (or has a default)
+  bool has(const std::string& name) const;    // given on the command line (or has a default)
   bool given(const std::string& name) const;  // given on the command line
   std::string get(const std::string& name) const;
   std::vector<std::string> getAll(const std::string& name) const;

@@ -35,9 +35,9 @@ std::string platformName() {
 #elif defined(__i386__)
       "386";
 #elif defined(__arm__)
-      "arm";
+          "arm";
 #else
-      "unknown";
+          "unknown";
 #endif
   return os + "/" + arch;
 }
@@ -50,11 +50,10 @@ BuildInfo buildInfo() {
 }
 
 std::string formatBuildInfo(const BuildInfo& info) {
-  return "spotfit " + info.version + "\n" +      //
-         "  git commit:  " + info.gitCommit + "\n" +  //
-         "  git tree:    " + info.gitTreeState + "\n" +
-         "  build date:  " + info.buildDate + "\n" +  //
-         "  compiler:    " + info.compiler + "\n" +   //
+  return "spotfit " + info.version + "\n" +                                                          //
+         "  git commit:  " + info.gitCommit + "\n" +                                                 //
+         "  git tree:    " + info.gitTreeState + "\n" + "  build date:  " + info.buildDate + "\n" +  //
+         "  compiler:    " + info.compiler + "\n" +                                                  //
          "  platform:    " + info.platform + "\n";
 }
 

@@ -17,12 +17,12 @@ struct BuildStamp {
 const BuildStamp& buildStamp();
 
 struct BuildInfo {
-  std::string version;       // the project version (CMake project(VERSION))
+  std::string version;  // the project version (CMake project(VERSION))
   std::string gitCommit;
   std::string gitTreeState;
   std::string buildDate;
-  std::string compiler;      // e.g. "GCC 12.2.0", "Clang 16.0.6"
-  std::string platform;      // os/arch as Go spells it, e.g. "linux/amd64"
+  std::string compiler;  // e.g. "GCC 12.2.0", "Clang 16.0.6"
+  std::string platform;  // os/arch as Go spells it, e.g. "linux/amd64"
 };
 BuildInfo buildInfo();
 

@@ -119,7 +119,8 @@ class MetricsExporter {
       gaugeFamily(it->first.first).Remove(it->second);
       it = gauges_.erase(it);
     }
-    static const prometheus::Histogram::BucketBoundaries buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    static const prometheus::Histogram::BucketBoundaries buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                 0.5,   1,    2.5,   5,    10,  30};
     for (const auto& o : m.takeLatencies()) latency_->Add(labelMap(o.labels), buckets).Observe(o.seconds);
   }
 
@@ -166,7 +167,7 @@ class ScalerRuntime {
     pdbs_->start();
     if (config_.watchNodePoolObjects) {
       pools_ = std::make_unique<kube::Informer<scaler::NodePoolObject>>(*client_, kube::resources::kNodePools,
-                                                                         &scaler::decodeNodePoolObject);
+                                                                        &scaler::decodeNodePoolObject);
       pools_->start();
     }
     informersStarted_.store(true, std::memory_order_release);
@@ -182,8 +183,8 @@ class ScalerRuntime {
     cb.onStartedLeading = [this](std::stop_token stop) { lead(stop); };
     cb.onNewLeader = [this](const std::string& id) { log_.info("scaler: lease holder", {{"leader", id}}); };
     elector_ = std::make_unique<kube::LeaderElector>(*client_, kube::SystemClock::instance(), lec, cb);
-    log_.info("scaler: campaigning for the lease", {{"lease", config_.namespaceName + "/spotfit-scaler"},
-                                                    {"identity", lec.identity}});
+    log_.info("scaler: campaigning for the lease",
+              {{"lease", config_.namespaceName + "/spotfit-scaler"}, {"identity", lec.identity}});
     thread_ = std::jthread([this](std::stop_token stop) {
       while (!stop.stop_requested()) {
         elector_->run(stop);
@@ -264,7 +265,10 @@ class ScalerRuntime {
           if (pool.provider.type == "clusterapi") return capi_.get();
           return nullptr;
         },
-        store_.get(), [this](const std::string& line) { log_.info(line, {{"component", "scaler"}}); });
+        store_.get(),
+        [this](const std::string& line) {
+          log_.info(line, {{"component", "scaler"}});
+        });
     if (auto st = sc.loadLedger(); !st) {
       log_.warn("scaler: cost ledger not loaded, starting empty", {{"error", st.error().message}});
     }
@@ -308,7 +312,8 @@ class ScalerRuntime {
     // the lease stays ours until it releases it after the join. A clean stop is the only exit on which the
     // lease is certainly still held; after a lost lease the new leader owns the ConfigMap.
     if (cleanStop) {
-      if (auto st = sc.flushLedger(); !st) log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
+      if (auto st = sc.flushLedger(); !st)
+        log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
     }
     {
       std::lock_guard lock(costMu_);
@@ -358,7 +363,8 @@ class ScalerRuntime {
 Status configureScaler(ServeContext& ctx) {
   auto cfg = scaler::parseScalerSection(ctx.section.node);
   if (!cfg) {
-    return makeError("invalid", (ctx.section.file.empty() ? std::string() : ctx.section.file + ": ") + cfg.error().message);
+    return makeError("invalid",
+                     (ctx.section.file.empty() ? std::string() : ctx.section.file + ": ") + cfg.error().message);
   }
   if (!ctx.scaler) {
     ctx.readiness.setFeature("scaler", false, "serve without --scaler");

@@ -100,8 +100,8 @@ Status configureWebhook(ServeContext& ctx) {
       wh::feedFrom(*rt->jobInformer, *rt->pdbReconciler);
       wh::feedFrom(*rt->pdbInformer, *rt->pdbReconciler);
     }
-    rt->capacityNodes = std::make_unique<wh::NodeCapacityIndex>(
-        cfg->affinity.capacityTypeLabel, cfg->affinity.spotValue, cfg->affinity.onDemandValue);
+    rt->capacityNodes = std::make_unique<wh::NodeCapacityIndex>(cfg->affinity.capacityTypeLabel,
+                                                                cfg->affinity.spotValue, cfg->affinity.onDemandValue);
     rt->nodeInformer = kube::makeNodeInformer(*rt->client);
     wh::feedFrom(*rt->nodeInformer, *rt->capacityNodes);
     if (cfg->affinity.enabled) ports.nodes = rt->capacityNodes.get();

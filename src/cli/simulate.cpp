@@ -36,7 +36,8 @@ int runSimulate(const std::vector<std::string>& args) {
   if (!flags.parse(args)) return kExitOk;
   flags.require("file");
   std::string output = flags.get("output");
-  if (output != "table" && output != "json") throw UsageError{"flag --output takes table or json, got '" + output + "'"};
+  if (output != "table" && output != "json")
+    throw UsageError{"flag --output takes table or json, got '" + output + "'"};
   std::vector<sim::StrategyConfig> strategies;
   for (const auto& name : splitComma(flags.get("strategies"))) {
     auto s = sim::strategyByName(name);

@@ -21,7 +21,9 @@ std::string ClusterCache::podKey(std::string_view uid, std::string_view ns, std:
   return key;
 }
 
-std::string ClusterCache::podKey(const placement::PodInfo& pod) { return podKey(pod.uid, pod.namespace_, pod.name); }
+std::string ClusterCache::podKey(const placement::PodInfo& pod) {
+  return podKey(pod.uid, pod.namespace_, pod.name);
+}
 
 ClusterCache::NodeSlot& ClusterCache::slotLocked(std::string_view name) {
   auto it = nodes_.find(name);
@@ -145,7 +147,7 @@ ClusterCache::Snapshot::Snapshot(const ClusterCache& cache)
     : cache_(cache), lock_(cache.mu_), now_(cache.clock_.now()) {}
 
 const placement::NodeInfo* ClusterCache::Snapshot::node(std::string_view name, std::string_view podKey,
-                                                         placement::NodeInfo& scratch) const {
+                                                        placement::NodeInfo& scratch) const {
   auto it = cache_.nodes_.find(name);
   if (it == cache_.nodes_.end() || !it->second->info) return nullptr;
   const NodeSlot& slot = *it->second;

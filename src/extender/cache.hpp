@@ -62,10 +62,10 @@ struct CacheStats {
 };
 
 enum class AssumeOutcome {
-  kAssumed,        // the ledger now holds the pod on that node
-  kNoLongerFits,   // under the lock the node had no room left (a concurrent assumption or binding won)
-  kUnknownNode,    // names mode and the node is not in the cache
-  kLedgerFull,     // the ledger holds maxAssumed live entries already: nothing recorded (see ClusterCache)
+  kAssumed,       // the ledger now holds the pod on that node
+  kNoLongerFits,  // under the lock the node had no room left (a concurrent assumption or binding won)
+  kUnknownNode,   // names mode and the node is not in the cache
+  kLedgerFull,    // the ledger holds maxAssumed live entries already: nothing recorded (see ClusterCache)
 };
 
 class ClusterCache final : public ClusterEvents {
@@ -101,8 +101,7 @@ class ClusterCache final : public ClusterEvents {
     // The cached node with `requested` raised by the live assumptions of pods other than `podKey`;
     // nullptr when the informer has not shown the node. The pointer is valid until the next call with
     // the same `scratch` or the end of the snapshot.
-    const placement::NodeInfo* node(std::string_view name, std::string_view podKey,
-                                    placement::NodeInfo& scratch) const;
+    const placement::NodeInfo* node(std::string_view name, std::string_view podKey, placement::NodeInfo& scratch) const;
     // Usage on a node by name (bound + live assumptions of other pods), for nodes sent in full by
     // kube-scheduler; zero for a node nothing is known about.
     placement::Resources usage(std::string_view name, std::string_view podKey) const;
@@ -119,8 +118,8 @@ class ClusterCache final : public ClusterEvents {
   // Assumes `pod` onto `nodeName` after re-checking placement::fit under the exclusive lock against the
   // usage at that moment. `requestNode` is the node as kube-scheduler sent it (objects mode), or nullptr
   // to use the cached node (names mode). Replaces any earlier assumption of the same pod.
-  AssumeOutcome assume(const placement::PodInfo& pod, const placement::Resources& requests,
-                       std::string_view nodeName, const placement::NodeInfo* requestNode = nullptr);
+  AssumeOutcome assume(const placement::PodInfo& pod, const placement::Resources& requests, std::string_view nodeName,
+                       const placement::NodeInfo* requestNode = nullptr);
 
   // The node a pod is assumed on, if a live ledger entry exists (for tests and debugging).
   std::optional<std::string> assumedNode(std::string_view podKey) const;

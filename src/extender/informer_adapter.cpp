@@ -6,15 +6,21 @@ std::string podKey(const kube::Pod& pod) {
   return ClusterCache::podKey(pod.meta.uid, pod.meta.namespace_, pod.meta.name);
 }
 
-void applyNode(ClusterEvents& sink, const kube::Node& node) { sink.nodeUpserted(node.info); }
+void applyNode(ClusterEvents& sink, const kube::Node& node) {
+  sink.nodeUpserted(node.info);
+}
 
-void deleteNode(ClusterEvents& sink, const kube::Node& node) { sink.nodeDeleted(node.meta.name); }
+void deleteNode(ClusterEvents& sink, const kube::Node& node) {
+  sink.nodeDeleted(node.meta.name);
+}
 
 void applyPod(ClusterEvents& sink, const kube::Pod& pod) {
   sink.podUpserted(podKey(pod), pod.nodeName, pod.terminal(), pod.requests());
 }
 
-void deletePod(ClusterEvents& sink, const kube::Pod& pod) { sink.podDeleted(podKey(pod)); }
+void deletePod(ClusterEvents& sink, const kube::Pod& pod) {
+  sink.podDeleted(podKey(pod));
+}
 
 Status loadList(ClusterEvents& sink, std::string_view json) {
   auto doc = kube::json::parse(json, kube::json::kApiServerLimits);

@@ -14,9 +14,8 @@ ExtenderMetrics::ExtenderMetrics(prometheus::Registry& registry) {
   const std::array<const char*, 2> verbs{"filter", "prioritize"};
   const std::array<const char*, 3> results{"ok", "bad_request", "error"};
   // 25 µs .. 2.5 s: the names-mode answer is expected well under a millisecond, full-Node mode in tens.
-  const prometheus::Histogram::BucketBoundaries buckets{0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                        0.005,    0.01,    0.025,  0.05,    0.1,    0.25,  1,
-                                                        2.5};
+  const prometheus::Histogram::BucketBoundaries buckets{
+      0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5};
   for (std::size_t v = 0; v < verbs.size(); ++v) {
     for (std::size_t r = 0; r < results.size(); ++r) {
       requests_[v][r] = &requests.Add({{"verb", verbs[v]}, {"result", results[r]}});

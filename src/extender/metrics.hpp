@@ -2,17 +2,17 @@
 // The extender's Prometheus metrics. Every series a request can touch is created up front (or once per
 // new rejection reason) so the hot path only increments atomics.
 
-#include <array>
-#include <map>
-#include <mutex>
-#include <string>
-#include <string_view>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
 
 namespace spotfit::extender {
 

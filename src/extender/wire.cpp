@@ -1,29 +1,39 @@
 #include "extender/wire.hpp"
 
-#include <algorithm>
-
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <algorithm>
 
 #include "kube/json.hpp"
 
 namespace spotfit::extender {
 namespace {
 
-Error invalid(std::string message) { return makeError("invalid", std::move(message)); }
+Error invalid(std::string message) {
+  return makeError("invalid", std::move(message));
+}
 
-std::string_view view(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view view(const rapidjson::Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 const char* typeName(const rapidjson::Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
   }
   return "unknown";
 }
@@ -35,8 +45,12 @@ const rapidjson::Value* member(const rapidjson::Value& obj, const char* name) {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void writeKey(Writer& w, std::string_view key) { w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size())); }
-void writeString(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void writeKey(Writer& w, std::string_view key) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+void writeString(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 void writeReasons(Writer& w, const char* key, const std::vector<std::pair<std::string_view, std::string>>& reasons) {
   w.Key(key);
@@ -202,7 +216,8 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
 
   if (haveNames) {
     args.mode = NodeMode::kNames;
-    if (!names->IsArray()) return invalid(std::string("ExtenderArgs.NodeNames must be an array, got ") + typeName(*names));
+    if (!names->IsArray())
+      return invalid(std::string("ExtenderArgs.NodeNames must be an array, got ") + typeName(*names));
     args.nodeNames.reserve(names->Size());
     for (rapidjson::SizeType i = 0; i < names->Size(); ++i) {
       const auto& n = (*names)[i];
@@ -217,10 +232,12 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
 
   args.mode = NodeMode::kObjects;
   args.original_ = body;
-  if (!nodes->IsObject()) return invalid(std::string("ExtenderArgs.Nodes must be a NodeList object, got ") + typeName(*nodes));
+  if (!nodes->IsObject())
+    return invalid(std::string("ExtenderArgs.Nodes must be a NodeList object, got ") + typeName(*nodes));
   const rapidjson::Value* items = member(*nodes, "items");
   if (items == nullptr || items->IsNull()) return args;  // an empty NodeList (Go encodes a nil slice as null)
-  if (!items->IsArray()) return invalid(std::string("ExtenderArgs.Nodes.items must be an array, got ") + typeName(*items));
+  if (!items->IsArray())
+    return invalid(std::string("ExtenderArgs.Nodes.items must be an array, got ") + typeName(*items));
   args.nodeNames.reserve(items->Size());
   args.nodes.reserve(items->Size());
   for (rapidjson::SizeType i = 0; i < items->Size(); ++i) {
@@ -249,8 +266,7 @@ std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& ou
     // A v1.NodeList as Go encodes it, with the passing Node objects echoed as received: kube-scheduler
     // versions differ in whether they look the returned items up by name or use the returned objects
     // themselves (kubernetes/kubernetes#141919), so the objects must be complete.
-    if (!outcome.passed.empty() &&
-        (!RawScanner(args.original_).nodeItems(raw) || raw.size() != args.nodes.size())) {
+    if (!outcome.passed.empty() && (!RawScanner(args.original_).nodeItems(raw) || raw.size() != args.nodes.size())) {
       raw.clear();
     }
     if (!raw.empty()) {

@@ -13,14 +13,14 @@
 // first problem as one line (the handler turns it into HTTP 400). The Pod and Node objects themselves stay
 // RapidJSON values owned by the decoded request so the Kubernetes object decoder reads them in place.
 
+#include <rapidjson/document.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "base/result.hpp"
 
@@ -48,16 +48,16 @@ class ExtenderArgs {
   ExtenderArgs& operator=(const ExtenderArgs&) = delete;
 
   NodeMode mode = NodeMode::kNames;
-  const rapidjson::Value* pod = nullptr;         // the v1.Pod object (never null after a successful decode)
-  std::vector<std::string_view> nodeNames;       // candidate names in request order (both modes)
-  std::vector<const rapidjson::Value*> nodes;    // kObjects only: nodes[i] is the v1.Node named nodeNames[i]
+  const rapidjson::Value* pod = nullptr;       // the v1.Pod object (never null after a successful decode)
+  std::vector<std::string_view> nodeNames;     // candidate names in request order (both modes)
+  std::vector<const rapidjson::Value*> nodes;  // kObjects only: nodes[i] is the v1.Node named nodeNames[i]
 
  private:
   friend Result<ExtenderArgs> decodeExtenderArgs(std::string_view body);
   friend std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& outcome);
-  std::unique_ptr<std::string> buffer_;          // the request body, parsed in place
+  std::unique_ptr<std::string> buffer_;  // the request body, parsed in place
   std::unique_ptr<rapidjson::Document> doc_;
-  std::string_view original_;                    // the caller's body, untouched (objects mode)
+  std::string_view original_;  // the caller's body, untouched (objects mode)
 };
 
 // Decodes and shape-checks an ExtenderArgs body. Errors have code "invalid" and a message such as
@@ -66,10 +66,10 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body);
 
 // What filter decided, in request order. Exactly one of passed/failed/unresolvable holds each name.
 struct FilterOutcome {
-  std::vector<std::size_t> passed;                            // indexes into ExtenderArgs::nodeNames
+  std::vector<std::size_t> passed;                                     // indexes into ExtenderArgs::nodeNames
   std::vector<std::pair<std::string_view, std::string>> failed;        // name, short reason
   std::vector<std::pair<std::string_view, std::string>> unresolvable;  // name, short reason
-  std::string error;                                          // non-empty: the whole call failed
+  std::string error;                                                   // non-empty: the whole call failed
 };
 
 // Encodes an ExtenderFilterResult in the request's mode: NodeNames (names mode) or Nodes with the passing

@@ -10,8 +10,8 @@ const ResourceType kEvents{"", "v1", "events", "Event", true};
 const ResourceType kJobs{"batch", "v1", "jobs", "Job", true};
 const ResourceType kPodDisruptionBudgets{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true};
 const ResourceType kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
-const ResourceType kVerticalPodAutoscalers{"autoscaling.k8s.io", "v1", "verticalpodautoscalers", "VerticalPodAutoscaler",
-                                           true};
+const ResourceType kVerticalPodAutoscalers{"autoscaling.k8s.io", "v1", "verticalpodautoscalers",
+                                           "VerticalPodAutoscaler", true};
 const ResourceType kNodePools{"spotfit.io", "v1alpha1", "spotfitpools", "SpotfitPool", false};
 const ResourceType kMachineDeployments{"cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", true};
 }  // namespace resources
@@ -36,9 +36,12 @@ std::string ResourceType::objectPath(std::string_view ns, std::string_view name)
 
 std::string_view contentType(PatchType t) {
   switch (t) {
-    case PatchType::Merge: return "application/merge-patch+json";
-    case PatchType::Json: return "application/json-patch+json";
-    case PatchType::Strategic: return "application/strategic-merge-patch+json";
+    case PatchType::Merge:
+      return "application/merge-patch+json";
+    case PatchType::Json:
+      return "application/json-patch+json";
+    case PatchType::Strategic:
+      return "application/strategic-merge-patch+json";
   }
   return "application/merge-patch+json";
 }
@@ -55,7 +58,8 @@ const json::Value& WatchEvent::object() const {
   return v != nullptr ? *v : kNull;
 }
 
-Result<int64_t> KubeClient::getScale(const ResourceType& r, std::string_view ns, std::string_view name, Timeout timeout) {
+Result<int64_t> KubeClient::getScale(const ResourceType& r, std::string_view ns, std::string_view name,
+                                     Timeout timeout) {
   GetOptions o;
   o.timeout = timeout;
   o.subresource = "scale";
@@ -101,15 +105,25 @@ bool hasHttp(const Error& e, int status) {
 }
 }  // namespace
 
-bool isNotFound(const Error& e) { return hasCode(e, "NotFound") || hasHttp(e, 404); }
-bool isAlreadyExists(const Error& e) { return hasCode(e, "AlreadyExists"); }
-bool isConflict(const Error& e) { return hasCode(e, "Conflict") || (hasHttp(e, 409) && !isAlreadyExists(e)); }
-bool isGone(const Error& e) { return hasCode(e, "Gone", "Expired") || hasHttp(e, 410); }
-bool isTooManyRequests(const Error& e) { return hasCode(e, "TooManyRequests") || hasHttp(e, 429); }
+bool isNotFound(const Error& e) {
+  return hasCode(e, "NotFound") || hasHttp(e, 404);
+}
+bool isAlreadyExists(const Error& e) {
+  return hasCode(e, "AlreadyExists");
+}
+bool isConflict(const Error& e) {
+  return hasCode(e, "Conflict") || (hasHttp(e, 409) && !isAlreadyExists(e));
+}
+bool isGone(const Error& e) {
+  return hasCode(e, "Gone", "Expired") || hasHttp(e, 410);
+}
+bool isTooManyRequests(const Error& e) {
+  return hasCode(e, "TooManyRequests") || hasHttp(e, 429);
+}
 bool isTransient(const Error& e) {
-  return hasCode(e, "io", "deadline") || isTooManyRequests(e) ||
-         hasCode(e, "InternalError", "ServiceUnavailable") || hasCode(e, "Timeout", "ServerTimeout") ||
-         hasHttp(e, 500) || hasHttp(e, 502) || hasHttp(e, 503) || hasHttp(e, 504);
+  return hasCode(e, "io", "deadline") || isTooManyRequests(e) || hasCode(e, "InternalError", "ServiceUnavailable") ||
+         hasCode(e, "Timeout", "ServerTimeout") || hasHttp(e, 500) || hasHttp(e, 502) || hasHttp(e, 503) ||
+         hasHttp(e, 504);
 }
 
 Error apiError(int status, std::string_view body) {
@@ -121,20 +135,47 @@ Error apiError(int status, std::string_view body) {
   }
   if (reason.empty()) {
     switch (status) {
-      case 400: reason = "BadRequest"; break;
-      case 401: reason = "Unauthorized"; break;
-      case 403: reason = "Forbidden"; break;
-      case 404: reason = "NotFound"; break;
-      case 405: reason = "MethodNotAllowed"; break;
-      case 409: reason = "Conflict"; break;
-      case 410: reason = "Gone"; break;
-      case 415: reason = "UnsupportedMediaType"; break;
-      case 422: reason = "Invalid"; break;
-      case 429: reason = "TooManyRequests"; break;
-      case 500: reason = "InternalError"; break;
-      case 503: reason = "ServiceUnavailable"; break;
-      case 504: reason = "Timeout"; break;
-      default: reason = "HTTP" + std::to_string(status);
+      case 400:
+        reason = "BadRequest";
+        break;
+      case 401:
+        reason = "Unauthorized";
+        break;
+      case 403:
+        reason = "Forbidden";
+        break;
+      case 404:
+        reason = "NotFound";
+        break;
+      case 405:
+        reason = "MethodNotAllowed";
+        break;
+      case 409:
+        reason = "Conflict";
+        break;
+      case 410:
+        reason = "Gone";
+        break;
+      case 415:
+        reason = "UnsupportedMediaType";
+        break;
+      case 422:
+        reason = "Invalid";
+        break;
+      case 429:
+        reason = "TooManyRequests";
+        break;
+      case 500:
+        reason = "InternalError";
+        break;
+      case 503:
+        reason = "ServiceUnavailable";
+        break;
+      case 504:
+        reason = "Timeout";
+        break;
+      default:
+        reason = "HTTP" + std::to_string(status);
     }
   }
   if (message.empty()) {

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "kube/json.hpp"
 #include "base/result.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::kube {
 
@@ -43,7 +43,7 @@ extern const ResourceType kJobs;
 extern const ResourceType kPodDisruptionBudgets;
 extern const ResourceType kLeases;
 extern const ResourceType kVerticalPodAutoscalers;
-extern const ResourceType kNodePools;  // spotfitpools.spotfit.io/v1alpha1, cluster-scoped
+extern const ResourceType kNodePools;           // spotfitpools.spotfit.io/v1alpha1, cluster-scoped
 extern const ResourceType kMachineDeployments;  // cluster.x-k8s.io/v1beta1
 }  // namespace resources
 
@@ -59,9 +59,9 @@ struct ListOptions {
   Timeout timeout = kDefaultTimeout;
   std::string labelSelector;
   std::string fieldSelector;
-  int64_t limit = 0;           // 0 = no limit
-  std::string continueToken;   // from the previous page
-  std::string resourceVersion; // "" = most recent (quorum read); "0" = any cached
+  int64_t limit = 0;            // 0 = no limit
+  std::string continueToken;    // from the previous page
+  std::string resourceVersion;  // "" = most recent (quorum read); "0" = any cached
 };
 
 struct WatchOptions {
@@ -113,8 +113,8 @@ struct EvictionResult {
 
 struct ListPage {
   json::Document doc;
-  std::string resourceVersion;  // of the list (start the watch here)
-  std::string continueToken;    // non-empty when more pages follow
+  std::string resourceVersion;       // of the list (start the watch here)
+  std::string continueToken;         // non-empty when more pages follow
   const json::Value& items() const;  // the "items" array (an empty array when absent)
 };
 

@@ -1,7 +1,5 @@
 #include "kube/config.hpp"
 
-#include "base/base64.hpp"
-
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
@@ -9,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/base64.hpp"
 #include "kube/yaml.hpp"
 
 namespace spotfit::kube {
@@ -22,17 +21,21 @@ Result<std::string> readFile(const std::string& path, size_t maxBytes) {
   char buf[8192];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     out.append(buf, static_cast<size_t>(in.gcount()));
-    if (out.size() > maxBytes) return makeError("invalid", path + " is larger than " + std::to_string(maxBytes) + " bytes");
+    if (out.size() > maxBytes)
+      return makeError("invalid", path + " is larger than " + std::to_string(maxBytes) + " bytes");
   }
   return out;
 }
 
 namespace {
 
-Error bad(const std::string& what) { return makeError("invalid", "kubeconfig: " + what); }
+Error bad(const std::string& what) {
+  return makeError("invalid", "kubeconfig: " + what);
+}
 
 // Finds `name` in a list of {name: x, <field>: {...}} entries over every file (first wins).
-const YAML::Node* findNamed(const std::vector<YAML::Node>& lists, const std::string& name, std::vector<YAML::Node>& keep) {
+const YAML::Node* findNamed(const std::vector<YAML::Node>& lists, const std::string& name,
+                            std::vector<YAML::Node>& keep) {
   for (const auto& list : lists) {
     if (!list || !list.IsSequence()) continue;
     for (const auto& item : list) {
@@ -58,8 +61,8 @@ std::string resolve(const std::string& path, const std::string& baseDir) {
 }
 
 // data (base64) wins over file, as in client-go.
-Result<std::string> dataOrFile(const YAML::Node& n, const char* dataKey, const char* fileKey, const std::string& baseDir,
-                               const std::string& what) {
+Result<std::string> dataOrFile(const YAML::Node& n, const char* dataKey, const char* fileKey,
+                               const std::string& baseDir, const std::string& what) {
   std::string data = scalar(n, dataKey);
   if (!data.empty()) {
     auto d = base::base64Decode(data, base::Base64::kLenient);
@@ -208,14 +211,16 @@ InClusterEnv InClusterEnv::fromEnvironment() {
 
 Result<ClusterConfig> loadInClusterConfig(const InClusterEnv& env) {
   if (env.host.empty() || env.port.empty()) {
-    return makeError("unavailable", "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+    return makeError("unavailable",
+                     "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
   }
   ClusterConfig cfg;
   std::string host = env.host.find(':') != std::string::npos ? "[" + env.host + "]" : env.host;  // IPv6
   cfg.server = "https://" + host + ":" + env.port;
   cfg.tokenFile = env.saDir + "/token";
   auto token = readFile(cfg.tokenFile);
-  if (!token.ok()) return makeError("unavailable", "in-cluster config: cannot read the service account token " + cfg.tokenFile);
+  if (!token.ok())
+    return makeError("unavailable", "in-cluster config: cannot read the service account token " + cfg.tokenFile);
   auto ca = readFile(env.saDir + "/ca.crt");
   if (!ca.ok()) return makeError("unavailable", "in-cluster config: cannot read " + env.saDir + "/ca.crt");
   cfg.caPem = std::move(ca).value();
@@ -245,8 +250,9 @@ Result<ClusterConfig> loadDefaultConfig(const std::string& flag, const std::stri
     std::string p = std::string(home) + "/.kube/config";
     if (fs::exists(p)) return loadKubeconfig({p}, context);
   }
-  return makeError("unavailable",
-                   "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, run in a cluster, or create ~/.kube/config");
+  return makeError(
+      "unavailable",
+      "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, run in a cluster, or create ~/.kube/config");
 }
 
 }  // namespace spotfit::kube

@@ -13,17 +13,17 @@
 namespace spotfit::kube {
 
 struct ClusterConfig {
-  std::string server;  // "https://10.0.0.1:6443" (scheme, host, optional port, optional path prefix)
-  std::string tlsServerName;          // overrides the name used for SNI and certificate verification
+  std::string server;         // "https://10.0.0.1:6443" (scheme, host, optional port, optional path prefix)
+  std::string tlsServerName;  // overrides the name used for SNI and certificate verification
   bool insecureSkipTlsVerify = false;
-  std::string caPem;                  // CA bundle (PEM); empty = the system trust store
-  std::string clientCertPem;          // client certificate chain (PEM)
-  std::string clientKeyPem;           // client private key (PEM)
-  std::string bearerToken;            // static token
-  std::string tokenFile;              // token read from this file and re-read when it changes (rotation)
-  std::string username, password;     // HTTP basic auth (legacy kubeconfigs)
+  std::string caPem;               // CA bundle (PEM); empty = the system trust store
+  std::string clientCertPem;       // client certificate chain (PEM)
+  std::string clientKeyPem;        // client private key (PEM)
+  std::string bearerToken;         // static token
+  std::string tokenFile;           // token read from this file and re-read when it changes (rotation)
+  std::string username, password;  // HTTP basic auth (legacy kubeconfigs)
   std::string defaultNamespace = "default";
-  std::string source;                 // "kubeconfig /path (context x)" or "in-cluster", for logs
+  std::string source;  // "kubeconfig /path (context x)" or "in-cluster", for logs
 };
 
 // Loads one kubeconfig (or several, merged the way kubectl merges $KUBECONFIG: the first file that sets

@@ -7,7 +7,9 @@
 namespace spotfit::kube {
 
 namespace {
-std::string_view typeName(EventType t) { return t == EventType::Warning ? "Warning" : "Normal"; }
+std::string_view typeName(EventType t) {
+  return t == EventType::Warning ? "Warning" : "Normal";
+}
 
 std::string truncate(std::string s, size_t max) {
   if (s.size() <= max) return s;
@@ -90,7 +92,8 @@ bool EventRecorder::allow(const std::string& objectKey) {
 void EventRecorder::handle(const Item& item) {
   const ObjectReference& o = item.object;
   const std::string objectKey = o.kind + "/" + o.namespace_ + "/" + o.name + "/" + o.uid;
-  const std::string key = objectKey + "\x1f" + std::string(typeName(item.type)) + "\x1f" + item.reason + "\x1f" + item.message;
+  const std::string key =
+      objectKey + "\x1f" + std::string(typeName(item.type)) + "\x1f" + item.reason + "\x1f" + item.message;
   const std::string ts = base::formatTime(item.when);
   const auto now = clock_.now();
 
@@ -139,9 +142,8 @@ void EventRecorder::handle(const Item& item) {
                      json::quoted(o.name);
   if (!o.namespace_.empty()) body += R"(,"namespace":)" + json::quoted(o.namespace_);
   if (!o.uid.empty()) body += R"(,"uid":)" + json::quoted(o.uid);
-  body += R"(},"reason":)" + json::quoted(item.reason) + R"(,"message":)" + json::quoted(item.message) +
-          R"(,"type":)" + json::quoted(typeName(item.type)) + R"(,"source":{"component":)" +
-          json::quoted(options_.component);
+  body += R"(},"reason":)" + json::quoted(item.reason) + R"(,"message":)" + json::quoted(item.message) + R"(,"type":)" +
+          json::quoted(typeName(item.type)) + R"(,"source":{"component":)" + json::quoted(options_.component);
   if (!options_.instance.empty()) body += R"(,"host":)" + json::quoted(options_.instance);
   body += R"(},"firstTimestamp":)" + json::quoted(ts) + R"(,"lastTimestamp":)" + json::quoted(ts) +
           R"(,"count":1,"reportingComponent":)" + json::quoted(options_.component) + R"(,"reportingInstance":)" +

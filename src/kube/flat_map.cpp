@@ -1,9 +1,9 @@
 #include "kube/flat_map.hpp"
 
-#include "kube/intern.hpp"
-
 #include <algorithm>
 #include <cstring>
+
+#include "kube/intern.hpp"
 
 namespace spotfit::kube {
 

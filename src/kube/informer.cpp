@@ -4,11 +4,16 @@ namespace spotfit::kube {
 
 std::string_view toString(InformerState s) {
   switch (s) {
-    case InformerState::Starting: return "starting";
-    case InformerState::Synced: return "synced";
-    case InformerState::NotInstalled: return "not installed";
-    case InformerState::Failing: return "failing";
-    case InformerState::Stopped: return "stopped";
+    case InformerState::Starting:
+      return "starting";
+    case InformerState::Synced:
+      return "synced";
+    case InformerState::NotInstalled:
+      return "not installed";
+    case InformerState::Failing:
+      return "failing";
+    case InformerState::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -54,7 +59,8 @@ std::unique_ptr<Informer<Namespace>> makeNamespaceInformer(KubeClient& client, C
                                                std::move(options));
 }
 
-std::unique_ptr<Informer<PodDisruptionBudget>> makePdbInformer(KubeClient& client, Clock& clock, InformerOptions options) {
+std::unique_ptr<Informer<PodDisruptionBudget>> makePdbInformer(KubeClient& client, Clock& clock,
+                                                               InformerOptions options) {
   return std::make_unique<Informer<PodDisruptionBudget>>(client, resources::kPodDisruptionBudgets,
                                                          &decodePodDisruptionBudget, clock, std::move(options));
 }
@@ -74,8 +80,9 @@ std::unique_ptr<Informer<Lease>> makeLeaseInformer(KubeClient& client, Clock& cl
   return std::make_unique<Informer<Lease>>(client, resources::kLeases, &decodeLease, clock, std::move(options));
 }
 
-std::shared_ptr<const VerticalPodAutoscaler> vpaForTarget(const Store<VerticalPodAutoscaler>& store, std::string_view ns,
-                                                          std::string_view kind, std::string_view name) {
+std::shared_ptr<const VerticalPodAutoscaler> vpaForTarget(const Store<VerticalPodAutoscaler>& store,
+                                                          std::string_view ns, std::string_view kind,
+                                                          std::string_view name) {
   auto found = store.byIndex(kIndexTargetRef, ownerKey(ns, kind, name));
   if (found.empty()) return nullptr;
   // Several VPAs for one target is a user error; pick the oldest-named deterministically.

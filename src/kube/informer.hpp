@@ -178,13 +178,16 @@ class Informer final : public InformerBase {
   }
 
   void emitAdd(const T& o) {
-    for (auto& h : handlers_) if (h.onAdd) h.onAdd(o);
+    for (auto& h : handlers_)
+      if (h.onAdd) h.onAdd(o);
   }
   void emitUpdate(const T& a, const T& b) {
-    for (auto& h : handlers_) if (h.onUpdate) h.onUpdate(a, b);
+    for (auto& h : handlers_)
+      if (h.onUpdate) h.onUpdate(a, b);
   }
   void emitDelete(const T& o) {
-    for (auto& h : handlers_) if (h.onDelete) h.onDelete(o);
+    for (auto& h : handlers_)
+      if (h.onDelete) h.onDelete(o);
   }
 
   void apply(Ptr obj) {
@@ -308,7 +311,8 @@ class Informer final : public InformerBase {
       const json::Value* md = json::find(e.object(), "metadata");
       std::string rv;
       if (md != nullptr) {
-        if (const json::Value* r = json::find(*md, "resourceVersion"); r != nullptr && r->IsString()) rv = json::view(*r);
+        if (const json::Value* r = json::find(*md, "resourceVersion"); r != nullptr && r->IsString())
+          rv = json::view(*r);
       }
       if (e.type == WatchEvent::Type::Bookmark) {
         if (!rv.empty()) setRv(rv);
@@ -353,8 +357,8 @@ class Informer final : public InformerBase {
         if (!listed.ok()) {
           if (isNotFound(listed.error())) {
             // The API server does not serve this resource (CRD not installed). Check again later.
-            setState(InformerState::NotInstalled, resource_.plural + "." + resource_.group + " is not installed: " +
-                                                      listed.error().message);
+            setState(InformerState::NotInstalled,
+                     resource_.plural + "." + resource_.group + " is not installed: " + listed.error().message);
             if (!clock_.sleepFor(options_.notInstalledRecheck, st)) break;
             continue;
           }
@@ -415,8 +419,8 @@ class Informer final : public InformerBase {
 // ---------------------------------------------------------------------------------------------------
 // Standard indexes and ready-made informers for the resources spotfit watches.
 inline constexpr std::string_view kIndexNamespace = "namespace";
-inline constexpr std::string_view kIndexNodeName = "node";     // pods by spec.nodeName ("" = unbound)
-inline constexpr std::string_view kIndexOwner = "owner";       // pods/jobs by controller: ownerKey(ns, kind, name)
+inline constexpr std::string_view kIndexNodeName = "node";        // pods by spec.nodeName ("" = unbound)
+inline constexpr std::string_view kIndexOwner = "owner";          // pods/jobs by controller: ownerKey(ns, kind, name)
 inline constexpr std::string_view kIndexTargetRef = "targetRef";  // VPAs by ownerKey(ns, targetRef.kind, name)
 
 // "namespace/Kind/name": the key of the owner and targetRef indexes.
@@ -430,7 +434,8 @@ std::unique_ptr<Informer<Job>> makeJobInformer(KubeClient& client, Clock& clock 
                                                InformerOptions options = {});
 std::unique_ptr<Informer<Namespace>> makeNamespaceInformer(KubeClient& client, Clock& clock = SystemClock::instance(),
                                                            InformerOptions options = {});
-std::unique_ptr<Informer<PodDisruptionBudget>> makePdbInformer(KubeClient& client, Clock& clock = SystemClock::instance(),
+std::unique_ptr<Informer<PodDisruptionBudget>> makePdbInformer(KubeClient& client,
+                                                               Clock& clock = SystemClock::instance(),
                                                                InformerOptions options = {});
 std::unique_ptr<Informer<VerticalPodAutoscaler>> makeVpaInformer(KubeClient& client,
                                                                  Clock& clock = SystemClock::instance(),
@@ -439,8 +444,9 @@ std::unique_ptr<Informer<Lease>> makeLeaseInformer(KubeClient& client, Clock& cl
                                                    InformerOptions options = {});
 
 // The VPA whose targetRef names this workload (e.g. kind "Job"), or nullptr.
-std::shared_ptr<const VerticalPodAutoscaler> vpaForTarget(const Store<VerticalPodAutoscaler>& store, std::string_view ns,
-                                                          std::string_view kind, std::string_view name);
+std::shared_ptr<const VerticalPodAutoscaler> vpaForTarget(const Store<VerticalPodAutoscaler>& store,
+                                                          std::string_view ns, std::string_view kind,
+                                                          std::string_view name);
 // Pods whose controller is the given owner.
 std::vector<std::shared_ptr<const Pod>> podsOwnedBy(const Store<Pod>& store, std::string_view ns, std::string_view kind,
                                                     std::string_view name);

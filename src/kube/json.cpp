@@ -1,10 +1,7 @@
 #include "kube/json.hpp"
 
-#include "base/json_escape.hpp"
-
-#include <rapidjson/error/en.h>
-
 #include <rapidjson/encodedstream.h>
+#include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
@@ -15,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/json_escape.hpp"
+
 namespace spotfit::kube::json {
 
 std::string joinPath(std::string_view path, std::string_view key) {
@@ -24,19 +23,27 @@ std::string joinPath(std::string_view path, std::string_view key) {
   return p;
 }
 
-std::string indexPath(std::string_view path, size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
+std::string indexPath(std::string_view path, size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
 
 namespace {
 
 const char* typeName(const Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "boolean";
-    case rapidjson::kObjectType: return "object";
-    case rapidjson::kArrayType: return "array";
-    case rapidjson::kStringType: return "string";
-    case rapidjson::kNumberType: return "number";
+    case rapidjson::kTrueType:
+      return "boolean";
+    case rapidjson::kObjectType:
+      return "object";
+    case rapidjson::kArrayType:
+      return "array";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return "number";
   }
   return "unknown";
 }
@@ -122,7 +129,8 @@ class BoundedHandler {
   };
 
   bool enter() {
-    if (++depth_ > limits_.maxDepth) return refuse("nested deeper than " + std::to_string(limits_.maxDepth) + " levels");
+    if (++depth_ > limits_.maxDepth)
+      return refuse("nested deeper than " + std::to_string(limits_.maxDepth) + " levels");
     return true;
   }
   bool refuse(std::string why) {
@@ -218,7 +226,9 @@ bool validUtf8(std::string_view s) {
   return true;
 }
 
-std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view view(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 const Value* find(const Value& obj, std::string_view key) {
   if (!obj.IsObject()) return nullptr;

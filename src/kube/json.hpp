@@ -103,8 +103,8 @@ std::string indexPath(std::string_view path, size_t i);
 }  // namespace spotfit::kube::json
 
 // Propagates an Error from a Result-returning expression; binds the value otherwise.
-#define KUBE_TRY(lhs, expr)                 \
-  auto KUBE_CONCAT(_r_, __LINE__) = (expr);        \
+#define KUBE_TRY(lhs, expr)                                                        \
+  auto KUBE_CONCAT(_r_, __LINE__) = (expr);                                        \
   if (!KUBE_CONCAT(_r_, __LINE__).ok()) return KUBE_CONCAT(_r_, __LINE__).error(); \
   lhs = std::move(KUBE_CONCAT(_r_, __LINE__)).value()
 #define KUBE_CONCAT_INNER(a, b) a##b

@@ -18,13 +18,16 @@ std::string defaultIdentity() {
 }
 
 Status validate(const LeaderElectionConfig& c) {
-  if (c.leaseName.empty() || c.leaseNamespace.empty()) return makeError("invalid", "leader election: lease name and namespace are required");
+  if (c.leaseName.empty() || c.leaseNamespace.empty())
+    return makeError("invalid", "leader election: lease name and namespace are required");
   if (c.identity.empty()) return makeError("invalid", "leader election: identity is required");
-  if (c.leaseDuration <= c.renewDeadline) return makeError("invalid", "leader election: leaseDuration must be greater than renewDeadline");
+  if (c.leaseDuration <= c.renewDeadline)
+    return makeError("invalid", "leader election: leaseDuration must be greater than renewDeadline");
   if (c.renewDeadline.count() <= static_cast<int64_t>(1.2 * static_cast<double>(c.retryPeriod.count()))) {
     return makeError("invalid", "leader election: renewDeadline must be greater than retryPeriod*1.2");
   }
-  if (c.retryPeriod <= nanoseconds::zero()) return makeError("invalid", "leader election: retryPeriod must be positive");
+  if (c.retryPeriod <= nanoseconds::zero())
+    return makeError("invalid", "leader election: retryPeriod must be positive");
   return {};
 }
 
@@ -98,8 +101,8 @@ bool LeaderElector::tryAcquireOrRenew() {
       since = observedTime_;
     }
     // Expiry is judged by how long *we* have seen the record unchanged, not by its timestamps.
-    nanoseconds duration = lease->leaseDurationSeconds ? std::chrono::seconds(*lease->leaseDurationSeconds)
-                                                       : config_.leaseDuration;
+    nanoseconds duration =
+        lease->leaseDurationSeconds ? std::chrono::seconds(*lease->leaseDurationSeconds) : config_.leaseDuration;
     if (clock_.now() < since + duration) return false;
   }
   Lease next = *lease;

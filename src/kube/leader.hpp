@@ -77,7 +77,7 @@ class LeaderElector {
   std::atomic<bool> leader_{false};
 
   mutable std::mutex mu_;
-  std::optional<Lease> observed_;  // last lease record seen (or written)
+  std::optional<Lease> observed_;    // last lease record seen (or written)
   Clock::TimePoint observedTime_{};  // when it last changed, on our clock
   std::string observedHolder_;
   std::mt19937_64 rng_{std::random_device{}()};

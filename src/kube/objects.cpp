@@ -10,7 +10,9 @@ using json::Value;
 
 namespace {
 
-bool hasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+bool hasNul(std::string_view s) {
+  return s.find('\0') != std::string_view::npos;
+}
 
 // Reads a string → string object into a FlatMap, keeping keys for which keep(key) holds.
 template <typename Keep>
@@ -25,7 +27,8 @@ Result<FlatMap> stringMap(const Value& obj, std::string_view key, std::string_vi
     if (member.value.IsNull()) continue;
     if (!member.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, key), k), "expected string");
     std::string_view val = json::view(member.value);
-    if (hasNul(k) || hasNul(val)) return json::invalid(json::joinPath(json::joinPath(path, key), k), "contains a NUL character");
+    if (hasNul(k) || hasNul(val))
+      return json::invalid(json::joinPath(json::joinPath(path, key), k), "contains a NUL character");
     entries.emplace_back(k, val);
   }
   return FlatMap::from(std::move(entries));
@@ -200,7 +203,9 @@ Result<LabelSelector> decodeLabelSelector(const Value& v, std::string_view path)
   KUBE_TRY(const Value* ml, json::optObject(v, "matchLabels", path));
   if (ml != nullptr) {
     for (const auto& m : ml->GetObject()) {
-      if (!m.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, "matchLabels"), json::view(m.name)), "expected string");
+      if (!m.value.IsString())
+        return json::invalid(json::joinPath(json::joinPath(path, "matchLabels"), json::view(m.name)),
+                             "expected string");
       sel.matchLabels.emplace_back(json::view(m.name), json::view(m.value));
     }
   }
@@ -229,11 +234,16 @@ Result<LabelSelector> decodeLabelSelector(const Value& v, std::string_view path)
 // ---------------------------------------------------------------------------------------------------
 std::string_view toString(PodPhase p) {
   switch (p) {
-    case PodPhase::Pending: return "Pending";
-    case PodPhase::Running: return "Running";
-    case PodPhase::Succeeded: return "Succeeded";
-    case PodPhase::Failed: return "Failed";
-    case PodPhase::Unknown: break;
+    case PodPhase::Pending:
+      return "Pending";
+    case PodPhase::Running:
+      return "Running";
+    case PodPhase::Succeeded:
+      return "Succeeded";
+    case PodPhase::Failed:
+      return "Failed";
+    case PodPhase::Unknown:
+      break;
   }
   return "Unknown";
 }
@@ -267,7 +277,8 @@ Result<Job> decodeJob(const Value& v) {
     if (tmpl != nullptr) {
       KUBE_TRY(const Value* tmd, json::optObject(*tmpl, "metadata", "spec.template"));
       if (tmd != nullptr) {
-        KUBE_TRY(j.templateLabels, stringMap(*tmd, "labels", "spec.template.metadata", [](std::string_view) { return true; }));
+        KUBE_TRY(j.templateLabels,
+                 stringMap(*tmd, "labels", "spec.template.metadata", [](std::string_view) { return true; }));
         KUBE_TRY(j.templateAnnotations, stringMap(*tmd, "annotations", "spec.template.metadata", keptAnnotation));
       }
     }
@@ -412,7 +423,8 @@ Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const Value& v) {
           pol.containerName = name ? std::string(*name) : std::string("*");
           KUBE_TRY(auto mode, json::optString(c, "mode", p));
           if (mode) {
-            if (*mode != "Auto" && *mode != "Off") return json::invalid(json::joinPath(p, "mode"), "unknown mode \"" + std::string(*mode) + "\"");
+            if (*mode != "Auto" && *mode != "Off")
+              return json::invalid(json::joinPath(p, "mode"), "unknown mode \"" + std::string(*mode) + "\"");
             pol.mode = std::string(*mode);
           }
           KUBE_TRY(pol.minAllowed, quantities(c, "minAllowed", p));

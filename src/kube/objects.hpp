@@ -10,19 +10,19 @@
 // API stability: other modules depend on these types. Changes are additive only.
 
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
+#include "base/time.hpp"
 #include "kube/flat_map.hpp"
 #include "kube/json.hpp"
-#include "base/time.hpp"
 #include "placement/model.hpp"
 #include "placement/quantity.hpp"
-#include "base/result.hpp"
 
 namespace spotfit::kube {
 
@@ -167,7 +167,7 @@ struct Job {
   int64_t failed = 0;
   std::optional<base::WallTime> startTime;
   std::optional<base::WallTime> completionTime;
-  bool complete = false;  // condition Complete=True
+  bool complete = false;         // condition Complete=True
   bool failedCondition = false;  // condition Failed=True
   FlatMap templateLabels;
   FlatMap templateAnnotations;  // filtered like metadata annotations
@@ -202,8 +202,8 @@ Result<PodDisruptionBudget> decodePodDisruptionBudget(const json::Value& v);
 // ---------------------------------------------------------------------------------------------------
 // autoscaling.k8s.io/v1 VerticalPodAutoscaler.
 struct NamedQuantity {
-  std::string resource;  // "cpu", "memory", ...
-  int64_t milli = 0;     // value × 1000 (placement::parseMilli)
+  std::string resource;                                                     // "cpu", "memory", ...
+  int64_t milli = 0;                                                        // value × 1000 (placement::parseMilli)
   placement::QuantityFormat format = placement::QuantityFormat::DecimalSI;  // as written (1Gi: BinarySI)
 };
 using QuantityList = std::vector<NamedQuantity>;
@@ -218,11 +218,11 @@ struct ContainerRecommendation {
 };
 
 struct ContainerResourcePolicy {
-  std::string containerName;      // "*" applies to every container without its own entry
-  std::string mode = "Auto";      // Auto | Off
+  std::string containerName;  // "*" applies to every container without its own entry
+  std::string mode = "Auto";  // Auto | Off
   QuantityList minAllowed;
   QuantityList maxAllowed;
-  std::vector<std::string> controlledResources;  // empty = cpu and memory
+  std::vector<std::string> controlledResources;        // empty = cpu and memory
   std::string controlledValues = "RequestsAndLimits";  // | RequestsOnly
 };
 

@@ -8,8 +8,8 @@
 #include <functional>
 #include <thread>
 
-#include "kube/clock.hpp"
 #include "base/result.hpp"
+#include "kube/clock.hpp"
 
 namespace spotfit::kube {
 

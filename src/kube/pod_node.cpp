@@ -57,7 +57,8 @@ Result<placement::Labels> labelMap(const Value& obj, std::string_view key, std::
   if (m == nullptr) return out;
   for (const auto& member : m->GetObject()) {
     if (member.value.IsNull()) continue;
-    if (!member.value.IsString()) return json::invalid(json::joinPath(json::joinPath(path, key), json::view(member.name)), "expected string");
+    if (!member.value.IsString())
+      return json::invalid(json::joinPath(json::joinPath(path, key), json::view(member.name)), "expected string");
     out.emplace(std::string(json::view(member.name)), std::string(json::view(member.value)));
   }
   return out;
@@ -112,7 +113,8 @@ Result<std::vector<placement::NodeSelectorRequirement>> requirements(const Value
     KUBE_TRY(const Value* vals, json::optArray(e, "values", p));
     if (vals != nullptr) {
       for (rapidjson::SizeType j = 0; j < vals->Size(); ++j) {
-        if (!(*vals)[j].IsString()) return json::invalid(json::indexPath(json::joinPath(p, "values"), j), "expected string");
+        if (!(*vals)[j].IsString())
+          return json::invalid(json::indexPath(json::joinPath(p, "values"), j), "expected string");
         req.values.emplace_back(json::view((*vals)[j]));
       }
     }

@@ -26,7 +26,8 @@ Status RateLimiter::acquire(Clock::TimePoint deadline, std::stop_token stop) {
       return {};
     }
     wait = std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double>((1 - tokens_) / qps_));
-    if (now + wait > deadline) return makeError("deadline", "client-side rate limit: no request slot before the deadline");
+    if (now + wait > deadline)
+      return makeError("deadline", "client-side rate limit: no request slot before the deadline");
     // Reserve the token now; the bucket goes negative and later callers queue behind us.
     tokens_ -= 1;
   }
@@ -118,10 +119,14 @@ bool retryableStatus(int s, bool idempotent) {
 
 std::string_view propagationName(PropagationPolicy p) {
   switch (p) {
-    case PropagationPolicy::Orphan: return "Orphan";
-    case PropagationPolicy::Background: return "Background";
-    case PropagationPolicy::Foreground: return "Foreground";
-    case PropagationPolicy::Default: break;
+    case PropagationPolicy::Orphan:
+      return "Orphan";
+    case PropagationPolicy::Background:
+      return "Background";
+    case PropagationPolicy::Foreground:
+      return "Foreground";
+    case PropagationPolicy::Default:
+      break;
   }
   return "";
 }
@@ -169,7 +174,8 @@ class RestWatchStream final : public WatchStream {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
-RestClient::RestClient(ClusterConfig config, std::shared_ptr<Transport> transport, Clock& clock, RestClientOptions options)
+RestClient::RestClient(ClusterConfig config, std::shared_ptr<Transport> transport, Clock& clock,
+                       RestClientOptions options)
     : config_(std::move(config)),
       transport_(std::move(transport)),
       clock_(clock),
@@ -177,7 +183,8 @@ RestClient::RestClient(ClusterConfig config, std::shared_ptr<Transport> transpor
       limiter_(clock, options_.qps, options_.burst),
       rng_(options_.seed != 0 ? options_.seed : std::random_device{}()) {}
 
-Result<std::unique_ptr<RestClient>> RestClient::create(const ClusterConfig& config, Clock& clock, RestClientOptions options) {
+Result<std::unique_ptr<RestClient>> RestClient::create(const ClusterConfig& config, Clock& clock,
+                                                       RestClientOptions options) {
   auto t = Transport::create(config, options.transport);
   if (!t.ok()) return t.error();
   return std::unique_ptr<RestClient>(new RestClient(config, std::move(t).value(), clock, std::move(options)));
@@ -279,7 +286,8 @@ Result<ListPage> RestClient::list(const ResourceType& r, std::string_view ns, co
   return page;
 }
 
-Result<std::unique_ptr<WatchStream>> RestClient::watch(const ResourceType& r, std::string_view ns, const WatchOptions& o) {
+Result<std::unique_ptr<WatchStream>> RestClient::watch(const ResourceType& r, std::string_view ns,
+                                                       const WatchOptions& o) {
   Query q;
   q.add("watch", "true");
   if (!o.labelSelector.empty()) q.add("labelSelector", o.labelSelector);
@@ -316,8 +324,8 @@ Result<json::Document> RestClient::update(const ResourceType& r, std::string_vie
   return callForObject(writeRequest("PUT", objectTarget(r, ns, name, o), o, body, "application/json"), o.timeout, true);
 }
 
-Result<json::Document> RestClient::patch(const ResourceType& r, std::string_view ns, std::string_view name, PatchType type,
-                                         std::string_view body, const WriteOptions& o) {
+Result<json::Document> RestClient::patch(const ResourceType& r, std::string_view ns, std::string_view name,
+                                         PatchType type, std::string_view body, const WriteOptions& o) {
   HttpRequest req = writeRequest("PATCH", objectTarget(r, ns, name, o), o, body, contentType(type));
   // A merge patch is idempotent; a JSON Patch (add to arrays, test) may not be.
   return callForObject(std::move(req), o.timeout, type != PatchType::Json);

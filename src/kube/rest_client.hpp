@@ -60,11 +60,12 @@ class RestClient final : public KubeClient {
                                              const WatchOptions& o = {}) override;
   Result<json::Document> create(const ResourceType& r, std::string_view ns, std::string_view body,
                                 const WriteOptions& o = {}) override;
-  Result<json::Document> update(const ResourceType& r, std::string_view ns, std::string_view name, std::string_view body,
-                                const WriteOptions& o = {}) override;
+  Result<json::Document> update(const ResourceType& r, std::string_view ns, std::string_view name,
+                                std::string_view body, const WriteOptions& o = {}) override;
   Result<json::Document> patch(const ResourceType& r, std::string_view ns, std::string_view name, PatchType type,
                                std::string_view body, const WriteOptions& o = {}) override;
-  Status remove(const ResourceType& r, std::string_view ns, std::string_view name, const DeleteOptions& o = {}) override;
+  Status remove(const ResourceType& r, std::string_view ns, std::string_view name,
+                const DeleteOptions& o = {}) override;
   Result<EvictionResult> evict(std::string_view ns, std::string_view name, const EvictOptions& o = {}) override;
 
   const ClusterConfig& config() const { return config_; }

@@ -3,8 +3,6 @@
 
 #include "kube/transport.hpp"
 
-#include "base/base64.hpp"
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,8 +11,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
 #include <filesystem>
+
+#include "base/base64.hpp"
 
 namespace spotfit::kube {
 
@@ -68,7 +67,8 @@ Result<Endpoint> parseServer(const std::string& server) {
   }
   if (!hostport.empty() && hostport.front() == '[') {
     size_t close = hostport.find(']');
-    if (close == std::string_view::npos) return makeError("invalid", "bad IPv6 address in server URL \"" + server + "\"");
+    if (close == std::string_view::npos)
+      return makeError("invalid", "bad IPv6 address in server URL \"" + server + "\"");
     e.host = std::string(hostport.substr(1, close - 1));
     if (close + 1 < hostport.size() && hostport[close + 1] == ':') e.port = std::string(hostport.substr(close + 2));
   } else {
@@ -261,7 +261,9 @@ void Transport::Impl::checkin(std::unique_ptr<Connection> c) {
   if (idle.size() < options.maxIdleConnections) idle.push_back(std::move(c));
 }
 
-Transport::Transport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
+Transport::Transport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  impl_->owner = this;
+}
 Transport::~Transport() = default;
 
 Result<std::shared_ptr<Transport>> Transport::create(const ClusterConfig& config, TransportOptions options) {
@@ -326,7 +328,9 @@ void Transport::invalidateToken() {
   impl_->tokenValid = false;
 }
 
-uint64_t Transport::connectionsOpened() const { return impl_->opened.load(); }
+uint64_t Transport::connectionsOpened() const {
+  return impl_->opened.load();
+}
 
 size_t Transport::idleConnections() const {
   std::lock_guard lock(impl_->mu);
@@ -402,7 +406,8 @@ class StreamImpl final : public HttpStream {
         scanned_ = 0;
         return std::optional<std::string>(std::move(line));
       }
-      if (pending_.size() > maxLine_) return makeError("invalid", "watch frame larger than " + std::to_string(maxLine_) + " bytes");
+      if (pending_.size() > maxLine_)
+        return makeError("invalid", "watch frame larger than " + std::to_string(maxLine_) + " bytes");
       auto ec = fill(deadline - std::chrono::steady_clock::now());
       if (ec) return ioError("reading the watch stream", ec);
     }

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "kube/config.hpp"
 #include "base/result.hpp"
+#include "kube/config.hpp"
 
 namespace spotfit::kube {
 

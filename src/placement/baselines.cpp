@@ -123,8 +123,8 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
     for (size_t ti = 0; ti < tmpl.size(); ++ti) {
       const NodeInfo& t = tmpl[ti].node;
       const NodePool& pool = in.pools[tmpl[ti].pool];
-      int64_t headroom = pool.maxNodes < 0 ? std::numeric_limits<int64_t>::max()
-                                           : pool.maxNodes - poolNodes[tmpl[ti].pool];
+      int64_t headroom =
+          pool.maxNodes < 0 ? std::numeric_limits<int64_t>::max() : pool.maxNodes - poolNodes[tmpl[ti].pool];
       // CA's binpacking estimator: pods by descending (cpu/nodeCpu + mem/nodeMem), first fit.
       std::vector<size_t> cand;
       for (size_t pi : rest) {
@@ -141,7 +141,8 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
       headroom = std::min(headroom, byLimits);
       if (cand.empty() || headroom <= 0) continue;
       auto score = [&](size_t pi) {
-        return static_cast<double>(req[pi].cpuMilli) / static_cast<double>(std::max<int64_t>(t.allocatable.cpuMilli, 1)) +
+        return static_cast<double>(req[pi].cpuMilli) /
+                   static_cast<double>(std::max<int64_t>(t.allocatable.cpuMilli, 1)) +
                static_cast<double>(req[pi].memory) / static_cast<double>(std::max<int64_t>(t.allocatable.memory, 1));
       };
       std::stable_sort(cand.begin(), cand.end(), [&](size_t a, size_t b) { return score(a) > score(b); });
@@ -175,8 +176,8 @@ ScaleUpPlan planLeastWaste(const ScaleUpInput& in) {
         availMem += static_cast<double>(n.allocatable.memory);
         usedMem += static_cast<double>(n.requested.memory);
       }
-      double waste = (availCpu > 0 ? (availCpu - usedCpu) / availCpu : 0) +
-                     (availMem > 0 ? (availMem - usedMem) / availMem : 0);
+      double waste =
+          (availCpu > 0 ? (availCpu - usedCpu) / availCpu : 0) + (availMem > 0 ? (availMem - usedMem) / availMem : 0);
       if (waste < bestWaste) {
         bestWaste = waste;
         bestT = ti;
@@ -219,8 +220,8 @@ ScaleUpPlan planFirstFitDecreasing(const ScaleUpInput& in) {
   std::vector<Resources> poolCap = poolCapacities(in);
   struct Claim {
     size_t pool = 0;
-    bool closed = false;     // anti-affinity / spread pod alone
-    Resources reserved;      // the largest candidate, held against the pool limits until launch
+    bool closed = false;  // anti-affinity / spread pod alone
+    Resources reserved;   // the largest candidate, held against the pool limits until launch
     Resources requested;
     std::vector<size_t> pods;
     std::vector<size_t> candidates;  // template indices still holding every pod
@@ -261,7 +262,9 @@ ScaleUpPlan planFirstFitDecreasing(const ScaleUpInput& in) {
       for (size_t ti : c.candidates) c.reserved = Resources::max(c.reserved, tmpl[ti].node.allocatable);
       if (!withinLimits(poolCap[poolIdx] + c.reserved, pool.limits)) {
         // Karpenter holds the largest option against the limit: keep only what fits under it.
-        std::erase_if(c.candidates, [&](size_t ti) { return !withinLimits(poolCap[poolIdx] + tmpl[ti].node.allocatable, pool.limits); });
+        std::erase_if(c.candidates, [&](size_t ti) {
+          return !withinLimits(poolCap[poolIdx] + tmpl[ti].node.allocatable, pool.limits);
+        });
         c.reserved = Resources{};
         for (size_t ti : c.candidates) c.reserved = Resources::max(c.reserved, tmpl[ti].node.allocatable);
         if (c.candidates.empty() || !withinLimits(poolCap[poolIdx] + c.reserved, pool.limits)) continue;

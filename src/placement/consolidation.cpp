@@ -23,9 +23,12 @@ bool selects(const PodDisruptionBudget& pdb, const PodInfo& pod) {
 
 std::string_view toString(ConsolidationKind kind) {
   switch (kind) {
-    case ConsolidationKind::DeleteEmpty: return "delete-empty";
-    case ConsolidationKind::DeleteUnderused: return "delete-underused";
-    case ConsolidationKind::Replace: return "replace";
+    case ConsolidationKind::DeleteEmpty:
+      return "delete-empty";
+    case ConsolidationKind::DeleteUnderused:
+      return "delete-underused";
+    case ConsolidationKind::Replace:
+      return "replace";
   }
   return "delete-empty";
 }
@@ -38,15 +41,20 @@ double ConsolidationPlan::savingsPerHour() const {
 
 namespace {
 
-bool staysWithNode(const PodInfo& p) { return p.ownerKind == "DaemonSet" || p.ownerKind == "Node"; }
+bool staysWithNode(const PodInfo& p) {
+  return p.ownerKind == "DaemonSet" || p.ownerKind == "Node";
+}
 
-bool active(const PodInfo& p) { return p.phase == PodPhase::Pending || p.phase == PodPhase::Running || p.phase == PodPhase::Unknown; }
+bool active(const PodInfo& p) {
+  return p.phase == PodPhase::Pending || p.phase == PodPhase::Running || p.phase == PodPhase::Unknown;
+}
 
 double utilization(const NodeInfo& n) {
   auto ratio = [](int64_t used, int64_t alloc) {
     return alloc > 0 ? static_cast<double>(used) / static_cast<double>(alloc) : 0.0;
   };
-  double u = std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
+  double u =
+      std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
   if (n.allocatable.gpus() > 0) u = std::max(u, ratio(n.requested.gpus(), n.allocatable.gpus()));
   return u;
 }

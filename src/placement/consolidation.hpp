@@ -23,15 +23,15 @@ namespace spotfit::placement {
 struct PodDisruptionBudget {
   std::string namespace_;
   std::string name;
-  Labels matchLabels;  // empty: every pod of the namespace (policy/v1)
+  Labels matchLabels;              // empty: every pod of the namespace (policy/v1)
   int32_t disruptionsAllowed = 0;  // status.disruptionsAllowed
 };
 
 bool selects(const PodDisruptionBudget& pdb, const PodInfo& pod);
 
 struct ConsolidationOptions {
-  double utilizationThreshold = 0.5;      // max(cpu, memory, gpu) requested / allocatable below this is under-used
-  double minReplaceSavingsFraction = 0.1; // replace only when the new offering is this much cheaper
+  double utilizationThreshold = 0.5;       // max(cpu, memory, gpu) requested / allocatable below this is under-used
+  double minReplaceSavingsFraction = 0.1;  // replace only when the new offering is this much cheaper
   bool allowReplace = true;
 };
 
@@ -43,8 +43,8 @@ struct ConsolidationInput {
 };
 
 struct PodMove {
-  size_t pod = 0;    // index into ConsolidationInput::pods
-  std::string to;    // destination node; empty for a Replace action (the pods go to the replacement)
+  size_t pod = 0;  // index into ConsolidationInput::pods
+  std::string to;  // destination node; empty for a Replace action (the pods go to the replacement)
 };
 
 enum class ConsolidationKind { DeleteEmpty, DeleteUnderused, Replace };

@@ -45,16 +45,18 @@ FitVerdict staticCheck(const PodInfo& pod, const NodeInfo& node, bool ignoreUnsc
     if (pod.capacityPolicy == CapacityPolicy::SpotOnly) {
       return reject("on-demand node, workflow over budget: spot only", true);
     }
-    return reject(std::string(toString(node.capacityType)) + " node, pod requires " +
-                      std::string(toString(pod.capacityPolicy)),
-                  true);
+    return reject(
+        std::string(toString(node.capacityType)) + " node, pod requires " + std::string(toString(pod.capacityPolicy)),
+        true);
   }
   return FitVerdict::ok();
 }
 
 }  // namespace
 
-bool staticallyCompatible(const PodInfo& pod, const NodeInfo& node) { return staticCheck(pod, node, false).fits; }
+bool staticallyCompatible(const PodInfo& pod, const NodeInfo& node) {
+  return staticCheck(pod, node, false).fits;
+}
 
 FitVerdict fit(const PodInfo& pod, const NodeInfo& node, const FitOptions& options) {
   return fit(pod, podRequests(pod), node, options);

@@ -10,8 +10,10 @@ bool Toleration::toleratesTaint(const Taint& taint) const {
   if (effect && *effect != taint.effect) return false;
   if (!key.empty() && key != taint.key) return false;
   switch (op) {
-    case TolerationOperator::Equal: return value == taint.value;
-    case TolerationOperator::Exists: return true;
+    case TolerationOperator::Equal:
+      return value == taint.value;
+    case TolerationOperator::Exists:
+      return true;
   }
   return false;
 }
@@ -31,9 +33,12 @@ const Taint* firstUntoleratedTaint(const std::vector<Taint>& taints, const std::
 
 std::string_view toString(TaintEffect effect) {
   switch (effect) {
-    case TaintEffect::NoSchedule: return "NoSchedule";
-    case TaintEffect::PreferNoSchedule: return "PreferNoSchedule";
-    case TaintEffect::NoExecute: return "NoExecute";
+    case TaintEffect::NoSchedule:
+      return "NoSchedule";
+    case TaintEffect::PreferNoSchedule:
+      return "PreferNoSchedule";
+    case TaintEffect::NoExecute:
+      return "NoExecute";
   }
   return "NoSchedule";
 }
@@ -111,12 +116,18 @@ bool matchesAnyTerm(const std::vector<NodeSelectorTerm>& terms, const Labels& la
 
 std::string_view toString(SelectorOperator op) {
   switch (op) {
-    case SelectorOperator::In: return "In";
-    case SelectorOperator::NotIn: return "NotIn";
-    case SelectorOperator::Exists: return "Exists";
-    case SelectorOperator::DoesNotExist: return "DoesNotExist";
-    case SelectorOperator::Gt: return "Gt";
-    case SelectorOperator::Lt: return "Lt";
+    case SelectorOperator::In:
+      return "In";
+    case SelectorOperator::NotIn:
+      return "NotIn";
+    case SelectorOperator::Exists:
+      return "Exists";
+    case SelectorOperator::DoesNotExist:
+      return "DoesNotExist";
+    case SelectorOperator::Gt:
+      return "Gt";
+    case SelectorOperator::Lt:
+      return "Lt";
   }
   return "In";
 }
@@ -131,14 +142,20 @@ std::optional<SelectorOperator> parseSelectorOperator(std::string_view text) {
   return std::nullopt;
 }
 
-std::string_view toString(CapacityType type) { return type == CapacityType::Spot ? "spot" : "on-demand"; }
+std::string_view toString(CapacityType type) {
+  return type == CapacityType::Spot ? "spot" : "on-demand";
+}
 
 std::string_view toString(CapacityPolicy policy) {
   switch (policy) {
-    case CapacityPolicy::SpotPreferred: return "spot-preferred";
-    case CapacityPolicy::Spot: return "spot";
-    case CapacityPolicy::OnDemand: return "on-demand";
-    case CapacityPolicy::SpotOnly: return "spot-only";
+    case CapacityPolicy::SpotPreferred:
+      return "spot-preferred";
+    case CapacityPolicy::Spot:
+      return "spot";
+    case CapacityPolicy::OnDemand:
+      return "on-demand";
+    case CapacityPolicy::SpotOnly:
+      return "spot-only";
   }
   return "spot-preferred";
 }
@@ -159,10 +176,13 @@ std::optional<CapacityPolicy> parseCapacityPolicy(std::string_view text) {
 
 bool allows(CapacityPolicy policy, CapacityType type) {
   switch (policy) {
-    case CapacityPolicy::SpotPreferred: return true;
+    case CapacityPolicy::SpotPreferred:
+      return true;
     case CapacityPolicy::Spot:
-    case CapacityPolicy::SpotOnly: return type == CapacityType::Spot;
-    case CapacityPolicy::OnDemand: return type == CapacityType::OnDemand;
+    case CapacityPolicy::SpotOnly:
+      return type == CapacityType::Spot;
+    case CapacityPolicy::OnDemand:
+      return type == CapacityType::OnDemand;
   }
   return true;
 }

@@ -169,11 +169,11 @@ struct PodInfo {
 
   std::vector<Container> containers;
   std::vector<Container> initContainers;
-  Resources overhead;  // spec.overhead (RuntimeClass)
+  Resources overhead;             // spec.overhead (RuntimeClass)
   Resources overheadRoundedUpBy;  // as Container::requestsRoundedUpBy
   PodLevelRequests podLevel;      // spec.resources.requests (pod-level resources)
 
-  Labels nodeSelector;                                // spec.nodeSelector
+  Labels nodeSelector;                                 // spec.nodeSelector
   std::vector<NodeSelectorTerm> requiredNodeAffinity;  // requiredDuringScheduling terms (ORed)
   std::optional<CapacityType> preferredCapacityType;   // from preferred node affinity; a score hint
   std::vector<Toleration> tolerations;

@@ -19,7 +19,9 @@ struct Parts {
   QuantityFormat format = QuantityFormat::DecimalSI;
 };
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Built with append: GCC 12 at -O3 reports a false -Wrestrict on "literal" + std::string.
 std::string quoted(std::string_view text) {
@@ -60,28 +62,60 @@ Result<Parts> split(std::string_view text) {
   if (suffix.empty()) return p;
   if (suffix.size() == 1) {
     switch (suffix[0]) {
-      case 'n': p.exponent10 = -9; return p;
-      case 'u': p.exponent10 = -6; return p;
-      case 'm': p.exponent10 = -3; return p;
-      case 'k': p.exponent10 = 3; return p;
-      case 'M': p.exponent10 = 6; return p;
-      case 'G': p.exponent10 = 9; return p;
-      case 'T': p.exponent10 = 12; return p;
-      case 'P': p.exponent10 = 15; return p;
-      case 'E': p.exponent10 = 18; return p;
-      default: return invalid(text, "unknown suffix");
+      case 'n':
+        p.exponent10 = -9;
+        return p;
+      case 'u':
+        p.exponent10 = -6;
+        return p;
+      case 'm':
+        p.exponent10 = -3;
+        return p;
+      case 'k':
+        p.exponent10 = 3;
+        return p;
+      case 'M':
+        p.exponent10 = 6;
+        return p;
+      case 'G':
+        p.exponent10 = 9;
+        return p;
+      case 'T':
+        p.exponent10 = 12;
+        return p;
+      case 'P':
+        p.exponent10 = 15;
+        return p;
+      case 'E':
+        p.exponent10 = 18;
+        return p;
+      default:
+        return invalid(text, "unknown suffix");
     }
   }
   if (suffix.size() == 2 && suffix[1] == 'i') {
     p.format = QuantityFormat::BinarySI;
     switch (suffix[0]) {
-      case 'K': p.binaryExponent = 10; return p;
-      case 'M': p.binaryExponent = 20; return p;
-      case 'G': p.binaryExponent = 30; return p;
-      case 'T': p.binaryExponent = 40; return p;
-      case 'P': p.binaryExponent = 50; return p;
-      case 'E': p.binaryExponent = 60; return p;
-      default: return invalid(text, "unknown suffix");
+      case 'K':
+        p.binaryExponent = 10;
+        return p;
+      case 'M':
+        p.binaryExponent = 20;
+        return p;
+      case 'G':
+        p.binaryExponent = 30;
+        return p;
+      case 'T':
+        p.binaryExponent = 40;
+        return p;
+      case 'P':
+        p.binaryExponent = 50;
+        return p;
+      case 'E':
+        p.binaryExponent = 60;
+        return p;
+      default:
+        return invalid(text, "unknown suffix");
     }
   }
   if (suffix[0] == 'e' || suffix[0] == 'E') {
@@ -233,16 +267,26 @@ std::string decimalSuffix(int exponent, QuantityFormat format) {
   if (exponent == 0) return "";
   if (format == QuantityFormat::DecimalSI) {
     switch (exponent) {
-      case -9: return "n";
-      case -6: return "u";
-      case -3: return "m";
-      case 3: return "k";
-      case 6: return "M";
-      case 9: return "G";
-      case 12: return "T";
-      case 15: return "P";
-      case 18: return "E";
-      default: break;
+      case -9:
+        return "n";
+      case -6:
+        return "u";
+      case -3:
+        return "m";
+      case 3:
+        return "k";
+      case 6:
+        return "M";
+      case 9:
+        return "G";
+      case 12:
+        return "T";
+      case 15:
+        return "P";
+      case 18:
+        return "E";
+      default:
+        break;
     }
   }
   std::string s = "e";
@@ -288,11 +332,17 @@ Result<int64_t> parseValue(std::string_view text) {
   return scaled(text, *parts, 0);
 }
 
-std::string formatMilliCpu(int64_t milli) { return formatScaled(milli, -3, QuantityFormat::DecimalSI); }
+std::string formatMilliCpu(int64_t milli) {
+  return formatScaled(milli, -3, QuantityFormat::DecimalSI);
+}
 
-std::string formatDecimal(int64_t value) { return formatScaled(value, 0, QuantityFormat::DecimalSI); }
+std::string formatDecimal(int64_t value) {
+  return formatScaled(value, 0, QuantityFormat::DecimalSI);
+}
 
-std::string formatExponent(int64_t value) { return formatScaled(value, 0, QuantityFormat::DecimalExponent); }
+std::string formatExponent(int64_t value) {
+  return formatScaled(value, 0, QuantityFormat::DecimalExponent);
+}
 
 std::string formatBytes(int64_t bytes) {
   if (bytes > -1024 && bytes < 1024) return formatDecimal(bytes);

@@ -174,8 +174,7 @@ Resources Resources::max(const Resources& a, const Resources& b) {
 }
 
 bool lessOrEqual(const Resources& a, const Resources& b) {
-  if (a.cpuMilli > b.cpuMilli || a.memory > b.memory || a.ephemeralStorage > b.ephemeralStorage ||
-      a.pods > b.pods) {
+  if (a.cpuMilli > b.cpuMilli || a.memory > b.memory || a.ephemeralStorage > b.ephemeralStorage || a.pods > b.pods) {
     return false;
   }
   for (const auto& [name, v] : a.extended) {

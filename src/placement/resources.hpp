@@ -19,8 +19,8 @@ inline constexpr std::string_view kResourceEphemeralStorage = "ephemeral-storage
 inline constexpr std::string_view kResourcePods = "pods";
 inline constexpr std::string_view kResourceNvidiaGpu = "nvidia.com/gpu";
 
-// Whole GPUs or GPU slices: nvidia.com/gpu, nvidia.com/gpu.* (time-sliced), amd.com/gpu, nvidia.com/mig-*. Used for scarce-resource
-// avoidance and GPU bin-packing.
+// Whole GPUs or GPU slices: nvidia.com/gpu, nvidia.com/gpu.* (time-sliced), amd.com/gpu, nvidia.com/mig-*. Used for
+// scarce-resource avoidance and GPU bin-packing.
 bool isGpuResource(std::string_view name);
 
 struct Resources {

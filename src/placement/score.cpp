@@ -69,8 +69,7 @@ int score(const PodInfo& pod, const Resources& req, const NodeInfo& node, const 
   return explainScore(pod, req, node, options).score;
 }
 
-std::vector<RankedNode> rankNodes(const PodInfo& pod, const std::vector<NodeInfo>& nodes,
-                                  const ScoreOptions& options) {
+std::vector<RankedNode> rankNodes(const PodInfo& pod, const std::vector<NodeInfo>& nodes, const ScoreOptions& options) {
   const Resources req = podRequests(pod);
   std::vector<RankedNode> out;
   out.reserve(nodes.size());

@@ -18,8 +18,7 @@ double ScaleUpPlan::newNodesHourlyCost() const {
   return sum;
 }
 
-NodeInfo nodeFromOffering(const NodePool& pool, const InstanceType& type, const Offering& offering,
-                          std::string name) {
+NodeInfo nodeFromOffering(const NodePool& pool, const InstanceType& type, const Offering& offering, std::string name) {
   NodeInfo n;
   n.name = std::move(name);
   n.labels = pool.labels;
@@ -82,10 +81,10 @@ struct Option {
 };
 
 struct Group {
-  size_t rep = 0;          // a pod of the group (all share its constraints)
-  bool isolated = false;   // anti-affinity / topology spread: one pod per new node, no existing nodes
-  bool affinity = false;   // required pod affinity: not planned
-  bool gpu = false;        // some class requests GPUs
+  size_t rep = 0;               // a pod of the group (all share its constraints)
+  bool isolated = false;        // anti-affinity / topology spread: one pod per new node, no existing nodes
+  bool affinity = false;        // required pod affinity: not planned
+  bool gpu = false;             // some class requests GPUs
   std::vector<size_t> options;  // compatible options
   std::vector<size_t> nodes;    // compatible existing nodes
 };
@@ -96,7 +95,7 @@ struct PodClass {
   Resources reqRes;
   std::vector<size_t> pods;  // unplaced pods are pods[0, remaining)
   size_t remaining = 0;
-  double size = 0;  // normalized, for decreasing orders
+  double size = 0;   // normalized, for decreasing orders
   double ratio = 0;  // memory per cpu, for partitioning
 };
 
@@ -591,7 +590,7 @@ class Solver {
     };
     std::vector<size_t> before = earlier;
     std::erase_if(before, exhausted);
-    std::vector<size_t> open;  // nodes of this part that may still take a pod, in opening order
+    std::vector<size_t> open;    // nodes of this part that may still take a pod, in opening order
     std::vector<size_t> opened;  // every node this part opened (later parts may have smaller pods)
     for (size_t ci : order) {
       PodClass& c = classes_[ci];
@@ -616,7 +615,6 @@ class Solver {
     }
     earlier.insert(earlier.end(), opened.begin(), opened.end());
   }
-
 
   std::string noOfferingReason(size_t ci) const {
     const PodClass& c = classes_[ci];
@@ -743,7 +741,8 @@ class Solver {
           for (size_t ci : p.classes) m = std::max(m, classes_[ci].size);
           return m;
         };
-        std::stable_sort(pass.begin(), pass.end(), [&](const Part& a, const Part& b) { return biggest(a) > biggest(b); });
+        std::stable_sort(pass.begin(), pass.end(),
+                         [&](const Part& a, const Part& b) { return biggest(a) > biggest(b); });
         passes.insert(passes.end(), pass.begin(), pass.end());
       }
       std::vector<size_t> earlier;

@@ -28,17 +28,17 @@ struct Offering {
 };
 
 struct InstanceType {
-  std::string name;          // "m5.xlarge"
-  Resources allocatable;     // what pods can use; pods = 0 means 110
-  std::string gpuProduct;    // nvidia.com/gpu.product of its GPUs, empty without GPUs
-  Labels labels;             // extra labels a node of this type carries (zone, arch, ...)
+  std::string name;        // "m5.xlarge"
+  Resources allocatable;   // what pods can use; pods = 0 means 110
+  std::string gpuProduct;  // nvidia.com/gpu.product of its GPUs, empty without GPUs
+  Labels labels;           // extra labels a node of this type carries (zone, arch, ...)
   std::vector<Offering> offerings;
 };
 
 struct NodePool {
   std::string name;
-  Labels labels;               // on every node of the pool
-  std::vector<Taint> taints;   // on every node of the pool
+  Labels labels;              // on every node of the pool
+  std::vector<Taint> taints;  // on every node of the pool
   std::vector<InstanceType> instanceTypes;
   bool allowSpot = true;
   bool allowOnDemand = true;
@@ -49,10 +49,10 @@ struct NodePool {
 };
 
 struct SolverOptions {
-  size_t packingWindow = 0;       // >0: first-fit scans only the last N open nodes of a part (speed)
-  int maxPartitionDepth = 3;      // up to 2^depth instance types per compatibility group
+  size_t packingWindow = 0;          // >0: first-fit scans only the last N open nodes of a part (speed)
+  int maxPartitionDepth = 3;         // up to 2^depth instance types per compatibility group
   bool fillNewNodeLeftovers = true;  // later groups may use spare room on nodes opened for earlier ones
-  bool rightSize = true;          // shrink each new node to the cheapest offering that holds its pods
+  bool rightSize = true;             // shrink each new node to the cheapest offering that holds its pods
 };
 
 struct ScaleUpInput {
@@ -96,8 +96,7 @@ ScaleUpPlan planScaleUp(const ScaleUpInput& input, const SolverOptions& options 
 // instance-type, spotfit.io/node-pool, spotfit.io/capacity-type, karpenter.sh/capacity-type and
 // nvidia.com/gpu.product; pool taints; allocatable (pods defaulted to 110). Providers and the simulator
 // create nodes from it so the extender sees exactly what the solver planned.
-NodeInfo nodeFromOffering(const NodePool& pool, const InstanceType& type, const Offering& offering,
-                          std::string name);
+NodeInfo nodeFromOffering(const NodePool& pool, const InstanceType& type, const Offering& offering, std::string name);
 
 // Lower bound on the hourly cost of running these pods on new nodes: for each resource, the total
 // request × the cheapest price per unit of that resource over all available offerings; the max over

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "placement/model.hpp"
 #include "base/result.hpp"
+#include "placement/model.hpp"
 
 namespace spotfit::scaler {
 
@@ -13,9 +13,9 @@ namespace spotfit::scaler {
 inline constexpr const char* kTaintDisrupting = "spotfit.io/disrupting";
 
 enum class EvictOutcome {
-  Evicted,     // 201: the eviction was accepted (or the pod is already gone)
-  Blocked,     // 429: a PodDisruptionBudget refuses it now; retry later
-  Failed,      // any other error
+  Evicted,  // 201: the eviction was accepted (or the pod is already gone)
+  Blocked,  // 429: a PodDisruptionBudget refuses it now; retry later
+  Failed,   // any other error
 };
 
 struct ObjectRef {

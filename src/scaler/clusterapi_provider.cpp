@@ -1,14 +1,14 @@
 #include "scaler/clusterapi_provider.hpp"
 
-#include "kube/objects.hpp"
 #include "base/time.hpp"
+#include "kube/objects.hpp"
 
 namespace spotfit::scaler {
 
 const kube::ResourceType kMachines{"cluster.x-k8s.io", "v1beta1", "machines", "Machine", true};
 
 Result<ClusterApiProvider::Deployment> ClusterApiProvider::deployment(const std::map<std::string, std::string>& params,
-                                                                     const std::string& pool) {
+                                                                      const std::string& pool) {
   auto ns = params.find("namespace");
   auto md = params.find("machineDeployment");
   if (ns == params.end() || md == params.end() || ns->second.empty() || md->second.empty()) {
@@ -23,13 +23,14 @@ Result<ProviderNode> ClusterApiProvider::create(const NodeRequest& r) {
   auto d = deployment(r.providerParams, r.pool);
   if (!d) return d.error();
   auto replicas = client_.getScale(kube::resources::kMachineDeployments, d->ns, d->name);
-  if (!replicas) return makeError(kErrOther, "clusterapi: reading scale of " + d->ns + "/" + d->name + ": " + replicas.error().message);
+  if (!replicas)
+    return makeError(kErrOther,
+                     "clusterapi: reading scale of " + d->ns + "/" + d->name + ": " + replicas.error().message);
   auto st = client_.setScale(kube::resources::kMachineDeployments, d->ns, d->name, *replicas + 1);
   if (!st) {
     const bool quota = st.error().code == "Forbidden" || st.error().code == "Invalid";
-    return makeError(quota ? kErrQuota : kErrOther,
-                     "clusterapi: scaling " + d->ns + "/" + d->name + " to " + std::to_string(*replicas + 1) + ": " +
-                         st.error().message);
+    return makeError(quota ? kErrQuota : kErrOther, "clusterapi: scaling " + d->ns + "/" + d->name + " to " +
+                                                        std::to_string(*replicas + 1) + ": " + st.error().message);
   }
   return ProviderNode{"", "", r.pool, r.instanceType, r.capacityType, r.zone, clock_.wallNow()};
 }
@@ -56,7 +57,8 @@ Status ClusterApiProvider::remove(const NodeRef& node) {
   auto annotated = client_.patch(kMachines, d->ns, machine, kube::PatchType::Merge,
                                  std::string("{\"metadata\":{\"annotations\":{\"") + kAnnotationDeleteMachine +
                                      "\":\"" + base::formatTime(clock_.wallNow()) + "\"}}}");
-  if (!annotated) return makeError(kErrOther, "clusterapi: annotating Machine " + machine + ": " + annotated.error().message);
+  if (!annotated)
+    return makeError(kErrOther, "clusterapi: annotating Machine " + machine + ": " + annotated.error().message);
   auto replicas = client_.getScale(kube::resources::kMachineDeployments, d->ns, d->name);
   if (!replicas) return makeError(kErrOther, "clusterapi: reading scale: " + replicas.error().message);
   if (*replicas <= 0) return {};
@@ -80,7 +82,8 @@ Result<std::vector<ProviderNode>> ClusterApiProvider::list() {
       p.nodeName = std::string(kube::json::view(*name));
       p.pool = d.pool;
       if (const auto* spec = kube::json::find(m, "spec")) {
-        if (const auto* id = kube::json::find(*spec, "providerID"); id && id->IsString()) p.providerId = kube::json::view(*id);
+        if (const auto* id = kube::json::find(*spec, "providerID"); id && id->IsString())
+          p.providerId = kube::json::view(*id);
       }
       out.push_back(std::move(p));
       return {};

@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "kube/clock.hpp"
 #include "base/duration.hpp"
 #include "base/result.hpp"
+#include "kube/clock.hpp"
 
 namespace spotfit::scaler {
 
@@ -21,7 +21,9 @@ using Duration = std::chrono::milliseconds;
 inline int64_t toEpochMs(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-inline TimePoint fromEpochMs(int64_t ms) { return TimePoint{} + std::chrono::milliseconds(ms); }
+inline TimePoint fromEpochMs(int64_t ms) {
+  return TimePoint{} + std::chrono::milliseconds(ms);
+}
 
 // The one duration grammar (base/duration.hpp) is the scaler's too.
 using base::formatDuration;

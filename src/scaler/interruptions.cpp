@@ -50,8 +50,8 @@ int InterruptionTracker::count(const std::string& pool, const std::string& insta
   prune(now);
   auto it = events_.find(pool);
   if (it == events_.end()) return 0;
-  return static_cast<int>(
-      std::count_if(it->second.begin(), it->second.end(), [&](const Event& e) { return e.instanceType == instanceType; }));
+  return static_cast<int>(std::count_if(it->second.begin(), it->second.end(),
+                                        [&](const Event& e) { return e.instanceType == instanceType; }));
 }
 
 double InterruptionTracker::ratePerHour(const std::string& pool, TimePoint now) const {

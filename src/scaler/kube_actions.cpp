@@ -132,27 +132,29 @@ void KubeClusterActions::event(const ObjectRef& object, const std::string& type,
   if (auto it = aggregates_.find(key); it != aggregates_.end()) {
     it->second.count += 1;
     it->second.last = now;
-    const std::string patch = "{\"count\":" + std::to_string(it->second.count) + ",\"lastTimestamp\":" +
-                              kube::json::quoted(ts) + "}";
+    const std::string patch =
+        "{\"count\":" + std::to_string(it->second.count) + ",\"lastTimestamp\":" + kube::json::quoted(ts) + "}";
     if (client_.patch(kube::resources::kEvents, it->second.namespaceName, it->second.name, kube::PatchType::Merge,
                       patch)) {
       return;
     }
     aggregates_.erase(it);  // the Event expired or was deleted: write a fresh one
   }
-  const std::string name = (object.name.empty() ? std::string("spotfit") : object.name) + "." +
-                           std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()) +
-                           std::to_string(seq_++);
+  const std::string name =
+      (object.name.empty() ? std::string("spotfit") : object.name) + "." +
+      std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()) +
+      std::to_string(seq_++);
   std::string apiVersion = object.kind == "SpotfitPool" ? "spotfit.io/v1alpha1" : "v1";
   std::string body = "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":" + kube::json::quoted(name) +
-                     ",\"namespace\":" + kube::json::quoted(ns) + "},\"involvedObject\":{\"apiVersion\":" +
-                     kube::json::quoted(apiVersion) + ",\"kind\":" + kube::json::quoted(object.kind) +
-                     ",\"name\":" + kube::json::quoted(object.name);
+                     ",\"namespace\":" + kube::json::quoted(ns) +
+                     "},\"involvedObject\":{\"apiVersion\":" + kube::json::quoted(apiVersion) +
+                     ",\"kind\":" + kube::json::quoted(object.kind) + ",\"name\":" + kube::json::quoted(object.name);
   if (!object.namespaceName.empty()) body += ",\"namespace\":" + kube::json::quoted(object.namespaceName);
   if (!object.uid.empty()) body += ",\"uid\":" + kube::json::quoted(object.uid);
   body += "},\"type\":" + kube::json::quoted(type) + ",\"reason\":" + kube::json::quoted(reason) +
-          ",\"message\":" + kube::json::quoted(message.substr(0, 1024)) + ",\"source\":{\"component\":" +
-          kube::json::quoted(component_) + "},\"reportingComponent\":" + kube::json::quoted(component_) +
+          ",\"message\":" + kube::json::quoted(message.substr(0, 1024)) +
+          ",\"source\":{\"component\":" + kube::json::quoted(component_) +
+          "},\"reportingComponent\":" + kube::json::quoted(component_) +
           ",\"firstTimestamp\":" + kube::json::quoted(ts) + ",\"lastTimestamp\":" + kube::json::quoted(ts) +
           ",\"count\":1}";
   if (client_.create(kube::resources::kEvents, ns, body)) aggregates_[key] = {ns, name, 1, now};
@@ -179,26 +181,31 @@ Result<std::optional<std::string>> ConfigMapLedgerStore::loadKey(const char* key
   return std::optional<std::string>(std::string(kube::json::view(*v)));
 }
 
-Result<std::optional<std::string>> ConfigMapLedgerStore::load() { return loadKey(kLedgerKey); }
+Result<std::optional<std::string>> ConfigMapLedgerStore::load() {
+  return loadKey(kLedgerKey);
+}
 
-Result<std::optional<std::string>> ConfigMapLedgerStore::loadScalerState() { return loadKey(kScalerStateKey); }
+Result<std::optional<std::string>> ConfigMapLedgerStore::loadScalerState() {
+  return loadKey(kScalerStateKey);
+}
 
 Status ConfigMapLedgerStore::save(const std::string& json) {
   return writeData(std::string("{\"") + kLedgerKey + "\":" + kube::json::quoted(json) + "}");
 }
 
 Status ConfigMapLedgerStore::saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) {
-  return writeData(std::string("{\"") + kLedgerKey + "\":" + kube::json::quoted(ledgerJson) + ",\"" +
-                   kScalerStateKey + "\":" + kube::json::quoted(stateJson) + "}");
+  return writeData(std::string("{\"") + kLedgerKey + "\":" + kube::json::quoted(ledgerJson) + ",\"" + kScalerStateKey +
+                   "\":" + kube::json::quoted(stateJson) + "}");
 }
 
 Status ConfigMapLedgerStore::writeData(const std::string& data) {
   auto r = client_.patch(kConfigMaps, ns_, name_, kube::PatchType::Merge, "{\"data\":" + data + "}");
   if (r) return {};
   if (!kube::isNotFound(r.error())) return r.error();
-  const std::string body = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":" +
-                           kube::json::quoted(name_) + ",\"namespace\":" + kube::json::quoted(ns_) +
-                           ",\"labels\":{\"app.kubernetes.io/name\":\"spotfit\"}},\"data\":" + data + "}";
+  const std::string body =
+      "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":" + kube::json::quoted(name_) +
+      ",\"namespace\":" + kube::json::quoted(ns_) +
+      ",\"labels\":{\"app.kubernetes.io/name\":\"spotfit\"}},\"data\":" + data + "}";
   auto c = client_.create(kConfigMaps, ns_, body);
   if (!c) return c.error();
   return {};

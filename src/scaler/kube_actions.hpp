@@ -34,8 +34,8 @@ class KubeClusterActions final : public ClusterActions {
 
  private:
   // Applies `edit` to the node's spec.taints and writes it back; retried on conflicts.
-  Status editTaints(const std::string& node, const std::function<bool(kube::json::Value& taints,
-                                                                      kube::json::Document::AllocatorType&)>& edit);
+  Status editTaints(const std::string& node,
+                    const std::function<bool(kube::json::Value& taints, kube::json::Document::AllocatorType&)>& edit);
   kube::KubeClient& client_;
   const kube::Clock& clock_;
   std::string component_, eventNamespace_;

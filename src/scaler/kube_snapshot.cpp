@@ -62,8 +62,10 @@ ClusterSnapshot SnapshotBuilder::take(TimePoint now) {
     auto& p = out.pods[i];
     const std::string& uid = p.info.uid;
     live.insert(uid);
-    if (p.unschedulable) p.unschedulableSince = unschedulableSince_.try_emplace(uid, now).first->second;
-    else unschedulableSince_.erase(uid);
+    if (p.unschedulable)
+      p.unschedulableSince = unschedulableSince_.try_emplace(uid, now).first->second;
+    else
+      unschedulableSince_.erase(uid);
     if (!p.info.nodeName.empty()) {
       // Seen bound at once (e.g. after a restart): the best estimate of binding is the pod's creation.
       TimePoint first = boundAt_.count(uid) ? boundAt_[uid] : (created[i] ? std::min(*created[i], now) : now);

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "kube/objects.hpp"
 #include "base/time.hpp"
+#include "kube/objects.hpp"
 #include "scaler/nodepool.hpp"
 #include "scaler/snapshot.hpp"
 

@@ -2,8 +2,8 @@
 
 #include <sstream>
 
-#include "kube/objects.hpp"
 #include "base/time.hpp"
+#include "kube/objects.hpp"
 #include "placement/quantity.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
@@ -58,19 +58,18 @@ std::string KwokProvider::nodeJson(const NodeRequest& r, bool ready, TimePoint n
   std::string taints;
   for (const auto& t : r.taints) {
     taints += (taints.empty() ? "" : ",") + std::string("{\"key\":") + quoted(t.key) +
-              (t.value.empty() ? "" : ",\"value\":" + quoted(t.value)) + ",\"effect\":" +
-              quoted(placement::toString(t.effect)) + "}";
+              (t.value.empty() ? "" : ",\"value\":" + quoted(t.value)) +
+              ",\"effect\":" + quoted(placement::toString(t.effect)) + "}";
   }
   const std::string res = resourcesJson(r);
-  return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":" + quoted(r.nodeName) +
-         ",\"labels\":{" + labels +
-         "},\"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"" +
+  return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":" + quoted(r.nodeName) + ",\"labels\":{" +
+         labels + "},\"annotations\":{\"kwok.x-k8s.io/node\":\"fake\",\"node.alpha.kubernetes.io/ttl\":\"0\"" +
          (readyAt ? std::string(",") + quoted(kAnnotationKwokReadyAt) + ":" + quoted(base::formatMicroTime(*readyAt))
                   : std::string()) +
          "}},"
-         "\"spec\":{\"providerID\":" + quoted("kwok://" + r.nodeName) + ",\"taints\":[" + taints +
-         "]},\"status\":{\"capacity\":" + res + ",\"allocatable\":" + res +
-         ",\"conditions\":" + conditionsJson(ready, now) +
+         "\"spec\":{\"providerID\":" +
+         quoted("kwok://" + r.nodeName) + ",\"taints\":[" + taints + "]},\"status\":{\"capacity\":" + res +
+         ",\"allocatable\":" + res + ",\"conditions\":" + conditionsJson(ready, now) +
          ",\"nodeInfo\":{\"architecture\":\"amd64\",\"operatingSystem\":\"linux\",\"kubeletVersion\":\"fake\"}}}";
 }
 
@@ -86,14 +85,13 @@ Result<ProviderNode> KwokProvider::create(const NodeRequest& r) {
     auto listed = r.providerParams.find("unavailableOfferings");
     if (unavailable_.count({r.instanceType, r.capacityType}) ||
         (listed != r.providerParams.end() && listedUnavailable(listed->second, r.instanceType, r.capacityType))) {
-      return makeError(kErrInsufficientCapacity, "kwok: no " + std::string(toString(r.capacityType)) +
-                                                     " capacity for " + r.instanceType);
+      return makeError(kErrInsufficientCapacity,
+                       "kwok: no " + std::string(toString(r.capacityType)) + " capacity for " + r.instanceType);
     }
   }
   const TimePoint now = clock_.wallNow();
   const bool readyNow = delay.count() == 0;
-  const std::string body =
-      nodeJson(r, readyNow, now, readyNow ? std::nullopt : std::optional<TimePoint>(now + delay));
+  const std::string body = nodeJson(r, readyNow, now, readyNow ? std::nullopt : std::optional<TimePoint>(now + delay));
   auto created = client_.create(kube::resources::kNodes, "", body);
   if (!created) return makeError(kErrOther, "kwok: creating Node " + r.nodeName + ": " + created.error().message);
   // The status subresource may have dropped the status of the create: write it explicitly.
@@ -159,7 +157,8 @@ Status KwokProvider::remove(const NodeRef& node) {
     readyAt_.erase(node.nodeName);
   }
   auto st = client_.remove(kube::resources::kNodes, "", node.nodeName);
-  if (!st && !kube::isNotFound(st.error())) return makeError(kErrOther, "kwok: deleting Node " + node.nodeName + ": " + st.error().message);
+  if (!st && !kube::isNotFound(st.error()))
+    return makeError(kErrOther, "kwok: deleting Node " + node.nodeName + ": " + st.error().message);
   return {};
 }
 
@@ -176,7 +175,8 @@ Result<std::vector<ProviderNode>> KwokProvider::list() {
     p.pool = node->info.pool;
     p.instanceType = node->info.instanceType;
     p.capacityType = node->info.capacityType;
-    if (auto z = node->info.labels.find("topology.kubernetes.io/zone"); z != node->info.labels.end()) p.zone = z->second;
+    if (auto z = node->info.labels.find("topology.kubernetes.io/zone"); z != node->info.labels.end())
+      p.zone = z->second;
     if (node->meta.creationTimestamp) p.createdAt = *node->meta.creationTimestamp;
     out.push_back(std::move(p));
     return {};
@@ -187,8 +187,10 @@ Result<std::vector<ProviderNode>> KwokProvider::list() {
 
 void KwokProvider::setCapacityUnavailable(const std::string& instanceType, CapacityType type, bool unavailable) {
   std::lock_guard lock(mu_);
-  if (unavailable) unavailable_.insert({instanceType, type});
-  else unavailable_.erase({instanceType, type});
+  if (unavailable)
+    unavailable_.insert({instanceType, type});
+  else
+    unavailable_.erase({instanceType, type});
 }
 
 Status KwokProvider::interrupt(const std::string& nodeName) {
@@ -211,8 +213,9 @@ Status KwokProvider::interrupt(const std::string& nodeName) {
     }
     taints += std::string(taints.empty() ? "" : ",") + "{\"key\":\"" + kKwokInterruptionTaint +
               "\",\"effect\":\"NoSchedule\",\"timeAdded\":" + quoted(base::formatTime(clock_.wallNow())) + "}";
-    auto r = client_.patch(kube::resources::kNodes, "", nodeName, kube::PatchType::Merge,
-                           "{\"metadata\":{\"resourceVersion\":" + quoted(rv) + "},\"spec\":{\"taints\":[" + taints + "]}}");
+    auto r =
+        client_.patch(kube::resources::kNodes, "", nodeName, kube::PatchType::Merge,
+                      "{\"metadata\":{\"resourceVersion\":" + quoted(rv) + "},\"spec\":{\"taints\":[" + taints + "]}}");
     if (r) return {};
     if (!kube::isConflict(r.error())) return r.error();
   }

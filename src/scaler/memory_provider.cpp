@@ -10,15 +10,16 @@ Result<ProviderNode> InMemoryProvider::create(const NodeRequest& request) {
     return createError_;
   }
   if (unavailable_.count({request.instanceType, request.capacityType})) {
-    return makeError(kErrInsufficientCapacity, "no " + std::string(toString(request.capacityType)) +
-                                                   " capacity for " + request.instanceType);
+    return makeError(kErrInsufficientCapacity,
+                     "no " + std::string(toString(request.capacityType)) + " capacity for " + request.instanceType);
   }
   if (quota_ >= 0 && static_cast<int>(nodes_.size()) >= quota_) {
     return makeError(kErrQuota, "node quota of " + std::to_string(quota_) + " reached");
   }
   if (nodes_.count(request.nodeName)) return makeError("conflict", "node " + request.nodeName + " exists");
-  ProviderNode n{request.nodeName, "memory://" + request.nodeName, request.pool, request.instanceType,
-                 request.capacityType, request.zone, clock_.wallNow()};
+  ProviderNode n{request.nodeName,     "memory://" + request.nodeName, request.pool,
+                 request.instanceType, request.capacityType,           request.zone,
+                 clock_.wallNow()};
   nodes_[n.nodeName] = n;
   return n;
 }
@@ -40,11 +41,12 @@ Result<std::vector<ProviderNode>> InMemoryProvider::list() {
   return out;
 }
 
-void InMemoryProvider::setCapacityUnavailable(const std::string& instanceType, CapacityType type,
-                                              bool unavailable) {
+void InMemoryProvider::setCapacityUnavailable(const std::string& instanceType, CapacityType type, bool unavailable) {
   std::lock_guard lock(mu_);
-  if (unavailable) unavailable_.insert({instanceType, type});
-  else unavailable_.erase({instanceType, type});
+  if (unavailable)
+    unavailable_.insert({instanceType, type});
+  else
+    unavailable_.erase({instanceType, type});
 }
 
 void InMemoryProvider::setQuota(int maxNodes) {

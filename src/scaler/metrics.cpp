@@ -4,11 +4,29 @@ namespace spotfit::scaler {
 
 std::vector<std::string> allMetricNames() {
   using namespace metric;
-  return {kNodes,           kDesiredNodes,     kUnschedulablePods, kOldestUnschedulable, kPoolUtilization,
-          kSpotCoolOff,     kInFlightNodes,    kDrains,            kWorkflowCost,        kWorkflowBudget,
-          kNamespaceCost,   kCostPerHour,      kSpotSavings,       kScaleUps,            kScaleUpFailures,
-          kScaleDowns,      kScaleDownFailures, kInterruptions,    kProviderRequests,    kEvictions,
-          kProviderLatency, kOwnerCost,       kUnpricedNodes};
+  return {kNodes,
+          kDesiredNodes,
+          kUnschedulablePods,
+          kOldestUnschedulable,
+          kPoolUtilization,
+          kSpotCoolOff,
+          kInFlightNodes,
+          kDrains,
+          kWorkflowCost,
+          kWorkflowBudget,
+          kNamespaceCost,
+          kCostPerHour,
+          kSpotSavings,
+          kScaleUps,
+          kScaleUpFailures,
+          kScaleDowns,
+          kScaleDownFailures,
+          kInterruptions,
+          kProviderRequests,
+          kEvictions,
+          kProviderLatency,
+          kOwnerCost,
+          kUnpricedNodes};
 }
 
 void ScalerMetrics::observeLatency(MetricLabels labels, double seconds) {

@@ -14,29 +14,29 @@ namespace spotfit::scaler {
 
 namespace metric {
 // Gauges.
-inline constexpr const char* kNodes = "spotfit_scaler_nodes";                        // pool, state, capacity_type
-inline constexpr const char* kDesiredNodes = "spotfit_scaler_desired_nodes";         // pool
+inline constexpr const char* kNodes = "spotfit_scaler_nodes";                 // pool, state, capacity_type
+inline constexpr const char* kDesiredNodes = "spotfit_scaler_desired_nodes";  // pool
 inline constexpr const char* kUnschedulablePods = "spotfit_scaler_unschedulable_pods";
 inline constexpr const char* kOldestUnschedulable = "spotfit_scaler_oldest_unschedulable_pod_seconds";
-inline constexpr const char* kPoolUtilization = "spotfit_scaler_pool_utilization";   // pool, resource
-inline constexpr const char* kSpotCoolOff = "spotfit_scaler_spot_cooloff";           // pool (0/1)
+inline constexpr const char* kPoolUtilization = "spotfit_scaler_pool_utilization";  // pool, resource
+inline constexpr const char* kSpotCoolOff = "spotfit_scaler_spot_cooloff";          // pool (0/1)
 inline constexpr const char* kInFlightNodes = "spotfit_scaler_inflight_nodes";
 inline constexpr const char* kDrains = "spotfit_scaler_drains_in_progress";
-inline constexpr const char* kWorkflowCost = "spotfit_workflow_cost_usd";            // namespace, workflow
-inline constexpr const char* kWorkflowBudget = "spotfit_workflow_budget_usd";        // namespace, workflow
-inline constexpr const char* kNamespaceCost = "spotfit_namespace_cost_usd";          // namespace
-inline constexpr const char* kOwnerCost = "spotfit_owner_cost_usd";                  // namespace, owner
+inline constexpr const char* kWorkflowCost = "spotfit_workflow_cost_usd";      // namespace, workflow
+inline constexpr const char* kWorkflowBudget = "spotfit_workflow_budget_usd";  // namespace, workflow
+inline constexpr const char* kNamespaceCost = "spotfit_namespace_cost_usd";    // namespace
+inline constexpr const char* kOwnerCost = "spotfit_owner_cost_usd";            // namespace, owner
 inline constexpr const char* kUnpricedNodes = "spotfit_scaler_unpriced_nodes";
 inline constexpr const char* kCostPerHour = "spotfit_cost_per_hour_usd";
 inline constexpr const char* kSpotSavings = "spotfit_spot_savings_usd";
 // Counters.
-inline constexpr const char* kScaleUps = "spotfit_scaler_scale_ups_total";                  // pool, capacity_type
-inline constexpr const char* kScaleUpFailures = "spotfit_scaler_scale_up_failures_total";   // pool, reason
-inline constexpr const char* kScaleDowns = "spotfit_scaler_scale_downs_total";              // pool, reason
+inline constexpr const char* kScaleUps = "spotfit_scaler_scale_ups_total";                     // pool, capacity_type
+inline constexpr const char* kScaleUpFailures = "spotfit_scaler_scale_up_failures_total";      // pool, reason
+inline constexpr const char* kScaleDowns = "spotfit_scaler_scale_downs_total";                 // pool, reason
 inline constexpr const char* kScaleDownFailures = "spotfit_scaler_scale_down_failures_total";  // pool, reason
-inline constexpr const char* kInterruptions = "spotfit_scaler_interruptions_total";       // pool, instance_type
-inline constexpr const char* kProviderRequests = "spotfit_scaler_provider_requests_total";  // provider, op, result
-inline constexpr const char* kEvictions = "spotfit_scaler_evictions_total";                 // result
+inline constexpr const char* kInterruptions = "spotfit_scaler_interruptions_total";            // pool, instance_type
+inline constexpr const char* kProviderRequests = "spotfit_scaler_provider_requests_total";     // provider, op, result
+inline constexpr const char* kEvictions = "spotfit_scaler_evictions_total";                    // result
 // Histogram (observations handed over through ScalerMetrics::takeLatencies).
 inline constexpr const char* kProviderLatency = "spotfit_scaler_provider_request_duration_seconds";  // provider, op
 }  // namespace metric

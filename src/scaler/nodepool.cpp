@@ -203,7 +203,9 @@ void parseExtended(Reader& r, const YAML::Node& n, const std::string& path, std:
     const std::string p = path + "." + name;
     // A domain-prefixed name, as Kubernetes requires of extended resources; cpu, memory and gpus have fields.
     if (name.empty() || name.size() > 253 || name.find('/') == std::string::npos || name == "nvidia.com/gpu") {
-      r.issue(it->first, p, "expected a domain-prefixed extended resource name such as nvidia.com/mig-1g.5gb (whole GPUs go in gpus)");
+      r.issue(
+          it->first, p,
+          "expected a domain-prefixed extended resource name such as nvidia.com/mig-1g.5gb (whole GPUs go in gpus)");
       continue;
     }
     if (auto v = r.integer(it->second, p)) out[name] = *v;
@@ -211,8 +213,9 @@ void parseExtended(Reader& r, const YAML::Node& n, const std::string& path, std:
 }
 
 void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, InstanceType& t) {
-  if (!r.map(n, path, {"name", "cpu", "memory", "gpus", "gpuProduct", "gpuMemoryMiB", "extended", "maxPods",
-                       "onDemandPrice", "spotPrice"}))
+  if (!r.map(n, path,
+             {"name", "cpu", "memory", "gpus", "gpuProduct", "gpuMemoryMiB", "extended", "maxPods", "onDemandPrice",
+              "spotPrice"}))
     return;
   for (const char* required : {"name", "cpu", "memory", "onDemandPrice"}) {
     if (!n[required]) r.issue(n, path + "." + required, "required field missing");
@@ -231,24 +234,29 @@ void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, 
 
 // The NodePool spec fields (plus `name` when reading the config file).
 void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool& pool, bool withName) {
-  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones", "labels", "taints", "minNodes",
-                                "maxNodes", "limits", "disruption", "provider"};
+  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones",  "labels",     "taints",
+                                "minNodes",      "maxNodes",      "limits", "disruption", "provider"};
   if (withName) allowed.insert("name");
   if (!r.map(n, path, allowed)) return;
   for (const char* required : {"capacityTypes", "instanceTypes", "provider"}) {
     if (!n[required]) r.issue(n, path + "." + required, "required field missing");
   }
   if (withName) {
-    if (!n["name"]) r.issue(n, path + ".name", "required field missing");
-    else pool.name = r.string(n["name"], path + ".name", true).value_or("");
+    if (!n["name"])
+      r.issue(n, path + ".name", "required field missing");
+    else
+      pool.name = r.string(n["name"], path + ".name", true).value_or("");
   }
   if (auto c = n["capacityTypes"]) {
     r.sequence(c, path + ".capacityTypes", [&](const YAML::Node& e, const std::string& p) {
       auto s = r.string(e, p);
       if (!s) return;
-      if (*s == "spot") pool.capacityTypes.push_back(CapacityType::Spot);
-      else if (*s == "on-demand") pool.capacityTypes.push_back(CapacityType::OnDemand);
-      else r.issue(e, p, "expected spot or on-demand, got \"" + *s + "\"");
+      if (*s == "spot")
+        pool.capacityTypes.push_back(CapacityType::Spot);
+      else if (*s == "on-demand")
+        pool.capacityTypes.push_back(CapacityType::OnDemand);
+      else
+        r.issue(e, p, "expected spot or on-demand, got \"" + *s + "\"");
     });
   }
   if (auto c = n["instanceTypes"]) {
@@ -268,14 +276,18 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
     r.sequence(c, path + ".taints", [&](const YAML::Node& e, const std::string& p) {
       if (!r.map(e, p, {"key", "value", "effect"})) return;
       NodeTaint t;
-      if (!e["key"]) r.issue(e, p + ".key", "required field missing");
-      else t.key = r.string(e["key"], p + ".key", true).value_or("");
+      if (!e["key"])
+        r.issue(e, p + ".key", "required field missing");
+      else
+        t.key = r.string(e["key"], p + ".key", true).value_or("");
       if (e["value"]) t.value = r.string(e["value"], p + ".value").value_or("");
       if (!e["effect"]) {
         r.issue(e, p + ".effect", "required field missing");
       } else if (auto eff = r.string(e["effect"], p + ".effect")) {
-        if (auto parsed = placement::parseTaintEffect(*eff)) t.effect = *parsed;
-        else r.issue(e["effect"], p + ".effect", "expected NoSchedule, PreferNoSchedule or NoExecute");
+        if (auto parsed = placement::parseTaintEffect(*eff))
+          t.effect = *parsed;
+        else
+          r.issue(e["effect"], p + ".effect", "expected NoSchedule, PreferNoSchedule or NoExecute");
       }
       pool.taints.push_back(std::move(t));
     });
@@ -288,28 +300,43 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
       if (c["cpu"]) pool.limits.cpuMilli = r.quantity(c["cpu"], p + ".cpu", true).value_or(0);
       if (c["memory"]) pool.limits.memoryBytes = r.quantity(c["memory"], p + ".memory", false).value_or(0);
       if (c["gpus"]) pool.limits.gpus = r.integer(c["gpus"], p + ".gpus").value_or(0);
-      if (c["costPerHour"]) pool.limits.costPerHour = r.number(c["costPerHour"], p + ".costPerHour", 0, 1e9).value_or(0);
+      if (c["costPerHour"])
+        pool.limits.costPerHour = r.number(c["costPerHour"], p + ".costPerHour", 0, 1e9).value_or(0);
     }
   }
   if (auto c = n["disruption"]) {
     const std::string p = path + ".disruption";
     auto& d = pool.disruption;
-    if (r.map(c, p, {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
-                     "disruptCheckpointedJobs", "drainTimeout"})) {
-      if (c["consolidateAfter"]) d.consolidateAfter = r.duration(c["consolidateAfter"], p + ".consolidateAfter").value_or(d.consolidateAfter);
-      if (c["utilizationThreshold"]) d.utilizationThreshold = r.number(c["utilizationThreshold"], p + ".utilizationThreshold", 0, 1).value_or(d.utilizationThreshold);
-      if (c["unneededTime"]) d.unneededTime = r.duration(c["unneededTime"], p + ".unneededTime").value_or(d.unneededTime);
-      if (c["consolidateUnderused"]) d.consolidateUnderused = r.boolean(c["consolidateUnderused"], p + ".consolidateUnderused").value_or(d.consolidateUnderused);
-      if (c["disruptCheckpointedJobs"]) d.disruptCheckpointedJobs = r.boolean(c["disruptCheckpointedJobs"], p + ".disruptCheckpointedJobs").value_or(false);
-      if (c["drainTimeout"]) d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
+    if (r.map(c, p,
+              {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
+               "disruptCheckpointedJobs", "drainTimeout"})) {
+      if (c["consolidateAfter"])
+        d.consolidateAfter = r.duration(c["consolidateAfter"], p + ".consolidateAfter").value_or(d.consolidateAfter);
+      if (c["utilizationThreshold"])
+        d.utilizationThreshold =
+            r.number(c["utilizationThreshold"], p + ".utilizationThreshold", 0, 1).value_or(d.utilizationThreshold);
+      if (c["unneededTime"])
+        d.unneededTime = r.duration(c["unneededTime"], p + ".unneededTime").value_or(d.unneededTime);
+      if (c["consolidateUnderused"])
+        d.consolidateUnderused =
+            r.boolean(c["consolidateUnderused"], p + ".consolidateUnderused").value_or(d.consolidateUnderused);
+      if (c["disruptCheckpointedJobs"])
+        d.disruptCheckpointedJobs =
+            r.boolean(c["disruptCheckpointedJobs"], p + ".disruptCheckpointedJobs").value_or(false);
+      if (c["drainTimeout"])
+        d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
     }
   }
   if (auto c = n["provider"]) {
     const std::string p = path + ".provider";
     if (r.map(c, p, {"type", "readyTimeout", "parameters"})) {
-      if (!c["type"]) r.issue(c, p + ".type", "required field missing");
-      else pool.provider.type = r.string(c["type"], p + ".type", true).value_or("");
-      if (c["readyTimeout"]) pool.provider.readyTimeout = r.duration(c["readyTimeout"], p + ".readyTimeout").value_or(pool.provider.readyTimeout);
+      if (!c["type"])
+        r.issue(c, p + ".type", "required field missing");
+      else
+        pool.provider.type = r.string(c["type"], p + ".type", true).value_or("");
+      if (c["readyTimeout"])
+        pool.provider.readyTimeout =
+            r.duration(c["readyTimeout"], p + ".readyTimeout").value_or(pool.provider.readyTimeout);
       if (c["parameters"]) pool.provider.parameters = r.stringMap(c["parameters"], p + ".parameters");
     }
   }
@@ -352,8 +379,8 @@ std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::strin
     add(path + ".instanceTypes", "the pool allows spot but no instance type has a spotPrice");
   }
   if (pool.minNodes > pool.maxNodes) {
-    add(path + ".minNodes", "minNodes " + std::to_string(pool.minNodes) + " exceeds maxNodes " +
-                                std::to_string(pool.maxNodes));
+    add(path + ".minNodes",
+        "minNodes " + std::to_string(pool.minNodes) + " exceeds maxNodes " + std::to_string(pool.maxNodes));
   }
   const auto& prov = pool.provider;
   const std::string pp = path + ".provider";
@@ -413,8 +440,10 @@ Result<ParsedNodePool> parseNodePoolObject(std::string_view json) {
     out.pool.generation = g;
   }
   Reader r(out.issues);
-  if (!root["spec"]) r.issue(root, "spec", "required field missing");
-  else parseSpec(r, root["spec"], "spec", out.pool, false);
+  if (!root["spec"])
+    r.issue(root, "spec", "required field missing");
+  else
+    parseSpec(r, root["spec"], "spec", out.pool, false);
   if (out.issues.empty()) out.issues = validateNodePool(out.pool, "spec");
   return out;
 }
@@ -438,12 +467,30 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
   std::vector<ConfigIssue> issues;
   Reader r(issues);
   const std::string base = "scaler";
-  if (r.map(s, base, {"namespace", "batchIdle", "batchMax", "offeringUnavailableFor", "scaleDownCooldown",
-                      "maxParallelDrains", "evictionRetry", "drainFailureBackoff", "interruptionTaints",
-                      "interruption", "ledgerConfigMap", "ledgerFlushInterval", "watchNodePoolObjects",
-                      "nodePools", "ledgerRetention", "ledgerMaxClosedWorkflows", "costSeriesTopWorkflows",
-                      "costSeriesTopOwners", "costSeriesGrace", "priceTable", "ledgerLabel"})) {
-    if (s["namespace"]) cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
+  if (r.map(s, base,
+            {"namespace",
+             "batchIdle",
+             "batchMax",
+             "offeringUnavailableFor",
+             "scaleDownCooldown",
+             "maxParallelDrains",
+             "evictionRetry",
+             "drainFailureBackoff",
+             "interruptionTaints",
+             "interruption",
+             "ledgerConfigMap",
+             "ledgerFlushInterval",
+             "watchNodePoolObjects",
+             "nodePools",
+             "ledgerRetention",
+             "ledgerMaxClosedWorkflows",
+             "costSeriesTopWorkflows",
+             "costSeriesTopOwners",
+             "costSeriesGrace",
+             "priceTable",
+             "ledgerLabel"})) {
+    if (s["namespace"])
+      cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
       if (s[key]) into = r.duration(s[key], base + "." + key).value_or(into);
     };
@@ -455,16 +502,18 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     dur("drainFailureBackoff", cfg.drainFailureBackoff);
     dur("ledgerFlushInterval", cfg.ledgerFlushInterval);
     dur("ledgerRetention", cfg.ledgerRetention);
-    if (s["ledgerRetention"] && (cfg.ledgerRetention < std::chrono::hours(24) ||
-                                 cfg.ledgerRetention > std::chrono::hours(24 * 400))) {
+    if (s["ledgerRetention"] &&
+        (cfg.ledgerRetention < std::chrono::hours(24) || cfg.ledgerRetention > std::chrono::hours(24 * 400))) {
       r.issue(s["ledgerRetention"], base + ".ledgerRetention", "must be between 24h and 400 days (9600h)");
     }
     auto bounded = [&](const char* key, int& into, int64_t max, const char* why) {
       if (!s[key]) return;
       const std::string p = base + "." + key;
       if (auto v = r.integer(s[key], p)) {
-        if (*v > max) r.issue(s[key], p, "must be at most " + std::to_string(max) + " (" + why + ")");
-        else into = static_cast<int>(*v);
+        if (*v > max)
+          r.issue(s[key], p, "must be at most " + std::to_string(max) + " (" + why + ")");
+        else
+          into = static_cast<int>(*v);
       }
     };
     bounded("ledgerMaxClosedWorkflows", cfg.ledgerMaxClosedWorkflows, 5000, "the ledger is one ConfigMap");
@@ -472,7 +521,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
     dur("costSeriesGrace", cfg.costSeriesGrace);
     if (s["ledgerLabel"]) cfg.ledgerLabel = r.string(s["ledgerLabel"], base + ".ledgerLabel").value_or("");
-    if (cfg.ledgerLabel.size() > 317) r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");
+    if (cfg.ledgerLabel.size() > 317)
+      r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");
     if (auto t = s["priceTable"]) {
       const std::string tp = base + ".priceTable";
       if (t.IsSequence() && t.size() > kMaxPriceTableEntries) {
@@ -488,18 +538,26 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
           if (e["zone"]) row.zone = r.string(e["zone"], p + ".zone").value_or("");
           if (e["capacityType"]) {
             auto ct = r.string(e["capacityType"], p + ".capacityType");
-            if (ct && *ct == "spot") row.capacityType = CapacityType::Spot;
-            else if (ct && *ct == "on-demand") row.capacityType = CapacityType::OnDemand;
-            else if (ct) r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got " + *ct);
+            if (ct && *ct == "spot")
+              row.capacityType = CapacityType::Spot;
+            else if (ct && *ct == "on-demand")
+              row.capacityType = CapacityType::OnDemand;
+            else if (ct)
+              r.issue(e["capacityType"], p + ".capacityType", "expected spot or on-demand, got " + *ct);
           }
           if (e["price"]) row.usdPerHour = r.number(e["price"], p + ".price", 0, 1e6).value_or(0);
           cfg.priceTable.push_back(std::move(row));
         });
       }
     }
-    if (s["maxParallelDrains"]) cfg.maxParallelDrains = static_cast<int>(r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
-    if (s["ledgerConfigMap"]) cfg.ledgerConfigMap = r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
-    if (s["watchNodePoolObjects"]) cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);
+    if (s["maxParallelDrains"])
+      cfg.maxParallelDrains = static_cast<int>(
+          r.integer(s["maxParallelDrains"], base + ".maxParallelDrains", 1).value_or(cfg.maxParallelDrains));
+    if (s["ledgerConfigMap"])
+      cfg.ledgerConfigMap =
+          r.string(s["ledgerConfigMap"], base + ".ledgerConfigMap", true).value_or(cfg.ledgerConfigMap);
+    if (s["watchNodePoolObjects"])
+      cfg.watchNodePoolObjects = r.boolean(s["watchNodePoolObjects"], base + ".watchNodePoolObjects").value_or(true);
     if (auto t = s["interruptionTaints"]) {
       cfg.interruptionTaints.clear();
       r.sequence(t, base + ".interruptionTaints", [&](const YAML::Node& e, const std::string& p) {
@@ -509,9 +567,13 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     if (auto i = s["interruption"]) {
       const std::string p = base + ".interruption";
       if (r.map(i, p, {"window", "threshold", "coolOff", "drainDeadline"})) {
-        if (i["window"]) cfg.interruption.window = r.duration(i["window"], p + ".window").value_or(cfg.interruption.window);
-        if (i["threshold"]) cfg.interruption.threshold = static_cast<int>(r.integer(i["threshold"], p + ".threshold", 1).value_or(cfg.interruption.threshold));
-        if (i["coolOff"]) cfg.interruption.coolOff = r.duration(i["coolOff"], p + ".coolOff").value_or(cfg.interruption.coolOff);
+        if (i["window"])
+          cfg.interruption.window = r.duration(i["window"], p + ".window").value_or(cfg.interruption.window);
+        if (i["threshold"])
+          cfg.interruption.threshold =
+              static_cast<int>(r.integer(i["threshold"], p + ".threshold", 1).value_or(cfg.interruption.threshold));
+        if (i["coolOff"])
+          cfg.interruption.coolOff = r.duration(i["coolOff"], p + ".coolOff").value_or(cfg.interruption.coolOff);
         if (i["drainDeadline"]) {
           cfg.interruption.drainDeadline =
               r.duration(i["drainDeadline"], p + ".drainDeadline").value_or(cfg.interruption.drainDeadline);

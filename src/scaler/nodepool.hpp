@@ -60,14 +60,14 @@ struct DisruptionSettings {
   double utilizationThreshold = 0.5;                     // underused below this share of allocatable ...
   Duration unneededTime = std::chrono::minutes(10);      // ... for this long
   bool consolidateUnderused = true;
-  bool disruptCheckpointedJobs = false;  // may running Job pods with a checkpoint preStop be evicted
+  bool disruptCheckpointedJobs = false;              // may running Job pods with a checkpoint preStop be evicted
   Duration drainTimeout = std::chrono::minutes(10);  // PDB refusals are retried until this deadline
 };
 
 struct ProviderSettings {
-  std::string type;                                   // kwok | clusterapi | memory
-  Duration readyTimeout = std::chrono::minutes(5);   // a node not Ready by then marks its offering unavailable
-  std::map<std::string, std::string> parameters;      // provider-specific (kwok readyDelay, clusterapi ...)
+  std::string type;                                 // kwok | clusterapi | memory
+  Duration readyTimeout = std::chrono::minutes(5);  // a node not Ready by then marks its offering unavailable
+  std::map<std::string, std::string> parameters;    // provider-specific (kwok readyDelay, clusterapi ...)
 };
 
 struct NodePool {
@@ -99,7 +99,7 @@ struct ParsedNodePool {
   NodePool pool;
   std::vector<ConfigIssue> issues;  // empty = valid
   bool valid() const { return issues.empty(); }
-  std::string summary() const;      // issues joined with "; " (for conditions and events)
+  std::string summary() const;  // issues joined with "; " (for conditions and events)
 };
 
 // A NodePool object as the API server returns it (JSON). Invalid specs come back with issues, not errors;
@@ -113,7 +113,7 @@ struct ScalerConfig {
   Duration offeringUnavailableFor = std::chrono::minutes(3);
   Duration scaleDownCooldown = std::chrono::minutes(5);  // no scale-down in a pool this long after a scale-up
   int maxParallelDrains = 3;
-  Duration evictionRetry = std::chrono::seconds(5);      // between retries of a PDB-refused eviction
+  Duration evictionRetry = std::chrono::seconds(5);  // between retries of a PDB-refused eviction
   Duration drainFailureBackoff = std::chrono::minutes(5);
   std::vector<std::string> interruptionTaints = defaultInterruptionTaints();
   InterruptionPolicy interruption;

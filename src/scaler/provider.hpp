@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "placement/model.hpp"
 #include "base/result.hpp"
+#include "placement/model.hpp"
 #include "scaler/duration.hpp"
 
 namespace spotfit::scaler {

@@ -1,14 +1,13 @@
 #include "scaler/scaler.hpp"
 
-#include "base/json_escape.hpp"
-#include "base/time.hpp"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
 #include <sstream>
 
+#include "base/json_escape.hpp"
+#include "base/time.hpp"
 #include "placement/budget.hpp"
 #include "placement/cost.hpp"
 #include "scaler/duration.hpp"
@@ -22,7 +21,9 @@ constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
 // Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
 constexpr int kMaxPlanAttempts = 6;
 
-double seconds(TimePoint::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(TimePoint::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 std::string base36(uint64_t v) {
   const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -51,9 +52,15 @@ std::optional<placement::BudgetRule> budgetOf(const placement::PodInfo& pod) {
   return rule.ok() ? *rule : std::nullopt;
 }
 
-ObjectRef podRef(const placement::PodInfo& p) { return {"Pod", p.namespace_, p.name, p.uid}; }
-ObjectRef nodeRef(const std::string& n) { return {"Node", "", n, ""}; }
-ObjectRef poolRef(const std::string& n) { return {"SpotfitPool", "", n, ""}; }
+ObjectRef podRef(const placement::PodInfo& p) {
+  return {"Pod", p.namespace_, p.name, p.uid};
+}
+ObjectRef nodeRef(const std::string& n) {
+  return {"Node", "", n, ""};
+}
+ObjectRef poolRef(const std::string& n) {
+  return {"SpotfitPool", "", n, ""};
+}
 
 // Why this pod keeps its node from being removed by consolidation, or empty.
 std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {
@@ -72,7 +79,9 @@ std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {
 // Highest share of allocatable that requests use over cpu, memory and GPUs.
 double utilization(const placement::NodeInfo& n) {
   double u = 0;
-  auto share = [](int64_t used, int64_t cap) { return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0; };
+  auto share = [](int64_t used, int64_t cap) {
+    return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0;
+  };
   u = std::max(u, share(n.requested.cpuMilli, n.allocatable.cpuMilli));
   u = std::max(u, share(n.requested.memory, n.allocatable.memory));
   u = std::max(u, share(n.requested.gpus(), n.allocatable.gpus()));
@@ -83,10 +92,14 @@ double utilization(const placement::NodeInfo& n) {
 
 const char* toString(DrainReason r) {
   switch (r) {
-    case DrainReason::Empty: return "empty";
-    case DrainReason::Underused: return "underused";
-    case DrainReason::Replaced: return "replaced";
-    case DrainReason::Interrupted: break;
+    case DrainReason::Empty:
+      return "empty";
+    case DrainReason::Underused:
+      return "underused";
+    case DrainReason::Replaced:
+      return "replaced";
+    case DrainReason::Interrupted:
+      break;
   }
   return "interrupted";
 }
@@ -199,7 +212,9 @@ const Scaler::PoolState* Scaler::validPool(const std::string& name) const {
   return &it->second;
 }
 
-NodeProvider* Scaler::providerFor(const NodePool& pool) { return providers_ ? providers_(pool) : nullptr; }
+NodeProvider* Scaler::providerFor(const NodePool& pool) {
+  return providers_ ? providers_(pool) : nullptr;
+}
 
 Status Scaler::loadLedger() {
   if (!store_) return {};
@@ -275,7 +290,8 @@ double Scaler::workflowSpend(const std::string& ns, const std::string& workflow)
 }
 
 std::string Scaler::newNodeName(const std::string& pool, TimePoint now) {
-  auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  auto ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   return pool + "-" + base36(ms) + base36(nameCounter_++);
 }
 
@@ -302,7 +318,8 @@ Status Scaler::timedRemove(NodeProvider& p, const NodePool& pool, const NodeRef&
 ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
   const TimePoint now = clock_.wallNow();
   std::erase_if(deleted_, [&](const std::string& n) {
-    return std::none_of(snapshot.nodes.begin(), snapshot.nodes.end(), [&](const ClusterNode& c) { return c.info.name == n; });
+    return std::none_of(snapshot.nodes.begin(), snapshot.nodes.end(),
+                        [&](const ClusterNode& c) { return c.info.name == n; });
   });
   Index idx(snapshot, deleted_);
   ReconcileResult out;
@@ -344,7 +361,8 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
     const ClusterNode* match = nullptr;
     for (const auto& [name, node] : idx.nodes) {
       if (inFlight_.count(name) || node->info.pool != it->second.pool ||
-          node->info.instanceType != it->second.instanceType || node->created < it->second.createdAt - std::chrono::seconds(1)) {
+          node->info.instanceType != it->second.instanceType ||
+          node->created < it->second.createdAt - std::chrono::seconds(1)) {
         continue;
       }
       if (!match || node->created < match->created) match = node;
@@ -403,18 +421,17 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
       }
     }
     if (initialized) {
-      log("node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " +
-          std::string(toString(f.capacityType)) + ") initialized after " +
-          formatDuration(std::chrono::duration_cast<Duration>(now - f.createdAt)));
+      log("node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " + std::string(toString(f.capacityType)) +
+          ") initialized after " + formatDuration(std::chrono::duration_cast<Duration>(now - f.createdAt)));
       it = inFlight_.erase(it);
       continue;
     }
     auto ps = pools_.find(f.pool);
     Duration timeout = ps != pools_.end() ? ps->second.pool.provider.readyTimeout : std::chrono::minutes(5);
     if (now - f.createdAt >= timeout) {
-      const std::string why = n == idx.nodes.end()     ? "never registered"
-                              : !n->second->ready      ? "not Ready"
-                                                       : "ready but " + missing + " not advertised";
+      const std::string why = n == idx.nodes.end() ? "never registered"
+                              : !n->second->ready  ? "not Ready"
+                                                   : "ready but " + missing + " not advertised";
       unavailable_.mark({f.pool, f.instanceType, f.capacityType, f.zone}, now, "node " + f.name + " " + why);
       metrics_.inc(metric::kScaleUpFailures, {{"pool", f.pool}, {"reason", "not_ready"}});
       log("scale-up: node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " +
@@ -454,8 +471,8 @@ void Scaler::handleInterruptions(const Index& idx, TimePoint now, bool& replan) 
          "interruption notice (" + notice->key + "): replacement requested, pods are being evicted");
     if (coolOff) {
       log("interruption: pool " + pool + " had " + std::to_string(interruptions_.count(pool, now)) +
-          " interruptions within " + formatDuration(config_.interruption.window) + "; new capacity goes on-demand for " +
-          formatDuration(config_.interruption.coolOff));
+          " interruptions within " + formatDuration(config_.interruption.window) +
+          "; new capacity goes on-demand for " + formatDuration(config_.interruption.coolOff));
       emit(poolRef(pool), "Warning", "SpotCoolOff",
            std::to_string(interruptions_.count(pool, now)) + " spot interruptions within " +
                formatDuration(config_.interruption.window) + "; launching on-demand for " +
@@ -728,9 +745,8 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
       ps.lastScaleUp = now;
       ++created;
       metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});
-      log("scale-up: created " + name + " (" + offering + ", " +
-          std::to_string(type->price(pn.capacityType)) + " USD/h) for " + std::to_string(pn.podKeys.size()) +
-          " pod(s)");
+      log("scale-up: created " + name + " (" + offering + ", " + std::to_string(type->price(pn.capacityType)) +
+          " USD/h) for " + std::to_string(pn.podKeys.size()) + " pod(s)");
     }
     for (const auto& [key, node] : plan.onExisting) {
       auto p = byKey.find(key);
@@ -776,8 +792,8 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
     const auto& name = nodeEntry.first;  // not structured bindings: clang 14 (fuzz build) cannot capture them
     const auto& node = nodeEntry.second;
     const PoolState* ps = validPool(node->info.pool);
-    const bool beingReplaced = std::any_of(replacing_.begin(), replacing_.end(),
-                                           [&](const auto& kv) { return kv.second == name; });
+    const bool beingReplaced =
+        std::any_of(replacing_.begin(), replacing_.end(), [&](const auto& kv) { return kv.second == name; });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
         !node->ready || beingReplaced || replacing_.count(name)) {
       emptySince_.erase(name);
@@ -792,7 +808,8 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
       // only since the last of them finished (first seen finished), not since it was last seen empty.
       if (auto podsIt = idx.podsByNode.find(name); podsIt != idx.podsByNode.end()) {
         for (const auto* p : podsIt->second) {
-          if (isFinished(p->info) && p->finishedAt != TimePoint{}) it->second = std::max(it->second, std::min(p->finishedAt, now));
+          if (isFinished(p->info) && p->finishedAt != TimePoint{})
+            it->second = std::max(it->second, std::min(p->finishedAt, now));
         }
       }
       underusedSince_.erase(name);
@@ -968,8 +985,8 @@ int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const In
     if (!type || !provider) continue;
     auto zone = node.info.labels.find(kLabelZone);
     const std::string z = zone != node.info.labels.end() ? zone->second
-                          : ps.pool.zones.empty()         ? ""
-                                                          : ps.pool.zones.front();
+                          : ps.pool.zones.empty()        ? ""
+                                                         : ps.pool.zones.front();
     const std::string name = newNodeName(ps.pool.name, now);
     NodeTemplate tmpl = nodeTemplate(ps.pool, *type, a.replacementCapacityType, z, name);
     auto r = timedCreate(*provider, ps.pool, tmpl.request);
@@ -1018,7 +1035,8 @@ int Scaler::progressDrains(const Index& idx, TimePoint now, std::optional<TimePo
     const bool interruptedPastNotice = d.reason == DrainReason::Interrupted && now >= d.deadline;
     if (gone || pods.empty() || interruptedPastNotice) {
       if (!ps) {  // not ours to delete: drained, the owner (or the cloud) removes it
-        log("drain: node " + d.node + " drained (" + toString(d.reason) + "); not managed by a node pool, left in place");
+        log("drain: node " + d.node + " drained (" + toString(d.reason) +
+            "); not managed by a node pool, left in place");
         it = drains_.erase(it);
         continue;
       }
@@ -1150,8 +1168,8 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
         auto it = labels.find(k);
         return it == labels.end() ? std::string("(none)") : it->second;
       };
-      log("ledger: node " + node + " has no price (instance type " + label(placement::kLabelInstanceType) +
-          ", zone " + label(kLabelTopologyZone) + "): its pods are not charged; add it to scaler.priceTable");
+      log("ledger: node " + node + " has no price (instance type " + label(placement::kLabelInstanceType) + ", zone " +
+          label(kLabelTopologyZone) + "): its pods are not charged; add it to scaler.priceTable");
     }
   }
   std::erase_if(unpricedLogged_, [&](const std::string& node) { return !unpriced.count(node); });
@@ -1224,8 +1242,10 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
       if (node->info.pool != name || inFlight_.count(nodeName)) continue;
       std::string state = "ready";
       auto d = drains_.find(nodeName);
-      if (d != drains_.end()) state = d->second.reason == DrainReason::Interrupted ? "interrupted" : "draining";
-      else if (!node->ready) state = "launching";
+      if (d != drains_.end())
+        state = d->second.reason == DrainReason::Interrupted ? "interrupted" : "draining";
+      else if (!node->ready)
+        state = "launching";
       states[{state, std::string(toString(node->info.capacityType))}] += 1;
       if (state == "ready") {
         ++ready;
@@ -1268,9 +1288,10 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
              "\",\"observedGeneration\":" + std::to_string(ps.pool.generation) + "}";
     };
     std::ostringstream o;
-    o << "{\"observedGeneration\":" << ps.pool.generation << ",\"nodes\":{\"total\":"
-      << (ready + launching + draining + interrupted) << ",\"ready\":" << ready << ",\"launching\":" << launching
-      << ",\"draining\":" << draining << ",\"interrupted\":" << interrupted << "},\"desiredNodes\":" << desired;
+    o << "{\"observedGeneration\":" << ps.pool.generation
+      << ",\"nodes\":{\"total\":" << (ready + launching + draining + interrupted) << ",\"ready\":" << ready
+      << ",\"launching\":" << launching << ",\"draining\":" << draining << ",\"interrupted\":" << interrupted
+      << "},\"desiredNodes\":" << desired;
     if (ps.lastScaleUp != TimePoint{}) o << ",\"lastScaleUpTime\":\"" << base::formatTime(ps.lastScaleUp) << "\"";
     if (ps.lastScaleDown != TimePoint{}) o << ",\"lastScaleDownTime\":\"" << base::formatTime(ps.lastScaleDown) << "\"";
     o << ",\"interruptionRatePerHour\":" << interruptions_.ratePerHour(name, now);
@@ -1283,8 +1304,10 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
     std::string status = o.str();
     if (status != ps.lastStatus) {
       auto st = actions_.updateNodePoolStatus(name, status);
-      if (st) ps.lastStatus = std::move(status);
-      else log("nodepool " + name + ": status update failed: " + st.error().message);
+      if (st)
+        ps.lastStatus = std::move(status);
+      else
+        log("nodepool " + name + ": status update failed: " + st.error().message);
     }
   }
 

@@ -36,8 +36,8 @@ struct InFlightNode {
   std::string name, pool, instanceType, zone;
   CapacityType capacityType = CapacityType::OnDemand;
   TimePoint createdAt{};
-  placement::NodeInfo model;                 // the node as it will be once initialized
-  std::set<std::string> extendedRequested;   // extended resources its pods asked for; must be advertised
+  placement::NodeInfo model;                // the node as it will be once initialized
+  std::set<std::string> extendedRequested;  // extended resources its pods asked for; must be advertised
   std::vector<std::string> podKeys;
   bool providerNamed = false;  // the provider picks the Node name: claim the first new node of the pool
 };
@@ -158,16 +158,16 @@ class Scaler {
   UnavailableOfferings unavailable_;
   InterruptionTracker interruptions_;
   CostLedger ledger_;
-  PriceTable prices_;                      // nodes no pool prices
-  std::set<std::string> unpricedLogged_;   // unpriced nodes already logged (only those still unpriced)
-  size_t unpricedNodes_ = 0;               // nodes running pods whose price is unknown, last pass
+  PriceTable prices_;                     // nodes no pool prices
+  std::set<std::string> unpricedLogged_;  // unpriced nodes already logged (only those still unpriced)
+  size_t unpricedNodes_ = 0;              // nodes running pods whose price is unknown, last pass
   ScalerMetrics metrics_;
 
   std::map<std::string, InFlightNode> inFlight_;
   std::map<std::string, Drain> drains_;
-  std::set<std::string> interrupted_;                 // nodes whose notice was handled
-  std::set<std::string> deleted_;                     // Node objects we deleted that the snapshot still shows
-  std::map<std::string, std::string> replacing_;       // replacement node -> node it replaces
+  std::set<std::string> interrupted_;             // nodes whose notice was handled
+  std::set<std::string> deleted_;                 // Node objects we deleted that the snapshot still shows
+  std::map<std::string, std::string> replacing_;  // replacement node -> node it replaces
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker

@@ -1,7 +1,5 @@
 #include "server/certgen.hpp"
 
-#include "base/base64.hpp"
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -16,6 +14,8 @@
 #include <iterator>
 #include <memory>
 #include <string_view>
+
+#include "base/base64.hpp"
 
 namespace spotfit::server {
 

@@ -52,5 +52,4 @@ Status writeClientCertificate(const ClientCert& cert, const std::string& dir, co
 // Reads ca.crt and ca.key from `dir` (as writeCertificates left them) to sign more certificates.
 Result<std::pair<std::string, std::string>> readCa(const std::string& dir);
 
-
 }  // namespace spotfit::server

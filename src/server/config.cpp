@@ -1,7 +1,5 @@
 #include "server/config.hpp"
 
-#include "base/duration.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -9,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/duration.hpp"
 #include "yaml/bounded.hpp"
 
 namespace spotfit::server::config {

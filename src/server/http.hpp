@@ -27,8 +27,12 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 
-  static Response json(int status, std::string body) { return Response{status, "application/json", std::move(body), {}}; }
-  static Response text(int status, std::string body) { return Response{status, "text/plain; charset=utf-8", std::move(body), {}}; }
+  static Response json(int status, std::string body) {
+    return Response{status, "application/json", std::move(body), {}};
+  }
+  static Response text(int status, std::string body) {
+    return Response{status, "text/plain; charset=utf-8", std::move(body), {}};
+  }
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -41,8 +45,8 @@ class Router {
 
   struct Match {
     const Handler* handler = nullptr;
-    std::string route;           // metrics label
-    bool pathKnown = false;      // true when the path exists for another method (405 instead of 404)
+    std::string route;       // metrics label
+    bool pathKnown = false;  // true when the path exists for another method (405 instead of 404)
   };
   Match find(std::string_view method, std::string_view path) const;
 

@@ -1,7 +1,5 @@
 #include "server/log.hpp"
 
-#include "base/json_escape.hpp"
-
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -13,6 +11,8 @@
 #include <cstdio>
 #include <ctime>
 #include <vector>
+
+#include "base/json_escape.hpp"
 
 namespace spotfit::server {
 

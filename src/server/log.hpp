@@ -38,7 +38,6 @@ struct Field {
       : key(std::move(k)), json(std::to_string(v)) {}
 };
 
-
 // "trace" | "debug" | "info" | "warn" | "error" | "off".
 Result<spdlog::level::level_enum> parseLogLevel(std::string_view name);
 

@@ -1,6 +1,6 @@
-#include "server/http.hpp"
-
 #include <exception>
+
+#include "server/http.hpp"
 
 namespace spotfit::server {
 

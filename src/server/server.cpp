@@ -1,7 +1,5 @@
 #include "server/server.hpp"
 
-#include "base/time.hpp"
-
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <prometheus/counter.h>
@@ -39,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/time.hpp"
 #include "server/tls.hpp"
 
 namespace spotfit::server {
@@ -62,7 +61,7 @@ const prometheus::Histogram::BucketBoundaries& latencyBuckets() {
 // The `method` label of spotfit_http_requests_total: the methods HTTP defines, anything else "other".
 // Never the client's own spelling: every distinct label value is a series kept (and scraped) forever.
 std::string methodLabel(std::string_view method) {
-  static constexpr std::array<std::string_view, 9> kKnown{"GET",    "HEAD",    "POST",    "PUT",  "DELETE",
+  static constexpr std::array<std::string_view, 9> kKnown{"GET",   "HEAD",    "POST",    "PUT",  "DELETE",
                                                           "PATCH", "OPTIONS", "CONNECT", "TRACE"};
   for (std::string_view k : kKnown) {
     if (method == k) return std::string(k);
@@ -120,7 +119,7 @@ struct Server::Impl {
   prometheus::Gauge* certExpiry = nullptr;
   prometheus::Counter* httpsEvicted = nullptr;  // idle connections closed to make room for a new one
   prometheus::Counter* plainEvicted = nullptr;
-  prometheus::Gauge* handlerQueue = nullptr;    // HTTPS requests waiting for a handler thread
+  prometheus::Gauge* handlerQueue = nullptr;  // HTTPS requests waiting for a handler thread
   prometheus::Counter* handlerQueueTimeouts = nullptr;
 
   std::atomic<size_t> httpsConns{0};
@@ -162,7 +161,8 @@ struct Server::Impl {
         log(logger ? std::move(logger) : makeNullLogger("server")),
         registry(reg ? std::move(reg) : std::make_shared<prometheus::Registry>()) {
     auto handlerError = [this](const Request& req, std::string_view what) {
-      log.error("handler failed", {{"method", req.method}, {"path", req.path}, {"remote", req.remote}, {"error", what}});
+      log.error("handler failed",
+                {{"method", req.method}, {"path", req.path}, {"remote", req.remote}, {"error", what}});
     };
     router.setErrorLog(handlerError);
     plain.setErrorLog(handlerError);
@@ -210,8 +210,9 @@ struct Server::Impl {
                       .Add({});
     auto& evicted = prometheus::BuildCounter()
                         .Name("spotfit_http_connections_evicted_total")
-                        .Help("Idle connections closed to make room for a new one at the listener's or the "
-                              "peer's connection cap")
+                        .Help(
+                            "Idle connections closed to make room for a new one at the listener's or the "
+                            "peer's connection cap")
                         .Register(*registry);
     httpsEvicted = &evicted.Add({{"listener", "https"}});
     plainEvicted = &evicted.Add({{"listener", "http"}});
@@ -222,8 +223,9 @@ struct Server::Impl {
                         .Add({});
     handlerQueueTimeouts = &prometheus::BuildCounter()
                                 .Name("spotfit_http_handler_queue_timeouts_total")
-                                .Help("HTTPS requests answered 503 because no handler thread took them within "
-                                      "limits.handlerQueueTimeout")
+                                .Help(
+                                    "HTTPS requests answered 503 because no handler thread took them within "
+                                    "limits.handlerQueueTimeout")
                                 .Register(*registry)
                                 .Add({});
   }
@@ -307,8 +309,9 @@ struct Server::Impl {
         CertificateInfo info = certs->info();
         certReloads->Add({{"result", "loaded"}}).Increment();
         certExpiry->Set(static_cast<double>(std::chrono::system_clock::to_time_t(info.notAfter)));
-        log.info("tls certificate reloaded",
-                 {{"subject", info.subject}, {"notAfter", base::formatTime(info.notAfter)}, {"certFile", certs->certFile()}});
+        log.info("tls certificate reloaded", {{"subject", info.subject},
+                                              {"notAfter", base::formatTime(info.notAfter)},
+                                              {"certFile", certs->certFile()}});
         return CertReload::Reloaded;
       }
       case CertificateStore::PollResult::Rejected:
@@ -600,9 +603,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         self->impl_.handlerQueue->Decrement();
         if (Clock::now() - queued > self->limits().handlerQueueTimeout) {
           self->impl_.handlerQueueTimeouts->Increment();
-          Response busy = Response::text(503, "server busy: no handler free within " +
-                                                  std::to_string(self->limits().handlerQueueTimeout.count()) +
-                                                  " ms; retry\n");
+          Response busy =
+              Response::text(503, "server busy: no handler free within " +
+                                      std::to_string(self->limits().handlerQueueTimeout.count()) + " ms; retry\n");
           busy.headers.emplace_back("Retry-After", "1");
           self->impl_.observe(kListener, route, req.method, busy.status, 0);
           asio::post(self->stream_.get_executor(),
@@ -634,9 +637,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                   {"remote", remote_}});
     }
     if constexpr (Tls) {
-      asio::post(stream_.get_executor(), [self = this->shared_from_this(), resp = std::move(resp), keepAlive]() mutable {
-        self->send(std::move(resp), keepAlive);
-      });
+      asio::post(stream_.get_executor(), [self = this->shared_from_this(), resp = std::move(resp),
+                                          keepAlive]() mutable { self->send(std::move(resp), keepAlive); });
     } else {
       send(std::move(resp), keepAlive);
     }
@@ -728,7 +730,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool first_ = true;
   bool closeAfter_ = false;
   bool clientVerified_ = false;  // the client presented a certificate that verified against clientAuth.caFile
-  bool waking_ = false;  // drain() cancelled the idle read; onFirstBytes decides between answer and close
+  bool waking_ = false;          // drain() cancelled the idle read; onFirstBytes decides between answer and close
 };
 
 // An over-cap connection: answered `503 Service Unavailable` + `Retry-After: 1` + `Connection: close`
@@ -1123,12 +1125,10 @@ Status Server::start() {
                            {"addr", I.cfg.metricsAddr},
                            {"port", I.plainPort},
                            {"paths", "/metrics /healthz /readyz"}});
-  I.log.info(
-      "server started",
-      {{"threads", n},
-       {"handlerThreads", handlerThreads},
-       {"maxConnections", I.cfg.limits.maxConnections},
-       {"maxBodyBytes", I.cfg.limits.maxBodyBytes}});
+  I.log.info("server started", {{"threads", n},
+                                {"handlerThreads", handlerThreads},
+                                {"maxConnections", I.cfg.limits.maxConnections},
+                                {"maxBodyBytes", I.cfg.limits.maxBodyBytes}});
   return {};
 }
 

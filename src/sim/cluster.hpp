@@ -6,19 +6,18 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "kube/clock.hpp"
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
-#include <memory>
-#include <set>
-
 #include "placement/solver.hpp"
-#include "kube/clock.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -62,10 +61,10 @@ struct EventLater {
 // they form the scheduler's and the solver's equivalence class).
 struct PodClass {
   placement::PodInfo info;
-  placement::Resources requests;  // podRequests(info), after right-sizing
-  placement::Resources usage;     // what the pod actually uses
-  bool checkpointHook = false;    // a preStop checkpoint hook runs on eviction
-  bool checkpointed = false;      // ... and the program resumes from it
+  placement::Resources requests;       // podRequests(info), after right-sizing
+  placement::Resources usage;          // what the pod actually uses
+  bool checkpointHook = false;         // a preStop checkpoint hook runs on eviction
+  bool checkpointed = false;           // ... and the program resumes from it
   std::vector<std::string> mutations;  // what the webhook changed, for the report
 };
 
@@ -145,7 +144,7 @@ struct Node {
   Millis launchedAt = 0, readyAt = -1, goneAt = -1, lastChange = 0;
   Millis emptySince = 0;
   Millis unneededSince = -1;  // CA scale-down bookkeeping
-  bool willFail = false;       // the cloud has no capacity: never becomes Ready
+  bool willFail = false;      // the cloud has no capacity: never becomes Ready
   bool billed = true;
   bool draining = false;
   bool noticed = false;  // spot interruption notice received
@@ -261,7 +260,7 @@ class Cluster {
   std::set<Millis> reconcileAt_;  // reconciles already queued
   int64_t reconciles_ = 0;
   std::map<std::tuple<std::string, std::string, bool>, uint32_t> offeringByName_;  // (pool, type, spot)
-  std::map<std::string, uint32_t> nodeIndex_;  // node name -> index
+  std::map<std::string, uint32_t> nodeIndex_;                                      // node name -> index
 
   // Metrics.
   StrategyResult result_;

@@ -115,8 +115,8 @@ void Cluster::caScaleUp() {
     // least-waste: unused fraction of cpu plus unused fraction of memory on the new nodes.
     double cpuCap = static_cast<double>(o.templ.allocatable.cpuMilli * opt.nodes);
     double memCap = static_cast<double>(o.templ.allocatable.memory * opt.nodes);
-    opt.waste = (cpuCap - static_cast<double>(used.cpuMilli)) / cpuCap +
-                (memCap - static_cast<double>(used.memory)) / memCap;
+    opt.waste =
+        (cpuCap - static_cast<double>(used.cpuMilli)) / cpuCap + (memCap - static_cast<double>(used.memory)) / memCap;
     opt.priority = o.spot ? 1 : 0;
     options.push_back(opt);
   }
@@ -148,7 +148,9 @@ void Cluster::caScaleDown() {
       continue;
     }
     const pl::Resources& a = n.info.allocatable;
-    auto frac = [](int64_t used, int64_t cap) { return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0; };
+    auto frac = [](int64_t used, int64_t cap) {
+      return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0;
+    };
     double util = std::max(frac(n.info.requested.cpuMilli, a.cpuMilli), frac(n.info.requested.memory, a.memory));
     if (a.gpus() > 0) util = frac(n.info.requested.gpus(), a.gpus());
     if (util >= ca.scaleDownUtilization) {

@@ -20,7 +20,9 @@ namespace pl = spotfit::placement;
 
 namespace {
 
-double hours(Millis ms) { return static_cast<double>(ms) / static_cast<double>(kHour); }
+double hours(Millis ms) {
+  return static_cast<double>(ms) / static_cast<double>(kHour);
+}
 
 Percentiles summarize(std::vector<double> v) {
   Percentiles p;
@@ -151,8 +153,8 @@ Status checkPlaceable(const Workload& w, const StrategyConfig& s) {
       auto admitted = admitPod(w, s, wf, job, ann);
       if (!admitted)
         return makeError("invalid", w.source + ":" + std::to_string(job.line) + ": workflows[" + std::to_string(i) +
-                                        "].jobs[" + std::to_string(k) + "]: admission refused the pod: " +
-                                        admitted.error().message);
+                                        "].jobs[" + std::to_string(k) +
+                                        "]: admission refused the pod: " + admitted.error().message);
       const PodClass& cls = *admitted;
       std::string why;
       bool ok = false;
@@ -197,7 +199,9 @@ Cluster::Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed) : w_
   setupSeries();
 }
 
-void Cluster::push(Millis t, EvType type, uint32_t a, uint32_t b) { events_.push(Event{t, seq_++, type, a, b}); }
+void Cluster::push(Millis t, EvType type, uint32_t a, uint32_t b) {
+  events_.push(Event{t, seq_++, type, a, b});
+}
 
 void Cluster::buildOfferings() {
   offerings_ = offeringsFor(w_, s_);
@@ -248,7 +252,8 @@ void Cluster::buildArrivals() {
   // Arrival events in time order (ties by workflow order) so sequence numbers are deterministic.
   std::vector<uint32_t> order(runs_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return runs_[a].arrival < runs_[b].arrival; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return runs_[a].arrival < runs_[b].arrival; });
   for (uint32_t i : order) push(runs_[i].arrival, EvType::Arrival, i);
   result_.workflows = static_cast<int64_t>(runs_.size());
   if (!runs_.empty()) firstArrival_ = runs_[order.front()].arrival;
@@ -380,7 +385,9 @@ void Cluster::startJob(uint32_t jobIndex) {
   for (int64_t i = 0; i < n; ++i) createTask(jobIndex);
 }
 
-const JobSpec& Cluster::jobSpec(const JobRun& job) const { return w_.workflows[runs_[job.run].spec].jobs[job.spec]; }
+const JobSpec& Cluster::jobSpec(const JobRun& job) const {
+  return w_.workflows[runs_[job.run].spec].jobs[job.spec];
+}
 
 void Cluster::createTask(uint32_t jobIndex) {
   JobRun& job = jobs_[jobIndex];
@@ -399,8 +406,8 @@ void Cluster::createTask(uint32_t jobIndex) {
       ms = static_cast<double>(spec.duration.a);
       break;
     case DurationDist::Kind::Uniform:
-      ms = static_cast<double>(spec.duration.a) +
-           rng.uniform() * static_cast<double>(spec.duration.b - spec.duration.a);
+      ms =
+          static_cast<double>(spec.duration.a) + rng.uniform() * static_cast<double>(spec.duration.b - spec.duration.a);
       break;
     case DurationDist::Kind::LogNormal:
       ms = rng.lognormal(static_cast<double>(spec.duration.a), static_cast<double>(spec.duration.b));
@@ -472,8 +479,10 @@ void Cluster::evict(uint32_t taskIndex, bool interruption, bool immediate) {
   Millis kept = static_cast<Millis>(std::llround(static_cast<double>(progress) * (1.0 - lost)));
   t.done += kept;
   result_.workLostHours += hours(progress - kept);
-  if (interruption) ++result_.podsInterrupted;
-  else ++result_.podsEvicted;
+  if (interruption)
+    ++result_.podsInterrupted;
+  else
+    ++result_.podsEvicted;
   ++t.attempt;  // invalidates the pending TaskFinish
   t.state = TaskState::Terminating;
   Millis grace = (cls.checkpointHook && !immediate) ? w_.checkpoint.saveTime : 0;
@@ -511,7 +520,8 @@ void Cluster::bind(uint32_t taskIndex, uint32_t nodeIndex) {
   t.costRate = pl::podCostRateOnNode(cls.requests, n.info);
   --pendingCount_;
   ++runningCount_;
-  if (t.unschedulableSince >= 0) scaleUpLatencies_.push_back(static_cast<double>(now_ - t.unschedulableSince) / kSecond);
+  if (t.unschedulableSince >= 0)
+    scaleUpLatencies_.push_back(static_cast<double>(now_ - t.unschedulableSince) / kSecond);
   push(t.runStart + (t.work - t.done), EvType::TaskFinish, taskIndex, t.attempt);
 }
 
@@ -610,8 +620,8 @@ uint32_t Cluster::launchNode(uint32_t offeringIndex, bool forceAvailable, const 
   }
   if (!nodes_[idx].willFail) {
     Rng rng(mixKeys(seed_, mixKeys(stableHash("node"), nodes_[idx].seq)));
-    Millis delay = w_.provisioning.delay +
-                   static_cast<Millis>(rng.uniform() * static_cast<double>(w_.provisioning.jitter));
+    Millis delay =
+        w_.provisioning.delay + static_cast<Millis>(rng.uniform() * static_cast<double>(w_.provisioning.jitter));
     nodes_[idx].interruptDraw = rng.uniformPositive();
     push(now_ + delay, EvType::NodeReady, idx);
   }
@@ -686,8 +696,10 @@ void Cluster::nodeGone(uint32_t idx, bool evictNow) {
     std::vector<uint32_t> victims = nodes_[idx].tasks;
     for (uint32_t t : victims) {
       Task& task = tasks_[t];
-      if (task.state == TaskState::Running) evict(t, nodes_[idx].noticed, /*immediate=*/true);
-      else if (task.state == TaskState::Terminating) podTerminated(t);
+      if (task.state == TaskState::Running)
+        evict(t, nodes_[idx].noticed, /*immediate=*/true);
+      else if (task.state == TaskState::Terminating)
+        podTerminated(t);
     }
   }
   Node& n = nodes_[idx];
@@ -730,7 +742,9 @@ void Cluster::touchNode(uint32_t idx) {
   if (n.state == NodeState::Ready && now_ > n.lastChange) {
     double h = hours(now_ - n.lastChange);
     const pl::Resources& a = n.info.allocatable;
-    auto frac = [](int64_t used, int64_t cap) { return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0; };
+    auto frac = [](int64_t used, int64_t cap) {
+      return cap > 0 ? static_cast<double>(used) / static_cast<double>(cap) : 0.0;
+    };
     cpuAlloc_.add(frac(n.info.requested.cpuMilli, a.cpuMilli), h);
     memAlloc_.add(frac(n.info.requested.memory, a.memory), h);
     cpuUse_.add(frac(n.usage.cpuMilli, a.cpuMilli), h);
@@ -891,7 +905,8 @@ void Cluster::finish(Millis end) {
   for (const auto& [k, v] : lostBy)
     result_.lostReasons.push_back(k + ": " + std::to_string(v) + " task(s) unfinished at " + formatDuration(end));
   for (const WorkflowRun& run : runs_) result_.byWorkflow[w_.workflows[run.spec].name].runs++;
-  result_.costPerWorkflowUsd = result_.workflows > 0 ? result_.totalCostUsd / static_cast<double>(result_.workflows) : 0;
+  result_.costPerWorkflowUsd =
+      result_.workflows > 0 ? result_.totalCostUsd / static_cast<double>(result_.workflows) : 0;
   result_.idleCostUsd = std::max(0.0, result_.totalCostUsd - attributedTotal_);
   result_.spotShare = totalCpuHours_ > 0 ? spotCpuHours_ / totalCpuHours_ : 0;
   result_.cpuAllocation = cpuAlloc_.summary();

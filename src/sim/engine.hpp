@@ -58,7 +58,7 @@ struct StrategyResult {
   // Cost.
   double totalCostUsd = 0;
   double spotCostUsd = 0;
-  double idleCostUsd = 0;  // node cost no pod paid for
+  double idleCostUsd = 0;         // node cost no pod paid for
   double costPerWorkflowUsd = 0;  // total cost / workflows that arrived
   double spotShare = 0;           // share of vCPU-hours on spot nodes
   double nodeHours = 0;
@@ -67,13 +67,13 @@ struct StrategyResult {
   // Utilization over Ready node-hours (fractions 0..1).
   Percentiles cpuAllocation, memoryAllocation;  // requests / allocatable
   Percentiles cpuUsage, memoryUsage;            // actual usage / allocatable
-  double cpuAllocatedAtLeast85 = 0;  // share of Ready node-hours with >= 85% of cpu requested
+  double cpuAllocatedAtLeast85 = 0;             // share of Ready node-hours with >= 85% of cpu requested
   double memoryAllocatedAtLeast85 = 0;
 
   // Work.
   int64_t workflows = 0, workflowsCompleted = 0;
   int64_t tasks = 0, tasksCompleted = 0, tasksLost = 0;
-  int64_t duplicateCompletions = 0;  // invariant: always 0
+  int64_t duplicateCompletions = 0;      // invariant: always 0
   std::vector<std::string> lostReasons;  // one line per lost task group, for the report
   Percentiles workflowCompletion;        // seconds, arrival -> last task done
   double makespanSeconds = 0;            // first arrival -> last workflow done

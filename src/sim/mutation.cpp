@@ -151,7 +151,8 @@ std::map<std::string, std::string> stringMap(const json::Value* obj) {
   std::map<std::string, std::string> out;
   if (!obj || !obj->IsObject()) return out;
   for (auto it = obj->MemberBegin(); it != obj->MemberEnd(); ++it)
-    if (it->name.IsString() && it->value.IsString()) out[std::string(json::view(it->name))] = std::string(json::view(it->value));
+    if (it->name.IsString() && it->value.IsString())
+      out[std::string(json::view(it->name))] = std::string(json::view(it->value));
   return out;
 }
 
@@ -247,7 +248,9 @@ Status readBack(const json::Document& doc, const wh::WebhookConfig& cfg, const w
 
 }  // namespace
 
-bool usesWebhook(const StrategyConfig& s) { return s.spot || s.rightSize || s.checkpointHooks; }
+bool usesWebhook(const StrategyConfig& s) {
+  return s.spot || s.rightSize || s.checkpointHooks;
+}
 
 Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
                           const std::map<std::string, std::string>& ann) {

@@ -1,7 +1,5 @@
 #include "sim/report.hpp"
 
-#include "base/json_escape.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +7,8 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+
+#include "base/json_escape.hpp"
 
 namespace spotfit::sim {
 
@@ -22,21 +22,36 @@ std::string fixed(double v, int decimals) {
   return o.str();
 }
 
-std::string pct(double fraction) { return fixed(fraction * 100.0, 1) + "%"; }
+std::string pct(double fraction) {
+  return fixed(fraction * 100.0, 1) + "%";
+}
 
-std::string usd(double v) { return "$" + fixed(v, v < 10 ? 3 : 2); }
+std::string usd(double v) {
+  return "$" + fixed(v, v < 10 ? 3 : 2);
+}
 
-std::string secondsText(double s) { return formatDuration(static_cast<Millis>(std::llround(s * 1000))); }
+std::string secondsText(double s) {
+  return formatDuration(static_cast<Millis>(std::llround(s * 1000)));
+}
 
 std::string htmlEscape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -77,28 +92,22 @@ std::vector<Row> tableRows(const RunSummary& run) {
   add("spot share (vCPU-hours)", [](const StrategyResult& r) { return pct(r.spotShare); });
   add("idle cost (no pod requested it)", [](const StrategyResult& r) { return usd(r.idleCostUsd); });
   add("node-hours", [](const StrategyResult& r) { return fixed(r.nodeHours, 1); });
-  add("cpu allocation mean / p50", [](const StrategyResult& r) {
-    return pct(r.cpuAllocation.mean) + " / " + pct(r.cpuAllocation.p50);
-  });
-  add("memory allocation mean / p50", [](const StrategyResult& r) {
-    return pct(r.memoryAllocation.mean) + " / " + pct(r.memoryAllocation.p50);
-  });
-  add("node-hours >= 85% cpu / memory allocated", [](const StrategyResult& r) {
-    return pct(r.cpuAllocatedAtLeast85) + " / " + pct(r.memoryAllocatedAtLeast85);
-  });
-  add("cpu / memory usage mean", [](const StrategyResult& r) {
-    return pct(r.cpuUsage.mean) + " / " + pct(r.memoryUsage.mean);
-  });
-  add("workflows completed", [](const StrategyResult& r) {
-    return std::to_string(r.workflowsCompleted) + "/" + std::to_string(r.workflows);
-  });
+  add("cpu allocation mean / p50",
+      [](const StrategyResult& r) { return pct(r.cpuAllocation.mean) + " / " + pct(r.cpuAllocation.p50); });
+  add("memory allocation mean / p50",
+      [](const StrategyResult& r) { return pct(r.memoryAllocation.mean) + " / " + pct(r.memoryAllocation.p50); });
+  add("node-hours >= 85% cpu / memory allocated",
+      [](const StrategyResult& r) { return pct(r.cpuAllocatedAtLeast85) + " / " + pct(r.memoryAllocatedAtLeast85); });
+  add("cpu / memory usage mean",
+      [](const StrategyResult& r) { return pct(r.cpuUsage.mean) + " / " + pct(r.memoryUsage.mean); });
+  add("workflows completed",
+      [](const StrategyResult& r) { return std::to_string(r.workflowsCompleted) + "/" + std::to_string(r.workflows); });
   add("workflow time p50 / p95", [](const StrategyResult& r) {
     return secondsText(r.workflowCompletion.p50) + " / " + secondsText(r.workflowCompletion.p95);
   });
   add("makespan", [](const StrategyResult& r) { return secondsText(r.makespanSeconds); });
-  add("tasks completed / lost", [](const StrategyResult& r) {
-    return std::to_string(r.tasksCompleted) + " / " + std::to_string(r.tasksLost);
-  });
+  add("tasks completed / lost",
+      [](const StrategyResult& r) { return std::to_string(r.tasksCompleted) + " / " + std::to_string(r.tasksLost); });
   add("pods interrupted / evicted", [](const StrategyResult& r) {
     return std::to_string(r.podsInterrupted) + " / " + std::to_string(r.podsEvicted);
   });
@@ -106,9 +115,8 @@ std::vector<Row> tableRows(const RunSummary& run) {
   add("scale-up latency p50 / p95", [](const StrategyResult& r) {
     return secondsText(r.scaleUpLatency.p50) + " / " + secondsText(r.scaleUpLatency.p95);
   });
-  add("nodes launched / peak", [](const StrategyResult& r) {
-    return std::to_string(r.nodesLaunched) + " / " + std::to_string(r.peakNodes);
-  });
+  add("nodes launched / peak",
+      [](const StrategyResult& r) { return std::to_string(r.nodesLaunched) + " / " + std::to_string(r.peakNodes); });
   add("spot interruptions", [](const StrategyResult& r) { return std::to_string(r.spotInterruptions); });
   add("launch failures (no capacity)", [](const StrategyResult& r) { return std::to_string(r.launchFailures); });
   return rows;
@@ -142,7 +150,8 @@ std::string formatTable(const RunSummary& run) {
   o << "\n";
   for (const auto& r : rows) {
     o << r.label << std::string(labelW - r.label.size(), ' ');
-    for (size_t c = 0; c < r.cells.size(); ++c) o << "  " << std::string(colW[c] - r.cells[c].size(), ' ') << r.cells[c];
+    for (size_t c = 0; c < r.cells.size(); ++c)
+      o << "  " << std::string(colW[c] - r.cells[c].size(), ' ') << r.cells[c];
     o << "\n";
   }
   for (const auto& res : run.results) {
@@ -198,7 +207,8 @@ std::string toJson(const RunSummary& run) {
         << ",\"attributedUsd\":" << num(wc.attributedUsd) << "}";
     }
     o << "},\"unfinished\":[";
-    for (size_t k = 0; k < r.lostReasons.size(); ++k) o << (k ? "," : "") << "\"" << base::jsonEscaped(r.lostReasons[k]) << "\"";
+    for (size_t k = 0; k < r.lostReasons.size(); ++k)
+      o << (k ? "," : "") << "\"" << base::jsonEscaped(r.lostReasons[k]) << "\"";
     o << "]}";
   }
   o << "]}\n";
@@ -280,21 +290,22 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
   for (double y = 0; y <= yMax + 1e-9; y += yStep) {
     o << "<line x1=\"" << L << "\" x2=\"" << L + pw << "\" y1=\"" << fixed(Y(y), 1) << "\" y2=\"" << fixed(Y(y), 1)
       << "\" stroke=\"#e4e4e4\"/>\n";
-    o << "<text x=\"" << L - 6 << "\" y=\"" << fixed(Y(y) + 4, 1) << "\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">"
-      << tickLabel(y, percent, money) << "</text>\n";
+    o << "<text x=\"" << L - 6 << "\" y=\"" << fixed(Y(y) + 4, 1)
+      << "\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">" << tickLabel(y, percent, money) << "</text>\n";
   }
   for (double x = 0; x <= xMax + 1e-9; x += xStep) {
     o << "<line x1=\"" << fixed(X(x), 1) << "\" x2=\"" << fixed(X(x), 1) << "\" y1=\"" << T + ph << "\" y2=\""
       << T + ph + 4 << "\" stroke=\"#888\"/>\n";
-    o << "<text x=\"" << fixed(X(x), 1) << "\" y=\"" << T + ph + 17 << "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">"
-      << tickLabel(x, false, false) << "</text>\n";
+    o << "<text x=\"" << fixed(X(x), 1) << "\" y=\"" << T + ph + 17
+      << "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">" << tickLabel(x, false, false) << "</text>\n";
   }
   o << "<line x1=\"" << L << "\" x2=\"" << L + pw << "\" y1=\"" << T + ph << "\" y2=\"" << T + ph
     << "\" stroke=\"#888\"/>\n";
-  o << "<text x=\"" << L + pw / 2 << "\" y=\"" << H - 6 << "\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">"
+  o << "<text x=\"" << L + pw / 2 << "\" y=\"" << H - 6
+    << "\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">"
        "simulated time (hours)</text>\n";
-  o << "<text transform=\"translate(16," << T + ph / 2 << ") rotate(-90)\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">"
-    << htmlEscape(yLabel) << "</text>\n";
+  o << "<text transform=\"translate(16," << T + ph / 2
+    << ") rotate(-90)\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">" << htmlEscape(yLabel) << "</text>\n";
   // Series (stacked areas drawn top-down so lower layers stay visible).
   for (size_t s = drawn.size(); s-- > 0;) {
     const Line& l = drawn[s];
@@ -310,10 +321,11 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
         for (size_t i = below.points.size(); i-- > 0;)
           poly << fixed(X(below.points[i].first), 1) << "," << fixed(Y(below.points[i].second), 1) << " ";
       } else {
-        poly << fixed(X(l.points.back().first), 1) << "," << fixed(Y(0), 1) << " " << fixed(X(l.points.front().first), 1)
-             << "," << fixed(Y(0), 1);
+        poly << fixed(X(l.points.back().first), 1) << "," << fixed(Y(0), 1) << " "
+             << fixed(X(l.points.front().first), 1) << "," << fixed(Y(0), 1);
       }
-      o << "<polygon points=\"" << poly.str() << "\" fill=\"" << l.color << "\" fill-opacity=\"0.85\" stroke=\"none\"/>\n";
+      o << "<polygon points=\"" << poly.str() << "\" fill=\"" << l.color
+        << "\" fill-opacity=\"0.85\" stroke=\"none\"/>\n";
     } else {
       // One polyline per run of finite points: a NaN (no data, e.g. no Ready node) leaves a gap.
       std::ostringstream run;
@@ -339,9 +351,10 @@ std::string chart(const std::string& title, const std::string& yLabel, const std
   // Legend.
   double ly = T + 4;
   for (const auto& l : lines) {
-    o << "<rect x=\"" << L + pw + 14 << "\" y=\"" << ly << "\" width=\"12\" height=\"12\" fill=\"" << l.color << "\"/>\n";
-    o << "<text x=\"" << L + pw + 32 << "\" y=\"" << ly + 10 << "\" font-size=\"12\" fill=\"#333\">" << htmlEscape(l.name)
-      << "</text>\n";
+    o << "<rect x=\"" << L + pw + 14 << "\" y=\"" << ly << "\" width=\"12\" height=\"12\" fill=\"" << l.color
+      << "\"/>\n";
+    o << "<text x=\"" << L + pw + 32 << "\" y=\"" << ly + 10 << "\" font-size=\"12\" fill=\"#333\">"
+      << htmlEscape(l.name) << "</text>\n";
     ly += 18;
   }
   o << "</svg>\n";
@@ -396,10 +409,13 @@ std::vector<std::pair<double, double>> bucketMeans(const TimeSeries& s, size_t c
 std::string htmlReport(const RunSummary& run) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>spotfit simulate: "
-    << htmlEscape(run.source) << "</title>\n<style>\n"
-       "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:940px;color:#222}\n"
+    << htmlEscape(run.source)
+    << "</title>\n<style>\n"
+       "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px "
+       "auto;max-width:940px;color:#222}\n"
        "h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px} p.sub{color:#666;margin-top:0}\n"
-       "table{border-collapse:collapse;font-size:13px;margin-top:8px} td,th{padding:4px 10px;border-bottom:1px solid #eee}\n"
+       "table{border-collapse:collapse;font-size:13px;margin-top:8px} td,th{padding:4px 10px;border-bottom:1px solid "
+       "#eee}\n"
        "th{text-align:right;background:#f6f6f6} td{text-align:right} td:first-child,th:first-child{text-align:left}\n"
        "svg{display:block;margin:10px 0;border:1px solid #eee}\n"
        ".files a{margin-right:12px}\n</style></head><body>\n";
@@ -430,8 +446,7 @@ std::string htmlReport(const RunSummary& run) {
   o << "<h2>Utilization</h2>\n"
     << chart("CPU allocation: requests / allocatable of Ready nodes (15-min means)", "allocated", cpu, false, true,
              false, 1.0)
-    << chart("CPU usage: actual use / allocatable of Ready nodes (15-min means)", "used", mem, false, true, false,
-             1.0)
+    << chart("CPU usage: actual use / allocatable of Ready nodes (15-min means)", "used", mem, false, true, false, 1.0)
     << "<p class=\"sub\">Gaps: no Ready node in those 15 minutes.</p>\n";
   o << "<h2>Nodes by pool over time</h2>\n";
   // Same y scale for every strategy so the charts compare at a glance.

@@ -27,7 +27,9 @@ inline uint64_t stableHash(std::string_view s) {
   return h;
 }
 
-inline uint64_t mixKeys(uint64_t a, uint64_t b) { return splitmix64(a ^ splitmix64(b)); }
+inline uint64_t mixKeys(uint64_t a, uint64_t b) {
+  return splitmix64(a ^ splitmix64(b));
+}
 
 // xoshiro256** seeded through splitmix64.
 class Rng {

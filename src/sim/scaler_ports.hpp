@@ -72,8 +72,8 @@ class SimProvider final : public scaler::NodeProvider {
     const Offering& o = c_.offerings_[it->second];
     if (c_.marketUnavailable(o, c_.now_)) {
       ++c_.result_.launchFailures;
-      return makeError(scaler::kErrInsufficientCapacity,
-                       "insufficient capacity for " + r.instanceType + " (" + std::string(placement::toString(r.capacityType)) + ")");
+      return makeError(scaler::kErrInsufficientCapacity, "insufficient capacity for " + r.instanceType + " (" +
+                                                             std::string(placement::toString(r.capacityType)) + ")");
     }
     uint32_t idx = c_.launchNode(it->second, false, r.nodeName);
     Node& n = c_.nodes_[idx];

@@ -23,13 +23,17 @@ namespace {
 
 constexpr const char* kProviderType = "simulator";
 
-std::chrono::milliseconds ms(Millis v) { return std::chrono::milliseconds(v); }
+std::chrono::milliseconds ms(Millis v) {
+  return std::chrono::milliseconds(v);
+}
 
 }  // namespace
 
 Cluster::~Cluster() = default;
 
-scaler::TimePoint Cluster::timePoint(Millis t) const { return scaler::TimePoint{} + ms(t); }
+scaler::TimePoint Cluster::timePoint(Millis t) const {
+  return scaler::TimePoint{} + ms(t);
+}
 
 Millis Cluster::millisOf(scaler::TimePoint t) const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t - scaler::TimePoint{}).count();
@@ -94,7 +98,8 @@ void Cluster::setupSpotfitScaler() {
     p.disruption.consolidateAfter = ms(w_.spotfit.consolidateAfter);
     p.provider.type = kProviderType;
     // A node that is not Ready well after the provisioning delay marks its offering unavailable.
-    p.provider.readyTimeout = ms(std::max<Millis>(5 * kMinute, w_.provisioning.delay + w_.provisioning.jitter + kMinute));
+    p.provider.readyTimeout =
+        ms(std::max<Millis>(5 * kMinute, w_.provisioning.delay + w_.provisioning.jitter + kMinute));
     cfg.nodePools.push_back(std::move(p));
   }
   clock_ = std::make_unique<kube::ManualClock>(timePoint(0));

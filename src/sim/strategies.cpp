@@ -7,10 +7,8 @@ namespace spotfit::sim {
 const std::vector<StrategyConfig>& builtinStrategies() {
   static const std::vector<StrategyConfig> s = {
       // name            spot   hooks  right  pack   scaler
-      {"baseline", false, false, false, false, false},
-      {"spot-only", true, true, false, false, false},
-      {"binpack-only", false, false, false, true, true},
-      {"rightsize-only", false, false, true, false, false},
+      {"baseline", false, false, false, false, false},   {"spot-only", true, true, false, false, false},
+      {"binpack-only", false, false, false, true, true}, {"rightsize-only", false, false, true, false, false},
       {"spotfit", true, true, true, true, true},
   };
   return s;

@@ -199,11 +199,16 @@ DurationDist readDurationDist(const Reader& r) {
   r.expectMap({"fixed", "min", "max", "mean", "stddev", "distribution"});
   std::string kind = r.has("distribution") ? r["distribution"].str() : "";
   if (kind.empty()) {
-    if (r.has("fixed")) kind = "fixed";
-    else if (r.has("min") || r.has("max")) kind = "uniform";
-    else if (r.has("stddev")) kind = "lognormal";
-    else if (r.has("mean")) kind = "exponential";
-    else r.fail("give a duration (\"5m\"), or fixed, min+max, mean+stddev (lognormal) or mean (exponential)");
+    if (r.has("fixed"))
+      kind = "fixed";
+    else if (r.has("min") || r.has("max"))
+      kind = "uniform";
+    else if (r.has("stddev"))
+      kind = "lognormal";
+    else if (r.has("mean"))
+      kind = "exponential";
+    else
+      r.fail("give a duration (\"5m\"), or fixed, min+max, mean+stddev (lognormal) or mean (exponential)");
   }
   if (kind == "fixed") {
     d.kind = DurationDist::Kind::Fixed;
@@ -256,9 +261,9 @@ std::vector<Toleration> readTolerations(const Reader& r) {
 
 const std::set<std::string>& knownAnnotations() {
   static const std::set<std::string> k = {
-      "spotfit.io/capacity-type", "spotfit.io/workflow",      "spotfit.io/budget",
-      "spotfit.io/budget-action", "spotfit.io/checkpoint",    "spotfit.io/min-available",
-      "spotfit.io/right-size",    "spotfit.io/gpu-product",   "spotfit.io/do-not-disrupt"};
+      "spotfit.io/capacity-type", "spotfit.io/workflow",    "spotfit.io/budget",
+      "spotfit.io/budget-action", "spotfit.io/checkpoint",  "spotfit.io/min-available",
+      "spotfit.io/right-size",    "spotfit.io/gpu-product", "spotfit.io/do-not-disrupt"};
   return k;
 }
 
@@ -266,8 +271,7 @@ std::map<std::string, std::string> readAnnotations(const Reader& r) {
   auto m = r.stringMap();
   for (const auto& [k, v] : m) {
     Reader vr = r[k.c_str()];
-    if (k.rfind("spotfit.io/", 0) == 0 && !knownAnnotations().count(k))
-      vr.fail("unknown spotfit annotation");
+    if (k.rfind("spotfit.io/", 0) == 0 && !knownAnnotations().count(k)) vr.fail("unknown spotfit annotation");
     if (k == "spotfit.io/capacity-type" && v != "spot-preferred" && v != "spot" && v != "on-demand")
       vr.fail("must be spot-preferred, spot or on-demand, got '" + v + "'");
     if (k == "spotfit.io/right-size" && v != "vpa" && v != "off") vr.fail("must be vpa or off, got '" + v + "'");
@@ -322,9 +326,12 @@ NodePoolSpec readPool(const Reader& r) {
     p.spot = p.onDemand = false;
     for (size_t i = 0; i < c.seqSize(); ++i) {
       std::string v = c.at(i).str();
-      if (v == "spot") p.spot = true;
-      else if (v == "on-demand") p.onDemand = true;
-      else c.at(i).fail("must be spot or on-demand, got '" + v + "'");
+      if (v == "spot")
+        p.spot = true;
+      else if (v == "on-demand")
+        p.onDemand = true;
+      else
+        c.at(i).fail("must be spot or on-demand, got '" + v + "'");
     }
     if (!p.spot && !p.onDemand) c.fail("must name at least one capacity type");
   }
@@ -364,8 +371,8 @@ NodePoolSpec readPool(const Reader& r) {
 }
 
 JobSpec readJob(const Reader& r) {
-  r.expectMap({"name", "parallelism", "completions", "after", "duration", "requests", "usage", "annotations",
-               "labels", "nodeSelector", "tolerations", "resumable"});
+  r.expectMap({"name", "parallelism", "completions", "after", "duration", "requests", "usage", "annotations", "labels",
+               "nodeSelector", "tolerations", "resumable"});
   JobSpec j;
   j.line = r.line();
   for (const char* req : {"name", "duration", "requests"})
@@ -441,7 +448,8 @@ double arrivalsBound(const ArrivalSpec& a, Millis horizon) {
     const Millis until = std::min(a.everyUntil.value_or(horizon), horizon);
     if (until >= a.everyStart) n += static_cast<double>((until - a.everyStart) / *a.every + 1);
   }
-  if (a.diurnalPerHour) n += *a.diurnalPerHour * (1 + a.diurnalAmplitude) * static_cast<double>(horizon) / static_cast<double>(kHour);
+  if (a.diurnalPerHour)
+    n += *a.diurnalPerHour * (1 + a.diurnalAmplitude) * static_cast<double>(horizon) / static_cast<double>(kHour);
   return n;
 }
 
@@ -491,7 +499,8 @@ void checkSchedulable(const Workload& w, const Reader& root) {
           fits = fits || ok;
         }
       if (!fits)
-        wfs.at(i)["jobs"].at(k)["requests"].fail("no instance type of any node pool is large enough for this job's pods");
+        wfs.at(i)["jobs"].at(k)["requests"].fail(
+            "no instance type of any node pool is large enough for this job's pods");
     }
   }
 }
@@ -516,7 +525,8 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
     const Millis finest = (w.horizon + w.drainLimit + kMaxSamples - 2) / (kMaxSamples - 1);
     r["sampleInterval"].fail("horizon + drainLimit (" + formatDuration(w.horizon + w.drainLimit) + ") at " +
                              formatDuration(w.sampleInterval) + " is " + std::to_string(samples) +
-                             " samples; at most " + std::to_string(kMaxSamples) + " (use a sampleInterval of at least " +
+                             " samples; at most " + std::to_string(kMaxSamples) +
+                             " (use a sampleInterval of at least " +
                              formatDuration((finest + kSecond - 1) / kSecond * kSecond) + ")");
   }
   if (r.has("seed")) w.seed = static_cast<uint64_t>(r["seed"].integer(0, INT64_MAX));
@@ -548,8 +558,10 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
         for (const auto& kv : ir.node()) {
           std::string k = kv.first.Scalar();
           double v = ir[k.c_str()].number(0, 1000);
-          if (k == "default") w.spotMarket.defaultInterruptionsPerHour = v;
-          else w.spotMarket.interruptionsPerHour[k] = v;
+          if (k == "default")
+            w.spotMarket.defaultInterruptionsPerHour = v;
+          else
+            w.spotMarket.interruptionsPerHour[k] = v;
         }
       }
     }

@@ -56,7 +56,7 @@ struct InstanceTypeSpec {
 
 struct NodePoolSpec {
   std::string name;
-  bool spot = true;      // capacity types this pool may launch
+  bool spot = true;  // capacity types this pool may launch
   bool onDemand = true;
   int64_t minNodes = 0;
   int64_t maxNodes = 1000;
@@ -72,7 +72,7 @@ struct UnavailableWindow {
 };
 
 struct SpotMarketSpec {
-  double defaultInterruptionsPerHour = 0.0;          // per spot node
+  double defaultInterruptionsPerHour = 0.0;            // per spot node
   std::map<std::string, double> interruptionsPerHour;  // by instance type
   Millis notice = 2 * kMinute;
   std::vector<UnavailableWindow> unavailable;
@@ -127,8 +127,8 @@ struct WorkflowSpec {
 };
 
 struct ProvisioningSpec {
-  Millis delay = 90 * kSecond;  // create -> Ready
-  Millis jitter = 30 * kSecond;  // uniform extra in [0, jitter]
+  Millis delay = 90 * kSecond;      // create -> Ready
+  Millis jitter = 30 * kSecond;     // uniform extra in [0, jitter]
   Millis podStartup = 5 * kSecond;  // bind -> running (image pull, start)
 };
 
@@ -148,7 +148,7 @@ struct SpotfitSpec {
   Millis consolidateAfter = 60 * kSecond;
   Millis consolidationInterval = 10 * kSecond;
   Millis scaleDownCooldown = 5 * kMinute;  // no scale-down in a pool this long after it scaled up
-  int64_t interruptionThreshold = 3;  // interruptions of one pool+type within the window ...
+  int64_t interruptionThreshold = 3;       // interruptions of one pool+type within the window ...
   Millis interruptionWindow = 1 * kHour;
   Millis coolOff = 30 * kMinute;  // ... send that pool's new capacity on-demand for this long
   double rightSizeMargin = 0.15;  // VPA-like target: usage * (1 + margin)

@@ -1,7 +1,7 @@
 #include "webhook/admission.hpp"
 
-#include "kube/json.hpp"
 #include "base/base64.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::webhook {
 namespace {

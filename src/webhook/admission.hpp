@@ -50,7 +50,7 @@ struct DecodeResult {
 DecodeResult decodeAdmissionReview(std::string_view body);
 
 struct AdmissionStatus {
-  int code = 0;  // HTTP-style code in response.status, e.g. 403
+  int code = 0;        // HTTP-style code in response.status, e.g. 403
   std::string reason;  // "Forbidden", "Invalid", "BadRequest"
   std::string message;
 };

@@ -130,9 +130,8 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   ObjectMeta objMeta(original, scratch.GetAllocator());
 
   std::string ns = req.namespace_.empty() ? std::string(objMeta.namespace_()) : req.namespace_;
-  if (ns == config_.ownNamespace ||
-      std::find(config_.excludedNamespaces.begin(), config_.excludedNamespaces.end(), ns) !=
-          config_.excludedNamespaces.end()) {
+  if (ns == config_.ownNamespace || std::find(config_.excludedNamespaces.begin(), config_.excludedNamespaces.end(),
+                                              ns) != config_.excludedNamespaces.end()) {
     return allowUnchanged(req, ReviewResult::Skipped);
   }
   if (config_.requireNamespaceLabel && ports_.namespaces) {
@@ -177,8 +176,8 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   PolicyInput in;
   in.config = &config_;
   in.options = *options;
-  std::string jobName;       // the Job this object is or belongs to
-  std::string cronJobName;   // its CronJob, when known
+  std::string jobName;                     // the Job this object is or belongs to
+  std::string cronJobName;                 // its CronJob, when known
   std::optional<OwnerReference> jobOwner;  // a Pod's batch/v1 Job (not another group's Job kind)
   if (kind == ObjectKind::Job) {
     jobName = std::string(objMeta.name());
@@ -331,7 +330,8 @@ server::Response Admitter::handle(const server::Request& request) const {
 }
 
 void registerRoutes(server::Router& router, const Admitter& admitter) {
-  router.add("POST", "/mutate", [&admitter](const server::Request& r) { return admitter.handle(r); }, "/mutate");
+  router.add(
+      "POST", "/mutate", [&admitter](const server::Request& r) { return admitter.handle(r); }, "/mutate");
 }
 
 }  // namespace spotfit::webhook

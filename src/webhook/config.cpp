@@ -2,15 +2,15 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "base/duration.hpp"
-#include "kube/yaml.hpp"
-#include "placement/capacity_preset.hpp"
-#include "server/config.hpp"
-
 #include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "base/duration.hpp"
+#include "kube/yaml.hpp"
+#include "placement/capacity_preset.hpp"
+#include "server/config.hpp"
 
 namespace spotfit::webhook {
 namespace {
@@ -112,7 +112,9 @@ class Mapping {
            "must be a duration like 500ms, 10s, 2m" + (n.IsScalar() ? ", got '" + n.Scalar() + "'" : std::string()));
     }
     if (*d < min || *d > max) {
-      fail(path(key), n, "must be between " + base::formatDuration(min) + " and " + base::formatDuration(max) + ", got '" + n.Scalar() + "'");
+      fail(path(key), n,
+           "must be between " + base::formatDuration(min) + " and " + base::formatDuration(max) + ", got '" +
+               n.Scalar() + "'");
     }
     out = *d;
   }
@@ -178,9 +180,9 @@ WebhookConfig parse(const YAML::Node& node) {
   WebhookConfig c;
   if (!node || node.IsNull()) return c;
   Mapping root(node, "webhook");
-  root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes",
-                  "defaultCapacityType", "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb",
-                  "budgets", "scope", "schedulerName", "capacity", "disruption"});
+  root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes", "defaultCapacityType",
+                  "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb", "budgets", "scope",
+                  "schedulerName", "capacity", "disruption"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -190,7 +192,9 @@ WebhookConfig parse(const YAML::Node& node) {
   std::string capacity(capacityTypeName(c.defaultCapacityType));
   root.string("defaultCapacityType", capacity);
   auto ct = parseCapacityType(capacity);
-  if (!ct) fail(root.path("defaultCapacityType"), root.get("defaultCapacityType"), "must be spot-preferred, spot or on-demand");
+  if (!ct)
+    fail(root.path("defaultCapacityType"), root.get("defaultCapacityType"),
+         "must be spot-preferred, spot or on-demand");
   c.defaultCapacityType = *ct;
   root.string("schedulerName", c.schedulerName);
   if (!c.schedulerName.empty() && !validSchedulerName(c.schedulerName)) {
@@ -230,10 +234,12 @@ WebhookConfig parse(const YAML::Node& node) {
     s->integer("preferredWeight", weight, 1, 100);
     c.affinity.preferredWeight = static_cast<int>(weight);
     s->boolean("gpuProduct", c.affinity.gpuProduct);
-    if (c.affinity.capacityTypeLabel.empty()) fail(s->path("capacityTypeLabel"), s->get("capacityTypeLabel"), "must not be empty");
+    if (c.affinity.capacityTypeLabel.empty())
+      fail(s->path("capacityTypeLabel"), s->get("capacityTypeLabel"), "must not be empty");
     if (c.affinity.spotValue.empty()) fail(s->path("spotValue"), s->get("spotValue"), "must not be empty");
     if (c.affinity.onDemandValue == c.affinity.spotValue) {
-      fail(s->path("onDemandValue"), s->get("onDemandValue"), "must differ from spotValue (empty: the label is absent)");
+      fail(s->path("onDemandValue"), s->get("onDemandValue"),
+           "must differ from spotValue (empty: the label is absent)");
     }
   }
   if (auto s = root.section("disruption")) {
@@ -241,7 +247,8 @@ WebhookConfig parse(const YAML::Node& node) {
     s->string("protect", c.disruption.protect);
     const std::string& p = c.disruption.protect;
     if (p != "auto" && p != "karpenter" && p != "cluster-autoscaler" && p != "both" && p != "none") {
-      fail(s->path("protect"), s->get("protect"), "must be auto, karpenter, cluster-autoscaler, both or none, got '" + p + "'");
+      fail(s->path("protect"), s->get("protect"),
+           "must be auto, karpenter, cluster-autoscaler, both or none, got '" + p + "'");
     }
     s->string("podFailurePolicy", c.disruption.podFailurePolicy);
     const std::string& f = c.disruption.podFailurePolicy;
@@ -269,7 +276,8 @@ WebhookConfig parse(const YAML::Node& node) {
     s->boolean("enabled", c.pdb.enabled);
     s->string("defaultMinAvailable", c.pdb.defaultMinAvailable);
     if (!validIntOrPercent(c.pdb.defaultMinAvailable)) {
-      fail(s->path("defaultMinAvailable"), s->get("defaultMinAvailable"), "must be an integer or a percentage like 50%");
+      fail(s->path("defaultMinAvailable"), s->get("defaultMinAvailable"),
+           "must be an integer or a percentage like 50%");
     }
     s->integer("minParallelism", c.pdb.minParallelism, 2, 1000000);
   }

@@ -17,7 +17,9 @@ using Value = rapidjson::Value;
 using Document = rapidjson::Document;
 using Allocator = rapidjson::Document::AllocatorType;
 
-inline std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+inline std::string_view view(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 inline rapidjson::GenericStringRef<char> ref(std::string_view s) {
   return rapidjson::StringRef(s.data(), s.size());
@@ -47,8 +49,12 @@ inline const Value* array(const Value& obj, std::string_view key) {
 inline Value* member(Value& obj, std::string_view key) {
   return const_cast<Value*>(member(std::as_const(obj), key));
 }
-inline Value* object(Value& obj, std::string_view key) { return const_cast<Value*>(object(std::as_const(obj), key)); }
-inline Value* array(Value& obj, std::string_view key) { return const_cast<Value*>(array(std::as_const(obj), key)); }
+inline Value* object(Value& obj, std::string_view key) {
+  return const_cast<Value*>(object(std::as_const(obj), key));
+}
+inline Value* array(Value& obj, std::string_view key) {
+  return const_cast<Value*>(array(std::as_const(obj), key));
+}
 
 inline std::optional<std::string_view> string(const Value& obj, std::string_view key) {
   const Value* v = member(obj, key);

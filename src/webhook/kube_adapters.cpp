@@ -39,7 +39,9 @@ Status KubePdbWriter::create(const PdbRequest& request) {
 KubeEventSink::KubeEventSink(kube::KubeClient& client, kube::Clock& clock, size_t maxQueued)
     : client_(client), clock_(clock), maxQueued_(maxQueued) {}
 
-KubeEventSink::~KubeEventSink() { stop(); }
+KubeEventSink::~KubeEventSink() {
+  stop();
+}
 
 void KubeEventSink::record(const EventRecord& event) {
   {
@@ -223,7 +225,9 @@ void feedFrom(kube::Informer<kube::Job>& informer, JobIndex& index) {
 void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index) {
   kube::InformerHandlers<kube::Namespace> h;
   h.onAdd = [&index](const kube::Namespace& n) { index.upsert(n.meta.name, labelsFromKube(n)); };
-  h.onUpdate = [&index](const kube::Namespace&, const kube::Namespace& n) { index.upsert(n.meta.name, labelsFromKube(n)); };
+  h.onUpdate = [&index](const kube::Namespace&, const kube::Namespace& n) {
+    index.upsert(n.meta.name, labelsFromKube(n));
+  };
   h.onDelete = [&index](const kube::Namespace& n) { index.erase(n.meta.name); };
   informer.addHandler(std::move(h));
 }

@@ -178,8 +178,8 @@ std::string NodeCapacityIndex::summary() const {
   auto spot = readyNodes(true);
   auto onDemand = readyNodes(false);
   if (!spot || !onDemand) return "nodes not listed yet";
-  std::string out = "spot: " + std::to_string(*spot) + " Ready nodes (" + term(true) + "), on-demand: " +
-                    std::to_string(*onDemand) + " Ready nodes (" + term(false) + ")";
+  std::string out = "spot: " + std::to_string(*spot) + " Ready nodes (" + term(true) +
+                    "), on-demand: " + std::to_string(*onDemand) + " Ready nodes (" + term(false) + ")";
   if (*spot == 0 || *onDemand == 0) {
     out += "; pods required on ";
     out += *spot == 0 && *onDemand == 0 ? "either capacity type" : (*spot == 0 ? "spot" : "on-demand");

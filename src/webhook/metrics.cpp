@@ -87,15 +87,27 @@ void WebhookMetrics::request(std::string_view kind, std::string_view operation, 
   latency_->Observe(seconds);
 }
 
-void WebhookMetrics::mutation(std::string_view change) { mutations_[indexOf(kChanges, change)]->Increment(); }
+void WebhookMetrics::mutation(std::string_view change) {
+  mutations_[indexOf(kChanges, change)]->Increment();
+}
 
-void WebhookMetrics::pdb(bool created) { (created ? pdbCreated_ : pdbFailed_)->Increment(); }
+void WebhookMetrics::pdb(bool created) {
+  (created ? pdbCreated_ : pdbFailed_)->Increment();
+}
 
-void WebhookMetrics::pdbUpdate(bool ok) { (ok ? pdbUpdated_ : pdbFailed_)->Increment(); }
+void WebhookMetrics::pdbUpdate(bool ok) {
+  (ok ? pdbUpdated_ : pdbFailed_)->Increment();
+}
 
-void WebhookMetrics::budget(std::string_view decision) { budget_[indexOf(kBudget, decision)]->Increment(); }
+void WebhookMetrics::budget(std::string_view decision) {
+  budget_[indexOf(kBudget, decision)]->Increment();
+}
 
-void WebhookMetrics::internalError() { internalErrors_->Increment(); }
-void WebhookMetrics::unsatisfiableRequiredTerm() { unsatisfiable_->Increment(); }
+void WebhookMetrics::internalError() {
+  internalErrors_->Increment();
+}
+void WebhookMetrics::unsatisfiableRequiredTerm() {
+  unsatisfiable_->Increment();
+}
 
 }  // namespace spotfit::webhook

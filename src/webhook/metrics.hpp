@@ -23,7 +23,7 @@ class WebhookMetrics {
   void request(std::string_view kind, std::string_view operation, ReviewResult result, double seconds);
   void mutation(std::string_view change);
   void pdb(bool created);
-  void pdbUpdate(bool ok);  // the reconciler's patch of a PDB's minAvailable (result updated or failed)
+  void pdbUpdate(bool ok);                 // the reconciler's patch of a PDB's minAvailable (result updated or failed)
   void budget(std::string_view decision);  // within, alert, spot-only, deny
   void internalError();
   // A required capacity term was written that no Ready node satisfies (the pod may stay Pending).
@@ -33,7 +33,7 @@ class WebhookMetrics {
   static constexpr std::array<std::string_view, 3> kKinds{"Pod", "Job", "other"};
   static constexpr std::array<std::string_view, 5> kOperations{"CREATE", "UPDATE", "DELETE", "CONNECT", "other"};
   static constexpr std::array<std::string_view, 12> kChanges{
-      "tolerations", "capacity-affinity", "gpu-affinity",   "requests",           "prestop", "grace-period",
+      "tolerations", "capacity-affinity", "gpu-affinity",   "requests",           "prestop",        "grace-period",
       "workflow",    "annotations",       "scheduler-name", "pod-failure-policy", "do-not-disrupt", "other"};
   static constexpr std::array<std::string_view, 5> kBudget{"within", "alert", "spot-only", "deny", "other"};
 

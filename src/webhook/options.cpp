@@ -10,7 +10,9 @@ Error invalid(std::string_view annotation, std::string_view value, std::string_v
                                   "\" is invalid: valid values are " + std::string(valid));
 }
 
-bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool alnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 
 }  // namespace
 
@@ -50,13 +52,14 @@ Result<SpotfitOptions> parseOptions(const ObjectMeta& meta, SpotfitOptions o) {
     for (char c : *v) blank = blank && std::isspace(static_cast<unsigned char>(c));
     if (blank) return invalid(kAnnCheckpoint, *v, "a shell command run before the container stops, or none");
     if (v->size() > kMaxCheckpointLength) {
-      return makeError("invalid", "annotation " + std::string(kAnnCheckpoint) + " is "  + std::to_string(v->size()) +
+      return makeError("invalid", "annotation " + std::string(kAnnCheckpoint) + " is " + std::to_string(v->size()) +
                                       " bytes long, more than the limit of " + std::to_string(kMaxCheckpointLength));
     }
     o.checkpoint = std::string(*v);
   }
   if (auto v = meta.annotation(kAnnMinAvailable)) {
-    if (!validIntOrPercent(*v)) return invalid(kAnnMinAvailable, *v, "an integer such as 2 or a percentage such as 50%");
+    if (!validIntOrPercent(*v))
+      return invalid(kAnnMinAvailable, *v, "an integer such as 2 or a percentage such as 50%");
     o.minAvailable = std::string(*v);
   }
   if (auto v = meta.annotation(kAnnRightSize)) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "placement/budget.hpp"
 #include "base/result.hpp"
+#include "placement/budget.hpp"
 #include "webhook/config.hpp"
 #include "webhook/pod_template.hpp"
 

@@ -16,7 +16,9 @@ int64_t jobPodsAtOnce(int64_t parallelism, std::optional<int64_t> completions, i
   return pods;
 }
 
-int64_t jobPodsAtOnce(const JobInfo& job) { return jobPodsAtOnce(job.parallelism, job.completions, job.succeeded); }
+int64_t jobPodsAtOnce(const JobInfo& job) {
+  return jobPodsAtOnce(job.parallelism, job.completions, job.succeeded);
+}
 
 int64_t pdbMinAvailable(std::string_view setting, int64_t pods) {
   if (pods <= 1) return 0;
@@ -102,9 +104,13 @@ QueuedPdbEnsurer::QueuedPdbEnsurer(PdbWriter& writer, Observer observer, size_t 
       rememberDone_(rememberDone),
       worker_([this] { reconcileOnce(); }, [this] { return pending() > 0; }) {}
 
-QueuedPdbEnsurer::~QueuedPdbEnsurer() { stop(); }
+QueuedPdbEnsurer::~QueuedPdbEnsurer() {
+  stop();
+}
 
-std::string QueuedPdbEnsurer::key(const PdbRequest& r) { return r.namespace_ + "/" + r.jobName + "/" + r.jobUid; }
+std::string QueuedPdbEnsurer::key(const PdbRequest& r) {
+  return r.namespace_ + "/" + r.jobName + "/" + r.jobUid;
+}
 
 void QueuedPdbEnsurer::ensure(const PdbRequest& request) {
   {
@@ -144,8 +150,12 @@ size_t QueuedPdbEnsurer::pending() const {
   return pending_.size();
 }
 
-void QueuedPdbEnsurer::start(std::chrono::milliseconds retry) { worker_.start(retry); }
+void QueuedPdbEnsurer::start(std::chrono::milliseconds retry) {
+  worker_.start(retry);
+}
 
-void QueuedPdbEnsurer::stop() { worker_.stop(); }
+void QueuedPdbEnsurer::stop() {
+  worker_.stop();
+}
 
 }  // namespace spotfit::webhook

@@ -14,7 +14,9 @@ namespace {
 constexpr std::string_view kManagedBy = "app.kubernetes.io/managed-by";
 constexpr std::string_view kAlwaysAllow = "AlwaysAllow";
 
-bool spotfitPdb(const kube::PodDisruptionBudget& pdb) { return pdb.meta.labels.get(kManagedBy) == "spotfit"; }
+bool spotfitPdb(const kube::PodDisruptionBudget& pdb) {
+  return pdb.meta.labels.get(kManagedBy) == "spotfit";
+}
 
 // The Job that owns a spotfit PDB, if any.
 const kube::OwnerReference* owningJob(const kube::PodDisruptionBudget& pdb) {
@@ -75,7 +77,9 @@ PdbReconciler::PdbReconciler(kube::KubeClient& client, const kube::Store<kube::J
       timeout_(timeout),
       worker_([this] { reconcileOnce(); }, [this] { return pending() > 0; }) {}
 
-PdbReconciler::~PdbReconciler() { stop(); }
+PdbReconciler::~PdbReconciler() {
+  stop();
+}
 
 void PdbReconciler::jobChanged(const std::string& jobKey) {
   {
@@ -131,9 +135,13 @@ size_t PdbReconciler::pending() const {
   return pending_.size();
 }
 
-void PdbReconciler::start(std::chrono::milliseconds retry) { worker_.start(retry); }
+void PdbReconciler::start(std::chrono::milliseconds retry) {
+  worker_.start(retry);
+}
 
-void PdbReconciler::stop() { worker_.stop(); }
+void PdbReconciler::stop() {
+  worker_.stop();
+}
 
 void feedFrom(kube::Informer<kube::Job>& informer, PdbReconciler& reconciler) {
   kube::InformerHandlers<kube::Job> h;

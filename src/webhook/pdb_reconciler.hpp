@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
-#include "kube/retry_worker.hpp"
 #include "kube/client.hpp"
 #include "kube/informer.hpp"
 #include "kube/objects.hpp"
+#include "kube/retry_worker.hpp"
 #include "kube/store.hpp"
 
 namespace spotfit::webhook {
@@ -66,7 +66,7 @@ class PdbReconciler {
   kube::Timeout timeout_;
   mutable std::mutex mu_;
   std::set<std::string> pending_;  // Job keys
-  kube::RetryWorker worker_;  // last: destroyed (joined) first
+  kube::RetryWorker worker_;       // last: destroyed (joined) first
 };
 
 // Informer handlers for the reconciler (add before the informers start): a Job that is added, or whose

@@ -86,8 +86,10 @@ Status affinityShape(const Value& spec, const std::string& where) {
     for (const auto& p : pref->GetArray()) {
       const Value* preference = json::member(p, "preference");
       if (!preference || preference->IsNull()) continue;
-      if (!preference->IsObject()) return bad(naWhere, "preferredDuringSchedulingIgnoredDuringExecution", "preference must be an object");
-      if (auto s = nodeSelectorTerm(*preference, naWhere + ".preferredDuringSchedulingIgnoredDuringExecution"); !s) return s;
+      if (!preference->IsObject())
+        return bad(naWhere, "preferredDuringSchedulingIgnoredDuringExecution", "preference must be an object");
+      if (auto s = nodeSelectorTerm(*preference, naWhere + ".preferredDuringSchedulingIgnoredDuringExecution"); !s)
+        return s;
     }
   }
   return {};
@@ -177,8 +179,12 @@ Status validatePodTemplateShape(const json::Value& tmpl, std::string_view where)
 
 // ---- ObjectMeta
 
-const Value* ObjectMeta::meta() const { return json::object(*owner_, "metadata"); }
-Value& ObjectMeta::metaForWrite() { return json::objectMember(*owner_, "metadata", *a_); }
+const Value* ObjectMeta::meta() const {
+  return json::object(*owner_, "metadata");
+}
+Value& ObjectMeta::metaForWrite() {
+  return json::objectMember(*owner_, "metadata", *a_);
+}
 
 std::string_view ObjectMeta::name() const {
   const Value* m = meta();
@@ -196,7 +202,9 @@ std::string_view ObjectMeta::uid() const {
   const Value* m = meta();
   return m ? json::string(*m, "uid").value_or("") : "";
 }
-std::optional<std::string_view> ObjectMeta::label(std::string_view key) const { return stringIn(meta(), "labels", key); }
+std::optional<std::string_view> ObjectMeta::label(std::string_view key) const {
+  return stringIn(meta(), "labels", key);
+}
 std::optional<std::string_view> ObjectMeta::annotation(std::string_view key) const {
   return stringIn(meta(), "annotations", key);
 }
@@ -264,7 +272,9 @@ std::optional<OwnerReference> ObjectMeta::ownerOf(std::string_view group, std::s
 
 // ---- Container
 
-std::string_view Container::name() const { return json::string(*c_, "name").value_or(""); }
+std::string_view Container::name() const {
+  return json::string(*c_, "name").value_or("");
+}
 
 bool Container::hasPreStop() const {
   const Value* lc = json::object(*c_, "lifecycle");
@@ -293,15 +303,23 @@ std::optional<std::string> Container::quantity(std::string_view kind, std::strin
   if (q->IsNumber()) return json::serialize(*q);
   return std::nullopt;
 }
-std::optional<std::string> Container::request(std::string_view resource) const { return quantity("requests", resource); }
-std::optional<std::string> Container::limit(std::string_view resource) const { return quantity("limits", resource); }
+std::optional<std::string> Container::request(std::string_view resource) const {
+  return quantity("requests", resource);
+}
+std::optional<std::string> Container::limit(std::string_view resource) const {
+  return quantity("limits", resource);
+}
 
 void Container::setQuantity(std::string_view kind, std::string_view resource, std::string_view q) {
   Value& resources = json::objectMember(*c_, "resources", *a_);
   json::set(json::objectMember(resources, kind, *a_), resource, json::str(q, *a_), *a_);
 }
-void Container::setRequest(std::string_view resource, std::string_view q) { setQuantity("requests", resource, q); }
-void Container::setLimit(std::string_view resource, std::string_view q) { setQuantity("limits", resource, q); }
+void Container::setRequest(std::string_view resource, std::string_view q) {
+  setQuantity("requests", resource, q);
+}
+void Container::setLimit(std::string_view resource, std::string_view q) {
+  setQuantity("limits", resource, q);
+}
 
 // ---- PodSpec
 
@@ -426,6 +444,8 @@ std::optional<std::string_view> PodSpec::schedulerName() const {
   return v->IsString() ? json::view(*v) : std::string_view();
 }
 
-void PodSpec::setSchedulerName(std::string_view name) { json::set(*s_, "schedulerName", json::str(name, *a_), *a_); }
+void PodSpec::setSchedulerName(std::string_view name) {
+  json::set(*s_, "schedulerName", json::str(name, *a_), *a_);
+}
 
 }  // namespace spotfit::webhook

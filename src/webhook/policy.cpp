@@ -62,9 +62,9 @@ std::vector<std::string> splitList(std::string_view s) {
 }
 
 // Annotations a user sets on a Job for its pods (spotfit.io/mutated is the webhook's own record).
-constexpr std::array<std::string_view, 9> kInherited{kAnnCapacityType, kAnnWorkflow,     kAnnBudget,
-                                                     kAnnBudgetAction, kAnnCheckpoint,   kAnnMinAvailable,
-                                                     kAnnRightSize,    kAnnGpuProduct,   kAnnDoNotDisrupt};
+constexpr std::array<std::string_view, 9> kInherited{kAnnCapacityType, kAnnWorkflow,   kAnnBudget,
+                                                     kAnnBudgetAction, kAnnCheckpoint, kAnnMinAvailable,
+                                                     kAnnRightSize,    kAnnGpuProduct, kAnnDoNotDisrupt};
 
 }  // namespace
 
@@ -125,7 +125,7 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
   // A coordinator (Spark driver, Ray head, Kubeflow master/launcher) stays on on-demand capacity unless
   // the user chose a capacity type: the whole run depends on it, and its workers keep spot.
   if (!in.forceSpot && !in.options.capacityType) out.coordinator = coordinatorRole(meta, cfg);
-  const CapacityType capacity = in.forceSpot       ? CapacityType::Spot
+  const CapacityType capacity = in.forceSpot      ? CapacityType::Spot
                                 : out.coordinator ? CapacityType::OnDemand
                                                   : in.options.capacityType.value_or(cfg.defaultCapacityType);
   out.capacity = capacity;
@@ -145,9 +145,8 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
         break;
       case CapacityType::OnDemand:
         // GKE and AKS mark on-demand nodes by the absence of the label: NotIn [spot] matches them.
-        changed = cfg.affinity.onDemandValue.empty()
-                      ? spec.requireNodeLabel(key, "NotIn", {cfg.affinity.spotValue})
-                      : spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
+        changed = cfg.affinity.onDemandValue.empty() ? spec.requireNodeLabel(key, "NotIn", {cfg.affinity.spotValue})
+                                                     : spec.requireNodeLabelIn(key, {cfg.affinity.onDemandValue});
         break;
       case CapacityType::SpotPreferred:
         changed = !spec.requiresNodeLabel(key) &&

@@ -20,8 +20,8 @@ namespace spotfit::webhook {
 struct PolicyInput {
   const WebhookConfig* config = nullptr;
   SpotfitOptions options;
-  std::string workflow;   // resolved workflow id (annotation or default), empty when unknown
-  std::string run;        // the run of a CronJob workflow (its Job's name), labelled spotfit.io/run
+  std::string workflow;    // resolved workflow id (annotation or default), empty when unknown
+  std::string run;         // the run of a CronJob workflow (its Job's name), labelled spotfit.io/run
   bool forceSpot = false;  // a spot-only budget action is in force
   std::shared_ptr<const Vpa> vpa;
 };
@@ -50,6 +50,5 @@ bool inheritJobAnnotations(const ObjectMeta& job, ObjectMeta& tmpl);
 
 // Records `changes` in the spotfit.io/mutated annotation (sorted union with what it already lists).
 void recordChanges(ObjectMeta& meta, const std::vector<std::string>& changes);
-
 
 }  // namespace spotfit::webhook

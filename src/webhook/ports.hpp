@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "placement/budget.hpp"
 #include "base/result.hpp"
+#include "placement/budget.hpp"
 #include "webhook/vpa.hpp"
 
 namespace spotfit::webhook {
@@ -26,9 +26,9 @@ class VpaLookup {
 struct JobInfo {
   std::string uid;
   int64_t parallelism = 1;
-  std::string cronJob;  // owning CronJob's name, empty when none
+  std::string cronJob;                                // owning CronJob's name, empty when none
   std::optional<int64_t> completions = std::nullopt;  // spec.completions (nullopt: done when any pod succeeds)
-  int64_t succeeded = 0;                // status.succeeded
+  int64_t succeeded = 0;                              // status.succeeded
 };
 
 class JobLookup {
@@ -49,10 +49,10 @@ struct PdbRequest {
   std::string namespace_;
   std::string jobName;
   std::string jobUid;
-  std::string minAvailable;   // the setting, "2" or "50%" (annotation or pdb.defaultMinAvailable)
+  std::string minAvailable;  // the setting, "2" or "50%" (annotation or pdb.defaultMinAvailable)
   // The pods the Job runs at once (jobPodsAtOnce); spec.minAvailable is pdbMinAvailable(minAvailable, pods).
   int64_t pods = 0;
-  std::string selectorKey;    // pod label identifying the Job's pods (controller-uid label)
+  std::string selectorKey;  // pod label identifying the Job's pods (controller-uid label)
   std::string selectorValue;
   // Set when the admission path had no Job look-up: the writer must read the Job first and create the
   // PDB only if it is still this Job (same uid) and its parallelism is at least this value; `pods` is then

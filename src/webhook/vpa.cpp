@@ -10,7 +10,8 @@ namespace {
 
 using json::Value;
 
-Result<std::map<std::string, std::string>> quantityMap(const Value& obj, std::string_view key, const std::string& where) {
+Result<std::map<std::string, std::string>> quantityMap(const Value& obj, std::string_view key,
+                                                       const std::string& where) {
   std::map<std::string, std::string> out;
   const Value* m = json::member(obj, key);
   if (!m || m->IsNull()) return out;

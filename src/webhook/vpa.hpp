@@ -20,7 +20,7 @@ struct VpaContainerPolicy {
   bool off = false;           // mode: Off
   std::map<std::string, std::string> minAllowed, maxAllowed;
   std::optional<std::vector<std::string>> controlledResources;  // default cpu, memory
-  bool requestsAndLimits = true;                                 // controlledValues (default RequestsAndLimits)
+  bool requestsAndLimits = true;                                // controlledValues (default RequestsAndLimits)
 };
 
 struct Vpa {

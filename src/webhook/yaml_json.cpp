@@ -54,7 +54,8 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
         throw Converting{"text is not valid UTF-8 (line " + std::to_string(n.Mark().line + 1) + ")"};
       }
       if (n.Tag() == "?") {  // plain (unquoted) scalar: resolve its type
-        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return json::Value(rapidjson::kNullType);
+        if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL")
+          return json::Value(rapidjson::kNullType);
         if (s == "true" || s == "True" || s == "TRUE") return json::Value(true);
         if (s == "false" || s == "False" || s == "FALSE") return json::Value(false);
         int64_t i = 0;
@@ -72,7 +73,8 @@ json::Value convert(const YAML::Node& n, json::Allocator& a, int depth) {
     case YAML::NodeType::Map: {
       json::Value obj(rapidjson::kObjectType);
       for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
+        if (!kv.first.IsScalar())
+          throw Converting{"mapping keys must be scalars (line " + std::to_string(kv.first.Mark().line + 1) + ")"};
         // kube::yaml::loadAll refused repeated keys already (in linear time).
         const std::string& key = kv.first.Scalar();
         if (!kube::json::validUtf8(key)) {

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -89,7 +89,9 @@ Objects render(const std::string& valuesFile, const std::string& extra = "") {
   return r.code == 0 ? parse(r.out) : Objects{};
 }
 
-std::string str(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : ""; }
+std::string str(const YAML::Node& n) {
+  return n && n.IsScalar() ? n.as<std::string>() : "";
+}
 
 const YAML::Node* container(const Objects& o, const std::string& deployment) {
   auto it = o.find("Deployment/spotfit-system/" + deployment);
@@ -218,7 +220,8 @@ TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
   EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-selfsigned"));
   EXPECT_TRUE(o.count("Issuer/spotfit-system/spotfit-ca"));
   YAML::Node webhook = o["MutatingWebhookConfiguration//spotfit"];
-  EXPECT_EQ(str(webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]), "spotfit-system/spotfit-serving");
+  EXPECT_EQ(str(webhook["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]),
+            "spotfit-system/spotfit-serving");
   EXPECT_FALSE(webhook["webhooks"][0]["clientConfig"]["caBundle"]);
   // GKE's rule for system-cluster-critical outside kube-system.
   YAML::Node quota = o["ResourceQuota/spotfit-system/spotfit-critical-pods"];
@@ -309,7 +312,8 @@ TEST_F(Chart, SelfSignedWithSchedulerAndMonitoring) {
   YAML::Node cfg = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-config"]["data"]["config.yaml"]));
   EXPECT_EQ(str(cfg["webhook"]["schedulerName"]), "spotfit");
   EXPECT_EQ(str(cfg["server"]["logLevel"]), "debug");
-  YAML::Node sched = YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-scheduler-config"]["data"]["scheduler-config.yaml"]));
+  YAML::Node sched =
+      YAML::Load(str(o["ConfigMap/spotfit-system/spotfit-scheduler-config"]["data"]["scheduler-config.yaml"]));
   EXPECT_EQ(str(sched["profiles"][0]["schedulerName"]), "spotfit");
   EXPECT_EQ(str(sched["extenders"][0]["urlPrefix"]), "https://spotfit.spotfit-system.svc:8443/extender");
   EXPECT_EQ(str(sched["extenders"][0]["tlsConfig"]["caFile"]), "/etc/spotfit-scheduler/ca/ca.crt");
@@ -354,9 +358,9 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
 
   // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
   std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/spotfitpools/status:patch",
-                        "cluster.x-k8s.io/machinedeployments/scale:patch", "coordination.k8s.io/leases:create",
-                        "/configmaps:patch", "/configmaps:create"}) {
+  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create",
+                        "spotfit.io/spotfitpools/status:patch", "cluster.x-k8s.io/machinedeployments/scale:patch",
+                        "coordination.k8s.io/leases:create", "/configmaps:patch", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
   for (const auto& g :
@@ -460,8 +464,8 @@ TEST_F(Chart, RefusesAnUnknownTlsModeAndAMissingCaBundle) {
 void normalize(YAML::Node& obj) {
   YAML::Node meta = obj["metadata"];
   if (meta["labels"]) {
-    for (const char* l : {"helm.sh/chart", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by",
-                          "app.kubernetes.io/version"}) {
+    for (const char* l :
+         {"helm.sh/chart", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"}) {
       meta["labels"].remove(l);
     }
     if (meta["labels"].size() == 0) meta.remove("labels");
@@ -502,7 +506,8 @@ void expectSameObjects(Objects chart, Objects kustomize, const std::set<std::str
     YAML::Node c = YAML::Clone(obj), k = YAML::Clone(kustomize[key]);
     normalize(c);
     normalize(k);
-    EXPECT_EQ(canonical(c), canonical(k)) << key << "\n--- chart:\n" << YAML::Dump(c) << "\n--- kustomize:\n"
+    EXPECT_EQ(canonical(c), canonical(k)) << key << "\n--- chart:\n"
+                                          << YAML::Dump(c) << "\n--- kustomize:\n"
                                           << YAML::Dump(k);
   }
 }
@@ -585,8 +590,9 @@ TEST(Monitoring, DashboardHasWebhookPanelsAndNamespaceWorkflowPoolVariables) {
     EXPECT_TRUE(variables.count(v)) << "dashboard variable " << v;
     EXPECT_NE(exprs.find(std::string("=~\"$") + v + "\""), std::string::npos) << "no panel filters by $" << v;
   }
-  for (const char* metric : {"spotfit_webhook_admissions_total", "spotfit_webhook_mutations_total",
-                             "spotfit_webhook_internal_errors_total", "spotfit_tls_certificate_expiry_timestamp_seconds"}) {
+  for (const char* metric :
+       {"spotfit_webhook_admissions_total", "spotfit_webhook_mutations_total", "spotfit_webhook_internal_errors_total",
+        "spotfit_tls_certificate_expiry_timestamp_seconds"}) {
     EXPECT_NE(exprs.find(metric), std::string::npos) << "no webhook panel on " << metric;
   }
 }
@@ -634,13 +640,15 @@ TEST(Docs, ReadmeAndNewcomerDocsPointAtFilesOfTheRepository) {
     std::string doc = "`docs/" + entry.path().filename().string() + "`";
     EXPECT_NE(readme.find(doc), std::string::npos) << "README's documentation table lacks " << doc;
   }
-  const std::regex path(R"(`((?:docs|charts|manifests|scripts|tests|certs|examples)/[A-Za-z0-9_./-]+\.(?:md|yaml|sh|py|cpp|json))[`#])");
+  const std::regex path(
+      R"(`((?:docs|charts|manifests|scripts|tests|certs|examples)/[A-Za-z0-9_./-]+\.(?:md|yaml|sh|py|cpp|json))[`#])");
   for (const char* doc : {"README.md", "docs/quickstart.md", "docs/troubleshooting.md", "docs/upgrade.md",
                           "docs/architecture.md", "docs/annotations.md", "docs/runbooks.md"}) {
     const std::string text = readText(kSource + "/" + doc);
     EXPECT_FALSE(text.empty()) << doc;
     for (auto it = std::sregex_iterator(text.begin(), text.end(), path); it != std::sregex_iterator(); ++it) {
-      EXPECT_TRUE(fs::exists(kSource + "/" + (*it)[1].str())) << doc << " refers to " << (*it)[1] << ", which does not exist";
+      EXPECT_TRUE(fs::exists(kSource + "/" + (*it)[1].str()))
+          << doc << " refers to " << (*it)[1] << ", which does not exist";
     }
   }
 }
@@ -682,8 +690,9 @@ TEST_F(Chart, DriftWebhookOnlyComponentRendersTheChartsWebhookOnlyRoles) {
 
 TEST_F(Chart, DriftMonitoringComponentRendersTheChartsMonitoring) {
   Objects kustomize = kustomizeWithComponents({"cert-manager", "monitoring"});
-  Objects chart = render("", "--set monitoring.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,"
-                             "monitoring.dashboard.enabled=true");
+  Objects chart = render("",
+                         "--set monitoring.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true,"
+                         "monitoring.dashboard.enabled=true");
   ASSERT_FALSE(kustomize.empty());
   ASSERT_TRUE(kustomize.count("PodMonitor/spotfit-system/spotfit-scaler"));
   expectSameObjects(chart, kustomize, {"ResourceQuota/spotfit-system/spotfit-critical-pods"},
@@ -695,7 +704,8 @@ TEST_F(Chart, DriftMonitoringRendersTheKustomizeMonitoring) {
   Objects chart = render("", "--set monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true");
   ASSERT_FALSE(kustomize.empty());
   Objects monitoring;
-  for (const auto& key : {"PrometheusRule/spotfit-system/spotfit", "ConfigMap/spotfit-system/spotfit-grafana-dashboard"}) {
+  for (const auto& key :
+       {"PrometheusRule/spotfit-system/spotfit", "ConfigMap/spotfit-system/spotfit-grafana-dashboard"}) {
     ASSERT_TRUE(chart.count(key)) << key;
     monitoring[key] = chart[key];
   }

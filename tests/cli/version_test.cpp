@@ -58,8 +58,8 @@ Version versionJson() {
     EXPECT_TRUE(d.HasMember(key) && d[key].IsString()) << key << " in " << r.out;
     return d.HasMember(key) && d[key].IsString() ? std::string(d[key].GetString()) : std::string();
   };
-  return Version{get("version"),  get("gitCommit"), get("gitTreeState"),
-                 get("buildDate"), get("compiler"), get("platform")};
+  return Version{get("version"),   get("gitCommit"), get("gitTreeState"),
+                 get("buildDate"), get("compiler"),  get("platform")};
 }
 
 TEST(VersionCommand, NamesTheCommitTheBuildDateAndTheCompiler) {

@@ -24,7 +24,9 @@ using testing::readTestdata;
 constexpr const char* kUnknown = "ip-10-0-9-99.ec2.internal";
 const char* const kPods[] = {"t4", "a100x4", "mig", "cpu-ondemand", "cpu-big", "budget"};
 
-std::string node(int i) { return "ip-10-0-1-" + std::to_string(i) + ".ec2.internal"; }
+std::string node(int i) {
+  return "ip-10-0-1-" + std::to_string(i) + ".ec2.internal";
+}
 
 struct FilterView {
   std::vector<std::string> passed;
@@ -123,7 +125,8 @@ TEST_F(ExtenderGolden, FilterObjectsModeMatchesAndEchoesTheNodes) {
 }
 
 TEST_F(ExtenderGolden, BudgetWithinLimitOrUnknownSpendAllowsOnDemand) {
-  for (std::optional<double> spent : {std::optional<double>(99.5), std::optional<double>(99.99), std::optional<double>()}) {
+  for (std::optional<double> spent :
+       {std::optional<double>(99.5), std::optional<double>(99.99), std::optional<double>()}) {
     if (spent) {
       budget.spent["ml/train-42"] = *spent;
     } else {
@@ -234,7 +237,8 @@ TEST_F(ExtenderGolden, AssumptionBlocksTheLastGpuUntilBindingThenTheBindingDoes)
   ASSERT_EQ(p.status, 200);
   auto scores = viewPriorities(p.body);
   EXPECT_GT(scores[1].second, 0);
-  ASSERT_EQ(cache.assumedNode(std::string(parseJson(readTestdata("args/t4-names.json"))["Pod"]["metadata"]["uid"].GetString())),
+  ASSERT_EQ(cache.assumedNode(
+                std::string(parseJson(readTestdata("args/t4-names.json"))["Pod"]["metadata"]["uid"].GetString())),
             node(12));
 
   // A second T4 pod (same spec, other identity) now finds -12 taken: resolvable failure.
@@ -266,8 +270,7 @@ TEST_F(ExtenderGolden, AssumptionBlocksTheLastGpuUntilBindingThenTheBindingDoes)
   // It finishes: the GPU is free again.
   first->phase = kube::PodPhase::Succeeded;
   applyPod(cache, *first);
-  EXPECT_EQ(viewFilter(extender.filterBody(second).body, NodeMode::kNames).passed,
-            std::vector<std::string>{node(12)});
+  EXPECT_EQ(viewFilter(extender.filterBody(second).body, NodeMode::kNames).passed, std::vector<std::string>{node(12)});
 }
 
 TEST_F(ExtenderGolden, AssumptionExpiresAfterThirtySeconds) {
@@ -278,8 +281,7 @@ TEST_F(ExtenderGolden, AssumptionExpiresAfterThirtySeconds) {
   other.replace(other.find(uid), uid.size(), "aaaaaaaa-0000-4000-8000-000000000009");
   EXPECT_TRUE(viewFilter(extender.filterBody(other).body, NodeMode::kNames).passed.empty());
   clock.advance(std::chrono::seconds(30));
-  EXPECT_EQ(viewFilter(extender.filterBody(other).body, NodeMode::kNames).passed,
-            std::vector<std::string>{node(12)});
+  EXPECT_EQ(viewFilter(extender.filterBody(other).body, NodeMode::kNames).passed, std::vector<std::string>{node(12)});
 }
 
 // Two pods prioritized at the same moment for the last free T4 in the cluster: exactly one is assumed
@@ -387,7 +389,8 @@ TEST(ExtenderRoutes, ServesTheVerbsAndCountsMetrics) {
       std::string key = family.name;
       for (const auto& l : m.label) key += "," + l.name + "=" + l.value;
       if (family.type == prometheus::MetricType::Counter) counters[key] = m.counter.value;
-      if (family.type == prometheus::MetricType::Histogram) counters[key] = static_cast<double>(m.histogram.sample_count);
+      if (family.type == prometheus::MetricType::Histogram)
+        counters[key] = static_cast<double>(m.histogram.sample_count);
     }
   }
   EXPECT_EQ(counters["spotfit_extender_requests_total,result=ok,verb=filter"], 1);

@@ -32,7 +32,8 @@ TEST(ExtenderHostile, IdentitiesLongerThanKubernetesAllowsAreRefusedBeforeTheLed
     std::string body, expect;
   };
   const Case cases[] = {
-      {withField(base, uid, std::string(129, 'u')), "ExtenderArgs.Pod.metadata.uid is 129 bytes; Kubernetes allows 128"},
+      {withField(base, uid, std::string(129, 'u')),
+       "ExtenderArgs.Pod.metadata.uid is 129 bytes; Kubernetes allows 128"},
       {withField(base, "\"eval-t4-0\"", "\"" + std::string(254, 'n') + "\""), "metadata.name is 254 bytes"},
       {withField(base, "\"namespace\": \"ml\"", "\"namespace\": \"" + std::string(64, 's') + "\""),
        "metadata.namespace is 64 bytes"},

@@ -150,7 +150,8 @@ namespace {
 TEST(ExtenderWire, ObjectsModeEchoesRawBytes) {
   const std::string body =
       "{ \"Pod\" : {\"a\":[1,{\"b\":\"}\"}]},\n \"NodeNames\":null, \"Nodes\" : {\"metadata\":{}, \"items\" : [ "
-      "{\"metadata\":{\"name\":\"n1\"},\"x\":\"q\\\"}]\"} , {\"metadata\": {\"name\":\"n2\"}, \"y\": [1, 2.5e3, true, null]} ,"
+      "{\"metadata\":{\"name\":\"n1\"},\"x\":\"q\\\"}]\"} , {\"metadata\": {\"name\":\"n2\"}, \"y\": [1, 2.5e3, true, "
+      "null]} ,"
       "{\"metadata\":{\"name\":\"n\\u0033\"}} ] } }";
   auto args = decodeExtenderArgs(body);
   ASSERT_TRUE(args.ok()) << args.error().message;

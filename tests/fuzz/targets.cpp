@@ -20,8 +20,8 @@ namespace spotfit::fuzz {
 namespace {
 
 [[noreturn]] void bug(const char* what, std::string_view detail) {
-  std::fprintf(stderr, "fuzz target invariant broken: %s: %.*s\n", what, static_cast<int>(detail.size() > 300 ? 300 : detail.size()),
-               detail.data());
+  std::fprintf(stderr, "fuzz target invariant broken: %s: %.*s\n", what,
+               static_cast<int>(detail.size() > 300 ? 300 : detail.size()), detail.data());
   std::abort();
 }
 
@@ -73,7 +73,9 @@ void configYaml(std::string_view data) {
   (void)scaler::parseScalerConfig(data);
 }
 
-void workloadYaml(std::string_view data) { (void)sim::parseWorkload(std::string(data), "fuzz.yaml"); }
+void workloadYaml(std::string_view data) {
+  (void)sim::parseWorkload(std::string(data), "fuzz.yaml");
+}
 
 void mutateInput(std::string_view data) {
   std::vector<webhook::json::Document> docs;

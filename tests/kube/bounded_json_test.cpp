@@ -9,7 +9,9 @@
 namespace spotfit::kube::json {
 namespace {
 
-std::string nestedArrays(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+std::string nestedArrays(size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
 
 std::string nestedObjects(size_t depth) {
   std::string s;
@@ -88,15 +90,15 @@ TEST(BoundedJson, RefusesObjectsWithTooManyMembers) {
 
 TEST(BoundedJson, RefusesInvalidUtf8AndUnpairedSurrogates) {
   const std::string bad[] = {
-      "[\"\xff\"]",                 // not UTF-8 at all
-      "[\"\xc0\xaf\"]",             // overlong '/'
-      "[\"\xed\xa0\x80\"]",         // an encoded surrogate
-      "[\"\xe2\x82\"]",             // truncated sequence
-      "{\"\x80\":1}",               // bad key
-      R"(["\udc00"])",              // lone low surrogate escape (RapidJSON alone accepts it)
-      R"(["x\ud800"])",             // lone high surrogate escape
-      R"(["\ud800\u0041"])",        // high surrogate followed by a non-surrogate
-      R"({"\udfff":1})",            // in a key
+      "[\"\xff\"]",           // not UTF-8 at all
+      "[\"\xc0\xaf\"]",       // overlong '/'
+      "[\"\xed\xa0\x80\"]",   // an encoded surrogate
+      "[\"\xe2\x82\"]",       // truncated sequence
+      "{\"\x80\":1}",         // bad key
+      R"(["\udc00"])",        // lone low surrogate escape (RapidJSON alone accepts it)
+      R"(["x\ud800"])",       // lone high surrogate escape
+      R"(["\ud800\u0041"])",  // high surrogate followed by a non-surrogate
+      R"({"\udfff":1})",      // in a key
   };
   for (const auto& text : bad) {
     EXPECT_NE(refusal(text), "") << text;
@@ -121,10 +123,10 @@ TEST(BoundedJson, ValidUtf8) {
   EXPECT_TRUE(validUtf8(""));
   EXPECT_TRUE(validUtf8("plain ascii"));
   EXPECT_TRUE(validUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"));  // é € 😀 U+10FFFF
-  EXPECT_FALSE(validUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(validUtf8("\xe0\x80\xaf"));      // overlong
-  EXPECT_FALSE(validUtf8("\xed\xbf\xbf"));      // surrogate U+DFFF
-  EXPECT_FALSE(validUtf8("\xc3"));              // truncated at the end
+  EXPECT_FALSE(validUtf8("\xf4\x90\x80\x80"));                                     // above U+10FFFF
+  EXPECT_FALSE(validUtf8("\xe0\x80\xaf"));                                         // overlong
+  EXPECT_FALSE(validUtf8("\xed\xbf\xbf"));                                         // surrogate U+DFFF
+  EXPECT_FALSE(validUtf8("\xc3"));                                                 // truncated at the end
   EXPECT_FALSE(validUtf8("\xf8\x88\x80\x80\x80"));
 }
 

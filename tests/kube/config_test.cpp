@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("spotfit-kube-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    path =
+        fs::temp_directory_path() / ("spotfit-kube-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     fs::create_directories(path);
   }
   ~TempDir() {
@@ -129,7 +130,8 @@ current-context: c
 clusters: [{name: k, cluster: {server: "https://k"}}]
 users: [{name: u, user: {exec: {command: aws, args: [eks, get-token]}}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
-)", "");
+)",
+                              "");
   ASSERT_FALSE(exec.ok());
   EXPECT_EQ(exec.error().code, "unsupported");
   EXPECT_NE(exec.error().message.find("exec plugin"), std::string::npos);
@@ -138,7 +140,8 @@ current-context: c
 clusters: [{name: k, cluster: {server: "https://k"}}]
 users: [{name: u, user: {auth-provider: {name: gcp}}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
-)", "");
+)",
+                            "");
   ASSERT_FALSE(ap.ok());
   EXPECT_NE(ap.error().message.find("auth-provider"), std::string::npos);
   EXPECT_NE(parseKubeconfig(kTwoContexts, "", "nope").error().message.find("context \"nope\" not found"),
@@ -151,7 +154,8 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
 current-context: c
 clusters: [{name: k, cluster: {server: "https://k", certificate-authority-data: "!!"}}]
 contexts: [{name: c, context: {cluster: k}}]
-)", "");
+)",
+                                 "");
   ASSERT_FALSE(badData.ok());
   EXPECT_NE(badData.error().message.find("certificate-authority-data"), std::string::npos);
 }
@@ -176,8 +180,12 @@ TEST(InCluster, ReadsServiceAccountAndRefusesWithoutEnvironment) {
 
 TEST(DefaultConfig, FlagThenKubeconfigEnv) {
   TempDir dir;
-  std::string a = dir.write("a", "current-context: c\nclusters: [{name: k, cluster: {server: 'http://from-flag:1'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n");
-  std::string b = dir.write("b", "current-context: c\nclusters: [{name: k, cluster: {server: 'http://from-env:1'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n");
+  std::string a = dir.write("a",
+                            "current-context: c\nclusters: [{name: k, cluster: {server: "
+                            "'http://from-flag:1'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n");
+  std::string b = dir.write("b",
+                            "current-context: c\nclusters: [{name: k, cluster: {server: "
+                            "'http://from-env:1'}}]\ncontexts: [{name: c, context: {cluster: k}}]\n");
   ::setenv("KUBECONFIG", b.c_str(), 1);
   EXPECT_EQ(loadDefaultConfig(a)->server, "http://from-flag:1");
   EXPECT_EQ(loadDefaultConfig()->server, "http://from-env:1");

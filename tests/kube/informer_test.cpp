@@ -12,15 +12,15 @@
 namespace spotfit::kube {
 namespace {
 
-using testsupport::Fault;
 using testsupport::FakeApiServer;
+using testsupport::Fault;
 using namespace std::chrono_literals;
 
 std::string podJson(const std::string& ns, const std::string& name, const std::string& node = "",
                     const std::string& owner = "", const std::string& phase = "Running") {
   std::string owners = owner.empty() ? "[]"
-                                     : R"([{"apiVersion":"batch/v1","kind":"Job","name":")" + owner +
-                                           R"(","uid":"u-)" + owner + R"(","controller":true}])";
+                                     : R"([{"apiVersion":"batch/v1","kind":"Job","name":")" + owner + R"(","uid":"u-)" +
+                                           owner + R"(","controller":true}])";
   return R"({"metadata":{"name":")" + name + R"(","namespace":")" + ns + R"(","ownerReferences":)" + owners +
          R"(},"spec":{"nodeName":")" + node +
          R"(","containers":[{"name":"c","resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]},"status":{"phase":")" +
@@ -128,7 +128,8 @@ struct InformerTest : ::testing::Test {
 };
 
 TEST_F(InformerTest, ListsThenWatchesAddsUpdatesDeletes) {
-  for (int i = 0; i < 120; ++i) api.upsert("pods", podJson("ns" + std::to_string(i % 3), "p" + std::to_string(i), "n1"));
+  for (int i = 0; i < 120; ++i)
+    api.upsert("pods", podJson("ns" + std::to_string(i % 3), "p" + std::to_string(i), "n1"));
   auto inf = startPods(fastOptions());
   EXPECT_TRUE(inf->hasSynced());
   EXPECT_EQ(inf->state(), InformerState::Synced);
@@ -260,7 +261,8 @@ TEST_F(InformerTest, BookmarksAdvanceTheResourceVersion) {
   api.upsert("configmaps", R"({"metadata":{"name":"c","namespace":"d"}})");  // bumps the global rv only
   std::string want = std::to_string(api.resourceVersion());
   api.sendBookmarks();
-  ASSERT_TRUE(eventually(*inf, [&] { return inf->lastResourceVersion() == want; }, 10s));
+  ASSERT_TRUE(eventually(
+      *inf, [&] { return inf->lastResourceVersion() == want; }, 10s));
   EXPECT_NE(api.requests().back().query.find("allowWatchBookmarks=true"), std::string::npos);
 }
 
@@ -312,7 +314,8 @@ TEST_F(InformerTest, ChaosConvergesWithoutDuplicatesOrLosses) {
     }
   }
   api.clearFaults();
-  ASSERT_TRUE(eventually(*inf, [&] { return converged(*inf); }, 30s));
+  ASSERT_TRUE(eventually(
+      *inf, [&] { return converged(*inf); }, 30s));
   expectClean();
   // Indexes agree with the store.
   size_t indexed = 0;
@@ -366,8 +369,9 @@ TEST(VpaInformer, NotInstalledThenInstalled) {
   EXPECT_EQ(api.countRequests("GET", "verticalpodautoscalers"), 1u);
 
   api.addVpaResource();
-  api.upsert("verticalpodautoscalers",
-             R"({"metadata":{"name":"train-vpa","namespace":"ml"},"spec":{"targetRef":{"apiVersion":"batch/v1","kind":"Job","name":"train"}},
+  api.upsert(
+      "verticalpodautoscalers",
+      R"({"metadata":{"name":"train-vpa","namespace":"ml"},"spec":{"targetRef":{"apiVersion":"batch/v1","kind":"Job","name":"train"}},
                  "status":{"recommendation":{"containerRecommendations":[{"containerName":"main","target":{"cpu":"1500m"}}]}}})");
   clock.advance(60s);
   ASSERT_TRUE(inf->waitUntil([&] { return inf->hasSynced(); }, 10s));

@@ -8,8 +8,8 @@
 namespace spotfit::kube {
 namespace {
 
-using testsupport::Fault;
 using testsupport::FakeApiServer;
+using testsupport::Fault;
 using namespace std::chrono_literals;
 
 struct Candidate {
@@ -176,7 +176,8 @@ TEST_F(LeaderTest, TwoCandidatesFailOverWithoutOverlapAndReleaseOnShutdown) {
   cut.status = 503;
   cut.times = -1;
   api.injectFault(cut);
-  ASSERT_TRUE(drive(clock, loops, [&] { return aStopped == 1 && b.elector->isLeader() && bStarted == 1; }, 30s));
+  ASSERT_TRUE(drive(
+      clock, loops, [&] { return aStopped == 1 && b.elector->isLeader() && bStarted == 1; }, 30s));
   EXPECT_FALSE(a.elector->isLeader());
   EXPECT_EQ(maxWorking.load(), 1);
   EXPECT_EQ(lease().holderIdentity, "b");

@@ -1,11 +1,10 @@
 #include "kube/objects.hpp"
 
 #include <gtest/gtest.h>
+#include <rapidjson/pointer.h>
 
 #include <functional>
 #include <random>
-
-#include <rapidjson/pointer.h>
 
 #include "kube/intern.hpp"
 
@@ -212,8 +211,8 @@ void mutateEverywhere(const char* text, const std::function<void(const json::Val
     }
   };
   walk(base, "");
-  const char* replacements[] = {"null", "true", "-1", "1.5", "\"\"", "\"x\"", "[]", "{}", "[null]", "{\"a\":null}",
-                                "9223372036854775807"};
+  const char* replacements[] = {
+      "null", "true", "-1", "1.5", "\"\"", "\"x\"", "[]", "{}", "[null]", "{\"a\":null}", "9223372036854775807"};
   for (const auto& p : pointers) {
     for (const char* r : replacements) {
       json::Document doc;
@@ -276,7 +275,8 @@ TEST(DecodeNode, ReadsAllocatableTaintsReadinessAndDerivedFields) {
 }
 
 TEST(DecodeNode, ReadyUnknownIsNulloptAndBadTaintIsAnError) {
-  auto doc = parse(R"({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}})");
+  auto doc =
+      parse(R"({"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}})");
   auto node = decodeNode(doc);
   ASSERT_TRUE(node.ok());
   EXPECT_FALSE(node->ready.has_value());
@@ -314,7 +314,8 @@ TEST(DecodeJob, CountsConditionsAndTemplateAnnotations) {
 }
 
 TEST(DecodeNamespace, LabelsAndTerminating) {
-  auto doc = parse(R"({"metadata": {"name": "ml", "labels": {"spotfit.io/enabled": "true"}}, "status": {"phase": "Terminating"}})");
+  auto doc = parse(
+      R"({"metadata": {"name": "ml", "labels": {"spotfit.io/enabled": "true"}}, "status": {"phase": "Terminating"}})");
   auto ns = decodeNamespace(doc);
   ASSERT_TRUE(ns.ok());
   EXPECT_EQ(ns->meta.key(), "ml");

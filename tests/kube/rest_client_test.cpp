@@ -8,8 +8,8 @@
 namespace spotfit::kube {
 namespace {
 
-using testsupport::Fault;
 using testsupport::FakeApiServer;
+using testsupport::Fault;
 using namespace std::chrono_literals;
 
 std::string podJson(const std::string& ns, const std::string& name, const std::string& node = "",
@@ -214,7 +214,8 @@ TEST_F(RestClientTest, ThrottlingTooManyRequestsOnEvictionIsRetried) {
 }
 
 TEST_F(RestClientTest, StatusAndScaleSubresources) {
-  api.upsert("deployments", R"({"metadata":{"name":"web","namespace":"d"},"spec":{"replicas":2},"status":{"replicas":2}})");
+  api.upsert("deployments",
+             R"({"metadata":{"name":"web","namespace":"d"},"spec":{"replicas":2},"status":{"replicas":2}})");
   auto scale = client->getScale({"apps", "v1", "deployments", "Deployment", true}, "d", "web");
   ASSERT_TRUE(scale.ok()) << scale.error().message;
   EXPECT_EQ(*scale, 2);

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 
 #include "placement/consolidation.hpp"
 #include "placement/fit.hpp"
@@ -29,7 +29,8 @@ ConsolidationInput randomCluster(std::mt19937& rng) {
       t.name = "t" + std::to_string(ti);
       t.allocatable = testing::res(cores * 1000, cores * 4 * kGi, 0, 110);
       double od = 0.05 * static_cast<double>(cores);
-      t.offerings = {Offering{CapacityType::OnDemand, od, chance(0.9)}, Offering{CapacityType::Spot, od * 0.3, chance(0.8)}};
+      t.offerings = {Offering{CapacityType::OnDemand, od, chance(0.9)},
+                     Offering{CapacityType::Spot, od * 0.3, chance(0.8)}};
       p.instanceTypes.push_back(t);
     }
     in.pools.push_back(p);
@@ -44,8 +45,10 @@ ConsolidationInput randomCluster(std::mt19937& rng) {
     in.nodes.push_back(n);
   }
   for (int pdb = 0; pdb < 2; ++pdb) {
-    in.pdbs.push_back(PodDisruptionBudget{"default", "pdb" + std::to_string(pdb),
-                                          {{"app", "app" + std::to_string(pdb)}}, static_cast<int32_t>(range(0, 2))});
+    in.pdbs.push_back(PodDisruptionBudget{"default",
+                                          "pdb" + std::to_string(pdb),
+                                          {{"app", "app" + std::to_string(pdb)}},
+                                          static_cast<int32_t>(range(0, 2))});
   }
   int pods = static_cast<int>(range(0, 30));
   for (int i = 0; i < pods; ++i) {

@@ -158,8 +158,7 @@ TEST(Consolidation, PdbAllowanceIsSharedAcrossThePlan) {
   int deleted = 0;
   for (const auto& act : plan.actions) deleted += act.kind == ConsolidationKind::DeleteUnderused;
   EXPECT_EQ(deleted, 1);
-  EXPECT_EQ(blockedReason(plan, "low-b"),
-            "PodDisruptionBudget default/etl allows 0 more disruption(s), node needs 1");
+  EXPECT_EQ(blockedReason(plan, "low-b"), "PodDisruptionBudget default/etl allows 0 more disruption(s), node needs 1");
   EXPECT_TRUE(selects(c.in.pdbs[0], c.in.pods[a]));
   PodDisruptionBudget other{"other-ns", "all", {}, 5};
   EXPECT_FALSE(selects(other, c.in.pods[a]));

@@ -102,8 +102,8 @@ TEST(Model, EnumsRoundTrip) {
   for (auto e : {TaintEffect::NoSchedule, TaintEffect::PreferNoSchedule, TaintEffect::NoExecute}) {
     EXPECT_EQ(parseTaintEffect(toString(e)), e);
   }
-  for (auto p : {CapacityPolicy::SpotPreferred, CapacityPolicy::Spot, CapacityPolicy::OnDemand,
-                 CapacityPolicy::SpotOnly}) {
+  for (auto p :
+       {CapacityPolicy::SpotPreferred, CapacityPolicy::Spot, CapacityPolicy::OnDemand, CapacityPolicy::SpotOnly}) {
     EXPECT_EQ(parseCapacityPolicy(toString(p)), p);
   }
   EXPECT_EQ(parseCapacityType("spot"), CapacityType::Spot);
@@ -149,7 +149,7 @@ TEST(PodRequests, SumOfContainersVersusLargestInit) {
   p.containers = {container(100, kGi), container(200, kGi)};
   p.initContainers = {container(250, 512 * testing::kMi), container(50, 3 * kGi)};
   Resources r = podRequests(p);
-  EXPECT_EQ(r.cpuMilli, 300);   // containers win on cpu
+  EXPECT_EQ(r.cpuMilli, 300);    // containers win on cpu
   EXPECT_EQ(r.memory, 3 * kGi);  // the largest init container wins on memory
   EXPECT_EQ(r.pods, 1);
 }

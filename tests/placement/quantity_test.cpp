@@ -115,8 +115,8 @@ TEST(Quantity, Limits) {
 }
 
 TEST(Quantity, GarbageIsAnError) {
-  for (const char* s : {"", "abc", "1 ", " 1", "1K", "1i", "1e", "1e+", "1.2.3", "--1", "1Mi1", "1kk", "0x10", ".",
-                        "-", "+", "1m3", "1E3.5", "Gi", "1gi", "1 Gi", "1e3m"}) {
+  for (const char* s : {"",    "abc",  "1 ", " 1", "1K", "1i",  "1e",    "1e+", "1.2.3", "--1",  "1Mi1",
+                        "1kk", "0x10", ".",  "-",  "+",  "1m3", "1E3.5", "Gi",  "1gi",   "1 Gi", "1e3m"}) {
     auto r = parseMilli(s);
     ASSERT_FALSE(r.ok()) << '"' << s << '"';
     EXPECT_EQ(r.error().code, "invalid") << s;

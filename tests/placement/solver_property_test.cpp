@@ -53,8 +53,9 @@ ScaleUpInput randomInput(Gen& g) {
       int64_t gpus = g.chance(0.25) ? g.pick(std::vector<int64_t>{1, 4, 8}) : 0;
       t.allocatable = testing::res(cores * 1000 - 100, gib * kGi - 512 * kMi, gpus, g.chance(0.2) ? 8 : 110);
       if (gpus > 0) t.gpuProduct = g.pick(products);
-      double od = (0.04 * static_cast<double>(cores) + 0.005 * static_cast<double>(gib) + 0.9 * static_cast<double>(gpus)) *
-                  g.real(0.8, 1.2);
+      double od =
+          (0.04 * static_cast<double>(cores) + 0.005 * static_cast<double>(gib) + 0.9 * static_cast<double>(gpus)) *
+          g.real(0.8, 1.2);
       t.offerings.push_back(Offering{CapacityType::OnDemand, od, g.chance(0.9)});
       t.offerings.push_back(Offering{CapacityType::Spot, od * g.real(0.25, 0.7), g.chance(0.8)});
       p.instanceTypes.push_back(std::move(t));
@@ -91,12 +92,11 @@ ScaleUpInput randomInput(Gen& g) {
     }
     if (g.chance(0.3)) p.nodeSelector["kind"] = g.pick(kinds);
     if (g.chance(0.1)) {
-      p.requiredNodeAffinity.push_back(
-          NodeSelectorTerm{{{"kind", SelectorOperator::NotIn, {g.pick(kinds)}}}, {}});
+      p.requiredNodeAffinity.push_back(NodeSelectorTerm{{{"kind", SelectorOperator::NotIn, {g.pick(kinds)}}}, {}});
     }
-    p.capacityPolicy = g.pick(std::vector<CapacityPolicy>{CapacityPolicy::SpotPreferred, CapacityPolicy::SpotPreferred,
-                                                          CapacityPolicy::Spot, CapacityPolicy::OnDemand,
-                                                          CapacityPolicy::SpotOnly});
+    p.capacityPolicy =
+        g.pick(std::vector<CapacityPolicy>{CapacityPolicy::SpotPreferred, CapacityPolicy::SpotPreferred,
+                                           CapacityPolicy::Spot, CapacityPolicy::OnDemand, CapacityPolicy::SpotOnly});
     p.hasPodAntiAffinity = g.chance(0.03);
     p.hasPodAffinity = g.chance(0.02);
     in.pods.push_back(std::move(p));
@@ -165,7 +165,8 @@ void checkPlan(const ScaleUpInput& in, const ScaleUpPlan& plan, const std::strin
       sum += podRequests(in.pods[pi]);
     }
     EXPECT_EQ(sum, nn.requested);
-    EXPECT_TRUE(lessOrEqual(sum, nn.allocatable)) << "overcommit " << toString(sum) << " on " << toString(nn.allocatable);
+    EXPECT_TRUE(lessOrEqual(sum, nn.allocatable))
+        << "overcommit " << toString(sum) << " on " << toString(nn.allocatable);
     poolNodes[nn.pool] += 1;
     newPerPool[nn.pool] += 1;
     poolCapacity[nn.pool] += nn.allocatable;

@@ -10,8 +10,8 @@ namespace {
 
 using testing::kGi;
 
-InstanceType type(const std::string& name, int64_t cpu, int64_t mem, std::vector<Offering> offerings,
-                  int64_t gpus = 0, const std::string& product = "") {
+InstanceType type(const std::string& name, int64_t cpu, int64_t mem, std::vector<Offering> offerings, int64_t gpus = 0,
+                  const std::string& product = "") {
   InstanceType t;
   t.name = name;
   t.allocatable = testing::res(cpu, mem, gpus, 110);
@@ -20,8 +20,12 @@ InstanceType type(const std::string& name, int64_t cpu, int64_t mem, std::vector
   return t;
 }
 
-Offering spot(double price, bool available = true) { return Offering{CapacityType::Spot, price, available}; }
-Offering onDemand(double price, bool available = true) { return Offering{CapacityType::OnDemand, price, available}; }
+Offering spot(double price, bool available = true) {
+  return Offering{CapacityType::Spot, price, available};
+}
+Offering onDemand(double price, bool available = true) {
+  return Offering{CapacityType::OnDemand, price, available};
+}
 
 NodePool pool(const std::string& name, std::vector<InstanceType> types) {
   NodePool p;
@@ -53,9 +57,9 @@ size_t placedCount(const ScaleUpPlan& plan) {
 // spotfit: B covers the demand in ceil(max(10/8, 40/32)) = 2 nodes → $0.24.
 TEST(Solver, BeatsLeastWasteAndFirstFitDecreasingOnAHandCheckableCase) {
   ScaleUpInput in;
-  in.pools.push_back(pool("general", {type("A", 4000, 16 * kGi, {onDemand(0.20), spot(0.06, false)}),
-                                      type("B", 8000, 32 * kGi, {spot(0.12)}),
-                                      type("C", 16000, 64 * kGi, {spot(0.40)})}));
+  in.pools.push_back(
+      pool("general", {type("A", 4000, 16 * kGi, {onDemand(0.20), spot(0.06, false)}),
+                       type("B", 8000, 32 * kGi, {spot(0.12)}), type("C", 16000, 64 * kGi, {spot(0.40)})}));
   in.pods = pods(10, 1000, 4 * kGi);
 
   ScaleUpPlan ours = planScaleUp(in);
@@ -241,8 +245,8 @@ TEST(Solver, InterPodConstraintsAreTreatedConservatively) {
 
 TEST(Solver, CpuPodsUseSpareRoomOnNewGpuNodes) {
   ScaleUpInput in;
-  in.pools.push_back(pool("all", {type("gpu8", 64000, 256 * kGi, {spot(8.0)}, 8, "Tesla-V100"),
-                                  type("m", 4000, 16 * kGi, {spot(0.1)})}));
+  in.pools.push_back(pool(
+      "all", {type("gpu8", 64000, 256 * kGi, {spot(8.0)}, 8, "Tesla-V100"), type("m", 4000, 16 * kGi, {spot(0.1)})}));
   in.pods = pods(2, 4000, 16 * kGi, 4, "g");
   in.pools[0].labels["team"] = "a";
   auto cpu = pods(10, 2000, 8 * kGi, 0, "c");
@@ -263,8 +267,8 @@ TEST(Solver, CpuPodsUseSpareRoomOnNewGpuNodes) {
 // pods must fill the gaps next to big ones (45 nodes), and cpu pods the spare cores.
 TEST(Solver, FillsGpuGapsAcrossParts) {
   ScaleUpInput in;
-  in.pools.push_back(pool("all", {type("g8", 32000, 128 * kGi, {spot(2.0)}, 8, "Tesla-T4"),
-                                  type("c16", 16000, 32 * kGi, {spot(0.2)})}));
+  in.pools.push_back(pool(
+      "all", {type("g8", 32000, 128 * kGi, {spot(2.0)}, 8, "Tesla-T4"), type("c16", 16000, 32 * kGi, {spot(0.2)})}));
   for (int g = 8; g >= 1; --g) {
     auto ps = pods(10, 1000 + 100 * g, 4 * kGi, g, "g" + std::to_string(g) + "-");
     in.pods.insert(in.pods.end(), ps.begin(), ps.end());
@@ -284,7 +288,8 @@ TEST(Solver, FillsGpuGapsAcrossParts) {
 
 TEST(Solver, RightSizesTheTail) {
   ScaleUpInput in;
-  in.pools.push_back(pool("general", {type("big", 16000, 64 * kGi, {spot(0.32)}), type("small", 2000, 8 * kGi, {spot(0.05)})}));
+  in.pools.push_back(
+      pool("general", {type("big", 16000, 64 * kGi, {spot(0.32)}), type("small", 2000, 8 * kGi, {spot(0.05)})}));
   in.pods = pods(17, 1000, 2 * kGi);  // 16 fill a big node, one is left over
   ScaleUpPlan plan = planScaleUp(in);
   double cost = plan.newNodesHourlyCost();
@@ -304,12 +309,14 @@ TEST(Solver, EquivalenceClassesScaleToManyIdenticalPods) {
 }
 
 TEST(Solver, LowerBound) {
-  std::vector<NodePool> pools{pool("general", {type("c", 8000, 16 * kGi, {spot(0.30)}), type("r", 4000, 64 * kGi, {spot(0.30)})})};
+  std::vector<NodePool> pools{
+      pool("general", {type("c", 8000, 16 * kGi, {spot(0.30)}), type("r", 4000, 64 * kGi, {spot(0.30)})})};
   // cpu: 16 cores × (0.30/8) = 0.6; memory: 16Gi × (0.30/64) = 0.075 → 0.6
   auto p = pods(8, 2000, 2 * kGi);
   EXPECT_NEAR(fractionalLowerBound(p, pools), 0.6, 1e-9);
   // An 8-GPU pod cannot use the cheap 1-GPU type: the size-aware bound prices it on the 8-GPU one.
-  std::vector<NodePool> gpuPools{pool("gpu", {type("g1", 4000, 16 * kGi, {spot(0.10)}, 1), type("g8", 32000, 128 * kGi, {spot(1.60)}, 8)})};
+  std::vector<NodePool> gpuPools{
+      pool("gpu", {type("g1", 4000, 16 * kGi, {spot(0.10)}, 1), type("g8", 32000, 128 * kGi, {spot(1.60)}, 8)})};
   auto big = pods(1, 1000, kGi, 8);
   EXPECT_NEAR(fractionalLowerBound(big, gpuPools), 0.8, 1e-9);
   EXPECT_NEAR(sizeAwareLowerBound(big, gpuPools), 1.6, 1e-9);

@@ -57,7 +57,8 @@ TEST(ClusterApiProvider, ScalesTheMachineDeploymentAndDeletesAChosenMachine) {
   size_t annotate = 0, scale = 0;
   for (size_t i = 0; i < reqs.size(); ++i) {
     if (reqs[i].method == "PATCH" && reqs[i].path.find("/machines/workers-abc") != std::string::npos) annotate = i;
-    if (reqs[i].method == "PATCH" && reqs[i].path.find("/machinedeployments/workers/scale") != std::string::npos) scale = i;
+    if (reqs[i].method == "PATCH" && reqs[i].path.find("/machinedeployments/workers/scale") != std::string::npos)
+      scale = i;
   }
   EXPECT_LT(annotate, scale);
   ASSERT_TRUE(capi.remove({"unknown-node", "capi-pool", kParams}).ok());  // no Machine: nothing to do

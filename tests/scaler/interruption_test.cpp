@@ -11,7 +11,9 @@ namespace {
 using namespace std::chrono_literals;
 using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
-NodePool spotPool() { return m5Pool("spot"); }
+NodePool spotPool() {
+  return m5Pool("spot");
+}
 
 TEST(Interruption, NoticeTaintsDrainsAndReplacesAtOnce) {
   Env env;
@@ -30,7 +32,8 @@ TEST(Interruption, NoticeTaintsDrainsAndReplacesAtOnce) {
   EXPECT_EQ(env.actions.taints[0].second.key, kTaintDisrupting);
   EXPECT_EQ(env.actions.evictions, std::vector<std::string>{"team/work"});
   EXPECT_EQ(env.actions.count("SpotInterrupted"), 1);
-  EXPECT_EQ(env.scaler->metrics().counter(metric::kInterruptions, {{"pool", "spot"}, {"instance_type", "m5.large"}}), 1);
+  EXPECT_EQ(env.scaler->metrics().counter(metric::kInterruptions, {{"pool", "spot"}, {"instance_type", "m5.large"}}),
+            1);
   // The evicted pod terminates and the node goes away; no second replacement for the same pod.
   env.cluster.removePod("work");
   env.clock.advance(1s);

@@ -38,12 +38,9 @@ NodeRequest gpuRequest(const std::string& name, Duration readyDelay) {
   r.memoryBytes = 16LL << 30;
   r.pods = 29;
   r.extended["nvidia.com/gpu"] = 1;
-  r.labels = {{"spotfit.io/node-pool", "gpu"},
-              {"node.kubernetes.io/instance-type", "g4dn.xlarge"},
-              {"karpenter.sh/capacity-type", "spot"},
-              {"spotfit.io/capacity-type", "spot"},
-              {"topology.kubernetes.io/zone", "zone-a"},
-              {"nvidia.com/gpu.product", "Tesla-T4"}};
+  r.labels = {{"spotfit.io/node-pool", "gpu"},           {"node.kubernetes.io/instance-type", "g4dn.xlarge"},
+              {"karpenter.sh/capacity-type", "spot"},    {"spotfit.io/capacity-type", "spot"},
+              {"topology.kubernetes.io/zone", "zone-a"}, {"nvidia.com/gpu.product", "Tesla-T4"}};
   r.taints = {{"nvidia.com/gpu", "true", placement::TaintEffect::NoSchedule}};
   r.providerParams["readyDelay"] = formatDuration(readyDelay);
   return r;
@@ -222,7 +219,8 @@ TEST(KubeClusterActions, EventsAreRateLimited) {
 
 TEST(KubeClusterActions, NodePoolStatusGoesToTheStatusSubresource) {
   KubeEnv env;
-  env.api.upsert("spotfitpools", R"({"apiVersion":"spotfit.io/v1alpha1","kind":"SpotfitPool","metadata":{"name":"p"},"spec":{}})");
+  env.api.upsert("spotfitpools",
+                 R"({"apiVersion":"spotfit.io/v1alpha1","kind":"SpotfitPool","metadata":{"name":"p"},"spec":{}})");
   KubeClusterActions actions(*env.client, env.clock);
   ASSERT_TRUE(actions.updateNodePoolStatus("p", R"({"desiredNodes":3})").ok());
   auto stored = env.api.object("spotfitpools", "", "p");
@@ -360,7 +358,8 @@ TEST(ScalerOverKube, UnschedulablePodToReadyKwokNode) {
   pool.provider.type = "kwok";
   pool.provider.parameters["readyDelay"] = "3s";
   cfg.nodePools = {pool};
-  Scaler scaler(cfg, env.clock, actions, planner, [&](const NodePool&) -> NodeProvider* { return &kwok; }, &store);
+  Scaler scaler(
+      cfg, env.clock, actions, planner, [&](const NodePool&) -> NodeProvider* { return &kwok; }, &store);
   env.api.upsert("pods", R"({"metadata":{"name":"job-1","namespace":"team","uid":"u1",
       "ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":"job","uid":"j","controller":true}]},
       "spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"1","memory":"1Gi"}}}]},
@@ -381,7 +380,8 @@ TEST(ScalerOverKube, UnschedulablePodToReadyKwokNode) {
   EXPECT_EQ(stored->info.capacityType, CapacityType::Spot);
   EXPECT_TRUE(scaler.inFlight().empty());
   bool triggered = false;
-  for (const auto& e : env.api.objects("events")) triggered = triggered || e.find("TriggeredScaleUp") != std::string::npos;
+  for (const auto& e : env.api.objects("events"))
+    triggered = triggered || e.find("TriggeredScaleUp") != std::string::npos;
   EXPECT_TRUE(triggered);
   EXPECT_EQ(env.api.count("configmaps"), 1u);  // the ledger was saved
 }

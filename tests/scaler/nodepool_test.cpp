@@ -2,12 +2,13 @@
 // semantic validation, and node requests carrying the right labels, taints and capacity.
 
 #include "scaler/nodepool.hpp"
-#include "scaler/planner.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "scaler/planner.hpp"
 
 namespace spotfit::scaler {
 namespace {

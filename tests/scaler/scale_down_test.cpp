@@ -212,8 +212,8 @@ TEST(ScaleDown, UnderusedNodesDoNotCountOnTheSameRoom) {
   env.cluster.addNode(odPool(), "light-a", CapacityType::OnDemand, env.clock.wallNow());
   env.cluster.addNode(odPool(), "light-b", CapacityType::OnDemand, env.clock.wallNow());
   env.runPod(replicaSetPod("filler", 2800, 1024), "busy");  // 70% used: 1.2 CPUs free
-  env.runPod(replicaSetPod("a", 1000, 1024), "light-a");     // 25% used
-  env.runPod(replicaSetPod("b", 1000, 1024), "light-b");     // 25% used
+  env.runPod(replicaSetPod("a", 1000, 1024), "light-a");    // 25% used
+  env.runPod(replicaSetPod("b", 1000, 1024), "light-b");    // 25% used
   env.actions.evictScript["team/a"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
   env.actions.evictScript["team/b"] = {EvictOutcome::Blocked, EvictOutcome::Blocked};
   env.reconcile();
@@ -323,7 +323,8 @@ TEST(ScaleDown, PdbRefusalsRetriedUntilDeadlineThenUntaintAndBackOff) {
   EXPECT_EQ(env.actions.untaints[0], (std::pair<std::string, std::string>{"light", kTaintDisrupting}));
   EXPECT_TRUE(env.actions.deletedNodes.empty());
   EXPECT_EQ(env.actions.count("DrainFailed"), 1);
-  EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleDownFailures, {{"pool", "od"}, {"reason", "drain_timeout"}}), 1);
+  EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleDownFailures, {{"pool", "od"}, {"reason", "drain_timeout"}}),
+            1);
   // Backed off: not retried for 10 minutes even though it is still underused.
   env.actions.evictScript["team/small"] = {EvictOutcome::Evicted};
   for (int i = 0; i < 9; ++i) {

@@ -12,7 +12,9 @@ namespace {
 using namespace std::chrono_literals;
 using namespace testing;  // Env, Cluster and the builders of scaler_fixture.hpp
 
-NodePool cpuPool() { return m5Pool("cpu"); }
+NodePool cpuPool() {
+  return m5Pool("cpu");
+}
 
 TEST(ScaleUp, WaitsForTheBatchToGoIdle) {
   Env env;
@@ -124,7 +126,9 @@ TEST(ScaleUp, InsufficientCapacityFallsBackAtOnceAndExpires) {
   EXPECT_EQ(reqs[1].capacityType, CapacityType::Spot);
   EXPECT_TRUE(
       env.scaler->unavailableOfferings().unavailable({"cpu", "m5.large", CapacityType::Spot, ""}, env.clock.wallNow()));
-  EXPECT_EQ(env.scaler->metrics().counter(metric::kScaleUpFailures, {{"pool", "cpu"}, {"reason", "insufficient_capacity"}}), 1);
+  EXPECT_EQ(
+      env.scaler->metrics().counter(metric::kScaleUpFailures, {{"pool", "cpu"}, {"reason", "insufficient_capacity"}}),
+      1);
   EXPECT_EQ(env.actions.count("ScaleUpFailed"), 1);
   env.clock.advance(3min);
   EXPECT_FALSE(

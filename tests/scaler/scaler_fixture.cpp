@@ -46,7 +46,8 @@ Status RecordingActions::updateNodePoolStatus(const std::string& pool, const std
 }
 
 int RecordingActions::count(const std::string& reason) const {
-  return static_cast<int>(std::count_if(events.begin(), events.end(), [&](const RecordedEvent& e) { return e.reason == reason; }));
+  return static_cast<int>(
+      std::count_if(events.begin(), events.end(), [&](const RecordedEvent& e) { return e.reason == reason; }));
 }
 
 const RecordedEvent* RecordingActions::find(const std::string& reason) const {
@@ -99,7 +100,8 @@ ClusterPod pendingPod(const std::string& name, int64_t cpuMilli, int64_t memMi, 
   if (gpus > 0) {
     c.requests.set("nvidia.com/gpu", gpus);
     c.limits.set("nvidia.com/gpu", gpus);
-    p.info.tolerations.push_back({"nvidia.com/gpu", placement::TolerationOperator::Exists, "", std::nullopt, std::nullopt});
+    p.info.tolerations.push_back(
+        {"nvidia.com/gpu", placement::TolerationOperator::Exists, "", std::nullopt, std::nullopt});
   }
   p.info.containers.push_back(c);
   p.unschedulable = true;
@@ -233,7 +235,8 @@ void Env::runFor(Duration d, Duration step, bool materialize) {
 }
 
 bool Env::logged(const std::string& needle) const {
-  return std::any_of(logs.begin(), logs.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+  return std::any_of(logs.begin(), logs.end(),
+                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
 }
 
 }  // namespace spotfit::scaler::testing

@@ -33,7 +33,7 @@ class RecordingActions final : public ClusterActions {
 
   std::vector<std::pair<std::string, placement::Taint>> taints;
   std::vector<std::pair<std::string, std::string>> untaints;
-  std::vector<std::string> evictions;  // ns/name of every attempt
+  std::vector<std::string> evictions;                           // ns/name of every attempt
   std::map<std::string, std::deque<EvictOutcome>> evictScript;  // per pod key; default Evicted
   std::vector<std::string> deletedNodes;
   std::vector<RecordedEvent> events;

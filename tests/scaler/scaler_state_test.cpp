@@ -2,11 +2,12 @@
 // on-demand cool-offs are saved next to the ledger and a new Scaler loading the same store keeps honouring
 // them until their original (wall-clock) expiry, then forgets them. A corrupt stored state is ignored.
 
+#include "scaler/scaler_state.hpp"
+
 #include <gtest/gtest.h>
 
 #include "scaler/duration.hpp"
 #include "scaler/scaler_fixture.hpp"
-#include "scaler/scaler_state.hpp"
 
 namespace spotfit::scaler {
 namespace {
@@ -18,7 +19,9 @@ NodePool cpuPool() {
   return pool("cpu", {CapacityType::Spot, CapacityType::OnDemand}, {type("m5.large", 2000, 8, 0.096, 0.035)});
 }
 
-int64_t epochMs(TimePoint t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
+int64_t epochMs(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 // A new leader: a fresh Scaler over the same store and clock, loading what the last one saved.
 void failover(Env& env) {
@@ -68,7 +71,8 @@ TEST(ScalerMemory, CorruptDocumentsAreRejectedWhole) {
       "{\"version\":1,\"unavailableOfferings\":{}}",
       "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"spot\"}]}",
       "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"cheap\",\"untilMs\":1}]}",
-      "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"spot\",\"untilMs\":1,\"zone\":7}]}",
+      "{\"version\":1,\"unavailableOfferings\":[{\"pool\":\"cpu\",\"capacityType\":\"spot\",\"untilMs\":1,\"zone\":7}]"
+      "}",
       "{\"version\":1,\"interruptions\":[{\"pool\":\"\",\"atMs\":1}]}",
       "{\"version\":1,\"interruptions\":[{\"pool\":\"cpu\",\"atMs\":\"soon\"}]}",
       "{\"version\":1,\"coolOffs\":[{\"pool\":\"cpu\"}]}",

@@ -27,8 +27,9 @@ using spotfit::testsupport::ServeOptions;
 using spotfit::testsupport::ServeProcess;
 
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("spotfit-serve-scaler-" + std::to_string(getpid()) + "-" +
-                                               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  fs::path path =
+      fs::temp_directory_path() / ("spotfit-serve-scaler-" + std::to_string(getpid()) + "-" +
+                                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   TempDir() { fs::create_directories(path); }
   ~TempDir() {
     std::error_code ec;
@@ -95,7 +96,9 @@ TEST(ServeScaler, ScalesUpSavesTheLedgerOnSigtermAndASecondLeaderDoesNotDuplicat
   api.upsert("pods", kPendingPod);
   fs::path kubeconfig = d.path / "kubeconfig";
   std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n"
-                               "  cluster:\n    server: " << api.url() << "\ncontexts:\n- name: fake\n  context:\n"
+                               "  cluster:\n    server: "
+                            << api.url()
+                            << "\ncontexts:\n- name: fake\n  context:\n"
                                "    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user: {}\n";
   fs::path cfg = d.path / "spotfit.yaml";
   // A long flush interval: the ConfigMap written after SIGTERM comes from the final save.

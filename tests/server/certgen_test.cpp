@@ -1,9 +1,9 @@
-#include "base/base64.hpp"
 #include "server/certgen.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "base/base64.hpp"
 #include "server/cert_checks.hpp"
 #include "test_client.hpp"
 

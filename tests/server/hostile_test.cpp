@@ -38,14 +38,14 @@ TEST(Hostile, OddMethodsShareOneMetricsLabel) {
   EXPECT_EQ(c.request("PATCH", "/nowhere").status, 404);
   std::string m = h.metrics();
   EXPECT_EQ(m.find("MMMM"), std::string::npos) << "a client-chosen method became a label value";
-  EXPECT_EQ(sample(m, "spotfit_http_requests_total{code=\"405\",listener=\"https\",method=\"other\",route=\"unmatched\"}"),
-            kMethods)
+  EXPECT_EQ(
+      sample(m, "spotfit_http_requests_total{code=\"405\",listener=\"https\",method=\"other\",route=\"unmatched\"}"),
+      kMethods)
       << m;
-  EXPECT_EQ(sample(m, "spotfit_http_requests_total{code=\"404\",listener=\"https\",method=\"PATCH\",route=\"unmatched\"}"),
-            1)
+  EXPECT_EQ(
+      sample(m, "spotfit_http_requests_total{code=\"404\",listener=\"https\",method=\"PATCH\",route=\"unmatched\"}"), 1)
       << m;
 }
-
 
 std::unique_ptr<TestClient> newPlain(const Harness& h) {
   TestClient::Options o;
@@ -206,7 +206,8 @@ TEST(Hostile, BusyConnectionsFillingThePlainCapDoNotStarveProbes) {
   ASSERT_FALSE(other.open());
   EXPECT_EQ(other.request("GET", "/metrics").status, 503) << "only probes get past a full listener";
   std::string m = h.metrics();
-  EXPECT_EQ(sample(m, "spotfit_http_requests_total{code=\"200\",listener=\"http\",method=\"GET\",route=\"/healthz\"}"), 5)
+  EXPECT_EQ(sample(m, "spotfit_http_requests_total{code=\"200\",listener=\"http\",method=\"GET\",route=\"/healthz\"}"),
+            5)
       << m;
   gate.release();
   for (auto& f : held) EXPECT_EQ(f.get(), 200);
@@ -303,8 +304,8 @@ TEST(Hostile, DrainAnswersRequestsWhoseBytesAlreadyArrived) {
   ASSERT_TRUE(blocking);
   for (int i = 0; i < kConns; ++i) {
     std::string body = "second-" + std::to_string(i);
-    ASSERT_FALSE(conns[i]->writeRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                                    std::to_string(body.size()) + "\r\n\r\n" + body));
+    ASSERT_FALSE(conns[i]->writeRaw("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                                    "\r\n\r\n" + body));
   }
   h.server->shutdown();
   EXPECT_EQ(holder.get(), 200);

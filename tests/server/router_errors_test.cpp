@@ -18,7 +18,8 @@ TEST(RouterErrors, ExceptionTextIsLoggedNotAnswered) {
   });
   router.add("POST", "/odd", [](const Request&) -> Response { throw 42; });
   std::vector<std::string> logged;
-  router.setErrorLog([&](const Request& req, std::string_view what) { logged.push_back(req.path + ": " + std::string(what)); });
+  router.setErrorLog(
+      [&](const Request& req, std::string_view what) { logged.push_back(req.path + ": " + std::string(what)); });
 
   Request req;
   req.method = "POST";

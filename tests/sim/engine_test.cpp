@@ -1,10 +1,11 @@
+#include "sim/engine.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 
 #include "sim/cluster.hpp"
-#include "sim/engine.hpp"
 #include "sim/report.hpp"
 #include "sim/workload.hpp"
 #include "test_util.hpp"
@@ -257,8 +258,9 @@ TEST(Engine, PlaceabilityIsCheckedPerStrategy) {
   Workload g = load(insertedBefore(kOneTask, "    jobs:", "    annotations: {spotfit.io/gpu-product: Tesla-T4}\n"));
   auto st = checkPlaceable(g, *strategyByName("baseline"));
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().message.rfind("test.yaml:15: workflows[0].jobs[0]: under strategy baseline its pods fit no node", 0),
-            0u)
+  EXPECT_EQ(
+      st.error().message.rfind("test.yaml:15: workflows[0].jobs[0]: under strategy baseline its pods fit no node", 0),
+      0u)
       << st.error().message;
 }
 

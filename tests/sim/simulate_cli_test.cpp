@@ -1,11 +1,11 @@
 // `spotfit simulate` through the real binary: exit codes, one-line errors, outputs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "support/spotfit_cli.hpp"
 

@@ -1,9 +1,10 @@
+#include "sim/workload.hpp"
+
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sim/workload.hpp"
 #include "test_util.hpp"
 
 namespace spotfit::sim {
@@ -73,9 +74,10 @@ TEST(Workload, ParsesTheMinimalExample) {
 }
 
 TEST(Workload, UnknownKeyNamesPathAndLine) {
-  EXPECT_EQ(errorOf(edited(kMinimal, "parallelism: 5", "paralellism: 5")),
-            "w.yaml:12: workflows[0].jobs[0].paralellism: unknown key (expected one of: name, parallelism, "
-            "completions, after, duration, requests, usage, annotations, labels, nodeSelector, tolerations, resumable)");
+  EXPECT_EQ(
+      errorOf(edited(kMinimal, "parallelism: 5", "paralellism: 5")),
+      "w.yaml:12: workflows[0].jobs[0].paralellism: unknown key (expected one of: name, parallelism, "
+      "completions, after, duration, requests, usage, annotations, labels, nodeSelector, tolerations, resumable)");
 }
 
 TEST(Workload, BadQuantityNamesPathAndLine) {

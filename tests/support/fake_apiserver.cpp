@@ -48,7 +48,9 @@ struct X509Del {
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDel>;
 using X509Ptr = std::unique_ptr<X509, X509Del>;
 
-PkeyPtr newKey() { return PkeyPtr(EVP_EC_gen("P-256")); }
+PkeyPtr newKey() {
+  return PkeyPtr(EVP_EC_gen("P-256"));
+}
 
 std::string pemKey(EVP_PKEY* k) {
   BIO* b = BIO_new(BIO_s_mem());
@@ -110,8 +112,8 @@ TestPki TestPki::generate(const std::string& clientCommonName) {
   auto caKey = newKey();
   auto ca = makeCert("spotfit-test-ca", caKey.get(), nullptr, nullptr, true, nullptr, 1);
   auto serverKey = newKey();
-  auto server = makeCert("kube-apiserver", serverKey.get(), ca.get(), caKey.get(), false,
-                         "DNS:localhost,IP:127.0.0.1", 2);
+  auto server =
+      makeCert("kube-apiserver", serverKey.get(), ca.get(), caKey.get(), false, "DNS:localhost,IP:127.0.0.1", 2);
   auto clientKey = newKey();
   auto client = makeCert(clientCommonName, clientKey.get(), ca.get(), caKey.get(), false, nullptr, 3);
   p.caCertPem = pemCert(ca.get());
@@ -151,18 +153,30 @@ std::string statusJson(int code, const std::string& reason, const std::string& m
 
 std::string defaultReason(int code) {
   switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
   }
 }
 
@@ -255,7 +269,8 @@ std::string jsonPatch(Doc& doc, const Val& ops) {
           size_t idx = std::stoul(last);
           if (idx > parent->Size()) return "index out of range";
           parent->PushBack(Val(), a);
-          for (size_t i = parent->Size() - 1; i > idx; --i) (*parent)[static_cast<rapidjson::SizeType>(i)] = (*parent)[static_cast<rapidjson::SizeType>(i - 1)];
+          for (size_t i = parent->Size() - 1; i > idx; --i)
+            (*parent)[static_cast<rapidjson::SizeType>(i)] = (*parent)[static_cast<rapidjson::SizeType>(i - 1)];
           (*parent)[static_cast<rapidjson::SizeType>(idx)] = copy;
         }
       } else {
@@ -327,12 +342,18 @@ bool matchesLabels(const Selector& sel, const Val& obj) {
 bool matchesFields(const Selector& sel, const Val& obj) {
   for (const auto& r : sel) {
     std::string got;
-    if (r.key == "metadata.name") got = str(obj, "metadata", "name");
-    else if (r.key == "metadata.namespace") got = str(obj, "metadata", "namespace");
-    else if (r.key == "spec.nodeName") got = str(obj, "spec", "nodeName");
-    else if (r.key == "status.phase") got = str(obj, "status", "phase");
-    else if (r.key == "spec.schedulerName") got = str(obj, "spec", "schedulerName");
-    else return false;
+    if (r.key == "metadata.name")
+      got = str(obj, "metadata", "name");
+    else if (r.key == "metadata.namespace")
+      got = str(obj, "metadata", "namespace");
+    else if (r.key == "spec.nodeName")
+      got = str(obj, "spec", "nodeName");
+    else if (r.key == "status.phase")
+      got = str(obj, "status", "phase");
+    else if (r.key == "spec.schedulerName")
+      got = str(obj, "spec", "schedulerName");
+    else
+      return false;
     if (r.op == "=" && got != r.value) return false;
     if (r.op == "!=" && got == r.value) return false;
   }
@@ -394,7 +415,7 @@ struct FakeApiServer::Impl {
 
   mutable std::mutex mu;  // guards everything below
   std::condition_variable stopCv;
-  std::map<std::string, FakeResource> resources;  // by plural
+  std::map<std::string, FakeResource> resources;                    // by plural
   std::map<std::string, std::map<std::string, std::string>> store;  // plural -> key -> json
   struct HistoryEvent {
     std::string plural, type, json;
@@ -538,7 +559,8 @@ struct FakeApiServer::Impl {
     return {404, statusJson(404, "NotFound", r.resource->plural + " \"" + r.name + "\" not found"), {}};
   }
 
-  Response handle(const std::string& method, const std::string& path, const std::string& query, const std::string& body) {
+  Response handle(const std::string& method, const std::string& path, const std::string& query,
+                  const std::string& body) {
     std::lock_guard lock(mu);
     auto rt = route(path);
     if (!rt) return {404, statusJson(404, "NotFound", "the server could not find the requested resource"), {}};
@@ -594,8 +616,11 @@ struct FakeApiServer::Impl {
         std::string uid = str(*pre, "uid");
         std::string prv = str(*pre, "resourceVersion");
         if (!uid.empty() && uid != str(cur, "metadata", "uid")) {
-          return {409, statusJson(409, "Conflict", "Precondition failed: UID in precondition: " + uid +
-                                                       ", UID in object meta: " + str(cur, "metadata", "uid")), {}};
+          return {409,
+                  statusJson(409, "Conflict",
+                             "Precondition failed: UID in precondition: " + uid +
+                                 ", UID in object meta: " + str(cur, "metadata", "uid")),
+                  {}};
         }
         if (!prv.empty() && prv != str(cur, "metadata", "resourceVersion")) {
           return {409, statusJson(409, "Conflict", "Precondition failed: ResourceVersion in precondition: " + prv), {}};
@@ -633,9 +658,12 @@ struct FakeApiServer::Impl {
         if (!in.IsObject()) return {400, statusJson(400, "BadRequest", "body must be an object"), {}};
         std::string wantRv = str(in, "metadata", "resourceVersion");
         if (!wantRv.empty() && wantRv != str(cur, "metadata", "resourceVersion")) {
-          return {409, statusJson(409, "Conflict", "Operation cannot be fulfilled on " + res.plural + " \"" + r.name +
-                                                       "\": the object has been modified; please apply your changes to "
-                                                       "the latest version and try again"), {}};
+          return {409,
+                  statusJson(409, "Conflict",
+                             "Operation cannot be fulfilled on " + res.plural + " \"" + r.name +
+                                 "\": the object has been modified; please apply your changes to "
+                                 "the latest version and try again"),
+                  {}};
         }
         next.CopyFrom(in, next.GetAllocator());
       } else {
@@ -683,8 +711,10 @@ struct FakeApiServer::Impl {
     Doc d;
     d.Parse(json.c_str());
     int64_t spec = 0, status = 0;
-    if (const Val* s = member(d, "spec"); s != nullptr && member(*s, "replicas") != nullptr) spec = (*s)["replicas"].GetInt64();
-    if (const Val* s = member(d, "status"); s != nullptr && member(*s, "replicas") != nullptr) status = (*s)["replicas"].GetInt64();
+    if (const Val* s = member(d, "spec"); s != nullptr && member(*s, "replicas") != nullptr)
+      spec = (*s)["replicas"].GetInt64();
+    if (const Val* s = member(d, "status"); s != nullptr && member(*s, "replicas") != nullptr)
+      status = (*s)["replicas"].GetInt64();
     (void)res;
     return R"({"kind":"Scale","apiVersion":"autoscaling/v1","metadata":{"name":)" + quote(str(d, "metadata", "name")) +
            R"(,"namespace":)" + quote(str(d, "metadata", "namespace")) + R"(,"resourceVersion":)" +
@@ -700,8 +730,8 @@ struct FakeApiServer::Impl {
     std::string cont = queryParam(query, "continue");
     auto& objs = store[res.plural];
     std::string body = R"({"kind":")" + res.kind + R"(List","apiVersion":")" +
-                       (res.group.empty() ? res.version : res.group + "/" + res.version) + R"(","metadata":{"resourceVersion":")" +
-                       std::to_string(rv) + "\"";
+                       (res.group.empty() ? res.version : res.group + "/" + res.version) +
+                       R"(","metadata":{"resourceVersion":")" + std::to_string(rv) + "\"";
     std::string items;
     int64_t n = 0;
     std::string next;
@@ -773,9 +803,11 @@ void FakeApiServer::Impl::serveWatch(Stream& stream, const Route& r, const std::
     } else {
       int64_t from = std::stoll(rvParam);
       if (from < compactedRv) {
-        w->frames.push_back(R"({"type":"ERROR","object":)" +
-                            statusJson(410, "Expired", "too old resource version: " + rvParam + " (" +
-                                                           std::to_string(compactedRv) + ")") + "}");
+        w->frames.push_back(
+            R"({"type":"ERROR","object":)" +
+            statusJson(410, "Expired",
+                       "too old resource version: " + rvParam + " (" + std::to_string(compactedRv) + ")") +
+            "}");
         w->ended = true;
       } else {
         for (const auto& ev : history) {
@@ -788,7 +820,8 @@ void FakeApiServer::Impl::serveWatch(Stream& stream, const Route& r, const std::
     if (fault != nullptr && fault->malformedFrame) w->frames.push_front("{\"type\": \"ADDED\", \"object\": {not json");
     if (fault != nullptr && fault->goneEvent) {
       w->frames.clear();
-      w->frames.push_back(R"({"type":"ERROR","object":)" + statusJson(410, "Expired", "too old resource version") + "}");
+      w->frames.push_back(R"({"type":"ERROR","object":)" + statusJson(410, "Expired", "too old resource version") +
+                          "}");
       w->ended = true;
     }
     watchers.push_back(w);
@@ -800,7 +833,8 @@ void FakeApiServer::Impl::serveWatch(Stream& stream, const Route& r, const std::
   };
   beast::error_code ec;
   std::string head =
-      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n";
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: "
+      "no-cache\r\n\r\n";
   asio::write(stream, asio::buffer(head), ec);
   if (ec) return unregister();
   int sent = 0;
@@ -861,10 +895,10 @@ void FakeApiServer::Impl::serve(Stream& stream, Conn& conn) {
     if (fault && fault->delay.count() > 0 && !sleepInterruptible(fault->delay)) return;
     if (fault && fault->disconnect) return;
     if (fault && fault->status != 0) {
-      Response r{fault->status,
-                 fault->body.empty() ? statusJson(fault->status, defaultReason(fault->status), "injected fault")
-                                     : fault->body,
-                 fault->retryAfter};
+      Response r{
+          fault->status,
+          fault->body.empty() ? statusJson(fault->status, defaultReason(fault->status), "injected fault") : fault->body,
+          fault->retryAfter};
       if (!writeResponse(stream, r, true)) return;
       continue;
     }
@@ -884,8 +918,8 @@ void FakeApiServer::Impl::serve(Stream& stream, Conn& conn) {
         r = route(path);
       }
       if (!r || !r->name.empty()) {
-        writeResponse(stream, {404, statusJson(404, "NotFound", "the server could not find the requested resource"), {}},
-                      false);
+        writeResponse(
+            stream, {404, statusJson(404, "NotFound", "the server could not find the requested resource"), {}}, false);
         return;
       }
       serveWatch(stream, *r, query, fault ? &*fault : nullptr);
@@ -1153,7 +1187,8 @@ void FakeApiServer::clearFaults() {
   impl_->faults.clear();
 }
 
-void FakeApiServer::setEvictionHook(std::function<std::optional<std::string>(const std::string&, const std::string&)> hook) {
+void FakeApiServer::setEvictionHook(
+    std::function<std::optional<std::string>(const std::string&, const std::string&)> hook) {
   std::lock_guard lock(impl_->mu);
   impl_->evictionHook = std::move(hook);
 }

@@ -49,13 +49,13 @@ struct Fault {
   std::string authorization;  // "" = any; else the exact Authorization header (tells clients apart)
   int times = 1;              // number of matching requests affected; -1 = forever
   // What happens.
-  int status = 0;             // answer with this status (0 = serve normally after the delay)
-  std::string body;           // default: a Status object for `status`
-  std::string retryAfter;     // Retry-After header value
+  int status = 0;                      // answer with this status (0 = serve normally after the delay)
+  std::string body;                    // default: a Status object for `status`
+  std::string retryAfter;              // Retry-After header value
   std::chrono::milliseconds delay{0};  // wait before answering (slow server)
-  bool disconnect = false;    // close the connection without an answer
+  bool disconnect = false;             // close the connection without an answer
   // Watch streams only (status 0):
-  int closeAfterEvents = -1;  // cut the connection (no clean end) after N frames
+  int closeAfterEvents = -1;    // cut the connection (no clean end) after N frames
   bool malformedFrame = false;  // send a frame that is not JSON before anything else
   bool goneEvent = false;       // send an ERROR event with a 410 Status, then end the stream
 };
@@ -73,9 +73,9 @@ class FakeApiServer {
  public:
   struct Options {
     bool tls = false;
-    TestPki pki;                    // used when tls (generate one with TestPki::generate())
-    bool requireClientCert = false; // TLS only
-    std::string requiredToken;      // non-empty: requests need "Authorization: Bearer <token>"
+    TestPki pki;                     // used when tls (generate one with TestPki::generate())
+    bool requireClientCert = false;  // TLS only
+    std::string requiredToken;       // non-empty: requests need "Authorization: Bearer <token>"
   };
 
   FakeApiServer();

@@ -11,14 +11,14 @@ namespace {
 using testing::parseJson;
 
 std::string review(std::string_view apiVersion, std::string_view request) {
-  return "{\"apiVersion\":\"" + std::string(apiVersion) + "\",\"kind\":\"AdmissionReview\",\"request\":" +
-         std::string(request) + "}";
+  return "{\"apiVersion\":\"" + std::string(apiVersion) +
+         "\",\"kind\":\"AdmissionReview\",\"request\":" + std::string(request) + "}";
 }
 
 TEST(Decode, ReadsTheFieldsOfAV1Request) {
-  auto d = decodeAdmissionReview(review(
-      "admission.k8s.io/v1",
-      R"({"uid":"u-1","kind":{"group":"batch","version":"v1","kind":"Job"},"operation":"CREATE","namespace":"ml",
+  auto d = decodeAdmissionReview(
+      review("admission.k8s.io/v1",
+             R"({"uid":"u-1","kind":{"group":"batch","version":"v1","kind":"Job"},"operation":"CREATE","namespace":"ml",
           "name":"j","dryRun":true,"object":{"metadata":{"name":"j"}}})"));
   ASSERT_TRUE(d.request) << d.failure.message;
   EXPECT_EQ(d.request->uid, "u-1");
@@ -43,15 +43,18 @@ TEST(Decode, RefusesMalformedReviewsWithAClearMessage) {
       {"{\"apiVersion\":", "not JSON", ""},
       {"[1]", "not a JSON object", ""},
       {R"({"apiVersion":"v1","kind":"AdmissionReview","request":{"uid":"u"}})", "apiVersion must be", "u"},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"u2"}})", "kind must be AdmissionReview", "u2"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"u2"}})", "kind must be AdmissionReview",
+       "u2"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", "no request", ""},
       {review("admission.k8s.io/v1", R"({"kind":{"version":"v1","kind":"Pod"},"operation":"CREATE"})"), "uid", ""},
       {review("admission.k8s.io/v1", R"({"uid":7})"), "uid", ""},
       {review("admission.k8s.io/v1", R"({"uid":"u3","operation":"CREATE"})"), "request.kind", "u3"},
       {review("admission.k8s.io/v1", R"({"uid":"u4","kind":{"version":"v1","kind":"Pod"}})"), "operation", "u4"},
-      {review("admission.k8s.io/v1", R"({"uid":"u5","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":[]})"),
+      {review("admission.k8s.io/v1",
+              R"({"uid":"u5","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":[]})"),
        "request.object", "u5"},
-      {review("admission.k8s.io/v1", R"({"uid":"u6","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","dryRun":"yes"})"),
+      {review("admission.k8s.io/v1",
+              R"({"uid":"u6","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","dryRun":"yes"})"),
        "dryRun", "u6"},
       {review("admission.k8s.io/v1", R"({"uid":"u7"}) trailing)"), "not JSON", ""},
   };

@@ -94,16 +94,23 @@ TEST(Config, ErrorsNameTheKeyPathAndLine) {
       {"webhook:\n  schedulerName: [spotfit]\n", "webhook.schedulerName"},
       {"webhook:\n  tolerations:\n    add:\n      - key: a\n        efect: NoSchedule\n",
        "webhook.tolerations.add[0].efect: unknown key (line 5)"},
-      {"webhook:\n  pdb:\n    minParallelism: many\n", "webhook.pdb.minParallelism: must be an integer, got 'many' (line 3)"},
+      {"webhook:\n  pdb:\n    minParallelism: many\n",
+       "webhook.pdb.minParallelism: must be an integer, got 'many' (line 3)"},
       {"webhook:\n  pdb:\n    minParallelism: 1\n", "webhook.pdb.minParallelism: must be between 2 and"},
       {"webhook:\n  labels:\n    enabled: yes\n", "webhook.labels.enabled: must be true or false, got 'yes' (line 3)"},
       {"webhook:\n  checkpoint: [1]\n", "webhook.checkpoint: must be a mapping (line 2)"},
-      {"webhook:\n  defaultCapacityType: cheap\n", "webhook.defaultCapacityType: must be spot-preferred, spot or on-demand"},
-      {"webhook:\n  pdb: {defaultMinAvailable: half}\n", "webhook.pdb.defaultMinAvailable: must be an integer or a percentage"},
-      {"webhook:\n  tolerations: {add: [{key: a, operator: Maybe}]}\n", "webhook.tolerations.add[0].operator: must be Equal or Exists"},
-      {"webhook:\n  tolerations: {add: [{key: a, operator: Exists, value: x}]}\n", "must be empty when operator is Exists"},
-      {"webhook:\n  tolerations: {add: [{key: a, effect: NoSchedule, tolerationSeconds: 5}]}\n", "applies only to effect NoExecute"},
-      {"webhook:\n  excludedNamespaces: kube-system\n", "webhook.excludedNamespaces: must be a list of strings (line 2)"},
+      {"webhook:\n  defaultCapacityType: cheap\n",
+       "webhook.defaultCapacityType: must be spot-preferred, spot or on-demand"},
+      {"webhook:\n  pdb: {defaultMinAvailable: half}\n",
+       "webhook.pdb.defaultMinAvailable: must be an integer or a percentage"},
+      {"webhook:\n  tolerations: {add: [{key: a, operator: Maybe}]}\n",
+       "webhook.tolerations.add[0].operator: must be Equal or Exists"},
+      {"webhook:\n  tolerations: {add: [{key: a, operator: Exists, value: x}]}\n",
+       "must be empty when operator is Exists"},
+      {"webhook:\n  tolerations: {add: [{key: a, effect: NoSchedule, tolerationSeconds: 5}]}\n",
+       "applies only to effect NoExecute"},
+      {"webhook:\n  excludedNamespaces: kube-system\n",
+       "webhook.excludedNamespaces: must be a list of strings (line 2)"},
       {"webhook:\n  affinity: {capacityTypeLabel: \"\"}\n", "webhook.affinity.capacityTypeLabel: must not be empty"},
       {"webhook: [\n", "not valid YAML"},
       {"- a\n- b\n", "config must be a YAML mapping"},
@@ -118,9 +125,9 @@ TEST(Config, BudgetsRefreshIsABoundedDuration) {
   ASSERT_TRUE(d) << d.error().message;
   EXPECT_EQ(d->budgets.refresh, std::chrono::seconds(30));
   const std::pair<const char*, std::chrono::milliseconds> good[] = {
-      {"2s", std::chrono::seconds(2)},       {"1500ms", std::chrono::milliseconds(1500)},
-      {"1s", std::chrono::seconds(1)},       {"5m", std::chrono::minutes(5)},
-      {"1h", std::chrono::hours(1)},         {"1m30s", std::chrono::seconds(90)},
+      {"2s", std::chrono::seconds(2)}, {"1500ms", std::chrono::milliseconds(1500)},
+      {"1s", std::chrono::seconds(1)}, {"5m", std::chrono::minutes(5)},
+      {"1h", std::chrono::hours(1)},   {"1m30s", std::chrono::seconds(90)},
   };
   for (const auto& [text, want] : good) {
     auto c = parseWebhookConfigText(std::string("webhook:\n  budgets:\n    refresh: ") + text + "\n");
@@ -137,8 +144,10 @@ TEST(Config, BudgetsRefreshIsABoundedDuration) {
       {"webhook:\n  budgets:\n    refresh: 2h\n", "webhook.budgets.refresh: must be between 1s and 1h, got '2h'"},
       {"webhook:\n  budgets:\n    refresh: -5s\n", "webhook.budgets.refresh: must be a duration"},
       // One grammar (Go's) everywhere: a bare number has no unit.
-      {"webhook:\n  budgets:\n    refresh: 45\n", "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m, got '45'"},
-      {"webhook:\n  budgets:\n    refresh: [30s]\n", "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m (line 3)"},
+      {"webhook:\n  budgets:\n    refresh: 45\n",
+       "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m, got '45'"},
+      {"webhook:\n  budgets:\n    refresh: [30s]\n",
+       "webhook.budgets.refresh: must be a duration like 500ms, 10s, 2m (line 3)"},
       {"webhook:\n  budgets:\n    refrsh: 30s\n", "webhook.budgets.refrsh: unknown key (line 3)"},
   };
   expectRefused(bad);

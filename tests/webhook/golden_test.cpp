@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "webhook/admitter.hpp"
 #include "base/base64.hpp"
+#include "webhook/admitter.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
 #include "webhook/yaml_json.hpp"
@@ -75,7 +75,8 @@ void load(const fs::path& file, World& w) {
 
 std::string reviewFor(const json::Value& object, const std::string& ns, std::string_view uid) {
   const bool job = json::string(object, "kind") == std::string_view("Job");
-  std::string kind = job ? R"({"group":"batch","version":"v1","kind":"Job"})" : R"({"group":"","version":"v1","kind":"Pod"})";
+  std::string kind =
+      job ? R"({"group":"batch","version":"v1","kind":"Job"})" : R"({"group":"","version":"v1","kind":"Pod"})";
   return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":")" + std::string(uid) +
          R"(","kind":)" + kind + R"(,"operation":"CREATE","namespace":")" + ns + R"(","object":)" + toJson(object) +
          "}}";
@@ -150,7 +151,9 @@ INSTANTIATE_TEST_SUITE_P(Corpus, Golden, ::testing::ValuesIn(cases()),
                            return n;
                          });
 
-TEST(GoldenCorpus, CoversTheListedWorkloads) { EXPECT_GE(cases().size(), 10u); }
+TEST(GoldenCorpus, CoversTheListedWorkloads) {
+  EXPECT_GE(cases().size(), 10u);
+}
 
 }  // namespace
 }  // namespace spotfit::webhook

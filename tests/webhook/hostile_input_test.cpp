@@ -86,8 +86,8 @@ TEST_F(Hostile, DuplicateKeysAreRefusedWith400) {
 
 // These were echoed raw into the patch and warnings, so the answer itself was not valid JSON.
 TEST_F(Hostile, InvalidUtf8AndLoneSurrogatesAreRefusedWith400) {
-  for (const std::string& value : {std::string("\xff\xfe"), std::string("\xed\xa0\x80"), std::string("\\udc00"),
-                                   std::string("a\\ud800b")}) {
+  for (const std::string& value :
+       {std::string("\xff\xfe"), std::string("\xed\xa0\x80"), std::string("\\udc00"), std::string("a\\ud800b")}) {
     Admission a;
     run(review(pod("\"spotfit.io/checkpoint\":\"" + value + "\"")), &a);
     EXPECT_EQ(a.httpStatus, 400) << value;

@@ -23,7 +23,8 @@ std::string members(int from, int to, const std::string& value) {
 TEST(DiffBounds, LargeObjectsRoundTripThroughTheIndex) {
   // 40 members on each side: some kept, some changed, some removed, some added, in shuffled order.
   auto from = parseJson("{\"m\":{" + members(0, 30, "a") + "," + members(30, 40, "old") + "}}");
-  auto to = parseJson("{\"m\":{" + members(45, 55, "new") + "," + members(30, 40, "old") + "," + members(10, 30, "b") + "}}");
+  auto to =
+      parseJson("{\"m\":{" + members(45, 55, "new") + "," + members(30, 40, "old") + "," + members(10, 30, "b") + "}}");
   JsonPatch p = diff(from, to);
   EXPECT_EQ(p.operations, 10u + 20u + 10u);  // 10 removed, 20 replaced, 10 added
   auto applied = parseJson("{\"m\":{" + members(0, 30, "a") + "," + members(30, 40, "old") + "}}");

@@ -46,8 +46,7 @@ TEST(Diff, IdenticalDocumentsGiveNoOperations) {
 TEST(Diff, MissingParentIsAddedWhole) {
   JsonPatch p = roundTrip(R"({"metadata":{"name":"x"}})",
                           R"({"metadata":{"name":"x","annotations":{"spotfit.io/mutated":"labels"}}})");
-  EXPECT_EQ(p.json,
-            R"([{"op":"add","path":"/metadata/annotations","value":{"spotfit.io/mutated":"labels"}}])");
+  EXPECT_EQ(p.json, R"([{"op":"add","path":"/metadata/annotations","value":{"spotfit.io/mutated":"labels"}}])");
 }
 
 TEST(Diff, KeysWithSlashAndTildeAreEscaped) {

@@ -102,13 +102,15 @@ TEST(Converters, VpaJobAndNamespaceFromDecodedObjects) {
   // The converted quantities mean the same amounts.
   VpaIndex idx;
   idx.upsert(v);
-  auto pod = testing::parseJson(R"({"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"1","memory":"512Mi"}}}]}})");
+  auto pod = testing::parseJson(
+      R"({"spec":{"containers":[{"name":"main","resources":{"requests":{"cpu":"1","memory":"512Mi"}}}]}})");
   PodSpec spec(pod["spec"], pod.GetAllocator());
   ASSERT_TRUE(applyVpa(*idx.find("ml", "CronJob", "nightly"), spec));
   EXPECT_STREQ(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"].GetString(), "1500m");
   EXPECT_STREQ(pod["spec"]["containers"][0]["resources"]["requests"]["memory"].GetString(), "1Gi");
 
-  auto jobDoc = testing::parseJson(R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"n-1","namespace":"ml","uid":"job-uid",
+  auto jobDoc = testing::parseJson(
+      R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"n-1","namespace":"ml","uid":"job-uid",
     "ownerReferences":[{"apiVersion":"batch/v1","kind":"CronJob","name":"nightly","uid":"c","controller":true}]},
     "spec":{"parallelism":3,"template":{"spec":{"containers":[]}}}})");
   auto kj = kube::decodeJob(jobDoc);
@@ -118,7 +120,8 @@ TEST(Converters, VpaJobAndNamespaceFromDecodedObjects) {
   EXPECT_EQ(j.parallelism, 3);
   EXPECT_EQ(j.cronJob, "nightly");
 
-  auto nsDoc = testing::parseJson(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ml","labels":{"spotfit.io/enabled":"true"}}})");
+  auto nsDoc = testing::parseJson(
+      R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ml","labels":{"spotfit.io/enabled":"true"}}})");
   auto kn = kube::decodeNamespace(nsDoc);
   ASSERT_TRUE(kn) << kn.error().message;
   EXPECT_EQ(labelsFromKube(*kn).at("spotfit.io/enabled"), "true");
@@ -179,7 +182,9 @@ TEST(FeedFrom, InformersKeepTheIndexesInStep) {
   feedFrom(vpaInf, vpas);
   feedFrom(jobInf, jobs);
   feedFrom(nsInf, namespaces);
-  api.upsert("namespaces", R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ml","labels":{"spotfit.io/enabled":"true"}}})");
+  api.upsert(
+      "namespaces",
+      R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"ml","labels":{"spotfit.io/enabled":"true"}}})");
   vpaInf.start();
   jobInf.start();
   nsInf.start();

@@ -62,9 +62,9 @@ TEST(WebhookManifest, RbacAllowsPdbCreateAndVpaWatch) {
       }
     }
   }
-  for (const char* want : {"policy/poddisruptionbudgets:create", "policy/poddisruptionbudgets:patch",
-                           "policy/poddisruptionbudgets:watch", "autoscaling.k8s.io/verticalpodautoscalers:watch",
-                           "batch/jobs:watch", "/namespaces:watch", "/events:create"}) {
+  for (const char* want :
+       {"policy/poddisruptionbudgets:create", "policy/poddisruptionbudgets:patch", "policy/poddisruptionbudgets:watch",
+        "autoscaling.k8s.io/verticalpodautoscalers:watch", "batch/jobs:watch", "/namespaces:watch", "/events:create"}) {
     EXPECT_TRUE(grants.count(want)) << want;
   }
   EXPECT_EQ(docs[1]["roleRef"]["name"].as<std::string>(), docs[0]["metadata"]["name"].as<std::string>());

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-#include "support/spotfit_cli.hpp"
 #include "base/base64.hpp"
+#include "support/spotfit_cli.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook {
@@ -99,11 +99,14 @@ TEST_F(MutateCli, AdmissionReviewInReviewOut) {
 }
 
 TEST_F(MutateCli, RefusedObjectExits1WithTheReason) {
-  const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"spotfit.io/budget":"5","spotfit.io/budget-action":"deny"}},
+  const std::string pod =
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"spotfit.io/budget":"5","spotfit.io/budget-action":"deny"}},
     "spec":{"containers":[{"name":"c"}]}})";
   CliRun r = runSpotfit("mutate -f " + write("pod.json", pod) + " --spend p=7.25");
   EXPECT_EQ(r.exitCode, 1);
-  EXPECT_EQ(r.out, "spotfit mutate: refused: spotfit: workflow p has spent $7.25 of its $5.00 budget (spotfit.io/budget-action=deny)\n");
+  EXPECT_EQ(r.out,
+            "spotfit mutate: refused: spotfit: workflow p has spent $7.25 of its $5.00 budget "
+            "(spotfit.io/budget-action=deny)\n");
 }
 
 TEST_F(MutateCli, BadInputIsOneClearLine) {
@@ -141,7 +144,8 @@ TEST_F(MutateCli, ServeRefusesABadWebhookSection) {
                         "--tls-cert-file " + (dir_ / "certs/tls.crt").string() + " --tls-key-file " +
                         (dir_ / "certs/tls.key").string());
   EXPECT_EQ(r.exitCode, 1) << r.out;
-  EXPECT_NE(r.out.find("webhook.pdb.minParallelism: must be an integer, got 'one' (line 3)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("webhook.pdb.minParallelism: must be an integer, got 'one' (line 3)"), std::string::npos)
+      << r.out;
 }
 
 }  // namespace

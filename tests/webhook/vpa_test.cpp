@@ -67,8 +67,12 @@ json::Document pod(const std::string& resources) {
   return parseJson(R"({"spec":{"containers":[{"name":"main","resources":)" + resources + "}]}}");
 }
 
-std::string request(json::Document& d, const char* r) { return d["spec"]["containers"][0]["resources"]["requests"][r].GetString(); }
-std::string limit(json::Document& d, const char* r) { return d["spec"]["containers"][0]["resources"]["limits"][r].GetString(); }
+std::string request(json::Document& d, const char* r) {
+  return d["spec"]["containers"][0]["resources"]["requests"][r].GetString();
+}
+std::string limit(json::Document& d, const char* r) {
+  return d["spec"]["containers"][0]["resources"]["limits"][r].GetString();
+}
 
 TEST(ApplyVpa, ClampsToMinAndMax) {
   Vpa v = vpa({{"cpu", "50m"}, {"memory", "20Gi"}});
