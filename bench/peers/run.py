@@ -6,8 +6,8 @@ Scenarios (issue 22):
   karpenter      Karpenter v1.15.0 (kwok provider) + the default kube-scheduler, consolidation
                  WhenEmptyOrUnderutilized
   karpenter-dnd  the same with karpenter.sh/do-not-disrupt: "true" on every Job pod
-  coexist        spotfit's webhook beside Karpenter -- needs the `karpenter` capacity preset (issue 17), not
-                 in this tree yet: see coexist_setup() for the hook
+  coexist        spotfit's webhook beside Karpenter (`webhook.capacity.preset: karpenter`, scaler off): the
+                 Karpenter scenario with spotfit's mutations in force
   spotfit        spotfit alone: webhook + second scheduler with the extender + scaler (kwok provider)
 The kwok controller (v0.8.0, scripts/e2e/kwok/stages.yaml) plays every kubelet: nodes boot after the
 workload's provisioning delay, pods run for their task duration and deleted pods fail like killed ones.
@@ -108,22 +108,37 @@ def spotfit_pool(types, knobs):
                                     "unneededTime": fmt_duration(knobs["unneeded_time"])}}}
 
 
-def karpenter_setup(cluster, types, knobs):
+def karpenter_setup(cluster, types, knobs, namespace_labels=None):
     env = karpenter.Karpenter(cluster, types, batch_idle=knobs["batch_idle"], batch_max=knobs["batch_max"])
     env.start()
     env.create_node_class()
     cluster.kube.create(karpenter.NODEPOOLS, karpenter.node_pool(
         "general", boot_delay=fmt_duration(knobs["boot_delay"]),
         consolidate_after=fmt_duration(knobs["consolidate_after"])))
-    cluster.kube.create_namespace(NAMESPACE)
+    cluster.kube.create_namespace(NAMESPACE, namespace_labels)
     return env
 
 
 def coexist_setup(cluster, types, knobs):
-    """Scenario 3, spotfit's webhook (and extender, ledger) beside Karpenter: Karpenter as in
-    karpenter_setup, plus `spotfit serve` without --scaler configured with `webhook.capacity.preset: karpenter`
-    and the namespace opted in. The preset is issue 17's, not in this tree yet: add it here when it lands."""
-    raise SystemExit("scenario coexist needs spotfit's `karpenter` capacity preset (issue 17), not in this tree")
+    """Scenario 3, spotfit's webhook beside Karpenter (docs/setups.md, "Beside Karpenter"): Karpenter and the
+    kube-scheduler as in karpenter_setup, plus `spotfit serve` without its scaler, with
+    `webhook.capacity.preset: karpenter` (required capacity terms in Karpenter's labels, do-not-disrupt on pods
+    that cannot resume) and the namespace opted in."""
+    env = karpenter_setup(cluster, types, knobs, {"spotfit.io/enabled": "true"})
+    sf = spotfitproc.Spotfit(cluster, config_text="webhook:\n  capacity: {preset: karpenter}\n")
+    sf.start()
+    sf.register_webhook()
+    wait_for_webhook(cluster.kube, lambda created: "karpenter.sh/do-not-disrupt" in str(created))
+    return env, sf
+
+
+def wait_for_webhook(kube, mutated):
+    """Until the apiserver calls spotfit's webhook for the bench namespace (a dry-run Job comes back mutated)."""
+    kube.wait_default_service_account(NAMESPACE, 60)
+    probe = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "probe"}, "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "containers": [{"name": "c", "image": "registry.invalid/x:1"}]}}}}
+    kubeapi.wait_for("the apiserver to call spotfit's webhook", lambda: mutated(kube.create(
+        f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", probe, dryRun="All")), 60)
 
 
 def spotfit_setup(cluster, types, knobs):
@@ -140,12 +155,7 @@ def spotfit_setup(cluster, types, knobs):
     sf.register_webhook()
     cluster.start_extra_scheduler("spotfit-scheduler", sf.second_scheduler_configuration())
     kube.create_namespace(NAMESPACE, {"spotfit.io/enabled": "true"})
-    kube.wait_default_service_account(NAMESPACE, 60)
-    probe = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "probe"}, "spec": {"template": {"spec": {
-        "restartPolicy": "Never", "containers": [{"name": "c", "image": "registry.invalid/x:1"}]}}}}
-    kubeapi.wait_for("the apiserver to call spotfit's webhook", lambda: kube.create(
-        f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs", probe, dryRun="All")["spec"]["template"]["spec"]
-        .get("schedulerName") == "spotfit", 60)
+    wait_for_webhook(kube, lambda created: created["spec"]["template"]["spec"].get("schedulerName") == "spotfit")
     return sf
 
 
@@ -233,7 +243,7 @@ def main():
     parser.add_argument("--workload", default=os.path.join(SOURCE_DIR, "examples", "mixed-day.yaml"))
     parser.add_argument("--compression", type=float, default=24.0, help="time-compression factor (default 24)")
     parser.add_argument("--window", default="12h:16h", help="the part of the horizon replayed (default 12h:16h)")
-    parser.add_argument("--scenarios", default="karpenter,karpenter-dnd,spotfit")
+    parser.add_argument("--scenarios", default="karpenter,karpenter-dnd,coexist,spotfit")
     parser.add_argument("--repetitions", type=int, default=1)
     parser.add_argument("--short", action="store_true",
                         help="a couple of minutes per scenario: window 14h:14h30m, compression 30")

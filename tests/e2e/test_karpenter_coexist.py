@@ -1,0 +1,158 @@
+"""spotfit's webhook beside the real Karpenter (issue 17's coexistence setup, docs/setups.md "Beside Karpenter"):
+Karpenter v1.15.0 (kwok provider) provisions, spotfit serve runs without its scaler with
+`webhook.capacity.preset: karpenter`, and the two cases run side by side, each on its own Karpenter NodePool:
+
+- control (a namespace spotfit does not mutate): a short 2-CPU Job and a long 1-CPU Job, created together and
+  pinned to on-demand with Karpenter's own label, share one c5.xlarge NodeClaim (the 2-CPU pod fits no
+  m5.large). When the short one completes, Karpenter replaces the underused c5.xlarge with a cheaper m5.large
+  and the long Job's running pod is evicted: the disruption spotfit exists to prevent.
+- protected (an opted-in namespace): the same two Jobs ask for on-demand with `spotfit.io/capacity-type`.
+  spotfit's webhook turns that into the required `karpenter.sh/capacity-type In [on-demand]` term Karpenter
+  provisions from (Karpenter's default, spot, would otherwise win on price) and marks the pods, which have no
+  checkpoint, `karpenter.sh/do-not-disrupt: "true"`: Karpenter keeps the node until the long Job completes,
+  without evicting it, and only then removes it.
+
+The control case proves the scenario makes the real Karpenter disrupt; the protected case proves spotfit's
+mutations stop it."""
+
+import time
+import unittest
+
+from e2e_common import WAIT, ClusterTestCase, unique, wait_for
+import karpenter
+import spotfitproc
+
+CATALOG = [
+    {"name": "m5.large", "cpu": "2", "memory": "8Gi", "onDemandPrice": 0.096, "spotPrice": 0.035},
+    {"name": "c5.xlarge", "cpu": "4", "memory": "8Gi", "onDemandPrice": 0.17, "spotPrice": 0.06},
+]
+BOOT_DELAY_S = 3
+SHORT_S = 4
+LONG_S = 90  # Karpenter needs consolidateAfter + its 15 s validation + a replacement's boot to disrupt
+CONSOLIDATE_AFTER_S = 5
+CASE_LABEL = "e2e.spotfit.io/case"
+CASES = ("control", "protected")
+
+
+def job(name, case, cpu, seconds):
+    annotations = {}
+    node_selector = {CASE_LABEL: case}
+    if case == "protected":
+        annotations["spotfit.io/capacity-type"] = "on-demand"
+    else:
+        node_selector["karpenter.sh/capacity-type"] = "on-demand"  # what a Karpenter user writes
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "annotations": annotations},
+            "spec": {"completions": 1, "backoffLimit": 3, "template": {
+                "metadata": {"annotations": {karpenter.DURATION_ANNOTATION: f"{seconds}s"}},
+                "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "nodeSelector": node_selector,
+                         "containers": [{"name": "work", "image": "registry.invalid/e2e/work:1",
+                                         "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}}}}
+
+
+def job_complete(job_obj):
+    return any(c["type"] == "Complete" and c["status"] == "True"
+               for c in (job_obj or {}).get("status", {}).get("conditions") or [])
+
+
+class KarpenterCoexistTest(ClusterTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = karpenter.Karpenter(cls.cluster, CATALOG, batch_idle="1s", batch_max="3s")
+        cls.addClassCleanup(cls.env.stop)
+        cls.env.start()
+        cls.env.create_node_class()
+        for case in CASES:
+            cls.kube.create(karpenter.NODEPOOLS, karpenter.node_pool(
+                case, boot_delay=f"{BOOT_DELAY_S}s", consolidate_after=f"{CONSOLIDATE_AFTER_S}s",
+                labels={CASE_LABEL: case}))
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text="webhook:\n  capacity: {preset: karpenter}\n")
+        cls.spotfit.start()
+        cls.addClassCleanup(cls.spotfit.stop)
+        cls.spotfit.register_webhook()
+
+    def claims(self, case):
+        return [c for c in self.kube.get(karpenter.NODECLAIMS)["items"]
+                if c["metadata"].get("labels", {}).get("karpenter.sh/nodepool") == case]
+
+    def start_case(self, case):
+        ns = unique(case)
+        self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"} if case == "protected" else None)
+        self.kube.wait_default_service_account(ns, WAIT)
+        if case == "protected":
+            wait_for("spotfit's webhook to mutate the opted-in namespace", lambda: "karpenter.sh/capacity-type" in str(
+                self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(unique("probe"), case, "1", 1),
+                                 dryRun="All")), WAIT)
+        created = {name: self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(name, case, cpu, seconds))
+                   for name, cpu, seconds in (("short", "2", SHORT_S), ("long", "1", LONG_S))}
+        return ns, created
+
+    def pods_bound(self, ns):
+        pods = {}
+        for name in ("short", "long"):
+            bound = [p for p in self.kube.pods(ns, f"batch.kubernetes.io/job-name={name}") if p["spec"].get("nodeName")]
+            if not bound:
+                return None
+            pods[name] = bound[0]
+        return pods
+
+    def test_karpenter_disrupts_the_long_job_unless_spotfit_protects_it(self):
+        cases = {case: self.start_case(case) for case in CASES}
+
+        # spotfit mutated the protected Jobs only: a required on-demand term in Karpenter's vocabulary and
+        # do-not-disrupt for pods without a checkpoint.
+        for name, created in cases["protected"][1].items():
+            template = created["spec"]["template"]
+            self.assertEqual(template["metadata"]["annotations"].get("karpenter.sh/do-not-disrupt"), "true", name)
+            terms = template["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            exprs = [(e["key"], e["operator"], e.get("values")) for t in terms["nodeSelectorTerms"]
+                     for e in t["matchExpressions"]]
+            self.assertIn(("karpenter.sh/capacity-type", "In", ["on-demand"]), exprs, name)
+        for name, created in cases["control"][1].items():
+            self.assertNotIn("karpenter.sh/do-not-disrupt", created["spec"]["template"]["metadata"].get(
+                "annotations", {}), name)
+
+        # Both cases: one on-demand c5.xlarge NodeClaim for the two pods.
+        first = {}
+        for case, (ns, _) in cases.items():
+            pods = wait_for(f"{case}: both Jobs' pods to be bound", lambda ns=ns: self.pods_bound(ns), 4 * WAIT)
+            self.assertEqual(pods["short"]["spec"]["nodeName"], pods["long"]["spec"]["nodeName"], case)
+            node = self.kube.get(f"/api/v1/nodes/{pods['long']['spec']['nodeName']}")
+            labels = node["metadata"]["labels"]
+            self.assertEqual(labels.get("karpenter.sh/capacity-type"), "on-demand", case)
+            self.assertEqual(labels.get("node.kubernetes.io/instance-type"), "c5.xlarge", case)
+            first[case] = (node["metadata"]["name"], pods["long"]["metadata"]["uid"])
+
+        def node_gone(case):
+            return not self.kube.exists(f"/api/v1/nodes/{first[case][0]}")
+
+        def long_done(case):
+            ns = cases[case][0]
+            return job_complete(self.kube.get_or_none(f"/apis/batch/v1/namespaces/{ns}/jobs/long"))
+
+        # Control: Karpenter replaces the underused node while the long Job still runs (its pod is evicted).
+        wait_for("control: Karpenter to replace the c5.xlarge under the running long Job",
+                 lambda: node_gone("control"), LONG_S)
+        self.assertFalse(long_done("control"), "the control's long Job finished before Karpenter disrupted it")
+        # Its first long pod was evicted with the node (deleted, or failed by kwok): not running, not done.
+        survivors = [p for p in self.kube.pods(cases["control"][0], "batch.kubernetes.io/job-name=long")
+                     if p["metadata"]["uid"] == first["control"][1]]
+        self.assertTrue(not survivors or survivors[0]["status"].get("phase") == "Failed",
+                        f"the control's first long pod was not disrupted: {survivors}")
+
+        # Protected: the node stays until the long Job completes; its one pod never moved.
+        deadline = time.monotonic() + LONG_S + 2 * WAIT
+        while not long_done("protected"):
+            self.assertFalse(node_gone("protected"), "Karpenter removed the node under spotfit's protected long Job")
+            self.assertLess(time.monotonic(), deadline, "the protected long Job did not complete")
+            time.sleep(1)
+        long_pods = self.kube.pods(cases["protected"][0], "batch.kubernetes.io/job-name=long")
+        self.assertEqual([p["metadata"]["uid"] for p in long_pods], [first["protected"][1]])
+        self.assertEqual(long_pods[0]["status"]["phase"], "Succeeded")
+        # ... and then Karpenter removes the empty node.
+        wait_for("protected: Karpenter to remove the empty node after the Job", lambda: node_gone("protected"), 4 * WAIT)
+
+
+if __name__ == "__main__":
+    unittest.main()
