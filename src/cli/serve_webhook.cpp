@@ -37,7 +37,11 @@ struct WebhookRuntime {
   std::unique_ptr<kube::Informer<kube::Namespace>> namespaceInformer;
   // Ready nodes per capacity type: warns when a required capacity term matches none (never strand a pod).
   std::unique_ptr<wh::NodeCapacityIndex> capacityNodes;
+  // The spot circuit breaker without spotfit's scaler (webhook.interruption), fed by the node informer
+  // and, with the karpenter preset, a NodeClaim informer (declared before both: they call into it).
+  std::unique_ptr<wh::SpotCoolOff> spotCoolOff;
   std::unique_ptr<kube::Informer<kube::Node>> nodeInformer;
+  std::unique_ptr<kube::Informer<kube::NodeClaim>> nodeClaimInformer;
   // spotfit's PDBs, kept in step with their Job's parallelism (reads the Job and PDB informer stores).
   std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbInformer;
   std::unique_ptr<wh::PdbReconciler> pdbReconciler;
@@ -109,6 +113,27 @@ Status configureWebhook(ServeContext& ctx) {
     ctx.readiness.addCheck("webhook-capacity-nodes", [nodes = rt->capacityNodes.get(), preset = cfg->capacityPreset] {
       return server::CheckResult::pass("preset " + preset + ": " + nodes->summary());
     });
+    if (wh::spotCoolOffEnabled(*cfg)) {
+      scaler::InterruptionPolicy policy;
+      policy.window = cfg->interruption.window;
+      policy.threshold = static_cast<int>(cfg->interruption.threshold);
+      policy.coolOff = cfg->interruption.coolOff;
+      rt->spotCoolOff = std::make_unique<wh::SpotCoolOff>(policy, kube::SystemClock::instance());
+      auto counted = [metrics, log = ctx.log(), coolOff = rt->spotCoolOff.get()](bool started) {
+        metrics->spotInterruption(started);
+        if (started) log.warn("webhook: spot cool-off: new batch pods go on-demand", {{"state", coolOff->summary()}});
+      };
+      wh::feedInterruptions(*rt->nodeInformer, *rt->spotCoolOff, *cfg, counted);
+      if (cfg->capacityPreset == "karpenter") {
+        rt->nodeClaimInformer = std::make_unique<kube::Informer<kube::NodeClaim>>(
+            *rt->client, kube::resources::kNodeClaims, kube::decodeNodeClaim);
+        wh::feedInterruptions(*rt->nodeClaimInformer, *rt->spotCoolOff, counted);
+      }
+      ports.spotCoolOff = rt->spotCoolOff.get();
+      ctx.readiness.addCheck("webhook-spot-cooloff", [coolOff = rt->spotCoolOff.get()] {
+        return server::CheckResult::pass(coolOff->summary());
+      });
+    }
     ports.vpas = &rt->vpas;
     ports.jobs = &rt->jobs;
     ports.namespaces = &rt->namespaces;
@@ -135,6 +160,7 @@ Status configureWebhook(ServeContext& ctx) {
       rt->jobInformer->start();
       rt->namespaceInformer->start();
       rt->nodeInformer->start();
+      if (rt->nodeClaimInformer) rt->nodeClaimInformer->start();
       rt->pdbs->start();
       if (rt->pdbReconciler) {
         rt->pdbReconciler->start();
@@ -152,6 +178,7 @@ Status configureWebhook(ServeContext& ctx) {
         rt->pdbInformer->stop();
         rt->pdbReconciler->stop();
       }
+      if (rt->nodeClaimInformer) rt->nodeClaimInformer->stop();
       rt->nodeInformer->stop();
       rt->namespaceInformer->stop();
       rt->jobInformer->stop();

@@ -14,6 +14,7 @@ const ResourceType kVerticalPodAutoscalers{"autoscaling.k8s.io", "v1", "vertical
                                            "VerticalPodAutoscaler", true};
 const ResourceType kNodePools{"spotfit.io", "v1alpha1", "spotfitpools", "SpotfitPool", false};
 const ResourceType kMachineDeployments{"cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", true};
+const ResourceType kNodeClaims{"karpenter.sh", "v1", "nodeclaims", "NodeClaim", false};
 }  // namespace resources
 
 std::string ResourceType::collectionPath(std::string_view ns) const {

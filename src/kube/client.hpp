@@ -45,6 +45,7 @@ extern const ResourceType kLeases;
 extern const ResourceType kVerticalPodAutoscalers;
 extern const ResourceType kNodePools;           // spotfitpools.spotfit.io/v1alpha1, cluster-scoped
 extern const ResourceType kMachineDeployments;  // cluster.x-k8s.io/v1beta1
+extern const ResourceType kNodeClaims;          // karpenter.sh/v1, cluster-scoped
 }  // namespace resources
 
 using Timeout = std::chrono::milliseconds;

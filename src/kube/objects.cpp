@@ -468,6 +468,29 @@ Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const Value& v) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+bool NodeClaim::disruptedByKarpenter() const {
+  return std::any_of(conditions.begin(), conditions.end(),
+                     [](const Condition& c) { return c.type == "DisruptionReason" && c.status == "True"; });
+}
+
+Result<NodeClaim> decodeNodeClaim(const Value& v) {
+  if (!v.IsObject()) return json::invalid("NodeClaim", "expected a JSON object");
+  NodeClaim c;
+  KUBE_TRY(const Value* md, json::reqObject(v, "metadata", ""));
+  KUBE_TRY(c.meta, decodeMeta(*md));
+  KUBE_TRY(const Value* spec, json::optObject(v, "spec", ""));
+  if (spec != nullptr) {
+    KUBE_TRY(c.expireAfter, optStr(*spec, "expireAfter", "spec"));
+  }
+  KUBE_TRY(const Value* status, json::optObject(v, "status", ""));
+  if (status != nullptr) {
+    KUBE_TRY(c.nodeName, optStr(*status, "nodeName", "status"));
+    KUBE_TRY(c.conditions, conditions(*status, "status"));
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------------
 Result<Lease> decodeLease(const Value& v) {
   if (!v.IsObject()) return json::invalid("Lease", "expected a JSON object");
   Lease l;

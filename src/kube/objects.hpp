@@ -246,6 +246,20 @@ struct VerticalPodAutoscaler {
 Result<VerticalPodAutoscaler> decodeVerticalPodAutoscaler(const json::Value& v);
 
 // ---------------------------------------------------------------------------------------------------
+// karpenter.sh/v1 NodeClaim: the part the webhook's spot cool-off reads (a spot NodeClaim Karpenter deletes
+// on an interruption notice). Labels carry karpenter.sh/capacity-type and the instance type.
+struct NodeClaim {
+  ObjectMeta meta;
+  std::string expireAfter;  // spec.expireAfter: "Never", a Go duration, or empty
+  std::string nodeName;     // status.nodeName, once registered
+  std::vector<Condition> conditions;
+  // The condition Karpenter's disruption controller sets (reason Empty, Underutilized, Drifted, ...) on a
+  // NodeClaim it is about to disrupt; an interruption or a user deletes without it.
+  bool disruptedByKarpenter() const;
+};
+Result<NodeClaim> decodeNodeClaim(const json::Value& v);
+
+// ---------------------------------------------------------------------------------------------------
 // coordination.k8s.io/v1 Lease.
 struct Lease {
   ObjectMeta meta;

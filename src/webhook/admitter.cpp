@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 
+#include "base/time.hpp"
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
 #include "webhook/pdb.hpp"
@@ -247,6 +248,10 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     if (!in.vpa && !cronJobName.empty()) in.vpa = ports_.vpas->find(ns, "CronJob", cronJobName);
   }
 
+  // Spot cool-off (spot_cooloff.hpp): one look-up under a mutex.
+  std::optional<scaler::TimePoint> coolOffUntil;
+  if (ports_.spotCoolOff && (coolOffUntil = ports_.spotCoolOff->until())) in.spotCoolOff = true;
+
   // Mutate a copy, then diff.
   auto mutated = std::make_shared<json::Document>();
   mutated->CopyFrom(original, mutated->GetAllocator());
@@ -270,6 +275,12 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     if (config_.labels.enabled) recordChanges(tmplMeta, outcome.changes);
   }
   for (auto& w : outcome.warnings) a.response.warnings.push_back(std::move(w));
+  if (outcome.coolOff) {
+    a.response.warnings.push_back("spotfit: spot cool-off until " + base::formatTime(*coolOffUntil) + " after " +
+                                  std::to_string(ports_.spotCoolOff->interruptions()) +
+                                  " spot interruptions: placed on on-demand capacity");
+    if (ports_.metrics) ports_.metrics->spotCoolOffPlacement();
+  }
 
   // Never strand a pod silently: a required capacity term this admission wrote that no Ready node
   // satisfies (wrong preset, no on-demand nodes yet) is reported on the response and counted.

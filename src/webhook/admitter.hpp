@@ -15,6 +15,7 @@
 #include "webhook/config.hpp"
 #include "webhook/metrics.hpp"
 #include "webhook/ports.hpp"
+#include "webhook/spot_cooloff.hpp"
 
 namespace spotfit::webhook {
 
@@ -27,7 +28,8 @@ struct AdmitterPorts {
   PdbEnsurer* pdbs = nullptr;
   EventSink* events = nullptr;
   WebhookMetrics* metrics = nullptr;
-  const CapacityNodes* nodes = nullptr;  // warns when a required capacity term matches no Ready node
+  const CapacityNodes* nodes = nullptr;      // warns when a required capacity term matches no Ready node
+  const SpotCoolOff* spotCoolOff = nullptr;  // the spot circuit breaker without spotfit's scaler
 };
 
 // A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).

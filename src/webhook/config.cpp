@@ -182,7 +182,7 @@ WebhookConfig parse(const YAML::Node& node) {
   Mapping root(node, "webhook");
   root.checkKeys({"ownNamespace", "excludedNamespaces", "requireNamespaceLabel", "maxBodyBytes", "defaultCapacityType",
                   "tolerations", "affinity", "rightSizing", "checkpoint", "labels", "pdb", "budgets", "scope",
-                  "schedulerName", "capacity", "disruption"});
+                  "schedulerName", "capacity", "disruption", "interruption"});
   root.string("ownNamespace", c.ownNamespace);
   root.strings("excludedNamespaces", c.excludedNamespaces);
   root.boolean("requireNamespaceLabel", c.requireNamespaceLabel);
@@ -255,6 +255,18 @@ WebhookConfig parse(const YAML::Node& node) {
     if (f != "auto" && f != "true" && f != "false") {
       fail(s->path("podFailurePolicy"), s->get("podFailurePolicy"), "must be auto, true or false, got '" + f + "'");
     }
+  }
+  if (auto s = root.section("interruption")) {
+    s->checkKeys({"enabled", "window", "threshold", "coolOff", "taints"});
+    s->string("enabled", c.interruption.enabled);
+    const std::string& e = c.interruption.enabled;
+    if (e != "auto" && e != "true" && e != "false") {
+      fail(s->path("enabled"), s->get("enabled"), "must be auto, true or false, got '" + e + "'");
+    }
+    s->duration("window", c.interruption.window, std::chrono::seconds(1), std::chrono::hours(24));
+    s->integer("threshold", c.interruption.threshold, 1, 1000);
+    s->duration("coolOff", c.interruption.coolOff, std::chrono::seconds(1), std::chrono::hours(24));
+    s->strings("taints", c.interruption.taints);
   }
   if (auto s = root.section("rightSizing")) {
     s->checkKeys({"enabled"});
@@ -380,6 +392,11 @@ std::string_view disruptionProtection(const WebhookConfig& c) {
 
 bool addsPodFailurePolicy(const WebhookConfig& c) {
   if (c.disruption.podFailurePolicy != "auto") return c.disruption.podFailurePolicy == "true";
+  return c.capacityPreset != "spotfit";
+}
+
+bool spotCoolOffEnabled(const WebhookConfig& c) {
+  if (c.interruption.enabled != "auto") return c.interruption.enabled == "true";
   return c.capacityPreset != "spotfit";
 }
 

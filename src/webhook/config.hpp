@@ -17,6 +17,8 @@
 //     labels: {enabled: true}
 //     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
 //     budgets: {enabled: true, refresh: 30s}  # refresh: how often the scaler's cost-ledger ConfigMap is re-read
+//     interruption: {enabled: auto, window: 30m, threshold: 3, coolOff: 30m,   # spot cool-off without the scaler
+//                    taints: [aws-node-termination-handler/spot-itn, cloud.google.com/impending-node-termination]}
 //     scope:                           # which pods are batch work (webhook/scope.hpp)
 //       batchOwners: [batch/Job, batch/CronJob, argoproj.io/Workflow, ...]   # group/Kind
 //       batchPodLabels: [spark-role]
@@ -94,6 +96,22 @@ struct WebhookConfig {
     std::string podFailurePolicy = "auto";
   } disruption;
 
+  // The spot circuit breaker without spotfit's scaler (webhook/spot_cooloff.hpp): `threshold` interruptions
+  // of spot nodes within `window` (a notice taint on a spot node; with the karpenter preset also a spot
+  // NodeClaim deleted by something other than Karpenter's disruption controller and not expired, which is
+  // how Karpenter acts on a spot notice) put new batch pods that would have gone to spot on on-demand
+  // capacity for `coolOff`. Pods whose spotfit.io/capacity-type says spot, and spot-only budgets, keep spot.
+  struct Interruption {
+    // auto: on with every preset but spotfit (whose scaler runs its own breaker per pool) | true | false.
+    std::string enabled = "auto";
+    std::chrono::milliseconds window{std::chrono::minutes(30)};
+    int64_t threshold = 3;
+    std::chrono::milliseconds coolOff{std::chrono::minutes(30)};
+    // Node taints that announce a spot interruption (counted on spot nodes only). Not karpenter.sh/disrupted:
+    // Karpenter puts it on every node it disrupts, consolidation included.
+    std::vector<std::string> taints{"aws-node-termination-handler/spot-itn",
+                                    "cloud.google.com/impending-node-termination"};
+  } interruption;
   struct RightSizing {
     bool enabled = true;
   } rightSizing;
@@ -181,6 +199,8 @@ std::string requiredCapacityTerm(const WebhookConfig::Affinity& a, bool spot);
 std::string_view disruptionProtection(const WebhookConfig& c);
 // disruption.podFailurePolicy resolved against capacity.preset.
 bool addsPodFailurePolicy(const WebhookConfig& c);
+// Whether the webhook runs its own spot cool-off (interruption.enabled, auto by preset).
+bool spotCoolOffEnabled(const WebhookConfig& c);
 std::optional<CapacityType> parseCapacityType(std::string_view s);
 
 }  // namespace spotfit::webhook

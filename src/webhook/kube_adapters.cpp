@@ -246,4 +246,34 @@ void feedFrom(kube::Informer<kube::Node>& informer, NodeCapacityIndex& index) {
   index.setSyncedProbe([&informer] { return informer.hasSynced(); });
 }
 
+void feedInterruptions(kube::Informer<kube::Node>& informer, SpotCoolOff& coolOff, const WebhookConfig& config,
+                       std::function<void(bool)> counted) {
+  auto seen = [&coolOff, label = config.affinity.capacityTypeLabel, spot = config.affinity.spotValue,
+               taints = config.interruption.taints, counted](const kube::Node& n) {
+    if (!interruptedSpotNode(n, label, spot, taints)) return;
+    auto type = n.meta.labels.get("node.kubernetes.io/instance-type");
+    const auto r = coolOff.record(n.meta.name, type ? *type : std::string_view{});
+    if (r.counted && counted) counted(r.startedCoolOff);
+  };
+  kube::InformerHandlers<kube::Node> h;
+  h.onAdd = seen;
+  h.onUpdate = [seen](const kube::Node&, const kube::Node& n) { seen(n); };
+  informer.addHandler(std::move(h));
+}
+
+void feedInterruptions(kube::Informer<kube::NodeClaim>& informer, SpotCoolOff& coolOff,
+                       std::function<void(bool)> counted) {
+  auto seen = [&coolOff, counted](const kube::NodeClaim& c) {
+    auto node = interruptedNodeOf(c);
+    if (!node) return;
+    auto type = c.meta.labels.get("node.kubernetes.io/instance-type");
+    const auto r = coolOff.record(*node, type ? *type : std::string_view{});
+    if (r.counted && counted) counted(r.startedCoolOff);
+  };
+  kube::InformerHandlers<kube::NodeClaim> h;
+  h.onAdd = seen;
+  h.onUpdate = [seen](const kube::NodeClaim&, const kube::NodeClaim& c) { seen(c); };
+  informer.addHandler(std::move(h));
+}
+
 }  // namespace spotfit::webhook

@@ -14,6 +14,7 @@
 #include "kube/objects.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/pdb.hpp"
+#include "webhook/spot_cooloff.hpp"
 
 namespace spotfit::webhook {
 
@@ -65,6 +66,12 @@ void feedFrom(kube::Informer<kube::Job>& informer, JobIndex& index);
 void feedFrom(kube::Informer<kube::Namespace>& informer, NamespaceIndex& index);
 // Ready = the Ready condition is True and the node is not cordoned; the value is of index.label().
 void feedFrom(kube::Informer<kube::Node>& informer, NodeCapacityIndex& index);
+// The spot cool-off's signals: notice taints on spot nodes (by the config's capacity label and taints) and
+// spot NodeClaims Karpenter deletes on a notice. `counted(startedCoolOff)` is called per interruption.
+void feedInterruptions(kube::Informer<kube::Node>& informer, SpotCoolOff& coolOff, const WebhookConfig& config,
+                       std::function<void(bool)> counted);
+void feedInterruptions(kube::Informer<kube::NodeClaim>& informer, SpotCoolOff& coolOff,
+                       std::function<void(bool)> counted);
 JobInfo jobInfoFromKube(const kube::Job& job);
 std::map<std::string, std::string> labelsFromKube(const kube::Namespace& ns);
 

@@ -80,6 +80,23 @@ WebhookMetrics::WebhookMetrics(prometheus::Registry& registry) {
                         .Help("Jobs and pods given a required capacity-type term that no Ready node satisfied")
                         .Register(registry)
                         .Add({});
+  spotInterruptions_ = &prometheus::BuildCounter()
+                            .Name("spotfit_webhook_spot_interruptions_total")
+                            .Help(
+                                "Spot interruptions the webhook's cool-off counted (notice taints on spot nodes, "
+                                "spot NodeClaims Karpenter deleted on a notice)")
+                            .Register(registry)
+                            .Add({});
+  spotCoolOffs_ = &prometheus::BuildCounter()
+                       .Name("spotfit_webhook_spot_cooloffs_total")
+                       .Help("Spot cool-offs started or extended by the webhook's circuit breaker")
+                       .Register(registry)
+                       .Add({});
+  coolOffPlacements_ = &prometheus::BuildCounter()
+                            .Name("spotfit_webhook_spot_cooloff_placements_total")
+                            .Help("Jobs and pods placed on on-demand capacity because a spot cool-off was running")
+                            .Register(registry)
+                            .Add({});
 }
 
 void WebhookMetrics::request(std::string_view kind, std::string_view operation, ReviewResult result, double seconds) {
@@ -108,6 +125,13 @@ void WebhookMetrics::internalError() {
 }
 void WebhookMetrics::unsatisfiableRequiredTerm() {
   unsatisfiable_->Increment();
+}
+void WebhookMetrics::spotInterruption(bool startedCoolOff) {
+  spotInterruptions_->Increment();
+  if (startedCoolOff) spotCoolOffs_->Increment();
+}
+void WebhookMetrics::spotCoolOffPlacement() {
+  coolOffPlacements_->Increment();
 }
 
 }  // namespace spotfit::webhook

@@ -28,6 +28,10 @@ class WebhookMetrics {
   void internalError();
   // A required capacity term was written that no Ready node satisfies (the pod may stay Pending).
   void unsatisfiableRequiredTerm();
+  // The spot cool-off (spot_cooloff.hpp): one interruption counted (and whether it started or extended a
+  // cool-off); one Job or pod placed on on-demand because of it.
+  void spotInterruption(bool startedCoolOff);
+  void spotCoolOffPlacement();
 
  private:
   static constexpr std::array<std::string_view, 3> kKinds{"Pod", "Job", "other"};
@@ -46,6 +50,9 @@ class WebhookMetrics {
   std::array<prometheus::Counter*, kBudget.size()> budget_{};
   prometheus::Counter* internalErrors_ = nullptr;
   prometheus::Counter* unsatisfiable_ = nullptr;
+  prometheus::Counter* spotInterruptions_ = nullptr;
+  prometheus::Counter* spotCoolOffs_ = nullptr;
+  prometheus::Counter* coolOffPlacements_ = nullptr;
 };
 
 }  // namespace spotfit::webhook

@@ -125,9 +125,14 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
   // A coordinator (Spark driver, Ray head, Kubeflow master/launcher) stays on on-demand capacity unless
   // the user chose a capacity type: the whole run depends on it, and its workers keep spot.
   if (!in.forceSpot && !in.options.capacityType) out.coordinator = coordinatorRole(meta, cfg);
-  const CapacityType capacity = in.forceSpot      ? CapacityType::Spot
-                                : out.coordinator ? CapacityType::OnDemand
-                                                  : in.options.capacityType.value_or(cfg.defaultCapacityType);
+  CapacityType capacity = in.forceSpot      ? CapacityType::Spot
+                          : out.coordinator ? CapacityType::OnDemand
+                                            : in.options.capacityType.value_or(cfg.defaultCapacityType);
+  // A spot cool-off moves what would go to spot by default; a capacity type the user chose stays.
+  if (in.spotCoolOff && !in.forceSpot && !in.options.capacityType && capacity != CapacityType::OnDemand) {
+    capacity = CapacityType::OnDemand;
+    out.coolOff = true;
+  }
   out.capacity = capacity;
 
   // 1. Spot tolerations (not for pods that must run on on-demand capacity).

@@ -23,6 +23,8 @@ struct PolicyInput {
   std::string workflow;    // resolved workflow id (annotation or default), empty when unknown
   std::string run;         // the run of a CronJob workflow (its Job's name), labelled spotfit.io/run
   bool forceSpot = false;  // a spot-only budget action is in force
+  // A spot cool-off is running (webhook/spot_cooloff.hpp): what would go to spot by default goes on-demand.
+  bool spotCoolOff = false;
   std::shared_ptr<const Vpa> vpa;
 };
 
@@ -33,6 +35,7 @@ struct PolicyOutcome {
   // (scope.hpp), else the default; spot when a spot-only budget is in force.
   CapacityType capacity = CapacityType::SpotPreferred;
   std::optional<std::string> coordinator;  // the role label that kept it on on-demand, e.g. spark-role=driver
+  bool coolOff = false;                    // the spot cool-off put it on on-demand
 };
 
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in);

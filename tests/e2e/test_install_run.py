@@ -51,6 +51,8 @@ NOT_USED_HERE = {
     ("spotfit-scaler", "cluster.x-k8s.io", "machinedeployments/scale", None): CLUSTER_API,
     ("spotfit-scaler", "cluster.x-k8s.io", "machines", None): CLUSTER_API,
     ("spotfit", "", "events", "patch"): "the same Event again raises its count (tests/kube/events_test.cpp)",
+    ("spotfit", "karpenter.sh", "nodeclaims", None):
+        "the spot cool-off with the karpenter preset; this install runs the spotfit preset (e2e_karpenter_coexist)",
     ("spotfit-scaler", "", "events", "patch"): "the same Event again raises its count (tests/scaler/kube_test.cpp)",
 }
 READ_VERBS = {"get", "list", "watch"}

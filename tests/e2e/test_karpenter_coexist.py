@@ -13,8 +13,15 @@ Karpenter v1.15.0 (kwok provider) provisions, spotfit serve runs without its sca
   without evicting it, and only then removes it.
 
 The control case proves the scenario makes the real Karpenter disrupt; the protected case proves spotfit's
-mutations stop it."""
+mutations stop it.
 
+The spot cool-off without spotfit's scaler (`webhook.interruption`, threshold 2): two spot NodeClaims are
+deleted the way Karpenter acts on a spot interruption notice (a DELETE, without the DisruptionReason condition
+its consolidation sets); spotfit's NodeClaim informer counts them, the cool-off starts, and the next Job
+(no capacity annotation, spot by default) is admitted with a warning and a required on-demand term, on which
+the real Karpenter launches an on-demand NodeClaim."""
+
+import json
 import time
 import unittest
 
@@ -32,6 +39,7 @@ LONG_S = 90  # Karpenter needs consolidateAfter + its 15 s validation + a replac
 CONSOLIDATE_AFTER_S = 5
 CASE_LABEL = "e2e.spotfit.io/case"
 CASES = ("control", "protected")
+COOLOFF_CONFIG = "webhook:\n  capacity: {preset: karpenter}\n  interruption: {threshold: 2, window: 10m, coolOff: 10m}\n"
 
 
 def job(name, case, cpu, seconds):
@@ -63,11 +71,11 @@ class KarpenterCoexistTest(ClusterTestCase):
         cls.addClassCleanup(cls.env.stop)
         cls.env.start()
         cls.env.create_node_class()
-        for case in CASES:
+        for case in CASES + ("cooloff",):
             cls.kube.create(karpenter.NODEPOOLS, karpenter.node_pool(
                 case, boot_delay=f"{BOOT_DELAY_S}s", consolidate_after=f"{CONSOLIDATE_AFTER_S}s",
                 labels={CASE_LABEL: case}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text="webhook:\n  capacity: {preset: karpenter}\n")
+        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=COOLOFF_CONFIG)
         cls.spotfit.start()
         cls.addClassCleanup(cls.spotfit.stop)
         cls.spotfit.register_webhook()
@@ -152,6 +160,55 @@ class KarpenterCoexistTest(ClusterTestCase):
         self.assertEqual(long_pods[0]["status"]["phase"], "Succeeded")
         # ... and then Karpenter removes the empty node.
         wait_for("protected: Karpenter to remove the empty node after the Job", lambda: node_gone("protected"), 4 * WAIT)
+
+
+    def test_spot_interruptions_seen_as_deleted_nodeclaims_send_new_jobs_on_demand(self):
+        ns = unique("cooloff")
+        self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"})
+        self.kube.wait_default_service_account(ns, WAIT)
+        wait_for("spotfit's NodeClaim informer", lambda: "no spot cool-off (0 spot interruptions" in
+                 self.spotfit.readyz(), WAIT)
+
+        def spot_job(name, parallelism, cpu):
+            obj = job(name, "cooloff", cpu, LONG_S)
+            obj["spec"]["parallelism"] = obj["spec"]["completions"] = parallelism
+            obj["spec"]["template"]["spec"]["nodeSelector"].pop("karpenter.sh/capacity-type", None)
+            return obj
+
+        # Two 2.5-CPU pods: one c5.xlarge each, spot (spotfit's preferred term, and the cheaper offering).
+        created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", spot_job("warm", 2, "2500m"))
+        self.assertNotIn("on-demand", str(created["spec"]["template"]["spec"].get("affinity")))
+
+        def launched():
+            claims = [c for c in self.claims("cooloff") if c.get("status", {}).get("nodeName")]
+            return claims if len(claims) == 2 else None
+
+        claims = wait_for("two spot NodeClaims", launched, 4 * WAIT)
+        for c in claims:
+            self.assertEqual(c["metadata"]["labels"]["karpenter.sh/capacity-type"], "spot")
+        # What Karpenter's interruption controller does on a spot notice: delete the NodeClaim.
+        for c in claims:
+            self.kube.delete(f"{karpenter.NODECLAIMS}/{c['metadata']['name']}")
+        wait_for("spotfit to start a spot cool-off", lambda: "spot cool-off until" in self.spotfit.readyz(), WAIT)
+        self.assertEqual(self.spotfit.metric("spotfit_webhook_spot_interruptions_total"), 2)
+        self.assertEqual(self.spotfit.metric("spotfit_webhook_spot_cooloffs_total"), 1)
+
+        # The next Job goes on-demand, with a warning, and the real Karpenter provisions on-demand for it.
+        after = spot_job("after", 1, "1")
+        stderr = self.cluster.kubectl("create", "--dry-run=server", "-n", ns, "-f", "-",
+                                      input_text=json.dumps(after)).stderr
+        self.assertIn("Warning: spotfit: spot cool-off until", stderr)
+        created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", after)
+        terms = created["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+        self.assertIn({"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+                      [e for t in terms for e in t["matchExpressions"]])
+        pod = wait_for("the cool-off Job's pod to be bound", lambda: next(
+            (p for p in self.kube.pods(ns, "batch.kubernetes.io/job-name=after") if p["spec"].get("nodeName")), None),
+            4 * WAIT)
+        node = self.kube.get(f"/api/v1/nodes/{pod['spec']['nodeName']}")
+        self.assertEqual(node["metadata"]["labels"].get("karpenter.sh/capacity-type"), "on-demand")
+        self.assertGreaterEqual(self.spotfit.metric("spotfit_webhook_spot_cooloff_placements_total"), 1)
 
 
 if __name__ == "__main__":
