@@ -9,7 +9,6 @@ std::vector<std::string> defaultInterruptionTaints() {
           "aws-node-termination-handler/scheduled-maintenance",
           "aws-node-termination-handler/asg-lifecycle-termination",
           "cloud.google.com/impending-node-termination",
-          "karpenter.sh/disrupted",
           kKwokInterruptionTaint};
 }
 

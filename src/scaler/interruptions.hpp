@@ -16,7 +16,9 @@ namespace spotfit::scaler {
 // The taint the kwok provider (and the simulator) put on a node to announce its interruption.
 inline constexpr const char* kKwokInterruptionTaint = "spotfit.io/interruption-notice";
 
-// Taint keys treated as interruption notices unless the config says otherwise.
+// Taint keys treated as interruption notices unless the config says otherwise. Not karpenter.sh/disrupted:
+// Karpenter puts it on every node it disrupts (consolidation, drift, expiry) and drains those nodes itself;
+// beside Karpenter the scaler (kept for the cost ledger) must not evict their pods a second time.
 std::vector<std::string> defaultInterruptionTaints();
 
 // The first taint whose key is a notice, or nullopt.

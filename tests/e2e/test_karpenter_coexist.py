@@ -13,7 +13,9 @@ Karpenter v1.15.0 (kwok provider) provisions, spotfit serve runs without its sca
   without evicting it, and only then removes it.
 
 The control case proves the scenario makes the real Karpenter disrupt; the protected case proves spotfit's
-mutations stop it.
+mutations stop it. spotfit's scaler role runs too, with no SpotfitPool: it creates no node, does not take
+Karpenter's consolidation for an interruption, and charges both cases' Jobs in the cost ledger from the price
+table (Karpenter's nodes carry node.kubernetes.io/instance-type and karpenter.sh/capacity-type).
 
 The spot cool-off without spotfit's scaler (`webhook.interruption`, threshold 2): two spot NodeClaims are
 deleted the way Karpenter acts on a spot interruption notice (a DELETE, without the DisruptionReason condition
@@ -27,7 +29,7 @@ import unittest
 
 from e2e_common import WAIT, ClusterTestCase, unique, wait_for
 import karpenter
-import spotfitproc
+import ledger_doc
 
 CATALOG = [
     {"name": "m5.large", "cpu": "2", "memory": "8Gi", "onDemandPrice": 0.096, "spotPrice": 0.035},
@@ -39,7 +41,18 @@ LONG_S = 90  # Karpenter needs consolidateAfter + its 15 s validation + a replac
 CONSOLIDATE_AFTER_S = 5
 CASE_LABEL = "e2e.spotfit.io/case"
 CASES = ("control", "protected")
-COOLOFF_CONFIG = "webhook:\n  capacity: {preset: karpenter}\n  interruption: {threshold: 2, window: 10m, coolOff: 10m}\n"
+LEDGER_NAMESPACE = "spotfit-system"
+# The webhook with the karpenter preset, and the scaler role with no SpotfitPool: it provisions nothing and
+# keeps the cost ledger, pricing Karpenter's nodes from the price table (the catalog's prices).
+CONFIG = f"""webhook:
+  capacity: {{preset: karpenter}}
+  interruption: {{threshold: 2, window: 10m, coolOff: 10m}}
+scaler:
+  namespace: {LEDGER_NAMESPACE}
+  ledgerFlushInterval: 1s
+  priceTable:
+""" + "".join(f"    - {{instanceType: {t['name']}, capacityType: {ct}, price: {t[key]}}}\n"
+              for t in CATALOG for ct, key in (("spot", "spotPrice"), ("on-demand", "onDemandPrice")))
 
 
 def job(name, case, cpu, seconds):
@@ -75,8 +88,7 @@ class KarpenterCoexistTest(ClusterTestCase):
             cls.kube.create(karpenter.NODEPOOLS, karpenter.node_pool(
                 case, boot_delay=f"{BOOT_DELAY_S}s", consolidate_after=f"{CONSOLIDATE_AFTER_S}s",
                 labels={CASE_LABEL: case}))
-        cls.spotfit = spotfitproc.Spotfit(cls.cluster, config_text=COOLOFF_CONFIG)
-        cls.spotfit.start()
+        cls.start_scaler(CONFIG, [], namespace=LEDGER_NAMESPACE)
         cls.addClassCleanup(cls.spotfit.stop)
         cls.spotfit.register_webhook()
 
@@ -160,6 +172,21 @@ class KarpenterCoexistTest(ClusterTestCase):
         self.assertEqual(long_pods[0]["status"]["phase"], "Succeeded")
         # ... and then Karpenter removes the empty node.
         wait_for("protected: Karpenter to remove the empty node after the Job", lambda: node_gone("protected"), 4 * WAIT)
+
+        # spotfit's scaler role ran beside Karpenter all along: it created no node (no SpotfitPool), did not
+        # take Karpenter's consolidation (karpenter.sh/disrupted on the replaced node) for an interruption, and
+        # charged the Jobs on Karpenter's nodes from the price table.
+        self.assertEqual([n["metadata"]["name"] for n in self.kube.get("/api/v1/nodes")["items"]
+                          if "spotfit.io/node-pool" in n["metadata"].get("labels", {})], [])
+        self.assertEqual(self.spotfit.metric("spotfit_scaler_scale_ups_total"), 0)
+        self.assertEqual(self.spotfit.metric("spotfit_scaler_interruptions_total"), 0)
+        self.assertEqual(self.spotfit.metric("spotfit_scaler_unpriced_nodes"), 0)
+        for case in CASES:
+            ns = cases[case][0]
+            doc = wait_for(f"{case}: the ledger to charge the long Job on Karpenter's node", lambda ns=ns: (
+                lambda d: d if ledger_doc.workflow_usd(d, ns, "long") > 0 else None)(
+                    ledger_doc.read(self.kube, LEDGER_NAMESPACE)), WAIT)
+            print(f"\n{case}: long Job charged ${ledger_doc.workflow_usd(doc, ns, 'long'):.6f} on Karpenter's nodes")
 
 
     def test_spot_interruptions_seen_as_deleted_nodeclaims_send_new_jobs_on_demand(self):

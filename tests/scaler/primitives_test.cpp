@@ -80,6 +80,9 @@ TEST(Interruptions, RecognisesConfiguredNoticeTaints) {
   ASSERT_TRUE(n);
   EXPECT_EQ(n->key, "aws-node-termination-handler/spot-itn");
   EXPECT_FALSE(findInterruptionNotice(taints, {"cloud.google.com/impending-node-termination"}));
+  // Karpenter's disruption taint marks consolidation too: not a notice.
+  EXPECT_FALSE(findInterruptionNotice({{"karpenter.sh/disrupted", "", placement::TaintEffect::NoSchedule}},
+                                      defaultInterruptionTaints()));
 }
 
 TEST(Interruptions, ThresholdStartsCoolOffThatEnds) {
