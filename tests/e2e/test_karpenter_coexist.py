@@ -40,7 +40,8 @@ SHORT_S = 4
 LONG_S = 90  # Karpenter needs consolidateAfter + its 15 s validation + a replacement's boot to disrupt
 CONSOLIDATE_AFTER_S = 5
 CASE_LABEL = "e2e.spotfit.io/case"
-CASES = ("control", "protected")
+CASES = ("control", "protected", "resumable")
+OPTED_IN = ("protected", "resumable")
 LEDGER_NAMESPACE = "spotfit-system"
 # The webhook with the karpenter preset, and the scaler role with no SpotfitPool: it provisions nothing and
 # keeps the cost ledger, pricing Karpenter's nodes from the price table (the catalog's prices).
@@ -58,8 +59,10 @@ scaler:
 def job(name, case, cpu, seconds):
     annotations = {}
     node_selector = {CASE_LABEL: case}
-    if case == "protected":
+    if case in OPTED_IN:
         annotations["spotfit.io/capacity-type"] = "on-demand"
+        if case == "resumable":
+            annotations["spotfit.io/checkpoint"] = "/bin/save"  # a preStop hook saves the work: movable
     else:
         node_selector["karpenter.sh/capacity-type"] = "on-demand"  # what a Karpenter user writes
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "annotations": annotations},
@@ -98,9 +101,9 @@ class KarpenterCoexistTest(ClusterTestCase):
 
     def start_case(self, case):
         ns = unique(case)
-        self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"} if case == "protected" else None)
+        self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"} if case in OPTED_IN else None)
         self.kube.wait_default_service_account(ns, WAIT)
-        if case == "protected":
+        if case in OPTED_IN:
             wait_for("spotfit's webhook to mutate the opted-in namespace", lambda: "karpenter.sh/capacity-type" in str(
                 self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", job(unique("probe"), case, "1", 1),
                                  dryRun="All")), WAIT)
@@ -129,9 +132,16 @@ class KarpenterCoexistTest(ClusterTestCase):
             exprs = [(e["key"], e["operator"], e.get("values")) for t in terms["nodeSelectorTerms"]
                      for e in t["matchExpressions"]]
             self.assertIn(("karpenter.sh/capacity-type", "In", ["on-demand"]), exprs, name)
-        for name, created in cases["control"][1].items():
-            self.assertNotIn("karpenter.sh/do-not-disrupt", created["spec"]["template"]["metadata"].get(
-                "annotations", {}), name)
+        for case in ("control", "resumable"):
+            for name, created in cases[case][1].items():
+                self.assertNotIn("karpenter.sh/do-not-disrupt", created["spec"]["template"]["metadata"].get(
+                    "annotations", {}), f"{case} {name}")
+        # The resumable Jobs got the preStop hook and the podFailurePolicy that keeps a disruption from
+        # counting toward backoffLimit.
+        for name, created in cases["resumable"][1].items():
+            self.assertEqual(created["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"][
+                "command"][-1], "/bin/save", name)
+            self.assertEqual(created["spec"]["podFailurePolicy"]["rules"][0]["action"], "Ignore", name)
 
         # Both cases: one on-demand c5.xlarge NodeClaim for the two pods.
         first = {}
@@ -151,15 +161,17 @@ class KarpenterCoexistTest(ClusterTestCase):
             ns = cases[case][0]
             return job_complete(self.kube.get_or_none(f"/apis/batch/v1/namespaces/{ns}/jobs/long"))
 
-        # Control: Karpenter replaces the underused node while the long Job still runs (its pod is evicted).
-        wait_for("control: Karpenter to replace the c5.xlarge under the running long Job",
-                 lambda: node_gone("control"), LONG_S)
-        self.assertFalse(long_done("control"), "the control's long Job finished before Karpenter disrupted it")
-        # Its first long pod was evicted with the node (deleted, or failed by kwok): not running, not done.
-        survivors = [p for p in self.kube.pods(cases["control"][0], "batch.kubernetes.io/job-name=long")
-                     if p["metadata"]["uid"] == first["control"][1]]
-        self.assertTrue(not survivors or survivors[0]["status"].get("phase") == "Failed",
-                        f"the control's first long pod was not disrupted: {survivors}")
+        # Control, and the resumable Job spotfit leaves movable: Karpenter replaces the underused node while
+        # the long Job still runs (its pod is evicted; the resumable one would save its work in preStop).
+        for case in ("control", "resumable"):
+            wait_for(f"{case}: Karpenter to replace the c5.xlarge under the running long Job",
+                     lambda case=case: node_gone(case), LONG_S)
+            self.assertFalse(long_done(case), f"the {case} long Job finished before Karpenter disrupted it")
+            # Its first long pod was evicted with the node (deleted, or failed by kwok): not running, not done.
+            survivors = [p for p in self.kube.pods(cases[case][0], "batch.kubernetes.io/job-name=long")
+                         if p["metadata"]["uid"] == first[case][1]]
+            self.assertTrue(not survivors or survivors[0]["status"].get("phase") == "Failed",
+                            f"the {case} first long pod was not disrupted: {survivors}")
 
         # Protected: the node stays until the long Job completes; its one pod never moved.
         deadline = time.monotonic() + LONG_S + 2 * WAIT
