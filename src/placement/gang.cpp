@@ -107,9 +107,11 @@ GangPlan planGang(const ScaleUpInput& input, const GangOptions& options) {
     result.feasible = true;
     return result;
   }
-  const bool zonal = options.topology == GangTopology::Zone || anyPoolWantsSameZone(input);
+  const bool zonal = options.topology == GangTopology::Zone || anyPoolWantsSameZone(input) || options.zone;
   std::vector<std::optional<std::string>> zones;
-  if (zonal) {
+  if (options.zone) {
+    zones.emplace_back(*options.zone);
+  } else if (zonal) {
     for (auto& z : candidateZones(input)) zones.emplace_back(std::move(z));
   } else {
     zones.emplace_back(std::nullopt);
@@ -142,12 +144,17 @@ GangPlan planGang(const ScaleUpInput& input, const GangOptions& options) {
     return chosen;
   };
 
-  std::optional<Attempt> chosen = best(CapacityType::Spot);
-  if (!chosen) {
-    chosen = best(CapacityType::OnDemand);
-    result.fellBackToOnDemand = chosen.has_value();
+  std::optional<Attempt> chosen;
+  if (options.capacityType) {
+    chosen = best(*options.capacityType);
+  } else {
+    chosen = best(CapacityType::Spot);
+    if (!chosen) {
+      chosen = best(CapacityType::OnDemand);
+      result.fellBackToOnDemand = chosen.has_value();
+    }
+    if (!chosen && options.allowMixedCapacity) chosen = best(std::nullopt);
   }
-  if (!chosen && options.allowMixedCapacity) chosen = best(std::nullopt);
 
   std::string why;
   for (const auto& f : failures) why += (why.empty() ? "" : "; ") + f;

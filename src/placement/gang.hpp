@@ -26,6 +26,10 @@ struct GangOptions {
   // Spot and on-demand nodes in one gang, only when neither capacity type alone can hold it (annotation
   // spotfit.io/gang-mixed-capacity: "true"). Off: one capacity type for the whole gang.
   bool allowMixedCapacity = false;
+  // Members already running pin the rest (the scaler and the extender take these from their nodes):
+  // only this capacity type, only this zone.
+  std::optional<CapacityType> capacityType;
+  std::optional<std::string> zone;
   SolverOptions solver;
 };
 

@@ -281,5 +281,23 @@ TEST(Gang, AMemberNoOfferingCanHoldSinksTheGang) {
   EXPECT_NE(g.reason.find("1 of 4 members do not fit"), std::string::npos) << g.reason;
 }
 
+TEST(Gang, RunningMembersPinCapacityTypeAndZone) {
+  ScaleUpInput in;
+  in.pods = members(2, 4000, 16 * kGi);
+  in.pools.push_back(pool("p", {type("m", 4000, 16 * kGi, {spot(0.1), onDemand(0.3)}, 0, "zone-a"),
+                                type("m", 4000, 16 * kGi, {spot(0.1), onDemand(0.3)}, 0, "zone-b")}));
+  GangOptions pinned = zonal();
+  pinned.capacityType = CapacityType::OnDemand;
+  pinned.zone = "zone-b";
+  GangPlan g = planGang(in, pinned);
+  ASSERT_TRUE(g.feasible) << g.reason;
+  EXPECT_EQ(g.capacityType, CapacityType::OnDemand);
+  EXPECT_EQ(g.zone, "zone-b");
+  EXPECT_NEAR(g.plan.newNodesHourlyCost(), 0.6, 1e-9);
+  in.pools[0].instanceTypes[1].offerings[1].available = false;  // zone-b on-demand gone: no spot instead
+  g = planGang(in, pinned);
+  EXPECT_FALSE(g.feasible);
+}
+
 }  // namespace
 }  // namespace spotfit::placement
