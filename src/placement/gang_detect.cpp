@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <set>
 
 namespace spotfit::placement {
 
@@ -37,6 +38,57 @@ std::string quoted(std::string_view v) {
 }
 
 }  // namespace
+
+std::string gangLabelValue(std::string_view key) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "g-";
+  for (int i = 15; i >= 0; --i) out += kHex[(h >> (i * 4)) & 0xF];
+  return out;
+}
+
+namespace {
+std::string zoneOf(const NodeInfo& n) {
+  auto it = n.labels.find(kLabelTopologyZone);
+  return it == n.labels.end() ? std::string() : it->second;
+}
+}  // namespace
+
+bool isGangNode(const GangPin& pin, const NodeInfo& node) {
+  auto it = node.labels.find(kLabelGangNode);
+  return it != node.labels.end() && it->second == pin.label;
+}
+
+GangPin gangPin(const GangRef& gang, const std::vector<const NodeInfo*>& candidates) {
+  GangPin pin;
+  pin.label = gangLabelValue(gang.key);
+  std::set<CapacityType> types;
+  std::set<std::string> zones;
+  for (const NodeInfo* n : candidates) {
+    if (!n || !isGangNode(pin, *n)) continue;
+    types.insert(n->capacityType);
+    zones.insert(zoneOf(*n));
+  }
+  if (types.size() == 1 && !gang.allowMixedCapacity) pin.capacityType = *types.begin();
+  if (zones.size() == 1 && gang.topology == GangTopology::Zone) pin.zone = *zones.begin();
+  return pin;
+}
+
+std::string gangMismatch(const GangPin& pin, const NodeInfo& node) {
+  if (pin.capacityType && node.capacityType != *pin.capacityType) {
+    return std::string(toString(node.capacityType)) + " node, gang " + pin.label + " runs on " +
+           std::string(toString(*pin.capacityType)) + " nodes";
+  }
+  if (pin.zone && zoneOf(node) != *pin.zone) {
+    return "zone " + (zoneOf(node).empty() ? std::string("(none)") : zoneOf(node)) + ", gang " + pin.label +
+           " runs in zone " + *pin.zone;
+  }
+  return "";
+}
 
 std::optional<int64_t> parseGangSize(std::string_view text, std::string* error) {
   int64_t v = 0;

@@ -47,6 +47,26 @@ struct GangRef {
 // to every source.
 std::optional<GangRef> detectGang(const PodInfo& pod, const GangFacts& facts = {});
 
+// The label value (spotfit.io/gang on nodes the scaler launched for a gang) naming the gang of `key`:
+// "g-" + 16 hex digits of a 64-bit FNV-1a hash, a valid label value whatever the key holds.
+inline constexpr std::string_view kLabelGangNode = "spotfit.io/gang";
+std::string gangLabelValue(std::string_view key);
+
+// What the extender holds a gang member to (docs/extender.md, "Gangs"): the capacity type and, for a
+// zonal gang, the zone of the candidate nodes the scaler launched for this gang (labelled
+// spotfit.io/gang=<gangLabelValue>). Unset when no such node is among the candidates or they disagree.
+struct GangPin {
+  std::string label;  // gangLabelValue of the gang
+  std::optional<CapacityType> capacityType;
+  std::optional<std::string> zone;
+};
+GangPin gangPin(const GangRef& gang, const std::vector<const NodeInfo*>& candidates);
+// Empty when a member of the pinned gang may use the node; else why not ("spot node, gang ... runs on
+// on-demand nodes").
+std::string gangMismatch(const GangPin& pin, const NodeInfo& node);
+// Whether the node was launched for this gang.
+bool isGangNode(const GangPin& pin, const NodeInfo& node);
+
 // Parses a member count: an integer in 1..kMaxGangSize, else an error message naming the value.
 std::optional<int64_t> parseGangSize(std::string_view text, std::string* error = nullptr);
 

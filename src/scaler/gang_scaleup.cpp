@@ -194,6 +194,10 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
         }
         const std::string name = newNodeName(pn.pool, now);
         NodeTemplate tmpl = nodeTemplate(ps->pool, *type, pn.capacityType, zone, name);
+        // The extender keeps the gang's members on these nodes' capacity type and zone (gang_detect.hpp).
+        const std::string gangLabel = placement::gangLabelValue(key);
+        tmpl.request.labels[std::string(placement::kLabelGangNode)] = gangLabel;
+        tmpl.model.labels[std::string(placement::kLabelGangNode)] = gangLabel;
         auto r = timedCreate(*provider, ps->pool, tmpl.request);
         const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
                                      (zone.empty() ? "" : "/" + zone);

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "placement/gang_detect.hpp"
 #include "scaler/scaler_fixture.hpp"
 
 namespace spotfit::scaler {
@@ -37,7 +38,12 @@ TEST(GangScaleUp, LaunchesEveryMemberNodeTogetherOnSpot) {
   env.closeBatch();
   auto reqs = env.provider.createRequests();
   ASSERT_EQ(reqs.size(), 4u);
-  for (const auto& r : reqs) EXPECT_EQ(r.capacityType, CapacityType::Spot);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.capacityType, CapacityType::Spot);
+    // Labelled for the extender (gang_detect.hpp), which keeps the members on these nodes' capacity type.
+    ASSERT_EQ(r.labels.count("spotfit.io/gang"), 1u);
+    EXPECT_EQ(r.labels.at("spotfit.io/gang"), placement::gangLabelValue("team/annotation/Job/train"));
+  }
   EXPECT_EQ(env.scaler->inFlight().size(), 4u);
   EXPECT_EQ(env.actions.count("TriggeredScaleUp"), 4);
   EXPECT_TRUE(env.logged("4 node(s) launched together, all spot"));
