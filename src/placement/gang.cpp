@@ -46,7 +46,6 @@ ScaleUpInput restrict(const ScaleUpInput& in, const Candidate& c) {
     if (!ok) {
       n.unschedulable = true;
       n.requested = n.allocatable;
-      n.taints.push_back(Taint{"spotfit.io/gang-excluded", "", TaintEffect::NoSchedule});
     }
   }
   return out;
