@@ -30,6 +30,7 @@ struct PendingGang {
   placement::GangOptions options;
   std::vector<const placement::NodeInfo*> boundNodes;  // nodes of members already bound
   size_t bound = 0;
+  std::map<std::string, std::string> warnings;  // member uid -> its unusable gang annotations
 };
 
 }  // namespace
@@ -70,14 +71,11 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       rest.push_back(std::move(pod));
       continue;
     }
-    for (const auto& w : ref->warnings) {
-      const std::string why = "gang " + ref->key + ": " + w;
-      if (podEventReason_[pod.uid + "#gang-warning"] == why) continue;
-      podEventReason_[pod.uid + "#gang-warning"] = why;
-      log("scale-up: pod " + pod.key() + " " + why);
-      emit(gangPodRef(pod), "Warning", "GangWarning", why);
-    }
     PendingGang& g = gangs[ref->key];
+    for (const auto& w : ref->warnings) {
+      std::string& text = g.warnings[pod.uid];
+      text += (text.empty() ? "" : "; ") + w;
+    }
     g.size = std::max(g.size, ref->size);
     if (ref->topology == placement::GangTopology::Zone) g.options.topology = placement::GangTopology::Zone;
     g.options.allowMixedCapacity = g.options.allowMixedCapacity || ref->allowMixedCapacity;
@@ -101,18 +99,25 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
 
   int created = 0;
   for (auto& [key, g] : gangs) {
+    // One event per member and change of reason (a member's annotation warnings go with it, once).
     auto notify = [&](const std::string& type, const std::string& reason, const std::string& why) {
       for (const auto& m : g.members) {
-        if (podEventReason_[m.uid] == why) continue;
-        podEventReason_[m.uid] = why;
+        auto w = g.warnings.find(m.uid);
+        const std::string warning = w == g.warnings.end() ? "" : "gang " + key + ": " + w->second;
+        if (podEventReason_[m.uid] == why + warning) continue;
+        podEventReason_[m.uid] = why + warning;
         emit(gangPodRef(m), type, reason, why);
+        if (!warning.empty()) {
+          log("scale-up: pod " + m.key() + " " + warning);
+          emit(gangPodRef(m), "Warning", "GangWarning", warning);
+        }
       }
     };
     const size_t have = g.members.size() + g.bound;
     if (g.size > 0 && have < static_cast<size_t>(g.size)) {
       const std::string why = "gang " + key + ": " + std::to_string(have) + " of " + std::to_string(g.size) +
                               " members exist; waiting for all of them before scaling up";
-      if (podEventReason_[g.members.front().uid] != why) log("scale-up: " + why);
+      if (!podEventReason_[g.members.front().uid].starts_with(why)) log("scale-up: " + why);
       notify("Normal", "GangWaiting", why);
       continue;
     }
@@ -161,7 +166,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       }
       if (!plan.feasible) {
         const std::string why = "gang " + key + ": " + plan.reason;
-        if (podEventReason_[g.members.front().uid] != why) log("scale-up: " + why);
+        if (!podEventReason_[g.members.front().uid].starts_with(why)) log("scale-up: " + why);
         metrics_.inc(metric::kScaleUpFailures, {{"pool", ""}, {"reason", "gang_infeasible"}});
         notify("Normal", "NotTriggerScaleUp", why);
         break;

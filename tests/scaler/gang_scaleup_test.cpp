@@ -142,6 +142,14 @@ TEST(GangScaleUp, HostileGangSizeWarnsAndStillPlansTheGangAsOne) {
   const RecordedEvent* w = env.actions.find("GangWarning");
   ASSERT_NE(w, nullptr);
   EXPECT_NE(w->message.find("spotfit.io/gang-size"), std::string::npos);
+  // Once per member and change of reason, not on every planning pass (new pods open new batches).
+  env.cluster.snapshot.pods.push_back(pendingPod("other-1", 100, 64));
+  env.closeBatch();
+  const int warnings = env.actions.count("GangWarning");
+  env.cluster.snapshot.pods.push_back(pendingPod("other-2", 100, 64));
+  env.closeBatch();
+  EXPECT_EQ(env.actions.count("GangWarning"), warnings);
+  EXPECT_LE(warnings, 4);
 }
 
 TEST(GangScaleUp, ZonalGangGetsOneZoneOfAMultiZonePool) {
