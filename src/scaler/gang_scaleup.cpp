@@ -28,7 +28,8 @@ struct PendingGang {
   std::vector<placement::PodInfo> members;  // pending, to plan
   int64_t size = 0;                         // expected members (largest any member states), 0 unknown
   placement::GangOptions options;
-  std::vector<const placement::NodeInfo*> boundNodes;  // nodes of members already bound
+  std::set<CapacityType> boundTypes;  // capacity types and zones of the nodes of members already bound
+  std::set<std::string> boundZones;
   size_t bound = 0;
   std::map<std::string, std::string> warnings;  // member uid -> its unusable gang annotations
 };
@@ -85,8 +86,12 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
   pods = std::move(rest);
   if (gangs.empty()) return 0;
 
-  std::map<std::string, const placement::NodeInfo*> nodeByName;
-  for (const auto& n : nodes) nodeByName[n.name] = &n;
+  // Copied, not pointed at: `nodes` grows as gangs launch below.
+  std::map<std::string, std::pair<CapacityType, std::string>> nodeByName;
+  for (const auto& n : nodes) {
+    auto z = n.labels.find(kLabelZone);
+    nodeByName[n.name] = {n.capacityType, z == n.labels.end() ? "" : z->second};
+  }
   for (const auto& p : snap.pods) {
     if (p.info.nodeName.empty() || p.deleting || isFinished(p.info) || planned.count(p.info.key())) continue;
     auto ref = placement::detectGang(p.info);
@@ -94,7 +99,10 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
     auto g = gangs.find(ref->key);
     if (g == gangs.end()) continue;
     g->second.bound += 1;
-    if (auto n = nodeByName.find(p.info.nodeName); n != nodeByName.end()) g->second.boundNodes.push_back(n->second);
+    if (auto n = nodeByName.find(p.info.nodeName); n != nodeByName.end()) {
+      g->second.boundTypes.insert(n->second.first);
+      g->second.boundZones.insert(n->second.second);
+    }
   }
 
   int created = 0;
@@ -122,18 +130,11 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       continue;
     }
     // Members already on nodes pin the rest to their capacity type (and zone).
-    std::set<CapacityType> boundTypes;
-    std::set<std::string> boundZones;
-    for (const auto* n : g.boundNodes) {
-      boundTypes.insert(n->capacityType);
-      auto z = n->labels.find(kLabelZone);
-      boundZones.insert(z == n->labels.end() ? "" : z->second);
-    }
-    if (boundTypes.size() == 1 && !g.options.allowMixedCapacity) g.options.capacityType = *boundTypes.begin();
+    if (g.boundTypes.size() == 1 && !g.options.allowMixedCapacity) g.options.capacityType = *g.boundTypes.begin();
     const bool zonal =
         g.options.topology == placement::GangTopology::Zone ||
         std::any_of(pools_.begin(), pools_.end(), [](const auto& ps) { return ps.second.pool.gangSameZone; });
-    if (zonal && boundZones.size() == 1) g.options.zone = *boundZones.begin();
+    if (zonal && g.boundZones.size() == 1) g.options.zone = *g.boundZones.begin();
 
     std::map<std::string, const placement::PodInfo*> memberByKey;
     for (const auto& m : g.members) memberByKey[m.key()] = &m;

@@ -152,6 +152,34 @@ TEST(GangScaleUp, HostileGangSizeWarnsAndStillPlansTheGangAsOne) {
   EXPECT_LE(warnings, 4);
 }
 
+TEST(GangScaleUp, RunningMembersPinTheRestToTheirCapacityType) {
+  Env env;
+  env.config.nodePools = {gpuPool()};
+  env.start();
+  // Two members of gang "train" already run on on-demand nodes; the other two are pending. A second gang
+  // (another Job) is planned in the same pass.
+  for (int i = 0; i < 2; ++i) {
+    const std::string node = "od-" + std::to_string(i);
+    env.cluster.addNode(env.config.nodePools[0], node, CapacityType::OnDemand, env.clock.wallNow());
+    env.runPod(member("w" + std::to_string(i)), node);
+  }
+  env.cluster.snapshot.pods.push_back(member("w2"));
+  env.cluster.snapshot.pods.push_back(member("w3"));
+  for (int i = 0; i < 2; ++i) {
+    ClusterPod other = member("o" + std::to_string(i), "2");
+    other.info.ownerName = "other";
+    env.cluster.snapshot.pods.push_back(other);
+  }
+  env.cluster.recomputeRequested();
+  env.closeBatch();
+  std::map<std::string, std::set<CapacityType>> byGang;
+  for (const auto& r : env.provider.createRequests()) byGang[r.labels.at("spotfit.io/gang")].insert(r.capacityType);
+  ASSERT_EQ(env.provider.createRequests().size(), 4u);
+  EXPECT_EQ(byGang[placement::gangLabelValue("team/annotation/Job/train")],
+            std::set<CapacityType>{CapacityType::OnDemand});
+  EXPECT_EQ(byGang[placement::gangLabelValue("team/annotation/Job/other")], std::set<CapacityType>{CapacityType::Spot});
+}
+
 TEST(GangScaleUp, ZonalGangGetsOneZoneOfAMultiZonePool) {
   Env env;
   NodePool p = gpuPool();
