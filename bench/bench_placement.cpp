@@ -6,6 +6,7 @@
 //   BM_PlanScaleUpReplicas        the same demand as 400 jobs of 50 identical pods (equivalence classes).
 //   BM_Compare1000               spotfit vs Karpenter-style FFD vs CA least-waste, 1,000 pods, same catalog.
 //   BM_FitAndScore5000Nodes       fit + score of one pod against 5,000 nodes (rankNodes).
+//   BM_PlanGang64/<zonal>         a 64-member GPU gang planned all or nothing (placement::planGang).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "placement/baselines.hpp"
+#include "placement/gang.hpp"
 #include "placement/score.hpp"
 #include "placement/solver.hpp"
 
@@ -263,6 +265,40 @@ void BM_FitAndScore5000Nodes(benchmark::State& state) {
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_FitAndScore5000Nodes)->Arg(0)->Arg(1)->ArgName("gpus")->Unit(benchmark::kMicrosecond);
+
+// Gangs (issue 19): one 64-member gang (each member 8 cpu / 32Gi / 1 GPU) planned all or nothing over the
+// 400-type catalog: spot first, the whole gang on-demand if spot cannot hold it. zonal = 1: the catalog
+// offered in 3 zones (1,200 types) and the gang asks for one zone (2 capacity types × 3 zones tried).
+void BM_PlanGang64(benchmark::State& state) {
+  const bool zonal = state.range(0) == 1;
+  ScaleUpInput in;
+  NodePool all = catalog();
+  if (zonal) {
+    std::vector<InstanceType> perZone;
+    for (int z = 0; z < 3; ++z) {
+      for (InstanceType t : all.instanceTypes) {
+        t.labels[std::string(kLabelTopologyZone)] = "zone-" + std::to_string(z);
+        perZone.push_back(std::move(t));
+      }
+    }
+    all.instanceTypes = std::move(perZone);
+  }
+  all.limits.set("nvidia.com/gpu", 200);
+  in.pools = {all};
+  for (int i = 0; i < 64; ++i) in.pods.push_back(makePod(i, 8000, 32 * kGi, 1));
+  GangOptions options;
+  options.topology = zonal ? GangTopology::Zone : GangTopology::Any;
+  GangPlan plan;
+  for (auto _ : state) {
+    plan = planGang(in, options);
+    benchmark::DoNotOptimize(plan);
+  }
+  if (!plan.feasible) state.SkipWithError(plan.reason.c_str());
+  state.counters["nodes"] = static_cast<double>(plan.plan.newNodes.size());
+  state.counters["usd_per_hour"] = plan.plan.newNodesHourlyCost();
+  state.counters["spot"] = plan.capacityType == CapacityType::Spot ? 1 : 0;
+}
+BENCHMARK(BM_PlanGang64)->Arg(0)->Arg(1)->ArgName("zonal")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include "kube/objects.hpp"
 #include "placement/budget.hpp"
 #include "placement/fit.hpp"
+#include "placement/gang_detect.hpp"
 
 namespace spotfit::extender {
 namespace {
@@ -95,6 +96,35 @@ Result<std::vector<placement::NodeInfo>> decodeRequestNodes(const ExtenderArgs& 
   return nodes;
 }
 
+// Gangs (placement/gang_detect.hpp): the pin from the candidate nodes launched for the pod's gang.
+placement::GangPin gangPinOf(const placement::GangRef& gang, const std::vector<placement::NodeInfo>& nodes) {
+  std::vector<const placement::NodeInfo*> ptrs;
+  ptrs.reserve(nodes.size());
+  for (const auto& n : nodes) ptrs.push_back(&n);
+  return placement::gangPin(gang, ptrs);
+}
+placement::GangPin gangPinOf(const placement::GangRef& gang, const std::vector<std::string_view>& names,
+                             const ClusterCache::Snapshot& snap, std::string_view podKey) {
+  const std::string label = placement::gangLabelValue(gang.key);
+  std::vector<placement::NodeInfo> own;  // only the gang's nodes are copied
+  placement::NodeInfo scratch;
+  for (const auto& name : names) {
+    const placement::NodeInfo* node = snap.node(name, podKey, scratch);
+    if (!node) continue;
+    auto it = node->labels.find(placement::kLabelGangNode);
+    if (it != node->labels.end() && it->second == label) own.push_back(*node);
+  }
+  return gangPinOf(gang, own);
+}
+// A gang member ranks the nodes launched for its gang first; other pods rank them last, so the room the
+// scaler planned for the gang is not taken from under it.
+int64_t gangScore(const std::optional<placement::GangRef>& gang, const placement::NodeInfo& node, int64_t score) {
+  auto it = node.labels.find(placement::kLabelGangNode);
+  if (it == node.labels.end()) return score;
+  const bool own = gang && it->second == placement::gangLabelValue(gang->key);
+  return own ? 10 : 0;  // placement::score is 0..10
+}
+
 double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -127,8 +157,17 @@ Extender::Answer Extender::filterBody(std::string_view body) {
   const auto n = args.nodeNames.size();
   outcome.passed.reserve(n);
 
+  // A gang member stays on the capacity type (and zone) of the nodes the scaler launched for its gang.
+  const std::optional<placement::GangRef> gang = placement::detectGang(pod.info);
+  std::optional<placement::GangPin> pin;
   auto judge = [&](std::size_t i, const placement::NodeInfo& node) {
     placement::FitVerdict v = placement::fit(pod.info, pod.requests, node);
+    if (v.fits && pin) {
+      if (std::string why = placement::gangMismatch(*pin, node); !why.empty()) {
+        v.fits = false;
+        v.reason = std::move(why);
+      }
+    }
     if (v.fits) {
       outcome.passed.push_back(i);
     } else if (v.permanent) {
@@ -142,6 +181,7 @@ Extender::Answer Extender::filterBody(std::string_view body) {
     if (!cache_.isSynced()) return {200, encodeFilterError(kNotSynced), true};
     auto snap = cache_.snapshot();
     placement::NodeInfo scratch;
+    if (gang) pin = gangPinOf(*gang, args.nodeNames, snap, pod.key);
     for (std::size_t i = 0; i < n; ++i) {
       const placement::NodeInfo* node = snap.node(args.nodeNames[i], pod.key, scratch);
       if (node == nullptr) {
@@ -156,6 +196,7 @@ Extender::Answer Extender::filterBody(std::string_view body) {
       return {400, nodes.error().message};
     }
     auto snap = cache_.snapshot();
+    if (gang) pin = gangPinOf(*gang, *nodes);
     for (std::size_t i = 0; i < n; ++i) {
       placement::NodeInfo& node = (*nodes)[i];
       node.requested = snap.usage(node.name, pod.key);
@@ -175,6 +216,7 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
   if (!request.ok()) return {400, request.error().message};
   const ExtenderArgs& args = request->args;
   const RequestPod& pod = request->pod;
+  const std::optional<placement::GangRef> gang = placement::detectGang(pod.info);
   const auto n = args.nodeNames.size();
   std::vector<HostPriority> priorities(n);
   std::vector<char> candidate(n, 0);  // fits now: may be assumed onto
@@ -190,7 +232,7 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
       priorities[i].host = args.nodeNames[i];
       const placement::NodeInfo* node = snap.node(args.nodeNames[i], pod.key, scratch);
       if (node == nullptr || !placement::fit(pod.info, pod.requests, *node).fits) continue;
-      priorities[i].score = placement::score(pod.info, pod.requests, *node, options_.score);
+      priorities[i].score = gangScore(gang, *node, placement::score(pod.info, pod.requests, *node, options_.score));
       candidate[i] = 1;
     }
   } else {
@@ -205,7 +247,7 @@ Extender::Answer Extender::prioritizeBody(std::string_view body) {
       priorities[i].host = args.nodeNames[i];
       node.requested = snap.usage(node.name, pod.key);
       if (!placement::fit(pod.info, pod.requests, node).fits) continue;
-      priorities[i].score = placement::score(pod.info, pod.requests, node, options_.score);
+      priorities[i].score = gangScore(gang, node, placement::score(pod.info, pod.requests, node, options_.score));
       candidate[i] = 1;
     }
   }

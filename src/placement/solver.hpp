@@ -46,6 +46,7 @@ struct NodePool {
   int32_t maxNodes = -1;  // -1: unlimited; counts existing + in-flight + planned nodes of the pool
   // Cap on the summed allocatable of the pool's nodes; a zero entry means unlimited for that resource.
   Resources limits;
+  bool gangSameZone = false;  // gangs using this pool are planned in one zone (placement/gang.hpp)
 };
 
 struct SolverOptions {

@@ -234,8 +234,8 @@ void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, 
 
 // The NodePool spec fields (plus `name` when reading the config file).
 void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool& pool, bool withName) {
-  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones",  "labels",     "taints",
-                                "minNodes",      "maxNodes",      "limits", "disruption", "provider"};
+  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones",      "labels",   "taints",      "minNodes",
+                                "maxNodes",      "limits",        "disruption", "provider", "gangTopology"};
   if (withName) allowed.insert("name");
   if (!r.map(n, path, allowed)) return;
   for (const char* required : {"capacityTypes", "instanceTypes", "provider"}) {
@@ -270,6 +270,13 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
     r.sequence(c, path + ".zones", [&](const YAML::Node& e, const std::string& p) {
       if (auto s = r.string(e, p, true)) pool.zones.push_back(*s);
     });
+  }
+  if (auto c = n["gangTopology"]) {
+    auto s = r.string(c, path + ".gangTopology");
+    if (s && *s != "zone" && *s != "any") {
+      r.issue(c, path + ".gangTopology", "must be \"zone\" or \"any\", got \"" + *s + "\"");
+    }
+    pool.gangSameZone = s == std::optional<std::string>("zone");
   }
   if (auto c = n["labels"]) pool.labels = r.stringMap(c, path + ".labels");
   if (auto c = n["taints"]) {

@@ -76,6 +76,7 @@ struct NodePool {
   std::vector<CapacityType> capacityTypes;  // in order of preference
   std::vector<InstanceType> instanceTypes;
   std::vector<std::string> zones;
+  bool gangSameZone = false;  // gangTopology: zone — gangs using the pool get one zone (placement/gang.hpp)
   std::map<std::string, std::string> labels;
   std::vector<NodeTaint> taints;
   int64_t minNodes = 0;

@@ -11,6 +11,7 @@ placement::NodePool toPlacementPool(const NodePool& pool, const std::set<Offerin
   out.allowOnDemand = pool.allows(CapacityType::OnDemand);
   out.minNodes = static_cast<int32_t>(pool.minNodes);
   out.maxNodes = static_cast<int32_t>(pool.maxNodes);
+  out.gangSameZone = pool.gangSameZone;
   out.limits.cpuMilli = pool.limits.cpuMilli;
   out.limits.memory = pool.limits.memoryBytes;
   if (pool.limits.gpus > 0) out.limits.set(kResourceGpu, pool.limits.gpus);

@@ -649,8 +649,8 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
 
   std::vector<placement::NodeInfo> nodes = capacityNodes(idx, {});
 
-  int created = 0;
-  for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
+  int created = scaleUpGangs(snap, pods, nodes, now);  // gang_scaleup.cpp: takes the gangs' members out of pods
+  for (int attempt = 0; attempt < kMaxPlanAttempts && !pods.empty(); ++attempt) {
     PlanRequest req{pods, nodes, plannerPools(now)};
     PlanResult plan = planner_.plan(req);
     bool failed = false;

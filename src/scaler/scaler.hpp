@@ -135,6 +135,11 @@ class Scaler {
   Status save(TimePoint now, std::string memoryJson);
   void publish(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
 
+  // Gangs (gang_scaleup.cpp): takes gang members out of `pods` and plans each gang all or nothing,
+  // launching its nodes together (a failed launch rolls back the gang's other new nodes and re-plans).
+  int scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
+                   std::vector<placement::NodeInfo>& nodes, TimePoint now);
+  std::vector<placement::NodePool> gangPools(TimePoint now, bool zonal) const;
   std::vector<PlannerPool> plannerPools(TimePoint now) const;
   std::vector<placement::NodeInfo> capacityNodes(const Index& idx, const std::set<std::string>& exclude) const;
   // Empty when the node's pods fit on the remaining nodes (same solver as scale-up, no new nodes); else why not.

@@ -112,7 +112,8 @@ struct Task {
   uint32_t completions = 0;
   Millis pendingSince = 0;
   Millis unschedulableSince = -1;
-  double costRate = 0;  // USD/hour on its current node (OpenCost split)
+  double costRate = 0;    // USD/hour on its current node (OpenCost split)
+  Millis heldSince = -1;  // gang member bound, waiting for the rest of its gang (gang.cpp)
 };
 
 struct JobRun {
@@ -121,6 +122,13 @@ struct JobRun {
   uint32_t cls = 0;   // PodClass
   int64_t created = 0, completed = 0, depsLeft = 0;
   std::vector<uint32_t> dependents;
+  // Gangs (gang.cpp): the job's pods start only when all its members run.
+  bool gang = false;
+  bool gangStarted = false;
+  bool gangAllRanOnce = false;
+  int64_t gangBound = 0;  // members bound to nodes
+  Millis gangSubmitted = 0;
+  std::vector<uint32_t> members;
 };
 
 struct WorkflowRun {
@@ -202,6 +210,14 @@ class Cluster {
   void sample();
   void finish(Millis end);
 
+  // gang.cpp
+  void gangJobStarted(uint32_t jobIndex);
+  void gangTaskCreated(uint32_t taskIndex);
+  bool gangHold(uint32_t taskIndex);        // true: the gang's start (or wait) pushed the finish itself
+  void gangUnbound(uint32_t taskIndex);     // before the member leaves its node
+  void gangMemberLost(uint32_t taskIndex);  // a running member of a started gang is evicted
+  void gangFinish();
+
   // cluster_autoscaler.cpp
   void caScan();
   void caScaleUp();
@@ -268,6 +284,7 @@ class Cluster {
   Millis costAt_ = 0;
   double attributedTotal_ = 0, spotCpuHours_ = 0, totalCpuHours_ = 0;
   std::vector<double> completionTimes_, scaleUpLatencies_;
+  std::vector<double> gangAllRunning_;  // seconds, gang submitted -> all members running (first time)
   struct Fractions {
     void add(double fraction, double weight);
     Percentiles summary() const;

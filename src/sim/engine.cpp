@@ -382,6 +382,7 @@ void Cluster::startJob(uint32_t jobIndex) {
   JobRun& job = jobs_[jobIndex];
   const JobSpec& spec = jobSpec(job);
   int64_t n = std::min(spec.parallelism, spec.completions);
+  gangJobStarted(jobIndex);
   for (int64_t i = 0; i < n; ++i) createTask(jobIndex);
 }
 
@@ -419,6 +420,7 @@ void Cluster::createTask(uint32_t jobIndex) {
   t.work = std::max<Millis>(1, static_cast<Millis>(std::llround(ms)));
   ++result_.tasks;
   tasks_.push_back(t);
+  gangTaskCreated(static_cast<uint32_t>(tasks_.size() - 1));
   makePending(static_cast<uint32_t>(tasks_.size() - 1));
 }
 
@@ -472,8 +474,9 @@ void Cluster::taskFinished(uint32_t taskIndex) {
 void Cluster::evict(uint32_t taskIndex, bool interruption, bool immediate) {
   Task& t = tasks_[taskIndex];
   if (t.state != TaskState::Running) return;
+  gangMemberLost(taskIndex);
   const PodClass& cls = classes_[jobs_[t.job].cls];
-  Millis progress = std::max<Millis>(0, now_ - t.runStart);
+  Millis progress = t.heldSince >= 0 ? 0 : std::max<Millis>(0, now_ - t.runStart);
   progress = std::min(progress, t.work - t.done);
   double lost = cls.checkpointed ? w_.checkpoint.lostWithCheckpoint : w_.checkpoint.lostWithoutCheckpoint;
   Millis kept = static_cast<Millis>(std::llround(static_cast<double>(progress) * (1.0 - lost)));
@@ -522,12 +525,13 @@ void Cluster::bind(uint32_t taskIndex, uint32_t nodeIndex) {
   ++runningCount_;
   if (t.unschedulableSince >= 0)
     scaleUpLatencies_.push_back(static_cast<double>(now_ - t.unschedulableSince) / kSecond);
-  push(t.runStart + (t.work - t.done), EvType::TaskFinish, taskIndex, t.attempt);
+  if (!gangHold(taskIndex)) push(t.runStart + (t.work - t.done), EvType::TaskFinish, taskIndex, t.attempt);
 }
 
 void Cluster::unbind(uint32_t taskIndex) {
   Task& t = tasks_[taskIndex];
   if (t.node < 0) return;
+  gangUnbound(taskIndex);
   uint32_t nodeIndex = static_cast<uint32_t>(t.node);
   Node& n = nodes_[nodeIndex];
   const PodClass& cls = classes_[jobs_[t.job].cls];
@@ -917,6 +921,8 @@ void Cluster::finish(Millis end) {
   result_.memoryUsage = memUse_.summary();
   result_.workflowCompletion = summarize(completionTimes_);
   result_.scaleUpLatency = summarize(scaleUpLatencies_);
+  gangFinish();
+  result_.gangTimeToAllRunning = summarize(gangAllRunning_);
   result_.makespanSeconds =
       result_.workflowsCompleted > 0 ? static_cast<double>(lastCompletion_ - firstArrival_) / kSecond : 0;
 }

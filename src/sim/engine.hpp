@@ -88,6 +88,11 @@ struct StrategyResult {
   int64_t spotInterruptions = 0;
   int64_t peakNodes = 0;
 
+  // Gangs (jobs with spotfit.io/gang: "true"; their pods start only when all members run).
+  int64_t gangs = 0;
+  double gangIdleMemberHours = 0;    // members bound to a node while waiting for the rest
+  Percentiles gangTimeToAllRunning;  // seconds, job start -> every member running
+
   TimeSeries series;
 };
 

@@ -119,6 +119,12 @@ std::vector<Row> tableRows(const RunSummary& run) {
       [](const StrategyResult& r) { return std::to_string(r.nodesLaunched) + " / " + std::to_string(r.peakNodes); });
   add("spot interruptions", [](const StrategyResult& r) { return std::to_string(r.spotInterruptions); });
   add("launch failures (no capacity)", [](const StrategyResult& r) { return std::to_string(r.launchFailures); });
+  add("gang idle member-hours",
+      [](const StrategyResult& r) { return r.gangs == 0 ? std::string("-") : fixed(r.gangIdleMemberHours, 2); });
+  add("gang submit -> all running p50 / p95", [](const StrategyResult& r) {
+    return r.gangs == 0 ? std::string("-")
+                        : secondsText(r.gangTimeToAllRunning.p50) + " / " + secondsText(r.gangTimeToAllRunning.p95);
+  });
   return rows;
 }
 
@@ -198,6 +204,8 @@ std::string toJson(const RunSummary& run) {
     o << ",\"scaleUpLatencySeconds\":" << pctl(r.scaleUpLatency) << ",\"nodesLaunched\":" << r.nodesLaunched
       << ",\"launchFailures\":" << r.launchFailures << ",\"spotInterruptions\":" << r.spotInterruptions
       << ",\"peakNodes\":" << r.peakNodes;
+    o << ",\"gangs\":" << r.gangs << ",\"gangIdleMemberHours\":" << num(r.gangIdleMemberHours)
+      << ",\"gangTimeToAllRunningSeconds\":" << pctl(r.gangTimeToAllRunning);
     o << ",\"workflowCosts\":{";
     bool first = true;
     for (const auto& [name, wc] : r.byWorkflow) {

@@ -146,6 +146,7 @@ scaler::ClusterPod Cluster::clusterPod(uint32_t ti) const {
   p.info = classes_[jobs_[t.job].cls].info;
   p.info.name = podName(ti);
   p.info.uid = "uid-" + p.info.name;
+  if (jobs_[t.job].gang) p.info.ownerName += "-job" + std::to_string(t.job);  // one gang per job run (gang.cpp)
   if (t.node >= 0) {
     p.info.nodeName = nodes_[static_cast<size_t>(t.node)].info.name;
     p.info.phase = pl::PodPhase::Running;

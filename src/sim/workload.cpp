@@ -261,9 +261,10 @@ std::vector<Toleration> readTolerations(const Reader& r) {
 
 const std::set<std::string>& knownAnnotations() {
   static const std::set<std::string> k = {
-      "spotfit.io/capacity-type", "spotfit.io/workflow",    "spotfit.io/budget",
-      "spotfit.io/budget-action", "spotfit.io/checkpoint",  "spotfit.io/min-available",
-      "spotfit.io/right-size",    "spotfit.io/gpu-product", "spotfit.io/do-not-disrupt"};
+      "spotfit.io/capacity-type",      "spotfit.io/workflow",      "spotfit.io/budget",     "spotfit.io/budget-action",
+      "spotfit.io/checkpoint",         "spotfit.io/min-available", "spotfit.io/right-size", "spotfit.io/gpu-product",
+      "spotfit.io/do-not-disrupt",     "spotfit.io/gang",          "spotfit.io/gang-size",  "spotfit.io/gang-topology",
+      "spotfit.io/gang-mixed-capacity"};
   return k;
 }
 

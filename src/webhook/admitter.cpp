@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "base/time.hpp"
+#include "webhook/gang_stamp.hpp"
 #include "webhook/json_patch.hpp"
 #include "webhook/options.hpp"
 #include "webhook/pdb.hpp"
@@ -263,6 +264,7 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   if (kind == ObjectKind::Job) {
     ObjectMeta jobMeta(*mutated, mutated->GetAllocator());
     inherited = inheritJobAnnotations(jobMeta, tmplMeta);
+    if (stampIndexedJobGang((*mutated)["spec"], tmplMeta)) inherited = true;  // gang_stamp.hpp
   }
   PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
   if (kind == ObjectKind::Job && addsPodFailurePolicy(config_) &&

@@ -4,6 +4,7 @@
 #include <array>
 #include <set>
 
+#include "placement/gang_detect.hpp"
 #include "webhook/scope.hpp"
 
 namespace spotfit::webhook {
@@ -62,9 +63,19 @@ std::vector<std::string> splitList(std::string_view s) {
 }
 
 // Annotations a user sets on a Job for its pods (spotfit.io/mutated is the webhook's own record).
-constexpr std::array<std::string_view, 9> kInherited{kAnnCapacityType, kAnnWorkflow,   kAnnBudget,
-                                                     kAnnBudgetAction, kAnnCheckpoint, kAnnMinAvailable,
-                                                     kAnnRightSize,    kAnnGpuProduct, kAnnDoNotDisrupt};
+constexpr std::array<std::string_view, 13> kInherited{kAnnCapacityType,
+                                                      kAnnWorkflow,
+                                                      kAnnBudget,
+                                                      kAnnBudgetAction,
+                                                      kAnnCheckpoint,
+                                                      kAnnMinAvailable,
+                                                      kAnnRightSize,
+                                                      kAnnGpuProduct,
+                                                      kAnnDoNotDisrupt,
+                                                      placement::kAnnotationGang,
+                                                      placement::kAnnotationGangSize,
+                                                      placement::kAnnotationGangTopology,
+                                                      placement::kAnnotationGangMixedCapacity};
 
 }  // namespace
 
