@@ -68,11 +68,7 @@ std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {
   if (p.doNotDisrupt) return "pod " + p.key() + " has spotfit.io/do-not-disrupt";
   if (!p.hasController) return "pod " + p.key() + " has no controller";
   if (p.hasLocalStorage) return "pod " + p.key() + " uses local storage";
-  if (p.ownerKind == "Job" && p.phase == placement::PodPhase::Running) {
-    auto cp = p.annotations.find(kAnnotationCheckpoint);
-    bool checkpointed = cp != p.annotations.end() && !cp->second.empty() && cp->second != "none";
-    if (!(pool.disruption.disruptCheckpointedJobs && checkpointed)) return "pod " + p.key() + " is a running Job pod";
-  }
+  (void)pool;  // running Job pods: checkpointMoveBlocker, over the whole node
   return "";
 }
 
@@ -328,6 +324,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
     if (auto* p = providerFor(ps.pool)) p->poll(now);
   }
   unavailable_.expire(now);
+  jobHistory_.observe(snapshot);
 
   bool replan = false;
   trackInFlight(idx, now, replan);
@@ -862,6 +859,8 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
       blocker = scaleDownBlocker(*p, ps->pool);
       if (!blocker.empty()) break;
     }
+    if (blocker.empty())
+      blocker = checkpointMoveBlocker(*c.node, idx.movable(name), ps->pool, std::nullopt, jobHistory_, now);
     if (!blocker.empty()) {
       blocked(blocker);
       continue;
@@ -979,6 +978,8 @@ int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const In
     if (own->lastScaleUp != TimePoint{} && now - own->lastScaleUp < config_.scaleDownCooldown) continue;
     bool blocked = false;
     for (const auto* p : idx.movable(a.node)) blocked = blocked || !scaleDownBlocker(*p, own->pool).empty();
+    blocked = blocked ||
+              !checkpointMoveBlocker(node, idx.movable(a.node), own->pool, a.savingsPerHour, jobHistory_, now).empty();
     if (blocked) continue;
     const InstanceType* type = ps.pool.instanceType(a.replacementInstanceType);
     NodeProvider* provider = providerFor(ps.pool);

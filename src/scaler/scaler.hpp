@@ -17,6 +17,7 @@
 
 #include "scaler/actions.hpp"
 #include "scaler/batcher.hpp"
+#include "scaler/checkpoint_moves.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
@@ -171,6 +172,7 @@ class Scaler {
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
+  JobHistory jobHistory_;  // observed runtimes of Job pods: expected remaining runtime of pods consolidation moves
   TimePoint lastFlush_{};
   // Last scale-ups read back from the store, for pools whose NodePool object has not been seen yet.
   std::map<std::string, TimePoint> restoredScaleUp_;
