@@ -307,10 +307,10 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
   if (auto c = n["disruption"]) {
     const std::string p = path + ".disruption";
     auto& d = pool.disruption;
-    if (r.map(
-            c, p,
-            {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
-             "disruptCheckpointedJobs", "checkpointRestartTime", "checkpointLostWork", "moveMargin", "drainTimeout"})) {
+    if (r.map(c, p,
+              {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
+               "disruptCheckpointedJobs", "checkpointRestartTime", "checkpointLostWork", "moveMargin",
+               "consolidateMultiNode", "drainTimeout"})) {
       if (c["consolidateAfter"])
         d.consolidateAfter = r.duration(c["consolidateAfter"], p + ".consolidateAfter").value_or(d.consolidateAfter);
       if (c["utilizationThreshold"])
@@ -331,6 +331,9 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
         d.checkpointLostWork =
             r.number(c["checkpointLostWork"], p + ".checkpointLostWork", 0, 1).value_or(d.checkpointLostWork);
       if (c["moveMargin"]) d.moveMargin = r.number(c["moveMargin"], p + ".moveMargin", 0, 1e6).value_or(d.moveMargin);
+      if (c["consolidateMultiNode"])
+        d.consolidateMultiNode =
+            r.boolean(c["consolidateMultiNode"], p + ".consolidateMultiNode").value_or(d.consolidateMultiNode);
       if (c["drainTimeout"])
         d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
     }

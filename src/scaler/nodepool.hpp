@@ -65,7 +65,9 @@ struct DisruptionSettings {
   Duration checkpointRestartTime = std::chrono::seconds(60);  // checkpoint save + reschedule + restore
   double checkpointLostWork = 0;                              // share of a pod's elapsed runtime a move loses
   double moveMargin = 0.01;                                   // USD
-  Duration drainTimeout = std::chrono::minutes(10);           // PDB refusals are retried until this deadline
+  // Replace several under-used nodes of the pool with one cheaper new node (placement::planMerge).
+  bool consolidateMultiNode = false;
+  Duration drainTimeout = std::chrono::minutes(10);  // PDB refusals are retried until this deadline
 };
 
 struct ProviderSettings {

@@ -100,6 +100,7 @@ void Cluster::setupSpotfitScaler() {
       p.disruption.disruptCheckpointedJobs = true;
       p.disruption.checkpointRestartTime = ms(w_.checkpoint.saveTime + w_.provisioning.podStartup);
       p.disruption.checkpointLostWork = w_.checkpoint.lostWithCheckpoint;
+      p.disruption.consolidateMultiNode = true;
     }
     p.provider.type = kProviderType;
     // A node that is not Ready well after the provisioning delay marks its offering unavailable.
