@@ -102,3 +102,22 @@ TEST(CheckpointMoves, ExpectedDurationAnnotationIsValidated) {
 
 }  // namespace
 }  // namespace spotfit::sim
+
+namespace spotfit::sim {
+namespace {
+
+TEST(CheckpointMoves, ConservationOnAShippedExample) {
+  auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/mapreduce.yaml");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  auto s = strategyByName("spotfit-moves");
+  ASSERT_TRUE(s.ok());
+  StrategyResult r = simulate(*w, *s, SimulationOptions{1});
+  EXPECT_GT(r.tasks, 1000);
+  EXPECT_EQ(r.tasksCompleted + r.tasksLost, r.tasks);
+  EXPECT_EQ(r.duplicateCompletions, 0);
+  EXPECT_EQ(r.tasksLost, 0);
+  EXPECT_EQ(r.workflowsCompleted, r.workflows);
+}
+
+}  // namespace
+}  // namespace spotfit::sim
