@@ -316,7 +316,8 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
     auto& d = pool.disruption;
     if (r.map(c, p,
               {"consolidateAfter", "utilizationThreshold", "unneededTime", "consolidateUnderused",
-               "disruptCheckpointedJobs", "drainTimeout"})) {
+               "disruptCheckpointedJobs", "checkpointRestartTime", "checkpointLostWork", "moveMargin",
+               "consolidateMultiNode", "drainTimeout"})) {
       if (c["consolidateAfter"])
         d.consolidateAfter = r.duration(c["consolidateAfter"], p + ".consolidateAfter").value_or(d.consolidateAfter);
       if (c["utilizationThreshold"])
@@ -330,6 +331,16 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
       if (c["disruptCheckpointedJobs"])
         d.disruptCheckpointedJobs =
             r.boolean(c["disruptCheckpointedJobs"], p + ".disruptCheckpointedJobs").value_or(false);
+      if (c["checkpointRestartTime"])
+        d.checkpointRestartTime =
+            r.duration(c["checkpointRestartTime"], p + ".checkpointRestartTime").value_or(d.checkpointRestartTime);
+      if (c["checkpointLostWork"])
+        d.checkpointLostWork =
+            r.number(c["checkpointLostWork"], p + ".checkpointLostWork", 0, 1).value_or(d.checkpointLostWork);
+      if (c["moveMargin"]) d.moveMargin = r.number(c["moveMargin"], p + ".moveMargin", 0, 1e6).value_or(d.moveMargin);
+      if (c["consolidateMultiNode"])
+        d.consolidateMultiNode =
+            r.boolean(c["consolidateMultiNode"], p + ".consolidateMultiNode").value_or(d.consolidateMultiNode);
       if (c["drainTimeout"])
         d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
     }

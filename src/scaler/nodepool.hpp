@@ -60,7 +60,13 @@ struct DisruptionSettings {
   double utilizationThreshold = 0.5;                     // underused below this share of allocatable ...
   Duration unneededTime = std::chrono::minutes(10);      // ... for this long
   bool consolidateUnderused = true;
-  bool disruptCheckpointedJobs = false;              // may running Job pods with a checkpoint preStop be evicted
+  bool disruptCheckpointedJobs = false;  // may running Job pods with a checkpoint preStop be evicted
+  // ... only when the saving over their expected remaining runtime beats the restarts by moveMargin (USD):
+  Duration checkpointRestartTime = std::chrono::seconds(60);  // checkpoint save + reschedule + restore
+  double checkpointLostWork = 0;                              // share of a pod's elapsed runtime a move loses
+  double moveMargin = 0.01;                                   // USD
+  // Replace several under-used nodes of the pool with one cheaper new node (placement::planMerge).
+  bool consolidateMultiNode = false;
   Duration drainTimeout = std::chrono::minutes(10);  // PDB refusals are retried until this deadline
 };
 

@@ -10,6 +10,7 @@
 #include "base/time.hpp"
 #include "placement/budget.hpp"
 #include "placement/cost.hpp"
+#include "placement/merge.hpp"
 #include "scaler/duration.hpp"
 
 namespace spotfit::scaler {
@@ -68,11 +69,7 @@ std::string scaleDownBlocker(const ClusterPod& pod, const NodePool& pool) {
   if (p.doNotDisrupt) return "pod " + p.key() + " has spotfit.io/do-not-disrupt";
   if (!p.hasController) return "pod " + p.key() + " has no controller";
   if (p.hasLocalStorage) return "pod " + p.key() + " uses local storage";
-  if (p.ownerKind == "Job" && p.phase == placement::PodPhase::Running) {
-    auto cp = p.annotations.find(kAnnotationCheckpoint);
-    bool checkpointed = cp != p.annotations.end() && !cp->second.empty() && cp->second != "none";
-    if (!(pool.disruption.disruptCheckpointedJobs && checkpointed)) return "pod " + p.key() + " is a running Job pod";
-  }
+  (void)pool;  // running Job pods: checkpointMoveBlocker, over the whole node
   return "";
 }
 
@@ -328,6 +325,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
     if (auto* p = providerFor(ps.pool)) p->poll(now);
   }
   unavailable_.expire(now);
+  jobHistory_.observe(snapshot);
 
   bool replan = false;
   trackInFlight(idx, now, replan);
@@ -378,6 +376,11 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
       std::string old = r->second;
       replacing_.erase(r);
       replacing_[match->info.name] = old;
+    }
+    if (auto m = mergedAlso_.find(f.name); m != mergedAlso_.end()) {
+      auto olds = std::move(m->second);
+      mergedAlso_.erase(m);
+      mergedAlso_[match->info.name] = std::move(olds);
     }
     f.name = match->info.name;
     f.model.name = f.name;
@@ -793,7 +796,10 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
     const auto& node = nodeEntry.second;
     const PoolState* ps = validPool(node->info.pool);
     const bool beingReplaced =
-        std::any_of(replacing_.begin(), replacing_.end(), [&](const auto& kv) { return kv.second == name; });
+        std::any_of(replacing_.begin(), replacing_.end(), [&](const auto& kv) { return kv.second == name; }) ||
+        std::any_of(mergedAlso_.begin(), mergedAlso_.end(), [&](const auto& kv) {
+          return std::find(kv.second.begin(), kv.second.end(), name) != kv.second.end();
+        });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
         !node->ready || beingReplaced || replacing_.count(name)) {
       emptySince_.erase(name);
@@ -862,6 +868,8 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
       blocker = scaleDownBlocker(*p, ps->pool);
       if (!blocker.empty()) break;
     }
+    if (blocker.empty())
+      blocker = checkpointMoveBlocker(*c.node, idx.movable(name), ps->pool, std::nullopt, jobHistory_, now);
     if (!blocker.empty()) {
       blocked(blocker);
       continue;
@@ -896,17 +904,24 @@ int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, Ti
       continue;
     }
     auto rn = idx.nodes.find(repl);
-    auto on = idx.nodes.find(old);
-    if (rn != idx.nodes.end() && rn->second->ready && on != idx.nodes.end() && !on->second->deleting &&
-        !drains_.count(old)) {
-      const PoolState* ps = validPool(on->second->info.pool);
-      Duration timeout = ps ? ps->pool.disruption.drainTimeout : std::chrono::minutes(10);
-      if (startDrain(*on->second, DrainReason::Replaced, now, timeout)) {
-        ++consolidating;
-        ++started;
+    std::vector<std::string> olds{old};  // a multi-node consolidation replaces several (mergeUnderused)
+    if (auto m = mergedAlso_.find(repl); m != mergedAlso_.end()) {
+      olds.insert(olds.end(), m->second.begin(), m->second.end());
+      mergedAlso_.erase(m);
+    }
+    for (const std::string& o : olds) {
+      auto on = idx.nodes.find(o);
+      if (rn != idx.nodes.end() && rn->second->ready && on != idx.nodes.end() && !on->second->deleting &&
+          !drains_.count(o)) {
+        const PoolState* ps = validPool(on->second->info.pool);
+        Duration timeout = ps ? ps->pool.disruption.drainTimeout : std::chrono::minutes(10);
+        if (startDrain(*on->second, DrainReason::Replaced, now, timeout)) {
+          ++consolidating;
+          ++started;
+        }
+      } else if (rn == idx.nodes.end() || !rn->second->ready) {
+        log("scale-down: replacement " + repl + " for " + o + " did not become Ready; keeping " + o);
       }
-    } else if (rn == idx.nodes.end() || !rn->second->ready) {
-      log("scale-down: replacement " + repl + " for " + old + " did not become Ready; keeping " + old);
     }
     it = replacing_.erase(it);
   }
@@ -914,6 +929,7 @@ int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, Ti
 
   std::set<std::string> replaced;  // old nodes whose replacement is still coming up
   for (const auto& [repl, old] : replacing_) replaced.insert(old);
+  for (const auto& [repl, olds] : mergedAlso_) replaced.insert(olds.begin(), olds.end());
   placement::ConsolidationInput base;
   for (const auto& [name, node] : idx.nodes) {
     if (node->deleting || !node->ready || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) ||
@@ -955,7 +971,81 @@ int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, Ti
     const auto plan = placement::planConsolidation(in, opts);
     consolidating += startReplacements(plan, idx, now, ct);
   }
+  if (consolidating < config_.maxParallelDrains) consolidating += mergeUnderused(base, idx, now);
   return started;
+}
+
+int Scaler::mergeUnderused(const placement::ConsolidationInput& base, const Index& idx, TimePoint now) {
+  int created = 0;
+  for (CapacityType ct : {CapacityType::OnDemand, CapacityType::Spot}) {
+    placement::ConsolidationInput in = base;
+    for (auto pp : plannerPools(now)) {
+      std::erase_if(pp.available, [&](const Offering& o) { return o.capacityType != ct; });
+      in.pools.push_back(toPlacementPool(*pp.pool, pp.available));
+    }
+    // Nodes that may not be merged stay in the input (they count toward their pool's min, max and limits)
+    // but marked unschedulable, which keeps them out of planMerge's candidates.
+    for (auto& n : in.nodes) {
+      const PoolState* ps = validPool(n.pool);
+      auto since = underusedSince_.find(n.name);
+      bool ok = ps && ps->pool.disruption.consolidateMultiNode && n.capacityType == ct &&
+                since != underusedSince_.end() && now - since->second >= ps->pool.disruption.unneededTime &&
+                utilization(n) < ps->pool.disruption.utilizationThreshold && !nodeBackoff_.count(n.name) &&
+                (ps->lastScaleUp == TimePoint{} || now - ps->lastScaleUp >= config_.scaleDownCooldown);
+      if (ok) {
+        for (const auto* p : idx.movable(n.name)) ok = ok && scaleDownBlocker(*p, ps->pool).empty();
+      }
+      if (!ok) n.unschedulable = true;
+    }
+    placement::MergeOptions mo;
+    mo.capacityType = ct;
+    mo.utilizationThreshold = 1.0;  // each pool's own threshold applied above
+    std::optional<placement::MergeAction> merge;
+    // Nodes whose running Job pods may not move for their share of the saving drop out; plan again.
+    for (size_t attempt = 0; attempt <= placement::MergeOptions{}.maxNodes; ++attempt) {
+      merge = placement::planMerge(in, mo);
+      if (!merge) break;
+      std::string blocker;
+      for (const auto& name : merge->nodes) {
+        auto on = idx.nodes.find(name);
+        const PoolState* ps = on == idx.nodes.end() ? nullptr : validPool(on->second->info.pool);
+        if (!ps) continue;
+        const double share = merge->savingsPerHour / static_cast<double>(merge->nodes.size());
+        if (!checkpointMoveBlocker(*on->second, idx.movable(name), ps->pool, share, jobHistory_, now).empty()) {
+          blocker = name;
+          break;
+        }
+      }
+      if (blocker.empty()) break;
+      for (auto& n : in.nodes) n.unschedulable = n.unschedulable || n.name == blocker;
+      merge.reset();
+    }
+    if (!merge) continue;
+    placement::ConsolidationPlan plan;
+    placement::ConsolidationAction a;
+    a.kind = placement::ConsolidationKind::Replace;
+    a.node = merge->nodes.front();
+    a.replacementPool = merge->pool;
+    a.replacementInstanceType = merge->instanceType;
+    a.replacementCapacityType = merge->capacityType;
+    a.replacementPrice = merge->price;
+    a.savingsPerHour = merge->savingsPerHour;
+    a.reason = merge->reason;
+    plan.actions.push_back(a);
+    if (startReplacements(plan, idx, now, ct) == 0) continue;
+    ++created;
+    for (const auto& [repl, old] : replacing_) {
+      if (old != a.node) continue;
+      mergedAlso_[repl] = std::vector<std::string>(merge->nodes.begin() + 1, merge->nodes.end());
+      log("scale-down: " + merge->reason + ": " + repl + " replaces " + std::to_string(merge->nodes.size()) +
+          " nodes, drained once it is Ready");
+      for (size_t i = 1; i < merge->nodes.size(); ++i)
+        emit(nodeRef(merge->nodes[i]), "Normal", "Replacing",
+             "merging into new " + merge->instanceType + " node " + repl + " with " + a.node);
+    }
+    break;  // one merge per pass
+  }
+  return created;
 }
 
 int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const Index& idx, TimePoint now,
@@ -979,6 +1069,8 @@ int Scaler::startReplacements(const placement::ConsolidationPlan& plan, const In
     if (own->lastScaleUp != TimePoint{} && now - own->lastScaleUp < config_.scaleDownCooldown) continue;
     bool blocked = false;
     for (const auto* p : idx.movable(a.node)) blocked = blocked || !scaleDownBlocker(*p, own->pool).empty();
+    blocked = blocked ||
+              !checkpointMoveBlocker(node, idx.movable(a.node), own->pool, a.savingsPerHour, jobHistory_, now).empty();
     if (blocked) continue;
     const InstanceType* type = ps.pool.instanceType(a.replacementInstanceType);
     NodeProvider* provider = providerFor(ps.pool);

@@ -17,6 +17,7 @@
 
 #include "scaler/actions.hpp"
 #include "scaler/batcher.hpp"
+#include "scaler/checkpoint_moves.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
@@ -126,6 +127,7 @@ class Scaler {
   int replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, TimePoint now, int& consolidating);
   int startReplacements(const placement::ConsolidationPlan& plan, const Index& idx, TimePoint now,
                         CapacityType capacity);
+  int mergeUnderused(const placement::ConsolidationInput& base, const Index& idx, TimePoint now);
   int progressDrains(const Index& idx, TimePoint now, std::optional<TimePoint>& wake);
   void updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
   LedgerLimits ledgerLimits() const;  // from config_
@@ -173,9 +175,12 @@ class Scaler {
   std::set<std::string> interrupted_;             // nodes whose notice was handled
   std::set<std::string> deleted_;                 // Node objects we deleted that the snapshot still shows
   std::map<std::string, std::string> replacing_;  // replacement node -> node it replaces
+  // Multi-node consolidation: replacement node -> the further nodes it replaces (drained with replacing_'s).
+  std::map<std::string, std::vector<std::string>> mergedAlso_;
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
+  JobHistory jobHistory_;  // observed runtimes of Job pods: expected remaining runtime of pods consolidation moves
   TimePoint lastFlush_{};
   // Last scale-ups read back from the store, for pools whose NodePool object has not been seen yet.
   std::map<std::string, TimePoint> restoredScaleUp_;

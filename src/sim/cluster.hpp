@@ -253,6 +253,13 @@ class Cluster {
   std::map<uint64_t, uint32_t> classIndex_;
 
   std::vector<uint32_t> pending_;  // FIFO of pending tasks (may hold stale entries)
+  // checkpointMoves: tasks finished since the last reconcile (task, bound at, finished at), shown to the
+  // scaler once as Succeeded pods so its Job history learns their runtimes, as it does from a real cluster.
+  struct FinishedTask {
+    uint32_t task;
+    Millis boundAt, finishedAt;
+  };
+  std::vector<FinishedTask> finishedForScaler_;
   int64_t pendingCount_ = 0, runningCount_ = 0;
   bool passQueued_ = false;
   std::vector<uint32_t> live_;  // nodes not Gone, in launch order

@@ -29,9 +29,12 @@ struct StrategyConfig {
   bool rightSize = false;        // webhook VPA-sized requests (from the workload's usage)
   bool packScheduler = false;    // spotfit extender scores (bin-packing, price) instead of LeastAllocated
   bool spotfitScaler = false;    // spotfit's scaler (placement solver, consolidation, interruptions) instead of CA
+  // Consolidation may move running resumable Job pods when the saving over their expected remaining runtime
+  // (from the Job's history) beats checkpoint and restart (disruption.disruptCheckpointedJobs).
+  bool checkpointMoves = false;
 };
 
-// baseline, spot-only, binpack-only, rightsize-only, spotfit.
+// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves.
 const std::vector<StrategyConfig>& builtinStrategies();
 Result<StrategyConfig> strategyByName(const std::string& name);
 

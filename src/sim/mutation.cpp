@@ -320,6 +320,8 @@ PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpe
   auto cls = admitPod(w, s, wf, job, ann);
   if (cls) {
     cls->checkpointed = cls->checkpointHook && job.resumable;
+    // The program resumes from the site's default checkpoint: what the scaler's consolidation reads.
+    if (cls->checkpointed) cls->info.annotations["spotfit.io/resumable"] = "true";
     return *cls;
   }
   // The workload parser validated every annotation the policy reads, so this is a defect; fall back to

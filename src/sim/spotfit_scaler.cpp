@@ -96,6 +96,12 @@ void Cluster::setupSpotfitScaler() {
     p.minNodes = spec.minNodes;
     p.maxNodes = spec.maxNodes;
     p.disruption.consolidateAfter = ms(w_.spotfit.consolidateAfter);
+    if (s_.checkpointMoves) {  // a move costs the checkpoint save, the pod's restart and the work lost since it
+      p.disruption.disruptCheckpointedJobs = true;
+      p.disruption.checkpointRestartTime = ms(w_.checkpoint.saveTime + w_.provisioning.podStartup);
+      p.disruption.checkpointLostWork = w_.checkpoint.lostWithCheckpoint;
+      p.disruption.consolidateMultiNode = true;
+    }
     p.provider.type = kProviderType;
     // A node that is not Ready well after the provisioning delay marks its offering unavailable.
     p.provider.readyTimeout =
@@ -137,6 +143,15 @@ scaler::ClusterSnapshot Cluster::snapshot() const {
   }
   for (uint32_t i : live_)
     for (uint32_t ti : nodes_[i].tasks) snap.pods.push_back(clusterPod(ti));
+  for (const FinishedTask& f : finishedForScaler_) {
+    scaler::ClusterPod p = clusterPod(f.task);
+    p.info.phase = pl::PodPhase::Succeeded;
+    p.unschedulable = false;
+    p.deleting = false;
+    p.boundAt = timePoint(f.boundAt);
+    p.finishedAt = timePoint(f.finishedAt);
+    snap.pods.push_back(std::move(p));
+  }
   return snap;
 }
 
@@ -163,6 +178,7 @@ scaler::ClusterPod Cluster::clusterPod(uint32_t ti) const {
 void Cluster::reconcile() {
   clock_->set(timePoint(now_));
   scaler::ReconcileResult r = scaler_->reconcile(snapshot());
+  finishedForScaler_.clear();
   ++reconciles_;
   // Only future wake-ups: a past one (e.g. an empty node held by the scale-down cool-down) is covered by
   // the periodic tick.

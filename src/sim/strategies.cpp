@@ -9,7 +9,7 @@ const std::vector<StrategyConfig>& builtinStrategies() {
       // name            spot   hooks  right  pack   scaler
       {"baseline", false, false, false, false, false},   {"spot-only", true, true, false, false, false},
       {"binpack-only", false, false, false, true, true}, {"rightsize-only", false, false, true, false, false},
-      {"spotfit", true, true, true, true, true},
+      {"spotfit", true, true, true, true, true},         {"spotfit-moves", true, true, true, true, true, true},
   };
   return s;
 }

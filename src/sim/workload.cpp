@@ -260,11 +260,20 @@ std::vector<Toleration> readTolerations(const Reader& r) {
 }
 
 const std::set<std::string>& knownAnnotations() {
-  static const std::set<std::string> k = {
-      "spotfit.io/capacity-type",      "spotfit.io/workflow",      "spotfit.io/budget",     "spotfit.io/budget-action",
-      "spotfit.io/checkpoint",         "spotfit.io/min-available", "spotfit.io/right-size", "spotfit.io/gpu-product",
-      "spotfit.io/do-not-disrupt",     "spotfit.io/gang",          "spotfit.io/gang-size",  "spotfit.io/gang-topology",
-      "spotfit.io/gang-mixed-capacity"};
+  static const std::set<std::string> k = {"spotfit.io/capacity-type",
+                                          "spotfit.io/workflow",
+                                          "spotfit.io/budget",
+                                          "spotfit.io/budget-action",
+                                          "spotfit.io/checkpoint",
+                                          "spotfit.io/min-available",
+                                          "spotfit.io/right-size",
+                                          "spotfit.io/gpu-product",
+                                          "spotfit.io/do-not-disrupt",
+                                          "spotfit.io/gang",
+                                          "spotfit.io/gang-size",
+                                          "spotfit.io/gang-topology",
+                                          "spotfit.io/gang-mixed-capacity",
+                                          "spotfit.io/expected-duration"};
   return k;
 }
 
@@ -278,6 +287,11 @@ std::map<std::string, std::string> readAnnotations(const Reader& r) {
     if (k == "spotfit.io/right-size" && v != "vpa" && v != "off") vr.fail("must be vpa or off, got '" + v + "'");
     if (k == "spotfit.io/do-not-disrupt" && v != "true" && v != "false")
       vr.fail("must be true or false, got '" + v + "'");
+    if (k == "spotfit.io/expected-duration") {
+      auto d = base::parseDuration(v);
+      if (!d) vr.fail(d.error().message);
+      if (d->count() <= 0) vr.fail("must be positive");
+    }
   }
   return m;
 }

@@ -286,6 +286,7 @@ TEST(ScaleDown, CheckpointedJobPodsMayMoveWhenThePoolAllowsIt) {
   env.runPod(replicaSetPod("filler", 2500, 1024), "busy");
   auto& small = env.runPod(pendingPod("small", 1000, 1024), "light");  // a Job's pod, with a checkpoint hook
   small.info.annotations[kAnnotationCheckpoint] = "/bin/save";
+  small.info.annotations["spotfit.io/expected-duration"] = "3h";  // the move pays (checkpoint_moves_test.cpp)
   env.reconcile();
   env.clock.advance(6min);
   env.reconcile();
