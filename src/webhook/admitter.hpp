@@ -27,7 +27,8 @@ struct AdmitterPorts {
   PdbEnsurer* pdbs = nullptr;
   EventSink* events = nullptr;
   WebhookMetrics* metrics = nullptr;
-  const CapacityNodes* nodes = nullptr;  // warns when a required capacity term matches no Ready node
+  const CapacityNodes* nodes = nullptr;     // warns when a required capacity term matches no Ready node
+  const ProfileLookup* profiles = nullptr;  // requests from the workflow's profile when no VPA targets it
 };
 
 // A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).

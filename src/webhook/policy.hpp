@@ -24,7 +24,15 @@ struct PolicyInput {
   std::string run;         // the run of a CronJob workflow (its Job's name), labelled spotfit.io/run
   bool forceSpot = false;  // a spot-only budget action is in force
   std::shared_ptr<const Vpa> vpa;
+  // `vpa` holds the workflow's profile-based requests (profileRequests()), not a VerticalPodAutoscaler's:
+  // recorded as change "requests-profile".
+  bool vpaFromProfile = false;
 };
+
+// The workflow profile's requests (profile::recommend) as a VPA-shaped recommendation, so the one resize
+// path (applyVpa: limits keep their ratio, requests never above limits) applies them. nullptr when the
+// profile has nothing to say yet (fewer than cfg.minRuns runs, no usage and no OOM kill).
+std::shared_ptr<const Vpa> profileRequests(const profile::WorkflowProfile& p, const profile::RightSizeConfig& cfg);
 
 struct PolicyOutcome {
   std::vector<std::string> changes;  // e.g. "tolerations", "capacity-affinity", "requests"
