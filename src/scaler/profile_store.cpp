@@ -166,3 +166,148 @@ std::shared_ptr<const profile::ProfileBook> StoredProfiles::book() const {
 }
 
 }  // namespace spotfit::scaler
+
+namespace spotfit::scaler {
+
+namespace {
+
+std::string cpuText(int64_t milli) {
+  if (milli <= 0) return "-";
+  return milli % 1000 == 0 ? std::to_string(milli / 1000) : std::to_string(milli) + "m";
+}
+
+std::string memoryText(int64_t bytes) {
+  if (bytes <= 0) return "-";
+  constexpr int64_t kMi = int64_t{1} << 20;
+  if (bytes % (kMi * 1024) == 0) return std::to_string(bytes / (kMi * 1024)) + "Gi";
+  return std::to_string((bytes + kMi - 1) / kMi) + "Mi";
+}
+
+template <typename Row>
+void eachProfile(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg, std::string_view ns,
+                 Row&& row) {
+  for (const auto& [key, p] : book.profiles()) {
+    if (!ns.empty() && key.namespaceName != ns) continue;
+    row(key, p, profile::recommend(p, cfg));
+  }
+}
+
+const profile::ContainerRequests* wanted(const std::vector<profile::ContainerRequests>& r, const std::string& name) {
+  for (const auto& c : r) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string profilesTable(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg,
+                          std::string_view namespaceFilter) {
+  std::vector<std::vector<std::string>> rows{{"NAMESPACE", "WORKFLOW", "RUNS", "DURATION", "PODS", "PEAK", "OOM",
+                                              "CONTAINER", "CPU-P95", "MEM-PEAK", "REQUESTS", "WOULD-REQUEST"}};
+  eachProfile(book, cfg, namespaceFilter, [&](const auto& key, const auto& p, const auto& rec) {
+    const std::vector<std::string> head{
+        key.namespaceName,
+        key.workflow,
+        std::to_string(p.runs),
+        p.durationSeconds.empty() ? "-" : std::to_string(p.durationSeconds.quantile(0.5)) + "s",
+        std::to_string(p.pods.max()),
+        std::to_string(p.peakConcurrency.max()),
+        std::to_string(p.oomKills)};
+    if (p.containers.empty()) {
+      auto r = head;
+      for (int i = 0; i < 5; ++i) r.emplace_back("-");
+      rows.push_back(std::move(r));
+    }
+    for (const auto& c : p.containers) {
+      auto r = head;
+      const auto* w = wanted(rec, c.name);
+      r.push_back(c.name);
+      r.push_back(cpuText(c.cpuMilli.quantile(cfg.cpuQuantile)));
+      r.push_back(memoryText(c.memoryBytes.max()));
+      r.push_back(cpuText(c.requestCpuMilli) + "/" + memoryText(c.requestMemoryBytes));
+      r.push_back(!w ? std::string("-")
+                     : (w->cpuMilli ? cpuText(*w->cpuMilli) : "-") + "/" +
+                           (w->memoryBytes ? memoryText(*w->memoryBytes) : "-"));
+      rows.push_back(std::move(r));
+    }
+  });
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string profilesReportJson(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg,
+                               std::string_view namespaceFilter) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("profiles");
+  w.StartArray();
+  eachProfile(book, cfg, namespaceFilter, [&](const auto& key, const auto& p, const auto& rec) {
+    w.StartObject();
+    w.Key("namespace");
+    putString(w, key.namespaceName);
+    w.Key("workflow");
+    putString(w, key.workflow);
+    w.Key("runs");
+    w.Int64(p.runs);
+    w.Key("durationSecondsP50");
+    w.Int64(p.durationSeconds.quantile(0.5));
+    w.Key("podsMax");
+    w.Int64(p.pods.max());
+    w.Key("peakConcurrencyMax");
+    w.Int64(p.peakConcurrency.max());
+    w.Key("oomKills");
+    w.Int64(p.oomKills);
+    w.Key("lastSeen");
+    w.Int64(p.lastSeen);
+    w.Key("containers");
+    w.StartArray();
+    for (const auto& c : p.containers) {
+      w.StartObject();
+      w.Key("name");
+      putString(w, c.name);
+      w.Key("cpuMilliP95");
+      w.Int64(c.cpuMilli.quantile(cfg.cpuQuantile));
+      w.Key("memoryBytesPeak");
+      w.Int64(c.memoryBytes.max());
+      w.Key("requestCpuMilli");
+      w.Int64(c.requestCpuMilli);
+      w.Key("requestMemoryBytes");
+      w.Int64(c.requestMemoryBytes);
+      w.Key("oomMemoryBytes");
+      w.Int64(c.oomMemoryBytes);
+      if (const auto* want = wanted(rec, c.name)) {
+        if (want->cpuMilli) {
+          w.Key("wouldRequestCpuMilli");
+          w.Int64(*want->cpuMilli);
+        }
+        if (want->memoryBytes) {
+          w.Key("wouldRequestMemoryBytes");
+          w.Int64(*want->memoryBytes);
+        }
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  });
+  w.EndArray();
+  w.EndObject();
+  std::string out(buf.GetString(), buf.GetSize());
+  out += '\n';
+  return out;
+}
+
+}  // namespace spotfit::scaler

@@ -77,3 +77,18 @@ class StoredProfiles {
 };
 
 }  // namespace spotfit::scaler
+
+namespace spotfit::scaler {
+
+// `spotfit profiles`: one row per (profile, container) with what was learned and what the webhook would
+// request now under `cfg` ("-" where it would leave the request as written), optionally one namespace.
+std::string profilesTable(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg,
+                          std::string_view namespaceFilter = {});
+// The same as JSON: {"profiles":[{"namespace","workflow","runs","durationSecondsP50","podsMax",
+// "peakConcurrencyMax","oomKills","lastSeen","containers":[{"name","cpuMilliP95","memoryBytesPeak",
+// "requestCpuMilli","requestMemoryBytes","oomMemoryBytes","wouldRequestCpuMilli","wouldRequestMemoryBytes"}]}]}
+// (the would-request keys only when the webhook would set them).
+std::string profilesReportJson(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg,
+                               std::string_view namespaceFilter = {});
+
+}  // namespace spotfit::scaler
