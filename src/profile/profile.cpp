@@ -49,7 +49,8 @@ WorkflowProfile* ProfileBook::touch(const ProfileKey& key, int64_t now) {
   auto [it, added] = profiles_.try_emplace(key);
   it->second.lastSeen = std::max(it->second.lastSeen, now);
   if (added) evict();
-  auto found = profiles_.find(key);  // evict() never drops the newest, but look it up again to be sure
+  // evict() may drop the profile just added, when it is the least recently seen (a restore of an old one).
+  auto found = profiles_.find(key);
   return found == profiles_.end() ? nullptr : &found->second;
 }
 
