@@ -11,6 +11,7 @@
 #include "scaler/ledger.hpp"
 #include "scaler/ledger_spend.hpp"
 #include "scaler/nodepool.hpp"
+#include "scaler/profile_store.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/kube_adapters.hpp"
 #include "webhook/memory_ports.hpp"
@@ -23,6 +24,16 @@ namespace {
 namespace wh = spotfit::webhook;
 
 // Everything the webhook keeps alive for the life of the process.
+// The webhook's view of the stored profiles (a snapshot re-read by PeriodicRefresh).
+class ProfilesPort final : public wh::ProfileLookup {
+ public:
+  explicit ProfilesPort(const scaler::StoredProfiles& stored) : stored_(stored) {}
+  std::shared_ptr<const profile::ProfileBook> profiles() const override { return stored_.book(); }
+
+ private:
+  const scaler::StoredProfiles& stored_;
+};
+
 struct WebhookRuntime {
   std::unique_ptr<wh::WebhookMetrics> metrics;
   std::unique_ptr<kube::KubeClient> client;
@@ -52,6 +63,12 @@ struct WebhookRuntime {
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
   std::unique_ptr<scaler::LedgerSpend> spend;
   std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;
+  // Right-sizing from workflow profiles: the scaler's learned profiles (key profiles.json of the same
+  // ConfigMap), re-read every `webhook.rightSizing.refresh`.
+  std::unique_ptr<scaler::ConfigMapProfileStore> profileStore;
+  std::unique_ptr<scaler::StoredProfiles> storedProfiles;
+  std::unique_ptr<ProfilesPort> profiles;
+  std::unique_ptr<kube::PeriodicRefresh> profileRefresh;
 
   ~WebhookRuntime() {
     // The informers call into the reconciler and the reconciler reads their stores: stop both threads first.
@@ -151,6 +168,19 @@ Status configureWebhook(ServeContext& ctx) {
         [log = ctx.log()](const Error& e) {
           log.warn("webhook: cost ledger not readable, budgets use the last snapshot", {{"error", e.message}});
         });
+    if (cfg->rightSizing.enabled && cfg->rightSizing.profiles) {
+      rt->profileStore = std::make_unique<scaler::ConfigMapProfileStore>(*rt->ledger);
+      rt->storedProfiles = std::make_unique<scaler::StoredProfiles>(*rt->profileStore);
+      rt->profiles = std::make_unique<ProfilesPort>(*rt->storedProfiles);
+      ports.profiles = rt->profiles.get();
+      scaler::StoredProfiles* stored = rt->storedProfiles.get();
+      rt->profileRefresh = std::make_unique<kube::PeriodicRefresh>(
+          kube::SystemClock::instance(), cfg->rightSizing.refresh, [stored] { return stored->refresh(); },
+          [log = ctx.log()](const Error& e) {
+            log.warn("webhook: workflow profiles not readable, right-sizing uses the last snapshot",
+                     {{"error", e.message}});
+          });
+    }
     ctx.readiness.setFeature("webhook-pdb", cfg->pdb.enabled, cfg->pdb.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-budgets", cfg->budgets.enabled, cfg->budgets.enabled ? "" : "disabled in config");
     ctx.readiness.setFeature("webhook-vpa", cfg->rightSizing.enabled,
@@ -168,9 +198,11 @@ Status configureWebhook(ServeContext& ctx) {
       }
       rt->events->start();
       rt->ledgerRefresh->start();
+      if (rt->profileRefresh) rt->profileRefresh->start();
       return Status{};
     });
     ctx.onStop([rt] {
+      if (rt->profileRefresh) rt->profileRefresh->stop();
       rt->ledgerRefresh->stop();
       rt->events->stop();
       rt->pdbs->stop();

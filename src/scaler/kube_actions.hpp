@@ -66,10 +66,12 @@ class ConfigMapLedgerStore final : public LedgerStore {
   Result<std::optional<std::string>> loadScalerState() override;
   Status saveWithScalerState(const std::string& ledgerJson, const std::string& stateJson) override;
 
- private:
+  // Any other key of the same ConfigMap (the workflow profiles, scaler/profile_store.hpp, live there too).
   Result<std::optional<std::string>> loadKey(const char* key);
   // Merge-patches `data` (a JSON object of keys to strings) into the ConfigMap, creating it when absent.
   Status writeData(const std::string& data);
+
+ private:
   kube::KubeClient& client_;
   std::string ns_, name_;
 };

@@ -18,6 +18,7 @@
 #include "placement/model.hpp"
 #include "placement/resources.hpp"
 #include "placement/solver.hpp"
+#include "profile/profile.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -66,17 +67,22 @@ struct PodClass {
   bool checkpointHook = false;         // a preStop checkpoint hook runs on eviction
   bool checkpointed = false;           // ... and the program resumes from it
   std::vector<std::string> mutations;  // what the webhook changed, for the report
+  bool profileJob = false;             // spotfit.io/right-size: profile under a right-sizing strategy
+  bool profileLearned = false;         // ... and sized from the learned profile (sim/profiles.hpp)
 };
 
 // Whether the strategy runs spotfit's admission webhook on the pods.
 bool usesWebhook(const StrategyConfig& s);
 // Builds a job's pod and admits it under the strategy: as written, or through the webhook's mutation
 // policy. Error when the policy refuses the pod's annotations.
+// `learned`: the job's workflow profile once it sizes pods (sim/profiles.hpp), for right-size: profile jobs.
 Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
-                          const std::map<std::string, std::string>& annotations);
+                          const std::map<std::string, std::string>& annotations,
+                          const profile::WorkflowProfile* learned = nullptr);
 // admitPod plus whether the checkpoint makes the program resumable; the pod as written on an error.
 PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
-                   const std::map<std::string, std::string>& annotations);
+                   const std::map<std::string, std::string>& annotations,
+                   const profile::WorkflowProfile* learned = nullptr);
 
 struct Offering {
   uint32_t pool = 0, type = 0;
@@ -251,6 +257,7 @@ class Cluster {
   std::vector<Node> nodes_;
   std::vector<PodClass> classes_;
   std::map<uint64_t, uint32_t> classIndex_;
+  profile::ProfileBook profiles_;  // what right-size: profile jobs taught (sim/profiles.hpp)
 
   std::vector<uint32_t> pending_;  // FIFO of pending tasks (may hold stale entries)
   // checkpointMoves: tasks finished since the last reconcile (task, bound at, finished at), shown to the

@@ -11,6 +11,7 @@
 #include "placement/model.hpp"
 #include "placement/score.hpp"
 #include "sim/cluster.hpp"
+#include "sim/profiles.hpp"
 #include "sim/rng.hpp"
 #include "sim/scaler_ports.hpp"
 
@@ -418,6 +419,8 @@ void Cluster::createTask(uint32_t jobIndex) {
       break;
   }
   t.work = std::max<Millis>(1, static_cast<Millis>(std::llround(ms)));
+  if (classes_[job.cls].profileJob)
+    countRequestUsage(result_.byWorkflow[w_.workflows[run.spec].name], classes_[job.cls]);
   ++result_.tasks;
   tasks_.push_back(t);
   gangTaskCreated(static_cast<uint32_t>(tasks_.size() - 1));
@@ -454,6 +457,9 @@ void Cluster::taskFinished(uint32_t taskIndex) {
   ++job.completed;
   if (job.created < spec.completions) createTask(t.job);
   if (job.completed == spec.completions) {
+    if (classes_[job.cls].profileJob) {
+      learnJobRun(profiles_, w_.workflows[runs_[job.run].spec], spec, classes_[job.cls], runs_[job.run].arrival, now_);
+    }
     for (uint32_t d : job.dependents)
       if (--jobs_[d].depsLeft == 0) startJob(d);
     WorkflowRun& run = runs_[job.run];
@@ -556,13 +562,15 @@ void Cluster::unbind(uint32_t taskIndex) {
 // Pod classes: what the webhook makes of a job's pod template under this strategy.
 
 uint32_t Cluster::podClass(uint32_t workflowSpec, uint32_t jobSpecIndex) {
-  uint64_t key = (static_cast<uint64_t>(workflowSpec) << 32) | jobSpecIndex;
-  if (auto it = classIndex_.find(key); it != classIndex_.end()) return it->second;
   const WorkflowSpec& wf = w_.workflows[workflowSpec];
   const JobSpec& job = wf.jobs[jobSpecIndex];
+  // A right-size: profile job has two classes: as written, and sized once its profile has its runs.
+  const profile::WorkflowProfile* learned = learnedProfile(profiles_, wf, job, profile::RightSizeConfig{});
+  uint64_t key = (static_cast<uint64_t>(workflowSpec) << 32) | jobSpecIndex | (learned ? uint64_t{1} << 63 : 0);
+  if (auto it = classIndex_.find(key); it != classIndex_.end()) return it->second;
   std::map<std::string, std::string> ann = wf.annotations;
   for (const auto& [k, v] : job.annotations) ann[k] = v;
-  PodClass cls = mutatePod(w_, s_, wf, job, ann);
+  PodClass cls = mutatePod(w_, s_, wf, job, ann, learned);
   classes_.push_back(std::move(cls));
   uint32_t idx = static_cast<uint32_t>(classes_.size() - 1);
   classIndex_[key] = idx;

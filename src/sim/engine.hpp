@@ -52,6 +52,15 @@ struct WorkflowCost {
   int64_t runs = 0;
   int64_t completed = 0;
   double attributedUsd = 0;  // OpenCost split: the pods' requested share of their nodes' prices
+  // Pods of jobs right-sized from a learned profile (spotfit.io/right-size: profile, sim/profiles.hpp):
+  // summed requests and usage of those created before the profile had its runs (as written) and after.
+  struct RequestUsage {
+    int64_t pods = 0;
+    double requestCpuMilli = 0, usageCpuMilli = 0, requestMemoryBytes = 0, usageMemoryBytes = 0;
+    double cpuRatio() const { return usageCpuMilli > 0 ? requestCpuMilli / usageCpuMilli : 0; }
+    double memoryRatio() const { return usageMemoryBytes > 0 ? requestMemoryBytes / usageMemoryBytes : 0; }
+  };
+  RequestUsage asWritten, learned;
 };
 
 struct StrategyResult {

@@ -10,6 +10,7 @@
 #include "placement/model.hpp"
 #include "placement/quantity.hpp"
 #include "sim/cluster.hpp"
+#include "sim/profiles.hpp"
 #include "webhook/config.hpp"
 #include "webhook/json.hpp"
 #include "webhook/options.hpp"
@@ -253,7 +254,7 @@ bool usesWebhook(const StrategyConfig& s) {
 }
 
 Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
-                          const std::map<std::string, std::string>& ann) {
+                          const std::map<std::string, std::string>& ann, const profile::WorkflowProfile* learned) {
   PodClass cls;
   basePod(wf, job, ann, cls.info);
   pl::Container c;
@@ -295,7 +296,17 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
   in.config = &cfg;
   in.options = *opts;
   in.workflow = opts->workflow.value_or(wf.name);
-  if (job.usage && (job.usage->cpuMilli > 0 || job.usage->memoryBytes > 0)) {
+  if (profileSized(s, ann)) {
+    // No VPA: requests as written until the profile has its runs, then the webhook's profile rule.
+    cls.profileJob = true;
+    if (learned) {
+      if (auto requests = wh::profileRequests(*learned, cfg.rightSizing.profile)) {
+        in.vpa = std::move(requests);
+        in.vpaFromProfile = true;
+        cls.profileLearned = true;
+      }
+    }
+  } else if (job.usage && (job.usage->cpuMilli > 0 || job.usage->memoryBytes > 0)) {
     auto vpa = std::make_shared<wh::Vpa>();
     vpa->namespace_ = "default";
     vpa->name = wf.name + "-" + job.name;
@@ -316,8 +327,8 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
 }
 
 PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpec& wf, const JobSpec& job,
-                   const std::map<std::string, std::string>& ann) {
-  auto cls = admitPod(w, s, wf, job, ann);
+                   const std::map<std::string, std::string>& ann, const profile::WorkflowProfile* learned) {
+  auto cls = admitPod(w, s, wf, job, ann, learned);
   if (cls) {
     cls->checkpointed = cls->checkpointHook && job.resumable;
     // The program resumes from the site's default checkpoint: what the scaler's consolidation reads.

@@ -160,6 +160,25 @@ std::string formatTable(const RunSummary& run) {
       o << "  " << std::string(colW[c] - r.cells[c].size(), ' ') << r.cells[c];
     o << "\n";
   }
+  // Jobs right-sized from a learned profile (spotfit.io/right-size: profile): requests over usage of the
+  // pods created before the profile had its runs (as written) and after (learned).
+  bool profiled = false;
+  for (const auto& res : run.results) {
+    for (const auto& [name, wc] : res.byWorkflow) profiled = profiled || wc.asWritten.pods + wc.learned.pods > 0;
+  }
+  if (profiled) {
+    o << "\nrequest/usage of right-size: profile jobs (cpu, memory): first runs as written -> learned\n";
+    for (const auto& res : run.results) {
+      for (const auto& [name, wc] : res.byWorkflow) {
+        if (wc.asWritten.pods + wc.learned.pods == 0) continue;
+        auto ratios = [](const WorkflowCost::RequestUsage& ru) {
+          return ru.pods == 0 ? std::string("-") : fixed(ru.cpuRatio(), 2) + ", " + fixed(ru.memoryRatio(), 2);
+        };
+        o << "  " << res.strategy << " " << name << ": " << ratios(wc.asWritten) << " -> " << ratios(wc.learned) << " ("
+          << wc.asWritten.pods << " -> " << wc.learned.pods << " pods)\n";
+      }
+    }
+  }
   for (const auto& res : run.results) {
     if (res.lostReasons.empty()) continue;
     o << "\n" << res.strategy << ": unfinished work\n";
@@ -212,7 +231,16 @@ std::string toJson(const RunSummary& run) {
       if (!first) o << ",";
       first = false;
       o << "\"" << base::jsonEscaped(name) << "\":{\"runs\":" << wc.runs << ",\"completed\":" << wc.completed
-        << ",\"attributedUsd\":" << num(wc.attributedUsd) << "}";
+        << ",\"attributedUsd\":" << num(wc.attributedUsd);
+      if (wc.asWritten.pods + wc.learned.pods > 0) {
+        auto ratios = [&](const char* key, const WorkflowCost::RequestUsage& ru) {
+          o << ",\"" << key << "\":{\"pods\":" << ru.pods << ",\"cpuRequestUsage\":" << num(ru.cpuRatio())
+            << ",\"memoryRequestUsage\":" << num(ru.memoryRatio()) << "}";
+        };
+        ratios("asWritten", wc.asWritten);
+        ratios("learned", wc.learned);
+      }
+      o << "}";
     }
     o << "},\"unfinished\":[";
     for (size_t k = 0; k < r.lostReasons.size(); ++k)

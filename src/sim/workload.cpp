@@ -284,7 +284,9 @@ std::map<std::string, std::string> readAnnotations(const Reader& r) {
     if (k.rfind("spotfit.io/", 0) == 0 && !knownAnnotations().count(k)) vr.fail("unknown spotfit annotation");
     if (k == "spotfit.io/capacity-type" && v != "spot-preferred" && v != "spot" && v != "on-demand")
       vr.fail("must be spot-preferred, spot or on-demand, got '" + v + "'");
-    if (k == "spotfit.io/right-size" && v != "vpa" && v != "off") vr.fail("must be vpa or off, got '" + v + "'");
+    if (k == "spotfit.io/right-size" && v != "profile" && v != "vpa" && v != "off") {
+      vr.fail("must be profile, vpa or off, got '" + v + "'");
+    }
     if (k == "spotfit.io/do-not-disrupt" && v != "true" && v != "false")
       vr.fail("must be true or false, got '" + v + "'");
     if (k == "spotfit.io/expected-duration") {

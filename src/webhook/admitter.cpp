@@ -201,6 +201,10 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
 
   Admission a;
   a.response.uid = req.uid;
+  if (options->rightSizeUnknown) {
+    a.response.warnings.push_back("spotfit: " + std::string(kAnnRightSize) + "=\"" + *options->rightSizeUnknown +
+                                  "\" is not one of profile, vpa, off: requests left as written");
+  }
 
   // Budget gate (placement/budget.hpp: the same rule the extender and the scaler apply).
   if (config_.budgets.enabled && options->budgetUsd && ports_.spend && !in.workflow.empty()) {
@@ -247,6 +251,20 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
   if (config_.rightSizing.enabled && options->rightSize && ports_.vpas) {
     if (!jobName.empty()) in.vpa = ports_.vpas->find(ns, "Job", jobName);
     if (!in.vpa && !cronJobName.empty()) in.vpa = ports_.vpas->find(ns, "CronJob", cronJobName);
+  }
+  // No VPA: the workflow's profile (docs/profiles.md), once it has enough runs. A VPA always wins.
+  if (config_.rightSizing.enabled && config_.rightSizing.profiles && options->rightSizeProfile && !in.vpa &&
+      ports_.profiles && !in.workflow.empty()) {
+    if (auto book = ports_.profiles->profiles()) {
+      if (const profile::WorkflowProfile* p = book->find({ns, in.workflow})) {
+        if (auto requests = profileRequests(*p, config_.rightSizing.profile)) {
+          auto named = std::make_shared<Vpa>(*requests);
+          named->name = in.workflow;
+          in.vpa = std::move(named);
+          in.vpaFromProfile = true;
+        }
+      }
+    }
   }
 
   // Spot cool-off (spot_cooloff.hpp): one look-up under a mutex.

@@ -30,6 +30,7 @@ struct AdmitterPorts {
   WebhookMetrics* metrics = nullptr;
   const CapacityNodes* nodes = nullptr;      // warns when a required capacity term matches no Ready node
   const SpotCoolOff* spotCoolOff = nullptr;  // the spot circuit breaker without spotfit's scaler
+  const ProfileLookup* profiles = nullptr;   // requests from the workflow's profile when no VPA targets it
 };
 
 // A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).

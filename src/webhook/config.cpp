@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "base/duration.hpp"
 #include "kube/yaml.hpp"
 #include "placement/capacity_preset.hpp"
+#include "placement/quantity.hpp"
 #include "server/config.hpp"
 
 namespace spotfit::webhook {
@@ -117,6 +119,17 @@ class Mapping {
                n.Scalar() + "'");
     }
     out = *d;
+  }
+
+  // A Kubernetes quantity ("500m", "2", "16Mi"): millicores when `milli`, else whole units; positive.
+  void quantity(const char* key, int64_t& out, bool milli) const {
+    YAML::Node n = node_[key];
+    if (!n) return;
+    if (!n.IsScalar()) fail(path(key), n, "must be a quantity such as 500m, 2 or 16Mi");
+    auto v = milli ? placement::parseMilli(n.Scalar()) : placement::parseValue(n.Scalar());
+    if (!v || *v <= 0)
+      fail(path(key), n, "must be a positive quantity such as 500m, 2 or 16Mi, got '" + n.Scalar() + "'");
+    out = *v;
   }
 
   void strings(const char* key, std::vector<std::string>& out) const {
@@ -269,8 +282,24 @@ WebhookConfig parse(const YAML::Node& node) {
     s->strings("taints", c.interruption.taints);
   }
   if (auto s = root.section("rightSizing")) {
-    s->checkKeys({"enabled"});
+    s->checkKeys(
+        {"enabled", "profiles", "minRuns", "headroomPercent", "minCpu", "maxCpu", "minMemory", "maxMemory", "refresh"});
     s->boolean("enabled", c.rightSizing.enabled);
+    s->boolean("profiles", c.rightSizing.profiles);
+    auto& p = c.rightSizing.profile;
+    s->integer("minRuns", p.minRuns, 1, 1000);
+    int64_t headroom = std::llround((p.headroom - 1.0) * 100);
+    s->integer("headroomPercent", headroom, 0, 1000);
+    p.headroom = 1.0 + static_cast<double>(headroom) / 100.0;
+    s->quantity("minCpu", p.minCpuMilli, true);
+    s->quantity("maxCpu", p.maxCpuMilli, true);
+    s->quantity("minMemory", p.minMemoryBytes, false);
+    s->quantity("maxMemory", p.maxMemoryBytes, false);
+    if (p.minCpuMilli > p.maxCpuMilli) fail(s->path("maxCpu"), s->get("maxCpu"), "must not be below minCpu");
+    if (p.minMemoryBytes > p.maxMemoryBytes) {
+      fail(s->path("maxMemory"), s->get("maxMemory"), "must not be below minMemory");
+    }
+    s->duration("refresh", c.rightSizing.refresh, kMinLedgerRefresh, kMaxLedgerRefresh);
   }
   if (auto s = root.section("checkpoint")) {
     s->checkKeys({"enabled", "command", "gracePeriodSeconds", "skipContainers"});

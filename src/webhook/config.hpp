@@ -12,7 +12,9 @@
 //     tolerations: {enabled: true, add: [{key: ..., operator: Equal, value: spot, effect: NoSchedule}]}
 //     affinity: {enabled: true, capacityTypeLabel: spotfit.io/capacity-type, spotValue: spot,
 //                onDemandValue: on-demand, preferredWeight: 100, gpuProduct: true}
-//     rightSizing: {enabled: true}
+//     rightSizing: {enabled: true,      # VPA recommendations, else the workflow's profile (docs/profiles.md)
+//                   profiles: true, minRuns: 3, headroomPercent: 20, minCpu: 10m, maxCpu: "64",
+//                   minMemory: 16Mi, maxMemory: 256Gi, refresh: 30s}
 //     checkpoint: {enabled: true, command: "", gracePeriodSeconds: 120, skipContainers: [istio-proxy]}
 //     labels: {enabled: true}
 //     pdb: {enabled: true, defaultMinAvailable: "50%", minParallelism: 2}
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "profile/profile.hpp"
 
 namespace YAML {
 class Node;
@@ -114,6 +117,10 @@ struct WebhookConfig {
   } interruption;
   struct RightSizing {
     bool enabled = true;
+    // Requests from the workflow's learned profile (docs/profiles.md) for Jobs and pods no VPA targets.
+    bool profiles = true;
+    profile::RightSizeConfig profile;  // minRuns, headroom, min/max (keys minRuns, headroomPercent, minCpu, ...)
+    std::chrono::milliseconds refresh{std::chrono::seconds(30)};  // how often the stored profiles are re-read
   } rightSizing;
 
   struct Checkpoint {

@@ -107,6 +107,17 @@ void StaticSpend::replaceAll(const std::map<std::pair<std::string, std::string>,
   spend_.swap(next);
 }
 
+std::shared_ptr<const profile::ProfileBook> StaticProfiles::profiles() const {
+  std::lock_guard lock(mu_);
+  return book_;
+}
+
+void StaticProfiles::set(profile::ProfileBook book) {
+  auto next = std::make_shared<const profile::ProfileBook>(std::move(book));
+  std::lock_guard lock(mu_);
+  book_ = std::move(next);
+}
+
 void RecordingEvents::record(const EventRecord& event) {
   std::lock_guard lock(mu_);
   events_.push_back(event);

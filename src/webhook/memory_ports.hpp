@@ -93,6 +93,16 @@ class StaticSpend final : public SpendSource {
   std::unordered_map<std::string, double> spend_;
 };
 
+class StaticProfiles final : public ProfileLookup {
+ public:
+  std::shared_ptr<const profile::ProfileBook> profiles() const override;
+  void set(profile::ProfileBook book);
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const profile::ProfileBook> book_;
+};
+
 class RecordingEvents final : public EventSink {
  public:
   void record(const EventRecord& event) override;

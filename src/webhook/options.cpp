@@ -63,12 +63,21 @@ Result<SpotfitOptions> parseOptions(const ObjectMeta& meta, SpotfitOptions o) {
     o.minAvailable = std::string(*v);
   }
   if (auto v = meta.annotation(kAnnRightSize)) {
-    if (*v == "vpa") {
+    o.rightSizeUnknown.reset();
+    if (*v == "profile") {
       o.rightSize = true;
+      o.rightSizeProfile = true;
+    } else if (*v == "vpa") {
+      o.rightSize = true;
+      o.rightSizeProfile = false;
     } else if (*v == "off") {
       o.rightSize = false;
+      o.rightSizeProfile = false;
     } else {
-      return invalid(kAnnRightSize, *v, "vpa, off");
+      // Not refused: a typo here should not stop a Job; it only loses right-sizing (with a warning).
+      o.rightSize = false;
+      o.rightSizeProfile = false;
+      o.rightSizeUnknown = std::string(v->substr(0, 64));
     }
   }
   if (auto v = meta.annotation(kAnnGpuProduct)) {

@@ -44,7 +44,12 @@ struct SpotfitOptions {
   BudgetAction budgetAction = BudgetAction::Alert;
   std::optional<std::string> checkpoint;  // "none" is kept as given: it disables the hook
   std::optional<std::string> minAvailable;
-  bool rightSize = true;
+  bool rightSize = true;  // spotfit.io/right-size is not off (nor an unknown value)
+  // spotfit.io/right-size: profile (default) also sizes from the workflow's profile when no VPA targets the
+  // Job; vpa sizes from a VPA only.
+  bool rightSizeProfile = true;
+  // An unknown spotfit.io/right-size value: admitted with a warning naming it, requests left as written.
+  std::optional<std::string> rightSizeUnknown;
   std::optional<std::string> gpuProduct;
   std::optional<bool> doNotDisrupt;  // spotfit.io/do-not-disrupt; unset: protected unless resumable
 };

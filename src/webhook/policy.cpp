@@ -5,6 +5,7 @@
 #include <set>
 
 #include "placement/gang_detect.hpp"
+#include "placement/quantity.hpp"
 #include "webhook/scope.hpp"
 
 namespace spotfit::webhook {
@@ -128,6 +129,18 @@ bool addDisruptionPodFailurePolicy(json::Value& jobSpec, json::Allocator& a) {
   return true;
 }
 
+std::shared_ptr<const Vpa> profileRequests(const profile::WorkflowProfile& p, const profile::RightSizeConfig& cfg) {
+  const auto wanted = profile::recommend(p, cfg);
+  if (wanted.empty()) return nullptr;
+  auto vpa = std::make_shared<Vpa>();
+  for (const auto& c : wanted) {
+    auto& target = vpa->targets[c.name];
+    if (c.cpuMilli) target["cpu"] = placement::formatMilliCpu(*c.cpuMilli);
+    if (c.memoryBytes) target["memory"] = placement::formatBytes(*c.memoryBytes);
+  }
+  return vpa;
+}
+
 PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
   const WebhookConfig& cfg = *in.config;
   PolicyOutcome out;
@@ -176,13 +189,14 @@ PolicyOutcome mutatePodTemplate(PodTemplate& tmpl, const PolicyInput& in) {
     }
   }
 
-  // 3. Requests from the VPA recommendation.
+  // 3. Requests from the VPA recommendation, else from the workflow's profile.
   if (cfg.rightSizing.enabled && in.options.rightSize && in.vpa) {
     auto resized = applyVpa(*in.vpa, spec);
     if (!resized) {
-      out.warnings.push_back("spotfit: VPA " + in.vpa->name + " not applied: " + resized.error().message);
+      out.warnings.push_back("spotfit: " + std::string(in.vpaFromProfile ? "profile of workflow " : "VPA ") +
+                             in.vpa->name + " not applied: " + resized.error().message);
     } else if (!resized->changed.empty()) {
-      out.changes.emplace_back("requests");
+      out.changes.emplace_back(in.vpaFromProfile ? "requests-profile" : "requests");
     }
   }
 

@@ -26,7 +26,15 @@ struct PolicyInput {
   // A spot cool-off is running (webhook/spot_cooloff.hpp): what would go to spot by default goes on-demand.
   bool spotCoolOff = false;
   std::shared_ptr<const Vpa> vpa;
+  // `vpa` holds the workflow's profile-based requests (profileRequests()), not a VerticalPodAutoscaler's:
+  // recorded as change "requests-profile".
+  bool vpaFromProfile = false;
 };
+
+// The workflow profile's requests (profile::recommend) as a VPA-shaped recommendation, so the one resize
+// path (applyVpa: limits keep their ratio, requests never above limits) applies them. nullptr when the
+// profile has nothing to say yet (fewer than cfg.minRuns runs, no usage and no OOM kill).
+std::shared_ptr<const Vpa> profileRequests(const profile::WorkflowProfile& p, const profile::RightSizeConfig& cfg);
 
 struct PolicyOutcome {
   std::vector<std::string> changes;  // e.g. "tolerations", "capacity-affinity", "requests"

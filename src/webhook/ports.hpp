@@ -12,6 +12,7 @@
 
 #include "base/result.hpp"
 #include "placement/budget.hpp"
+#include "profile/profile.hpp"
 #include "webhook/vpa.hpp"
 
 namespace spotfit::webhook {
@@ -79,6 +80,14 @@ class CapacityNodes {
   virtual ~CapacityNodes() = default;
   // Ready, schedulable nodes a required `spot` (`on-demand`) term matches; nullopt while not known.
   virtual std::optional<size_t> readyNodes(bool spot) const = 0;
+};
+
+// The workflow profiles the scaler learned (profile/profile.hpp), as last read from their store: a
+// snapshot, nullptr while none has been read.
+class ProfileLookup {
+ public:
+  virtual ~ProfileLookup() = default;
+  virtual std::shared_ptr<const profile::ProfileBook> profiles() const = 0;
 };
 
 // Workflow spend in USD so far (the cost ledger), nullopt when the workflow is unknown: the one interface

@@ -137,7 +137,6 @@ TEST_F(Fixture, InvalidAnnotationIsRefusedNamingItAndTheValidValues) {
       {R"("spotfit.io/budget":"-5")", "spotfit.io/budget=\"-5\" is invalid"},
       {R"("spotfit.io/budget":"ten")", "spotfit.io/budget=\"ten\" is invalid"},
       {R"("spotfit.io/min-available":"half")", "spotfit.io/min-available=\"half\" is invalid"},
-      {R"("spotfit.io/right-size":"max")", "valid values are vpa, off"},
       {R"("spotfit.io/do-not-disrupt":"yes")", "valid values are true, false"},
       {R"("spotfit.io/checkpoint":"  ")", "spotfit.io/checkpoint"},
       {R"("spotfit.io/workflow":"has spaces")", "spotfit.io/workflow=\"has spaces\" is invalid"},

@@ -71,8 +71,21 @@ TEST_F(ServeWebhook, BudgetsRefreshSetsHowOftenTheCostLedgerIsReRead) {
 }
 
 TEST_F(ServeWebhook, DefaultRefreshReadsTheLedgerOnceAtStart) {
-  size_t reads = readsWithin("extender:\n  budgets: {enabled: false}\n", 2, 1500ms);
+  // The workflow profiles (profiles.json of the same ConfigMap) have their own reader: off here.
+  size_t reads =
+      readsWithin("webhook:\n  rightSizing: {profiles: false}\nextender:\n  budgets: {enabled: false}\n", 2, 1500ms);
   EXPECT_EQ(reads, 1u);
+}
+
+TEST_F(ServeWebhook, RightSizingRefreshSetsHowOftenTheProfilesAreReRead) {
+  // The ledger once at start (budgets every hour); the profiles at start and then every second.
+  size_t reads = readsWithin(
+      "webhook:\n  budgets: {refresh: 1h}\n  rightSizing: {refresh: 1s}\nextender:\n  budgets: {enabled: false}\n", 4,
+      10s);
+  EXPECT_GE(reads, 4u);
+  // With the default (30 s), one read each at start.
+  const size_t before = ledgerReads();
+  EXPECT_EQ(readsWithin("extender:\n  budgets: {enabled: false}\n", before + 3, 1500ms) - before, 2u);
 }
 
 TEST_F(ServeWebhook, RefusesABadBudgetsRefresh) {
