@@ -560,7 +560,12 @@ std::vector<placement::NodeInfo> Scaler::capacityNodes(const Index& idx, const s
     if (auto n = idx.nodes.find(name); n != idx.nodes.end()) m.requested = n->second->info.requested;
     nodes.push_back(std::move(m));
   }
+  applyBookings(nodes);
   return nodes;
+}
+
+std::vector<placement::NodeInfo> Scaler::currentCapacity(const ClusterSnapshot& snapshot) const {
+  return capacityNodes(Index(snapshot, deleted_), {});
 }
 
 std::string Scaler::roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing) {
@@ -597,6 +602,7 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
   TimePoint oldest = now;
   for (const auto& p : snap.pods) {
     if (!p.unschedulable || !p.info.nodeName.empty() || p.deleting || isFinished(p.info)) continue;
+    if (coveredByBooking(p.info)) continue;  // its ProvisioningRequest's capacity is booked for it
     pending.push_back(&p);
     pendingKeys.insert(p.info.key());
     batcher_.observe(p.info.key(), now);
@@ -795,7 +801,7 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
     const bool beingReplaced =
         std::any_of(replacing_.begin(), replacing_.end(), [&](const auto& kv) { return kv.second == name; });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
-        !node->ready || beingReplaced || replacing_.count(name)) {
+        !node->ready || beingReplaced || replacing_.count(name) || booked(name)) {
       emptySince_.erase(name);
       underusedSince_.erase(name);
       continue;
@@ -917,7 +923,7 @@ int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, Ti
   placement::ConsolidationInput base;
   for (const auto& [name, node] : idx.nodes) {
     if (node->deleting || !node->ready || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) ||
-        replacing_.count(name) || replaced.count(name)) {
+        replacing_.count(name) || replaced.count(name) || booked(name)) {
       continue;
     }
     placement::NodeInfo n = node->info;
