@@ -52,6 +52,8 @@ NOT_USED_HERE = {
     ("spotfit-scaler", "cluster.x-k8s.io", "machines", None): CLUSTER_API,
     ("spotfit", "", "events", "patch"): "the same Event again raises its count (tests/kube/events_test.cpp)",
     ("spotfit-scaler", "", "events", "patch"): "the same Event again raises its count (tests/scaler/kube_test.cpp)",
+    ("spotfit-scaler", "autoscaling.x-k8s.io", "provisioningrequests/status", None):
+        "the conditions of ProvisioningRequests (e2e_provreq)",
 }
 READ_VERBS = {"get", "list", "watch"}
 # Metric families an alert uses that have no sample (and so no line in /metrics) until their event happens,
