@@ -69,8 +69,12 @@ AtomicPlan Scaler::planAtomic(const ClusterSnapshot& snapshot, const std::vector
     return p.unplaceable.empty() ? std::string()
                                  : "pod " + p.unplaceable.begin()->first + ": " + p.unplaceable.begin()->second;
   };
-  if (existingOnly) {
-    PlanResult plan = planner_.plan({pods, nodes, {}});
+  if (existingOnly) {  // nodes that exist now: not those still being launched
+    std::vector<placement::NodeInfo> existing;
+    for (const auto& n : nodes) {
+      if (!n.inFlight) existing.push_back(n);
+    }
+    PlanResult plan = planner_.plan({pods, existing, {}});
     if (plan.unplaceable.empty() && plan.newNodes.empty()) {
       out.ok = true;
       out.onExisting = std::move(plan.onExisting);

@@ -144,6 +144,19 @@ TEST(ProvisioningRequest, CheckCapacityNotFoundThenFoundWhenRoomAppears) {
   EXPECT_EQ(env.status.condition("check", "Provisioned"), "True/CapacityIsFound");
 }
 
+TEST(ProvisioningRequest, CheckCapacityDoesNotCountNodesStillLaunching) {
+  ProvEnv env;
+  env.begin();
+  env.addTemplate("t", 3000, 1024);
+  env.request("gang", kProvReqAtomicScaleUp, "t", 1);
+  env.pass();  // one m5.xlarge launching, booked for "gang"
+  ASSERT_EQ(env.scaler->inFlight().size(), 1u);
+  env.addTemplate("small", 500, 256);
+  env.request("check", kProvReqCheckCapacity, "small", 1);  // would fit next to it, once it exists
+  env.pass();
+  EXPECT_EQ(env.status.condition("check", "Provisioned"), "False/CapacityIsNotFound");
+}
+
 TEST(ProvisioningRequest, CheckCapacityFailsAfterAWeek) {
   ProvEnv env;
   env.begin();
