@@ -60,7 +60,7 @@ class KueueTest(ClusterTestCase):
             "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ProvisioningRequestConfig",
             "metadata": {"name": "atomic"},
             "spec": {"provisioningClassName": ATOMIC,
-                     "retryStrategy": {"backoffLimitCount": 2, "backoffBaseSeconds": 1, "backoffMaxSeconds": 2}}})
+                     "retryStrategy": {"backoffLimitCount": 2, "backoffBaseSeconds": 5, "backoffMaxSeconds": 10}}})
         k.create(f"{kueue.API}/admissionchecks", {
             "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "AdmissionCheck", "metadata": {"name": "provreq"},
             "spec": {"controllerName": "kueue.x-k8s.io/provisioning-request",
@@ -142,12 +142,18 @@ class KueueTest(ClusterTestCase):
     def test_impossible_job_fails_and_is_requeued(self):
         before = len(pool_nodes(self.kube, SPOT_POOL))
         self.job("huge", MAX_NODES + 2, SPOT_POOL)
-        failed = wait_for("a Failed ProvisioningRequest", lambda: next(
-            (r for r in self.requests() if (self.condition(r, "Failed") or {}).get("status") == "True"), None),
-            3 * WAIT)
-        self.assertEqual(self.condition(failed, "Failed")["reason"], "CapacityIsNotFound")
-        # Kueue retries after its back-off with a new request (the next attempt's name).
-        wait_for("Kueue's next attempt", lambda: len(self.requests()) >= 2, 3 * WAIT)
+        # Kueue deletes a failed attempt's request when it creates the next one (after its 5 s back-off):
+        # follow the names seen until a Failed one and a later attempt have both been seen.
+        seen = {}
+
+        def failed_then_retried():
+            for r in self.requests():
+                seen[r["metadata"]["name"]] = self.condition(r, "Failed") or seen.get(r["metadata"]["name"])
+            failed = [c for c in seen.values() if c and c["status"] == "True"]
+            return failed if failed and len(seen) >= 2 else None
+
+        failed = wait_for("a Failed ProvisioningRequest and Kueue's next attempt", failed_then_retried, 3 * WAIT)
+        self.assertEqual(failed[0]["reason"], "CapacityIsNotFound")
         self.assertIsNone(self.admitted())
         self.assertEqual(len(pool_nodes(self.kube, SPOT_POOL)), before)  # nothing half-launched
 
