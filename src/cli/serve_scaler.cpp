@@ -36,6 +36,7 @@
 #include "scaler/clusterapi_provider.hpp"
 #include "scaler/cost_report.hpp"
 #include "scaler/kube_actions.hpp"
+#include "scaler/kube_provreq.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
 #include "scaler/nodepool.hpp"
@@ -170,6 +171,15 @@ class ScalerRuntime {
                                                                         &scaler::decodeNodePoolObject);
       pools_->start();
     }
+    if (config_.watchProvisioningRequests) {  // scaler/provreq.hpp; a missing CRD means no requests
+      provreqs_ = std::make_unique<kube::Informer<scaler::ProvisioningRequestObject>>(
+          *client_, scaler::kProvisioningRequests, &scaler::decodeProvisioningRequest);
+      podTemplates_ = std::make_unique<kube::Informer<scaler::PodTemplateObject>>(*client_, scaler::kPodTemplates,
+                                                                                  &scaler::decodePodTemplate);
+      provreqStatus_ = std::make_unique<scaler::KubeProvReqStatusWriter>(*client_);
+      provreqs_->start();
+      podTemplates_->start();
+    }
     informersStarted_.store(true, std::memory_order_release);
     kube::LeaderElectionConfig lec;
     lec.leaseNamespace = config_.namespaceName;
@@ -216,6 +226,8 @@ class ScalerRuntime {
       thread_.request_stop();
       thread_.join();
     }
+    if (provreqs_) provreqs_->stop();
+    if (podTemplates_) podTemplates_->stop();
     if (pools_) pools_->stop();
     if (pdbs_) pdbs_->stop();
     if (pods_) pods_->stop();
@@ -242,6 +254,30 @@ class ScalerRuntime {
       if (!seen.count(name)) sc.removePoolObject(name);
     }
     knownPools = std::move(seen);
+  }
+
+  // ProvisioningRequests and their PodTemplates from the informers, once both have synced.
+  void syncProvisioningRequests(scaler::ProvisioningRequestController& c, const scaler::ClusterSnapshot& snap) {
+    if (provreqs_->notInstalled()) {
+      if (!provreqsUnavailableLogged_) {
+        log_.info("scaler: ProvisioningRequest CRD not installed; no ProvisioningRequests are served",
+                  {{"error", provreqs_->lastError()}});
+        provreqsUnavailableLogged_ = true;
+      }
+      return;
+    }
+    if (!provreqs_->hasSynced() || !podTemplates_->hasSynced()) return;
+    std::vector<scaler::ProvisioningRequestObject> requests;
+    for (const auto& r : provreqs_->store().list()) requests.push_back(*r);
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const scaler::PodTemplateObject>> templates;
+    for (const auto& t : podTemplates_->store().list()) templates[{t->meta.namespace_, t->meta.name}] = t;
+    c.reconcile(
+        requests,
+        [&](const std::string& ns, const std::string& name) -> const scaler::PodTemplateObject* {
+          auto it = templates.find({ns, name});
+          return it == templates.end() ? nullptr : it->second.get();
+        },
+        snap);
   }
 
   // The snapshot from the informer stores, or nullopt while Nodes, Pods or PDBs have not synced.
@@ -277,6 +313,13 @@ class ScalerRuntime {
                 {{"error", st.error().message}});
     }
     std::set<std::string> knownPools;
+    std::optional<scaler::ProvisioningRequestController> provreq;
+    if (provreqs_) {
+      provreq.emplace(sc, *provreqStatus_, clock_, config_.provisioningRequestBookingTime,
+                      [this](const std::string& line) {
+                        log_.info(line, {{"component", "provisioning"}});
+                      });
+    }
     scaler::SnapshotBuilder builder;
     bool waitLogged = false;
     std::stop_callback wake(stop, [this] { cv_.notify_all(); });
@@ -289,6 +332,7 @@ class ScalerRuntime {
         if (!waitLogged) log_.info("scaler: waiting for informers to sync", {{"pending", notSynced()}});
         waitLogged = true;
       } else {
+        if (provreq) syncProvisioningRequests(*provreq, *snapshot);
         next = sc.reconcile(*snapshot).wakeAt;
         exporter_.publish(sc.metrics());
         if (now - costCopiedAt_ >= std::chrono::seconds(10)) {  // for /cost: a copy, at most 10 s old
@@ -352,6 +396,10 @@ class ScalerRuntime {
   std::unique_ptr<kube::Informer<kube::Pod>> pods_;
   std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbs_;
   std::unique_ptr<kube::Informer<scaler::NodePoolObject>> pools_;
+  std::unique_ptr<kube::Informer<scaler::ProvisioningRequestObject>> provreqs_;
+  std::unique_ptr<kube::Informer<scaler::PodTemplateObject>> podTemplates_;
+  std::unique_ptr<scaler::KubeProvReqStatusWriter> provreqStatus_;
+  bool provreqsUnavailableLogged_ = false;
   std::atomic<bool> informersStarted_{false};
   bool poolsUnavailableLogged_ = false;
   std::jthread thread_;

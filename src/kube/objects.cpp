@@ -117,7 +117,10 @@ Result<T> requireObject(const Value& v, std::string_view kind) {
 // ---------------------------------------------------------------------------------------------------
 bool keptAnnotation(std::string_view key) {
   return key.starts_with("spotfit.io/") || key == "cluster-autoscaler.kubernetes.io/safe-to-evict" ||
-         key == "karpenter.sh/do-not-disrupt" || key == "kubernetes.io/config.mirror";
+         key == "karpenter.sh/do-not-disrupt" || key == "kubernetes.io/config.mirror" ||
+         // pods that consume a ProvisioningRequest's booked capacity (scaler/provreq.hpp)
+         key == "autoscaling.x-k8s.io/consume-provisioning-request" ||
+         key == "cluster-autoscaler.kubernetes.io/consume-provisioning-request";
 }
 
 std::string ObjectMeta::key() const {

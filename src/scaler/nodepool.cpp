@@ -506,7 +506,9 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
              "costSeriesTopOwners",
              "costSeriesGrace",
              "priceTable",
-             "ledgerLabel"})) {
+             "ledgerLabel",
+             "provisioningRequestBookingTime",
+             "watchProvisioningRequests"})) {
     if (s["namespace"])
       cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
@@ -516,6 +518,10 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     dur("batchMax", cfg.batchMax);
     dur("offeringUnavailableFor", cfg.offeringUnavailableFor);
     dur("scaleDownCooldown", cfg.scaleDownCooldown);
+    dur("provisioningRequestBookingTime", cfg.provisioningRequestBookingTime);
+    if (s["watchProvisioningRequests"])
+      cfg.watchProvisioningRequests = r.boolean(s["watchProvisioningRequests"], base + ".watchProvisioningRequests")
+                                          .value_or(cfg.watchProvisioningRequests);
     dur("evictionRetry", cfg.evictionRetry);
     dur("drainFailureBackoff", cfg.drainFailureBackoff);
     dur("ledgerFlushInterval", cfg.ledgerFlushInterval);

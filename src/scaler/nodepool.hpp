@@ -141,6 +141,10 @@ struct ScalerConfig {
   // Prices of nodes no pool prices (instance type × capacity type × zone; scaler/price_table.hpp).
   std::vector<PriceEntry> priceTable;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
+  // ProvisioningRequests (autoscaling.x-k8s.io/v1, scaler/provreq.hpp): watched when the CRD is installed;
+  // capacity stays booked for a Provisioned request this long (Cluster Autoscaler's default, 10 minutes).
+  bool watchProvisioningRequests = true;
+  Duration provisioningRequestBookingTime = std::chrono::minutes(10);
   std::vector<NodePool> nodePools;
 };
 

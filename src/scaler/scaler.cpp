@@ -563,7 +563,12 @@ std::vector<placement::NodeInfo> Scaler::capacityNodes(const Index& idx, const s
     if (auto n = idx.nodes.find(name); n != idx.nodes.end()) m.requested = n->second->info.requested;
     nodes.push_back(std::move(m));
   }
+  applyBookings(nodes);
   return nodes;
+}
+
+std::vector<placement::NodeInfo> Scaler::currentCapacity(const ClusterSnapshot& snapshot) const {
+  return capacityNodes(Index(snapshot, deleted_), {});
 }
 
 std::string Scaler::roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing) {
@@ -600,6 +605,7 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
   TimePoint oldest = now;
   for (const auto& p : snap.pods) {
     if (!p.unschedulable || !p.info.nodeName.empty() || p.deleting || isFinished(p.info)) continue;
+    if (coveredByBooking(p.info)) continue;  // its ProvisioningRequest's capacity is booked for it
     pending.push_back(&p);
     pendingKeys.insert(p.info.key());
     batcher_.observe(p.info.key(), now);
@@ -801,7 +807,7 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
           return std::find(kv.second.begin(), kv.second.end(), name) != kv.second.end();
         });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
-        !node->ready || beingReplaced || replacing_.count(name)) {
+        !node->ready || beingReplaced || replacing_.count(name) || booked(name)) {
       emptySince_.erase(name);
       underusedSince_.erase(name);
       continue;
@@ -933,7 +939,7 @@ int Scaler::replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, Ti
   placement::ConsolidationInput base;
   for (const auto& [name, node] : idx.nodes) {
     if (node->deleting || !node->ready || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) ||
-        replacing_.count(name) || replaced.count(name)) {
+        replacing_.count(name) || replaced.count(name) || booked(name)) {
       continue;
     }
     placement::NodeInfo n = node->info;

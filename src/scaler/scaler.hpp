@@ -18,6 +18,8 @@
 #include "scaler/actions.hpp"
 #include "scaler/batcher.hpp"
 #include "scaler/checkpoint_moves.hpp"
+
+#include "scaler/booking.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
@@ -59,6 +61,15 @@ struct ReconcileResult {
   std::optional<TimePoint> wakeAt;  // when reconcile should run again at the latest (batch close, retries)
 };
 
+// planAtomic's answer: every pod placed (ok) or the reason none is.
+struct AtomicPlan {
+  bool ok = false;
+  std::string reason, message;  // when !ok: a CamelCase reason and why
+  CapacityType capacityType = CapacityType::Spot;
+  std::vector<PlannedNode> newNodes;
+  std::map<std::string, std::string> onExisting;  // pod key -> existing or in-flight node
+};
+
 class Scaler {
  public:
   using Logger = std::function<void(const std::string&)>;
@@ -91,6 +102,19 @@ class Scaler {
 
   // Workflow spend for the webhook's budget gate (the adapter lives in the serve wiring).
   double workflowSpend(const std::string& namespaceName, const std::string& workflow) const;
+
+  // ProvisioningRequests (scaler/provreq.hpp; defined in scaler_provreq.cpp). The controller hands the
+  // bookings to the loop before each reconcile: booked nodes are not scaled down or replaced, their held
+  // room counts as requested, and pending pods consuming a booked request trigger no scale-up.
+  void setBookings(std::map<std::string, Booking> bookings) { bookings_ = std::move(bookings); }
+  const std::map<std::string, Booking>& bookings() const { return bookings_; }
+  // All `pods` at once or nothing: on existing room only (check-capacity), or with new nodes of one
+  // capacity type, spot first then on-demand (best-effort-atomic-scale-up).
+  AtomicPlan planAtomic(const ClusterSnapshot& snapshot, const std::vector<placement::PodInfo>& pods,
+                        bool existingOnly);
+  // Creates the plan's new nodes (tracked in flight like any scale-up). A failed create removes the nodes
+  // already created for the plan, marks the offering unavailable and returns the error.
+  Result<std::vector<std::string>> launchAtomic(const AtomicPlan& plan, const std::string& forWhat);
 
   ScalerMetrics& metrics() { return metrics_; }
   const CostLedger& ledger() const { return ledger_; }
@@ -143,6 +167,11 @@ class Scaler {
                    std::vector<placement::NodeInfo>& nodes, TimePoint now);
   std::vector<placement::NodePool> gangPools(TimePoint now, bool zonal) const;
   std::vector<PlannerPool> plannerPools(TimePoint now) const;
+  // Bookings: held room added to the nodes' requested; whether a node is booked; pods covered by one.
+  void applyBookings(std::vector<placement::NodeInfo>& nodes) const;
+  bool booked(const std::string& node) const;
+  bool coveredByBooking(const placement::PodInfo& pod) const;
+  std::vector<placement::NodeInfo> currentCapacity(const ClusterSnapshot& snapshot) const;
   std::vector<placement::NodeInfo> capacityNodes(const Index& idx, const std::set<std::string>& exclude) const;
   // Empty when the node's pods fit on the remaining nodes (same solver as scale-up, no new nodes); else why not.
   std::string roomElsewhere(const Index& idx, const std::string& node, const std::set<std::string>& removing);
@@ -170,6 +199,7 @@ class Scaler {
   size_t unpricedNodes_ = 0;              // nodes running pods whose price is unknown, last pass
   ScalerMetrics metrics_;
 
+  std::map<std::string, Booking> bookings_;  // ProvisioningRequest key -> its booking
   std::map<std::string, InFlightNode> inFlight_;
   std::map<std::string, Drain> drains_;
   std::set<std::string> interrupted_;             // nodes whose notice was handled

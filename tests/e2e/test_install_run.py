@@ -54,6 +54,8 @@ NOT_USED_HERE = {
     ("spotfit", "karpenter.sh", "nodeclaims", None):
         "the spot cool-off with the karpenter preset; this install runs the spotfit preset (e2e_karpenter_coexist)",
     ("spotfit-scaler", "", "events", "patch"): "the same Event again raises its count (tests/scaler/kube_test.cpp)",
+    ("spotfit-scaler", "autoscaling.x-k8s.io", "provisioningrequests/status", None):
+        "the conditions of ProvisioningRequests (e2e_provreq)",
 }
 READ_VERBS = {"get", "list", "watch"}
 # Metric families an alert uses that have no sample (and so no line in /metrics) until their event happens,
