@@ -17,9 +17,8 @@
 
 #include "scaler/actions.hpp"
 #include "scaler/batcher.hpp"
-#include "scaler/checkpoint_moves.hpp"
-
 #include "scaler/booking.hpp"
+#include "scaler/checkpoint_moves.hpp"
 #include "scaler/interruptions.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
