@@ -77,6 +77,7 @@ const char* helpFor(const std::string& name) {
       {kProviderRequests, "Provider calls by provider, operation and result"},
       {kEvictions, "Eviction requests by result (evicted, blocked by a PDB, failed)"},
       {kProviderLatency, "Provider call latency by provider and operation"},
+      {kPrewarmNodes, "Pre-warmed CronJob nodes by pool and result (launched, used by a pod, expired unused)"},
   };
   auto it = help.find(name);
   return it == help.end() ? "spotfit scaler metric" : it->second;

@@ -13,6 +13,7 @@
 #include "base/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/prewarm.hpp"
 #include "scaler/price_table.hpp"
 #include "scaler/provider.hpp"
 
@@ -134,6 +135,7 @@ struct ScalerConfig {
   // Prices of nodes no pool prices (instance type × capacity type × zone; scaler/price_table.hpp).
   std::vector<PriceEntry> priceTable;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects
+  PrewarmConfig prewarm;             // pre-warmed capacity for CronJobs (scaler.prewarm)
   std::vector<NodePool> nodePools;
 };
 
