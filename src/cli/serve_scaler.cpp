@@ -36,6 +36,7 @@
 #include "scaler/clusterapi_provider.hpp"
 #include "scaler/cost_report.hpp"
 #include "scaler/kube_actions.hpp"
+#include "scaler/kube_cronjob.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
 #include "scaler/nodepool.hpp"
@@ -171,6 +172,10 @@ class ScalerRuntime {
                                                                         &scaler::decodeNodePoolObject);
       pools_->start();
     }
+    // CronJobs, for pre-warmed capacity (not needed to scale: the loop does not wait for their sync).
+    cronJobs_ = std::make_unique<kube::Informer<scaler::CronJobObject>>(*client_, scaler::kCronJobResource,
+                                                                        &scaler::decodeCronJobObject);
+    cronJobs_->start();
     informersStarted_.store(true, std::memory_order_release);
     kube::LeaderElectionConfig lec;
     lec.leaseNamespace = config_.namespaceName;
@@ -219,6 +224,7 @@ class ScalerRuntime {
     }
     if (pools_) pools_->stop();
     if (pdbs_) pdbs_->stop();
+    if (cronJobs_) cronJobs_->stop();
     if (pods_) pods_->stop();
     if (nodes_) nodes_->stop();
   }
@@ -251,7 +257,11 @@ class ScalerRuntime {
     for (const auto& n : nodes_->store().list()) builder.addNode(*n);
     for (const auto& p : pods_->store().list()) builder.addPod(*p);
     for (const auto& d : pdbs_->store().list()) builder.addPdb(*d);
-    return builder.take(now);
+    auto snap = builder.take(now);
+    if (cronJobs_) {
+      for (const auto& cj : cronJobs_->store().list()) snap.cronJobs.push_back(cj->info);
+    }
+    return snap;
   }
 
   // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger and the scaler's
@@ -353,6 +363,7 @@ class ScalerRuntime {
   std::unique_ptr<kube::Informer<kube::Pod>> pods_;
   std::unique_ptr<kube::Informer<kube::PodDisruptionBudget>> pdbs_;
   std::unique_ptr<kube::Informer<scaler::NodePoolObject>> pools_;
+  std::unique_ptr<kube::Informer<scaler::CronJobObject>> cronJobs_;
   std::atomic<bool> informersStarted_{false};
   bool poolsUnavailableLogged_ = false;
   std::jthread thread_;
