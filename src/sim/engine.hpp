@@ -48,7 +48,9 @@ struct TimeSeries {
 struct WorkflowCost {
   int64_t runs = 0;
   int64_t completed = 0;
-  double attributedUsd = 0;  // OpenCost split: the pods' requested share of their nodes' prices
+  double attributedUsd = 0;    // OpenCost split: the pods' requested share of their nodes' prices
+  Percentiles pendingSeconds;  // pod created -> bound, over every pod of the workflow
+  double prewarmUsd = 0;       // the scaler's ledger line "<workflow> (prewarm)": idle pre-warmed nodes
 };
 
 struct StrategyResult {

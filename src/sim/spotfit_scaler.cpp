@@ -137,6 +137,7 @@ scaler::ClusterSnapshot Cluster::snapshot() const {
   }
   for (uint32_t i : live_)
     for (uint32_t ti : nodes_[i].tasks) snap.pods.push_back(clusterPod(ti));
+  snap.cronJobs = cronJobs_;
   return snap;
 }
 
