@@ -205,6 +205,23 @@ TEST(PrewarmSetting, ParsesAutoOffAndDurations) {
     EXPECT_FALSE(parsePrewarm(std::string(bad)).ok()) << bad;
 }
 
+TEST(PrewarmSetting, ConfigSection) {
+  auto cfg = parseScalerConfig("scaler:\n  prewarm: {defaultLead: 45s, grace: 1m}\n");
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->prewarm.defaultLead, Duration(45s));
+  EXPECT_EQ(cfg->prewarm.grace, Duration(1min));
+  auto defaults = parseScalerConfig("scaler:\n  batchIdle: 2s\n");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->prewarm.defaultLead, Duration(90s));
+  EXPECT_EQ(defaults->prewarm.grace, Duration(3min));
+  auto tooLong = parseScalerConfig("scaler:\n  prewarm: {grace: 25h}\n");
+  ASSERT_FALSE(tooLong.ok());
+  EXPECT_NE(tooLong.error().message.find("scaler.prewarm.grace"), std::string::npos) << tooLong.error().message;
+  auto unknown = parseScalerConfig("scaler:\n  prewarm: {lead: 1m}\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("lead"), std::string::npos) << unknown.error().message;
+}
+
 TEST(LaunchLeads, P95IsNearestRankAndTheMapIsBounded) {
   LaunchLeads l;
   EXPECT_FALSE(l.p95("p", "t").has_value());
