@@ -37,6 +37,7 @@
 #include "scaler/cost_report.hpp"
 #include "scaler/kube_actions.hpp"
 #include "scaler/kube_provreq.hpp"
+#include "scaler/kube_cronjob.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
 #include "scaler/nodepool.hpp"
@@ -78,6 +79,7 @@ const char* helpFor(const std::string& name) {
       {kProviderRequests, "Provider calls by provider, operation and result"},
       {kEvictions, "Eviction requests by result (evicted, blocked by a PDB, failed)"},
       {kProviderLatency, "Provider call latency by provider and operation"},
+      {kPrewarmNodes, "Pre-warmed CronJob nodes by pool and result (launched, used by a pod, expired unused)"},
   };
   auto it = help.find(name);
   return it == help.end() ? "spotfit scaler metric" : it->second;
@@ -180,6 +182,10 @@ class ScalerRuntime {
       provreqs_->start();
       podTemplates_->start();
     }
+    // CronJobs, for pre-warmed capacity (not needed to scale: the loop does not wait for their sync).
+    cronJobs_ = std::make_unique<kube::Informer<scaler::CronJobObject>>(*client_, scaler::kCronJobResource,
+                                                                        &scaler::decodeCronJobObject);
+    cronJobs_->start();
     informersStarted_.store(true, std::memory_order_release);
     kube::LeaderElectionConfig lec;
     lec.leaseNamespace = config_.namespaceName;
@@ -230,6 +236,7 @@ class ScalerRuntime {
     if (podTemplates_) podTemplates_->stop();
     if (pools_) pools_->stop();
     if (pdbs_) pdbs_->stop();
+    if (cronJobs_) cronJobs_->stop();
     if (pods_) pods_->stop();
     if (nodes_) nodes_->stop();
   }
@@ -286,7 +293,11 @@ class ScalerRuntime {
     for (const auto& n : nodes_->store().list()) builder.addNode(*n);
     for (const auto& p : pods_->store().list()) builder.addPod(*p);
     for (const auto& d : pdbs_->store().list()) builder.addPdb(*d);
-    return builder.take(now);
+    auto snap = builder.take(now);
+    if (cronJobs_) {
+      for (const auto& cj : cronJobs_->store().list()) snap.cronJobs.push_back(cj->info);
+    }
+    return snap;
   }
 
   // One leadership term: a fresh Scaler (state is rebuilt from the cluster), the ledger and the scaler's
@@ -400,6 +411,7 @@ class ScalerRuntime {
   std::unique_ptr<kube::Informer<scaler::PodTemplateObject>> podTemplates_;
   std::unique_ptr<scaler::KubeProvReqStatusWriter> provreqStatus_;
   bool provreqsUnavailableLogged_ = false;
+  std::unique_ptr<kube::Informer<scaler::CronJobObject>> cronJobs_;
   std::atomic<bool> informersStarted_{false};
   bool poolsUnavailableLogged_ = false;
   std::jthread thread_;

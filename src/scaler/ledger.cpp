@@ -50,6 +50,11 @@ void putString(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string&
 }  // namespace
 
 std::string ownerOfWorkflow(std::string_view workflow) {
+  // A CronJob's pre-warm line ("<cronjob> (prewarm)", scaler/prewarm.hpp) rolls up to the CronJob.
+  constexpr std::string_view kPrewarm = " (prewarm)";
+  if (workflow.size() > kPrewarm.size() && workflow.substr(workflow.size() - kPrewarm.size()) == kPrewarm) {
+    return std::string(workflow.substr(0, workflow.size() - kPrewarm.size()));
+  }
   const auto dash = workflow.rfind('-');
   if (dash == std::string_view::npos || dash == 0 || workflow.size() - dash - 1 < 8) return std::string(workflow);
   for (size_t i = dash + 1; i < workflow.size(); ++i) {

@@ -26,7 +26,8 @@ std::vector<std::string> allMetricNames() {
           kEvictions,
           kProviderLatency,
           kOwnerCost,
-          kUnpricedNodes};
+          kUnpricedNodes,
+          kPrewarmNodes};
 }
 
 void ScalerMetrics::observeLatency(MetricLabels labels, double seconds) {

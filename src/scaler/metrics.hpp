@@ -37,6 +37,8 @@ inline constexpr const char* kScaleDownFailures = "spotfit_scaler_scale_down_fai
 inline constexpr const char* kInterruptions = "spotfit_scaler_interruptions_total";            // pool, instance_type
 inline constexpr const char* kProviderRequests = "spotfit_scaler_provider_requests_total";     // provider, op, result
 inline constexpr const char* kEvictions = "spotfit_scaler_evictions_total";                    // result
+inline constexpr const char* kPrewarmNodes =
+    "spotfit_scaler_prewarm_nodes_total";  // pool, result: launched|used|expired
 // Histogram (observations handed over through ScalerMetrics::takeLatencies).
 inline constexpr const char* kProviderLatency = "spotfit_scaler_provider_request_duration_seconds";  // provider, op
 }  // namespace metric

@@ -508,7 +508,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
              "priceTable",
              "ledgerLabel",
              "provisioningRequestBookingTime",
-             "watchProvisioningRequests"})) {
+             "watchProvisioningRequests",
+             "prewarm"})) {
     if (s["namespace"])
       cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
@@ -544,6 +545,16 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     bounded("costSeriesTopWorkflows", cfg.costSeriesTopWorkflows, 10000, "series per scrape");
     bounded("costSeriesTopOwners", cfg.costSeriesTopOwners, 10000, "series per scrape");
     dur("costSeriesGrace", cfg.costSeriesGrace);
+    if (auto pw = s["prewarm"]; pw && r.map(pw, base + ".prewarm", {"defaultLead", "grace"})) {
+      const std::pair<const char*, Duration*> fields[] = {{"defaultLead", &cfg.prewarm.defaultLead},
+                                                          {"grace", &cfg.prewarm.grace}};
+      for (auto [key, into] : fields) {
+        if (!pw[key]) continue;
+        const std::string p = base + ".prewarm." + key;
+        *into = r.duration(pw[key], p).value_or(*into);
+        if (*into > std::chrono::hours(24)) r.issue(pw[key], p, "must be at most 24h");
+      }
+    }
     if (s["ledgerLabel"]) cfg.ledgerLabel = r.string(s["ledgerLabel"], base + ".ledgerLabel").value_or("");
     if (cfg.ledgerLabel.size() > 317)
       r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");

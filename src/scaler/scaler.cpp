@@ -141,6 +141,7 @@ Scaler::Scaler(ScalerConfig config, const kube::Clock& clock, ClusterActions& ac
   ledger_.setLimits(ledgerLimits());
   ledger_.setLabelKey(config_.ledgerLabel);
   prices_ = PriceTable(config_.priceTable);
+  prewarm_.setConfig(config_.prewarm);
 }
 
 LedgerLimits Scaler::ledgerLimits() const {
@@ -331,6 +332,10 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
   trackInFlight(idx, now, replan);
   handleInterruptions(idx, now, replan);
   out.nodesCreated = scaleUp(snapshot, idx, now, replan);
+  std::optional<TimePoint> prewarmWake;
+  if (!snapshot.cronJobs.empty() || !prewarm_.nodes().empty()) {
+    out.nodesCreated += prewarm(snapshot, idx.nodes, idx.podsByNode, capacityNodes(idx, {}), now, prewarmWake);
+  }
   out.drainsStarted = scaleDown(snapshot, idx, now);
   out.nodesRemoved = progressDrains(idx, now, out.wakeAt);
   updateLedger(snapshot, idx, now);
@@ -340,6 +345,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
     if (!out.wakeAt || t < *out.wakeAt) out.wakeAt = t;
   };
   if (auto d = batcher_.deadline()) earliest(*d);
+  if (prewarmWake) earliest(*prewarmWake);
   for (const auto& [n, t] : emptySince_) {
     auto nodeIt = idx.nodes.find(n);
     if (nodeIt == idx.nodes.end()) continue;
@@ -426,6 +432,7 @@ void Scaler::trackInFlight(const Index& idx, TimePoint now, bool& replan) {
     if (initialized) {
       log("node " + f.name + " (pool " + f.pool + ", " + f.instanceType + ", " + std::string(toString(f.capacityType)) +
           ") initialized after " + formatDuration(std::chrono::duration_cast<Duration>(now - f.createdAt)));
+      prewarm_.leads().observe(f.pool, f.instanceType, std::chrono::duration_cast<Duration>(now - f.createdAt));
       it = inFlight_.erase(it);
       continue;
     }
@@ -807,7 +814,7 @@ int Scaler::scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint n
           return std::find(kv.second.begin(), kv.second.end(), name) != kv.second.end();
         });
     if (!ps || drains_.count(name) || inFlight_.count(name) || interrupted_.count(name) || node->deleting ||
-        !node->ready || beingReplaced || replacing_.count(name) || booked(name)) {
+        !node->ready || beingReplaced || replacing_.count(name) || booked(name) || prewarm_.holds(name)) {
       emptySince_.erase(name);
       underusedSince_.erase(name);
       continue;
@@ -1258,6 +1265,7 @@ void Scaler::updateLedger(const ClusterSnapshot& snap, const Index& idx, TimePoi
                        p.boundAt != TimePoint{} ? p.boundAt : now, now, label);
     live.insert(p.info.uid);
   }
+  chargePrewarm(now, live);
   ledger_.retainOnly(live, now);
   for (const auto& node : unpriced) {
     if (unpricedLogged_.insert(node).second) {

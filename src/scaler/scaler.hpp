@@ -25,6 +25,7 @@
 #include "scaler/nodepool.hpp"
 #include "scaler/offerings.hpp"
 #include "scaler/planner.hpp"
+#include "scaler/prewarm.hpp"
 #include "scaler/provider.hpp"
 #include "scaler/scaler_state.hpp"
 #include "scaler/snapshot.hpp"
@@ -122,6 +123,7 @@ class Scaler {
   const UnavailableOfferings& unavailableOfferings() const { return unavailable_; }
   const InterruptionTracker& interruptions() const { return interruptions_; }
   const ScalerConfig& config() const { return config_; }
+  const Prewarmer& prewarmer() const { return prewarm_; }
 
  private:
   struct PoolState {
@@ -145,6 +147,12 @@ class Scaler {
   void handleInterruptions(const Index& idx, TimePoint now, bool& replan);
   int scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now, bool replan);
   int scaleDown(const ClusterSnapshot& snap, const Index& idx, TimePoint now);
+  // Pre-warmed capacity for CronJobs (scaler_prewarm.cpp): creates nodes ahead of due runs, releases used
+  // ones, drains expired ones. Returns nodes created; `wake` gets the next time a lead starts.
+  int prewarm(const ClusterSnapshot& snap, const std::map<std::string, const ClusterNode*>& liveNodes,
+              const std::map<std::string, std::vector<const ClusterPod*>>& podsByNode,
+              std::vector<placement::NodeInfo> capacity, TimePoint now, std::optional<TimePoint>& wake);
+  void chargePrewarm(TimePoint now, std::set<std::string>& live);  // ledger lines of idle pre-warmed nodes
   // Replace-with-cheaper through placement::planConsolidation: creates the cheaper node (in flight);
   // the old node is drained once the replacement is Ready. Returns drains started for finished replacements.
   int replaceWithCheaper(const ClusterSnapshot& snap, const Index& idx, TimePoint now, int& consolidating);
@@ -197,6 +205,7 @@ class Scaler {
   std::set<std::string> unpricedLogged_;  // unpriced nodes already logged (only those still unpriced)
   size_t unpricedNodes_ = 0;              // nodes running pods whose price is unknown, last pass
   ScalerMetrics metrics_;
+  Prewarmer prewarm_;
 
   std::map<std::string, Booking> bookings_;  // ProvisioningRequest key -> its booking
   std::map<std::string, InFlightNode> inFlight_;

@@ -9,6 +9,7 @@
 #include "placement/consolidation.hpp"
 #include "placement/model.hpp"
 #include "scaler/duration.hpp"
+#include "scaler/prewarm.hpp"
 
 namespace spotfit::scaler {
 
@@ -39,6 +40,8 @@ struct ClusterSnapshot {
   // PodDisruptionBudgets with status.disruptionsAllowed; consolidation replaces no node whose evictions
   // they would refuse (evictions themselves still go through the Eviction API and its PDB check).
   std::vector<placement::PodDisruptionBudget> pdbs;
+  // CronJobs, for pre-warmed capacity (scaler/prewarm.hpp).
+  std::vector<CronJobInfo> cronJobs;
 };
 
 // DaemonSet and mirror (static) pods stay on a node being drained and never block removal.

@@ -19,6 +19,7 @@
 #include "placement/resources.hpp"
 #include "placement/solver.hpp"
 #include "profile/profile.hpp"
+#include "scaler/prewarm.hpp"
 #include "scaler/snapshot.hpp"
 
 namespace spotfit::scaler {
@@ -200,6 +201,9 @@ class Cluster {
   void bind(uint32_t taskIndex, uint32_t nodeIndex);
   void unbind(uint32_t taskIndex);
   uint32_t podClass(uint32_t workflowSpec, uint32_t jobSpecIndex);
+  // CronJobs for the scaler's pre-warming: workflows with a cron arrival (sim/cron_arrivals.cpp).
+  void buildCronJobs();
+  void addPrewarmCosts(Millis end);
   int32_t cheapestOfferingOfPool(uint32_t pool, bool allowSpot) const;
   bool marketUnavailable(const Offering& o, Millis t) const;
   uint32_t launchNode(uint32_t offeringIndex, bool forceAvailable, const std::string& name = "");
@@ -287,7 +291,9 @@ class Cluster {
   std::unique_ptr<SimProvider> provider_;
   std::unique_ptr<scaler::PlacementPlanner> planner_;
   std::unique_ptr<scaler::Scaler> scaler_;
-  std::set<Millis> reconcileAt_;  // reconciles already queued
+  std::vector<scaler::CronJobInfo> cronJobs_;              // handed to the scaler in every snapshot
+  std::map<uint32_t, std::vector<double>> pendingBySpec_;  // workflow spec -> pod pending seconds
+  std::set<Millis> reconcileAt_;                           // reconciles already queued
   int64_t reconciles_ = 0;
   std::map<std::tuple<std::string, std::string, bool>, uint32_t> offeringByName_;  // (pool, type, spot)
   std::map<std::string, uint32_t> nodeIndex_;                                      // node name -> index

@@ -197,6 +197,7 @@ StrategyResult simulate(const Workload& workload, const StrategyConfig& strategy
 Cluster::Cluster(const Workload& w, const StrategyConfig& s, uint64_t seed) : w_(w), s_(s), seed_(seed) {
   buildOfferings();
   buildArrivals();
+  buildCronJobs();
   setupSeries();
 }
 
@@ -224,6 +225,10 @@ void Cluster::buildArrivals() {
     if (wf.arrival.every) {
       Millis until = std::min(wf.arrival.everyUntil.value_or(w_.horizon), w_.horizon);
       for (Millis t = wf.arrival.everyStart; t <= until; t += *wf.arrival.every) times.push_back(t);
+    }
+    if (wf.arrival.cron) {
+      for (Millis t : cronArrivals(*wf.arrival.cron, w_.horizon, static_cast<size_t>(kMaxTasks) + 1))
+        times.push_back(t);
     }
     if (wf.arrival.diurnalPerHour && *wf.arrival.diurnalPerHour > 0) {
       // Non-homogeneous Poisson process by thinning.
@@ -532,6 +537,7 @@ void Cluster::bind(uint32_t taskIndex, uint32_t nodeIndex) {
   ++runningCount_;
   if (t.unschedulableSince >= 0)
     scaleUpLatencies_.push_back(static_cast<double>(now_ - t.unschedulableSince) / kSecond);
+  pendingBySpec_[runs_[jobs_[t.job].run].spec].push_back(static_cast<double>(now_ - t.pendingSince) / kSecond);
   if (!gangHold(taskIndex)) push(t.runStart + (t.work - t.done), EvType::TaskFinish, taskIndex, t.attempt);
 }
 
@@ -918,6 +924,8 @@ void Cluster::finish(Millis end) {
   for (const auto& [k, v] : lostBy)
     result_.lostReasons.push_back(k + ": " + std::to_string(v) + " task(s) unfinished at " + formatDuration(end));
   for (const WorkflowRun& run : runs_) result_.byWorkflow[w_.workflows[run.spec].name].runs++;
+  for (auto& [spec, v] : pendingBySpec_) result_.byWorkflow[w_.workflows[spec].name].pendingSeconds = summarize(v);
+  addPrewarmCosts(end);
   result_.costPerWorkflowUsd =
       result_.workflows > 0 ? result_.totalCostUsd / static_cast<double>(result_.workflows) : 0;
   result_.idleCostUsd = std::max(0.0, result_.totalCostUsd - attributedTotal_);

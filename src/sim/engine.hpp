@@ -61,6 +61,8 @@ struct WorkflowCost {
     double memoryRatio() const { return usageMemoryBytes > 0 ? requestMemoryBytes / usageMemoryBytes : 0; }
   };
   RequestUsage asWritten, learned;
+  Percentiles pendingSeconds;  // pod created -> bound, over every pod of the workflow
+  double prewarmUsd = 0;       // the scaler's ledger line "<workflow> (prewarm)": idle pre-warmed nodes
 };
 
 struct StrategyResult {

@@ -191,6 +191,22 @@ std::string formatTable(const RunSummary& run) {
       o << "  " << l << "\n";
     }
   }
+  // Pod pending time (created -> bound) per workflow, p50 / p95, and the pre-warm ledger line when any.
+  if (!run.results.empty() && !run.results.front().byWorkflow.empty()) {
+    o << "\npod pending p50 / p95 by workflow";
+    for (const auto& res : run.results) o << " | " << res.strategy;
+    o << "\n";
+    for (const auto& [name, unused] : run.results.front().byWorkflow) {
+      o << "  " << name;
+      for (const auto& res : run.results) {
+        auto it = res.byWorkflow.find(name);
+        if (it == res.byWorkflow.end()) continue;
+        o << " | " << secondsText(it->second.pendingSeconds.p50) << " / " << secondsText(it->second.pendingSeconds.p95);
+        if (it->second.prewarmUsd > 0) o << " (prewarm " << usd(it->second.prewarmUsd) << ")";
+      }
+      o << "\n";
+    }
+  }
   return o.str();
 }
 
@@ -231,7 +247,8 @@ std::string toJson(const RunSummary& run) {
       if (!first) o << ",";
       first = false;
       o << "\"" << base::jsonEscaped(name) << "\":{\"runs\":" << wc.runs << ",\"completed\":" << wc.completed
-        << ",\"attributedUsd\":" << num(wc.attributedUsd);
+        << ",\"attributedUsd\":" << num(wc.attributedUsd) << ",\"pendingSeconds\":" << pctl(wc.pendingSeconds)
+        << ",\"prewarmUsd\":" << num(wc.prewarmUsd);
       if (wc.asWritten.pods + wc.learned.pods > 0) {
         auto ratios = [&](const char* key, const WorkflowCost::RequestUsage& ru) {
           o << ",\"" << key << "\":{\"pods\":" << ru.pods << ",\"cpuRequestUsage\":" << num(ru.cpuRatio())

@@ -152,6 +152,7 @@ scaler::ClusterSnapshot Cluster::snapshot() const {
     p.finishedAt = timePoint(f.finishedAt);
     snap.pods.push_back(std::move(p));
   }
+  snap.cronJobs = cronJobs_;
   return snap;
 }
 

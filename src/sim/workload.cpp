@@ -11,7 +11,9 @@
 
 #include "base/duration.hpp"
 #include "kube/yaml.hpp"
+#include "placement/cron.hpp"
 #include "placement/quantity.hpp"
+#include "scaler/prewarm.hpp"
 
 namespace spotfit::sim {
 
@@ -273,7 +275,8 @@ const std::set<std::string>& knownAnnotations() {
                                           "spotfit.io/gang-size",
                                           "spotfit.io/gang-topology",
                                           "spotfit.io/gang-mixed-capacity",
-                                          "spotfit.io/expected-duration"};
+                                          "spotfit.io/expected-duration",
+                                          "spotfit.io/prewarm"};
   return k;
 }
 
@@ -286,6 +289,9 @@ std::map<std::string, std::string> readAnnotations(const Reader& r) {
       vr.fail("must be spot-preferred, spot or on-demand, got '" + v + "'");
     if (k == "spotfit.io/right-size" && v != "profile" && v != "vpa" && v != "off") {
       vr.fail("must be profile, vpa or off, got '" + v + "'");
+    }
+    if (k == "spotfit.io/prewarm") {
+      if (auto s = scaler::parsePrewarm(v); !s) vr.fail(s.error().message);
     }
     if (k == "spotfit.io/do-not-disrupt" && v != "true" && v != "false")
       vr.fail("must be true or false, got '" + v + "'");
@@ -422,7 +428,7 @@ JobSpec readJob(const Reader& r) {
 }
 
 ArrivalSpec readArrival(const Reader& r, Millis horizon) {
-  r.expectMap({"at", "every", "start", "until", "diurnal"});
+  r.expectMap({"at", "every", "start", "until", "diurnal", "cron"});
   ArrivalSpec a;
   int kinds = 0;
   if (r.has("at")) {
@@ -453,8 +459,13 @@ ArrivalSpec readArrival(const Reader& r, Millis horizon) {
     if (d.has("peakHour")) a.diurnalPeakHour = d["peakHour"].number(0, 24);
     if (d.has("amplitude")) a.diurnalAmplitude = d["amplitude"].number(0, 1);
   }
-  if (kinds == 0) r.fail("give one of: at (list of times), every (period), diurnal (rate)");
-  if (kinds > 1) r.fail("give only one of: at, every, diurnal");
+  if (r.has("cron")) {
+    ++kinds;
+    a.cron = r["cron"].str();
+    if (auto s = placement::parseCron(*a.cron); !s) r["cron"].fail(s.error().message);
+  }
+  if (kinds == 0) r.fail("give one of: at (list of times), every (period), diurnal (rate), cron (schedule)");
+  if (kinds > 1) r.fail("give only one of: at, every, diurnal, cron");
   return a;
 }
 
@@ -467,6 +478,7 @@ double arrivalsBound(const ArrivalSpec& a, Millis horizon) {
   }
   if (a.diurnalPerHour)
     n += *a.diurnalPerHour * (1 + a.diurnalAmplitude) * static_cast<double>(horizon) / static_cast<double>(kHour);
+  if (a.cron) n += static_cast<double>(cronArrivals(*a.cron, horizon, static_cast<size_t>(kMaxTasks) + 1).size());
   return n;
 }
 

@@ -117,7 +117,14 @@ struct ArrivalSpec {
   std::optional<double> diurnalPerHour;
   double diurnalPeakHour = 14;
   double diurnalAmplitude = 0.6;
+  // cron: a Kubernetes CronJob schedule (placement/cron.hpp), evaluated in UTC from virtual time 0 =
+  // 1970-01-01T00:00:00Z (a Thursday). Such a workflow is a CronJob to the scaler: with the annotation
+  // spotfit.io/prewarm its runs get pre-warmed capacity.
+  std::optional<std::string> cron;
 };
+
+// Arrival times of a cron schedule in [0, horizon], at most `cap` of them (sim/cron_arrivals.cpp).
+std::vector<Millis> cronArrivals(const std::string& schedule, Millis horizon, size_t cap);
 
 struct WorkflowSpec {
   std::string name;

@@ -135,11 +135,12 @@ TEST(Workload, DuplicateNamesAreRejected) {
 
 TEST(Workload, ArrivalNeedsExactlyOneKind) {
   EXPECT_EQ(errorOf(edited(kMinimal, "{at: [0s, 30m]}", "{at: [0s], every: 1h}")),
-            "w.yaml:8: workflows[0].arrival: give only one of: at, every, diurnal");
+            "w.yaml:8: workflows[0].arrival: give only one of: at, every, diurnal, cron");
 }
 
 TEST(Workload, ExamplesParse) {
-  for (const char* name : {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml", "profiles.yaml"}) {
+  for (const char* name :
+       {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml", "profiles.yaml", "cron-day.yaml", "gang-training.yaml"}) {
     auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/" + name);
     EXPECT_TRUE(w.ok()) << name << ": " << w.error().message;
   }
