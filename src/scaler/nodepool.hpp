@@ -146,7 +146,7 @@ struct ScalerConfig {
   // capacity stays booked for a Provisioned request this long (Cluster Autoscaler's default, 10 minutes).
   bool watchProvisioningRequests = true;
   Duration provisioningRequestBookingTime = std::chrono::minutes(10);
-  PrewarmConfig prewarm;             // pre-warmed capacity for CronJobs (scaler.prewarm)
+  PrewarmConfig prewarm;  // pre-warmed capacity for CronJobs (scaler.prewarm)
   std::vector<NodePool> nodePools;
 };
 

@@ -139,8 +139,8 @@ TEST(Workload, ArrivalNeedsExactlyOneKind) {
 }
 
 TEST(Workload, ExamplesParse) {
-  for (const char* name :
-       {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml", "profiles.yaml", "cron-day.yaml", "gang-training.yaml"}) {
+  for (const char* name : {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml", "profiles.yaml", "cron-day.yaml",
+                           "gang-training.yaml"}) {
     auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/" + name);
     EXPECT_TRUE(w.ok()) << name << ": " << w.error().message;
   }
