@@ -48,6 +48,7 @@ LEDGER_NAMESPACE = "spotfit-system"
 CONFIG = f"""webhook:
   capacity: {{preset: karpenter}}
   interruption: {{threshold: 2, window: 10m, coolOff: 10m}}
+  budgets: {{refresh: 1s}}
 scaler:
   namespace: {LEDGER_NAMESPACE}
   ledgerFlushInterval: 1s
@@ -87,7 +88,7 @@ class KarpenterCoexistTest(ClusterTestCase):
         cls.addClassCleanup(cls.env.stop)
         cls.env.start()
         cls.env.create_node_class()
-        for case in CASES + ("cooloff",):
+        for case in CASES + ("cooloff", "budget"):
             cls.kube.create(karpenter.NODEPOOLS, karpenter.node_pool(
                 case, boot_delay=f"{BOOT_DELAY_S}s", consolidate_after=f"{CONSOLIDATE_AFTER_S}s",
                 labels={CASE_LABEL: case}))
@@ -248,6 +249,52 @@ class KarpenterCoexistTest(ClusterTestCase):
         node = self.kube.get(f"/api/v1/nodes/{pod['spec']['nodeName']}")
         self.assertEqual(node["metadata"]["labels"].get("karpenter.sh/capacity-type"), "on-demand")
         self.assertGreaterEqual(self.spotfit.metric("spotfit_webhook_spot_cooloff_placements_total"), 1)
+
+
+    def test_a_spot_only_budget_holds_on_karpenters_nodes(self):
+        """A workflow over its spot-only budget, charged by the ledger from Karpenter's on-demand node, gets
+        its next Job on spot: spotfit's required spot term, on which the real Karpenter launches spot."""
+        ns = unique("budget")
+        self.kube.create_namespace(ns, {"spotfit.io/enabled": "true"})
+        self.kube.wait_default_service_account(ns, WAIT)
+        budget = {"spotfit.io/workflow": "nightly", "spotfit.io/budget": "0.0001",
+                  "spotfit.io/budget-action": "spot-only"}
+
+        def budget_job(name, seconds):
+            obj = job(name, "budget", "1", seconds)
+            obj["spec"]["template"]["spec"]["nodeSelector"].pop("karpenter.sh/capacity-type", None)
+            obj["metadata"]["annotations"].update(budget, **{"spotfit.io/capacity-type": "on-demand"})
+            return obj
+
+        def bound_node(name):
+            pod = next((p for p in self.kube.pods(ns, f"batch.kubernetes.io/job-name={name}")
+                        if p["spec"].get("nodeName")), None)
+            return pod and self.kube.get_or_none(f"/api/v1/nodes/{pod['spec']['nodeName']}")
+
+        # Within budget: on-demand as asked, on an on-demand NodeClaim.
+        first = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", budget_job("first", 30))
+        self.assertIn("on-demand", str(first["spec"]["template"]["spec"]["affinity"]))
+        node = wait_for("the first Job's pod on a Karpenter node", lambda: bound_node("first"), 4 * WAIT)
+        self.assertEqual(node["metadata"]["labels"]["karpenter.sh/capacity-type"], "on-demand")
+        # The ledger charges it from the price table (c5.xlarge on-demand, $0.17/h: over $0.0001 in 3 s).
+        wait_for("the ledger to put the workflow over its budget", lambda: ledger_doc.workflow_usd(
+            ledger_doc.read(self.kube, LEDGER_NAMESPACE), ns, "nightly") > 0.0001, 2 * WAIT)
+
+        def spot_required():
+            created = self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", budget_job(unique("probe"), 1),
+                                       dryRun="All")
+            return '"spot"' in json.dumps(
+                created["spec"]["template"]["spec"]["affinity"]["nodeAffinity"].get(
+                    "requiredDuringSchedulingIgnoredDuringExecution", {}))
+
+        wait_for("the webhook to read the spend (webhook.budgets.refresh 1s)", spot_required, WAIT)
+        stderr = self.cluster.kubectl("create", "--dry-run=server", "-n", ns, "-f", "-",
+                                      input_text=json.dumps(budget_job("dry", 1))).stderr
+        self.assertIn("spot capacity required", stderr)
+        self.kube.create(f"/apis/batch/v1/namespaces/{ns}/jobs", budget_job("second", 5))
+        node = wait_for("the second Job's pod on a Karpenter node", lambda: bound_node("second"), 4 * WAIT)
+        self.assertEqual(node["metadata"]["labels"]["karpenter.sh/capacity-type"], "spot",
+                         "the spot-only budget did not hold on Karpenter's nodes")
 
 
 if __name__ == "__main__":
