@@ -5,10 +5,8 @@
 namespace spotfit::scaler {
 
 std::vector<std::string> defaultInterruptionTaints() {
-  return {"aws-node-termination-handler/spot-itn",
-          "aws-node-termination-handler/scheduled-maintenance",
-          "aws-node-termination-handler/asg-lifecycle-termination",
-          "cloud.google.com/impending-node-termination",
+  return {"aws-node-termination-handler/spot-itn", "aws-node-termination-handler/scheduled-maintenance",
+          "aws-node-termination-handler/asg-lifecycle-termination", "cloud.google.com/impending-node-termination",
           kKwokInterruptionTaint};
 }
 

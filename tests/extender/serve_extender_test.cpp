@@ -170,12 +170,15 @@ TEST_F(ServeExtenderLedger, BudgetsRefreshSetsHowOftenTheCostLedgerIsReRead) {
 }
 
 TEST_F(ServeExtenderLedger, DefaultRefreshReadsTheLedgerOnceAtStart) {
-  size_t reads = readsWithin("extender: {}\n", 3, std::chrono::milliseconds(1500));
+  // (The webhook's profile store, in the same ConfigMap, is off here: it is read on its own refresh.)
+  size_t reads =
+      readsWithin("extender: {}\nwebhook:\n  rightSizing: {profiles: false}\n", 3, std::chrono::milliseconds(1500));
   EXPECT_EQ(reads, 2u);  // webhook + extender, each once
 }
 
 TEST_F(ServeExtenderLedger, BudgetsOffMeansNoReads) {
-  size_t reads = readsWithin("extender:\n  budgets: {enabled: false}\nwebhook:\n  budgets: {refresh: 1h}\n", 2,
-                             std::chrono::milliseconds(1500));
+  size_t reads = readsWithin(
+      "extender:\n  budgets: {enabled: false}\nwebhook:\n  budgets: {refresh: 1h}\n  rightSizing: {profiles: false}\n",
+      2, std::chrono::milliseconds(1500));
   EXPECT_EQ(reads, 1u);  // the webhook's only
 }
