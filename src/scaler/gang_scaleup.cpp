@@ -106,7 +106,9 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
   }
 
   int created = 0;
-  for (auto& [key, g] : gangs) {
+  for (auto& entry : gangs) {
+    const auto& key = entry.first;  // not a structured binding: clang 14 cannot capture those in a lambda
+    auto& g = entry.second;
     // One event per member and change of reason (a member's annotation warnings go with it, once).
     auto notify = [&](const std::string& type, const std::string& reason, const std::string& why) {
       for (const auto& m : g.members) {
