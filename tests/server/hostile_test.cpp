@@ -148,7 +148,14 @@ TEST(Hostile, ARequestNotStartedWithinTheQueueDeadlineGets503) {
   EXPECT_EQ(r.headers["retry-after"], "1");
   EXPECT_EQ(fastRuns.load(), 0) << "a request past its queue deadline never runs";
   EXPECT_EQ(sample(h.metrics(), "spotfit_http_handler_queue_timeouts_total"), 1);
-  EXPECT_EQ(httpsGet(h, "/fast"), 200) << "later requests run normally";
+  // Later requests run again. With a 1 ms deadline a loaded machine can make one of them miss it as well
+  // (503, never another status); the handler thread is free, so one of a few attempts runs.
+  int status = 0;
+  for (int i = 0; i < 20 && status != 200; ++i) {
+    status = httpsGet(h, "/fast");
+    ASSERT_TRUE(status == 200 || status == 503) << status;
+  }
+  EXPECT_EQ(status, 200) << "later requests run normally";
 }
 
 TEST(Hostile, IdleConnectionsFillingThePlainCapDoNotStarveProbes) {
