@@ -41,24 +41,6 @@ double ConsolidationPlan::savingsPerHour() const {
 
 namespace {
 
-bool staysWithNode(const PodInfo& p) {
-  return p.ownerKind == "DaemonSet" || p.ownerKind == "Node";
-}
-
-bool active(const PodInfo& p) {
-  return p.phase == PodPhase::Pending || p.phase == PodPhase::Running || p.phase == PodPhase::Unknown;
-}
-
-double utilization(const NodeInfo& n) {
-  auto ratio = [](int64_t used, int64_t alloc) {
-    return alloc > 0 ? static_cast<double>(used) / static_cast<double>(alloc) : 0.0;
-  };
-  double u =
-      std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
-  if (n.allocatable.gpus() > 0) u = std::max(u, ratio(n.requested.gpus(), n.allocatable.gpus()));
-  return u;
-}
-
 std::string money(double v) {
   std::string s = std::to_string(v);
   auto dot = s.find('.');
@@ -120,7 +102,7 @@ class Planner {
     for (size_t p = 0; p < in_.pods.size(); ++p) {
       req_.push_back(podRequests(in_.pods[p]));
       const PodInfo& pod = in_.pods[p];
-      if (!active(pod) || staysWithNode(pod)) continue;
+      if (!podActive(pod) || podStaysWithNode(pod)) continue;
       auto it = byName.find(pod.nodeName);
       if (it != byName.end()) podsOn_[it->second].push_back(p);
     }
@@ -193,11 +175,12 @@ class Planner {
   std::vector<size_t> underusedCandidates() const {
     std::vector<size_t> out;
     for (size_t i = 0; i < sim_.size(); ++i) {
-      if (!removed_[i] && !podsOn_[i].empty() && utilization(sim_[i]) < opt_.utilizationThreshold) out.push_back(i);
+      if (!removed_[i] && !podsOn_[i].empty() && nodeRequestedShare(sim_[i]) < opt_.utilizationThreshold)
+        out.push_back(i);
     }
     std::sort(out.begin(), out.end(), [&](size_t a, size_t b) {
-      double ua = utilization(sim_[a]);
-      double ub = utilization(sim_[b]);
+      double ua = nodeRequestedShare(sim_[a]);
+      double ub = nodeRequestedShare(sim_[b]);
       if (ua != ub) return ua < ub;
       if (sim_[a].hourlyPrice != sim_[b].hourlyPrice) return sim_[a].hourlyPrice > sim_[b].hourlyPrice;
       return sim_[a].name < sim_[b].name;
@@ -278,7 +261,7 @@ class Planner {
     a.node = sim_[i].name;
     a.moves = std::move(moves);
     a.savingsPerHour = sim_[i].hourlyPrice;
-    a.reason = "node is " + std::to_string(static_cast<int>(utilization(sim_[i]) * 100)) +
+    a.reason = "node is " + std::to_string(static_cast<int>(nodeRequestedShare(sim_[i]) * 100)) +
                "% used and its pods fit elsewhere; saves " + money(a.savingsPerHour);
     plan_.actions.push_back(std::move(a));
   }
@@ -345,6 +328,24 @@ class Planner {
 
 ConsolidationPlan planConsolidation(const ConsolidationInput& input, const ConsolidationOptions& options) {
   return Planner(input, options).run();
+}
+
+bool podStaysWithNode(const PodInfo& p) {
+  return p.ownerKind == "DaemonSet" || p.ownerKind == "Node";
+}
+
+bool podActive(const PodInfo& p) {
+  return p.phase == PodPhase::Pending || p.phase == PodPhase::Running || p.phase == PodPhase::Unknown;
+}
+
+double nodeRequestedShare(const NodeInfo& n) {
+  auto ratio = [](int64_t used, int64_t alloc) {
+    return alloc > 0 ? static_cast<double>(used) / static_cast<double>(alloc) : 0.0;
+  };
+  double u =
+      std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
+  if (n.allocatable.gpus() > 0) u = std::max(u, ratio(n.requested.gpus(), n.allocatable.gpus()));
+  return u;
 }
 
 }  // namespace spotfit::placement

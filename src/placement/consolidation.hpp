@@ -76,4 +76,9 @@ struct ConsolidationPlan {
 
 ConsolidationPlan planConsolidation(const ConsolidationInput& input, const ConsolidationOptions& options = {});
 
+// Shared by consolidation and multi-node merges (merge.hpp).
+bool podStaysWithNode(const PodInfo& p);       // DaemonSet and mirror pods go with the node
+bool podActive(const PodInfo& p);              // Pending, Running or Unknown
+double nodeRequestedShare(const NodeInfo& n);  // max of requested/allocatable over cpu, memory, GPUs
+
 }  // namespace spotfit::placement

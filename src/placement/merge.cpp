@@ -11,24 +11,6 @@ namespace spotfit::placement {
 
 namespace {
 
-bool staysWithNode(const PodInfo& p) {
-  return p.ownerKind == "DaemonSet" || p.ownerKind == "Node";
-}
-
-bool active(const PodInfo& p) {
-  return p.phase == PodPhase::Pending || p.phase == PodPhase::Running || p.phase == PodPhase::Unknown;
-}
-
-double utilizationOf(const NodeInfo& n) {
-  auto ratio = [](int64_t used, int64_t alloc) {
-    return alloc > 0 ? static_cast<double>(used) / static_cast<double>(alloc) : 0.0;
-  };
-  double u =
-      std::max(ratio(n.requested.cpuMilli, n.allocatable.cpuMilli), ratio(n.requested.memory, n.allocatable.memory));
-  if (n.allocatable.gpus() > 0) u = std::max(u, ratio(n.requested.gpus(), n.allocatable.gpus()));
-  return u;
-}
-
 std::string usdPerHour(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "$%.3f/h", v);
@@ -53,7 +35,7 @@ std::optional<MergeAction> planMerge(const ConsolidationInput& in, const MergeOp
   }
   for (size_t p = 0; p < in.pods.size(); ++p) {
     const PodInfo& pod = in.pods[p];
-    if (!active(pod) || staysWithNode(pod)) continue;
+    if (!podActive(pod) || podStaysWithNode(pod)) continue;
     if (auto it = byName.find(pod.nodeName); it != byName.end()) podsOn[it->second].push_back(p);
   }
 
@@ -62,7 +44,7 @@ std::optional<MergeAction> planMerge(const ConsolidationInput& in, const MergeOp
     const NodeInfo& n = in.nodes[i];
     if (!poolIndex.count(n.pool) || n.inFlight || n.unschedulable || n.hourlyPrice <= 0) continue;
     if (opt.capacityType && n.capacityType != *opt.capacityType) continue;
-    if (podsOn[i].empty() || utilizationOf(n) >= opt.utilizationThreshold) continue;
+    if (podsOn[i].empty() || nodeRequestedShare(n) >= opt.utilizationThreshold) continue;
     bool movable = std::all_of(podsOn[i].begin(), podsOn[i].end(), [&](size_t p) {
       const PodInfo& pod = in.pods[p];
       return !pod.doNotDisrupt && pod.hasController && !pod.hasLocalStorage && !pod.hasInterPodConstraints();
@@ -70,7 +52,7 @@ std::optional<MergeAction> planMerge(const ConsolidationInput& in, const MergeOp
     if (movable) cands.push_back(i);
   }
   std::sort(cands.begin(), cands.end(), [&](size_t a, size_t b) {
-    double ua = utilizationOf(in.nodes[a]), ub = utilizationOf(in.nodes[b]);
+    double ua = nodeRequestedShare(in.nodes[a]), ub = nodeRequestedShare(in.nodes[b]);
     if (ua != ub) return ua < ub;
     return in.nodes[a].name < in.nodes[b].name;
   });
