@@ -116,7 +116,8 @@ def load(path, compression, window=None, seed=None, resources=("cpu", "memory"))
                 duration = draw_duration(job["duration"], stream(seed, "duration", workflow["name"], index,
                                                                  job["name"]))
                 jobs.append({
-                    "name": name, "workflow": workflow["name"],
+                    "name": name, "workflow": workflow["name"], "arrival": f"{workflow['name']}-{index}",
+                    "job": job["name"],
                     "offset": None if job.get("after") else (t - start) / compression,
                     "after": [f"{workflow['name']}-{index}-{a}".lower() for a in job.get("after") or []],
                     "completions": completions, "parallelism": int(job.get("parallelism", completions)),

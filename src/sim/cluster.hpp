@@ -32,6 +32,7 @@ class PlacementPlanner;
 namespace spotfit::sim {
 
 inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+inline constexpr Millis kKarpenterTick = 1000;  // the karpenter strategy's clock resolution
 
 enum class EvType : uint8_t {
   Arrival,
@@ -42,8 +43,9 @@ enum class EvType : uint8_t {
   NodeNotice,
   NodeKill,
   CaScan,
-  Reconcile,   // spotfit's scaler: a reconcile asked for (events, wake-ups)
-  ScalerTick,  // spotfit's scaler: the periodic reconcile
+  Reconcile,      // spotfit's scaler: a reconcile asked for (events, wake-ups)
+  ScalerTick,     // spotfit's scaler: the periodic reconcile
+  KarpenterTick,  // the karpenter strategy's provisioner batch check and disruption polling
   Sample
 };
 
@@ -159,6 +161,7 @@ struct Node {
   Millis launchedAt = 0, readyAt = -1, goneAt = -1, lastChange = 0;
   Millis emptySince = 0;
   Millis unneededSince = -1;  // CA scale-down bookkeeping
+  Millis podEventAt = 0;      // last pod bound to or removed from the node (Karpenter's consolidateAfter)
   bool willFail = false;      // the cloud has no capacity: never becomes Ready
   bool billed = true;
   bool draining = false;
@@ -233,6 +236,19 @@ class Cluster {
   void caScaleUp();
   void caScaleDown();
 
+  // karpenter.cpp
+  void karpenterTick();
+  void karpenterProvision();
+  void karpenterDisrupt();
+  bool karpenterCandidate(uint32_t nodeIndex) const;
+  struct KarpenterPlan {
+    bool ok = false;
+    int32_t replacement = -1;  // offering of the one replacement node, -1 for a plain delete
+  };
+  KarpenterPlan karpenterSimulate(const std::vector<uint32_t>& candidates);
+  bool karpenterOfferingUsable(uint32_t offering) const;
+  bool karpenterCompatible(uint32_t cls, uint32_t offering);
+
   // spotfit_scaler.cpp
   scaler::TimePoint timePoint(Millis t) const;
   Millis millisOf(scaler::TimePoint t) const;
@@ -284,6 +300,23 @@ class Cluster {
   // Cluster Autoscaler state.
   Millis lastScaleUp_ = -std::numeric_limits<Millis>::max() / 2;
   std::map<uint32_t, Millis> backoffUntil_;  // offering -> time
+
+  // The karpenter strategy (karpenter.cpp).
+  struct KarpenterCommand {
+    std::vector<uint32_t> candidates;
+    int32_t replacementOffering = -1;
+    int32_t replacementNode = -1;  // launched once validated; the candidates drain when it is Ready
+    Millis decidedAt = 0;
+    bool validated = false;
+  };
+  struct KarpenterState {
+    Millis batchStart = -1, batchLast = -1;
+    size_t batchSeen = 0;
+    Millis nextDisruption = 0;
+    std::map<uint32_t, Millis> unavailableUntil;               // offering -> time (the insufficient-capacity cache)
+    std::map<std::pair<uint32_t, uint32_t>, bool> compatible;  // (pod class, offering) -> fits an empty node
+    std::optional<KarpenterCommand> command;
+  } k_;
 
   // spotfit's scaler and the simulator's implementations of its ports.
   std::unique_ptr<kube::ManualClock> clock_;

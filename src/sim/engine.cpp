@@ -85,7 +85,7 @@ std::vector<pl::Taint> placementTaints(const std::vector<Taint>& taints) {
 }
 
 bool poolAllowsSpot(const NodePoolSpec& spec, const StrategyConfig& s) {
-  return spec.spot && s.spot;
+  return spec.spot && (s.spot || s.karpenter);
 }
 
 std::vector<pl::NodePool> solverPoolsFor(const Workload& w, const StrategyConfig& s) {
@@ -292,6 +292,8 @@ void Cluster::run() {
   push(0, EvType::Sample);
   if (s_.spotfitScaler) {
     push(w_.spotfit.consolidationInterval, EvType::ScalerTick);
+  } else if (s_.karpenter) {
+    push(kKarpenterTick, EvType::KarpenterTick);
   } else {
     push(w_.clusterAutoscaler.scanInterval, EvType::CaScan);
   }
@@ -341,6 +343,10 @@ void Cluster::dispatch(const Event& e) {
     case EvType::CaScan:
       caScan();
       push(now_ + w_.clusterAutoscaler.scanInterval, EvType::CaScan);
+      break;
+    case EvType::KarpenterTick:
+      karpenterTick();
+      push(now_ + kKarpenterTick, EvType::KarpenterTick);
       break;
     case EvType::Reconcile:
       reconcileAt_.erase(e.t);
@@ -528,6 +534,7 @@ void Cluster::bind(uint32_t taskIndex, uint32_t nodeIndex) {
   n.usage += cls.usage;
   n.tasks.push_back(taskIndex);
   n.emptySince = -1;
+  n.podEventAt = now_;
   t.state = TaskState::Running;
   t.node = static_cast<int32_t>(nodeIndex);
   t.boundAt = now_;
@@ -557,6 +564,7 @@ void Cluster::unbind(uint32_t taskIndex) {
     n.tasks.pop_back();
   }
   if (n.tasks.empty()) n.emptySince = now_;
+  n.podEventAt = now_;
   double attributed = t.costRate * hours(now_ - t.boundAt);
   result_.byWorkflow[w_.workflows[runs_[jobs_[t.job].run].spec].name].attributedUsd += attributed;
   attributedTotal_ += attributed;
@@ -621,6 +629,7 @@ uint32_t Cluster::launchNode(uint32_t offeringIndex, bool forceAvailable, const 
   n.launchedAt = now_;
   n.lastChange = now_;
   n.emptySince = now_;
+  n.podEventAt = now_;
   n.state = NodeState::Launching;
   // A cloud without capacity for this offering never delivers the node (CA waits for it to time out);
   // spotfit's provider call fails at once instead and never gets here.

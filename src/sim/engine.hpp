@@ -32,9 +32,14 @@ struct StrategyConfig {
   // Consolidation may move running resumable Job pods when the saving over their expected remaining runtime
   // (from the Job's history) beats checkpoint and restart (disruption.disruptCheckpointedJobs).
   bool checkpointMoves = false;
+  // The real Karpenter's provisioner and consolidation instead of CA or spotfit's scaler (sim/karpenter.cpp):
+  // pods as written (spot allowed, as a NodePool over both capacity types does), the default kube-scheduler.
+  bool karpenter = false;
+  // ... with karpenter.sh/do-not-disrupt on every Job pod (what careful users do today).
+  bool karpenterDoNotDisrupt = false;
 };
 
-// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves.
+// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves, karpenter, karpenter-dnd.
 const std::vector<StrategyConfig>& builtinStrategies();
 Result<StrategyConfig> strategyByName(const std::string& name);
 

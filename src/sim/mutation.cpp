@@ -263,6 +263,20 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
   cls.usage = job.usage ? toResources(*job.usage) : c.requests;
   for (const auto& [k, v] : c.requests.extended) cls.usage.set(k, v);  // extended resources: used as requested
 
+  if (s.karpenter) {
+    // Pods as written under Karpenter: a NodePool over both capacity types launches either, and a workflow
+    // that must stay on on-demand says so with a karpenter.sh/capacity-type node selector (here: its
+    // spotfit.io/capacity-type annotation read as that selector).
+    auto it = ann.find("spotfit.io/capacity-type");
+    const std::string ct = it == ann.end() ? "" : it->second;
+    cls.info.capacityPolicy = ct == "on-demand" ? pl::CapacityPolicy::OnDemand
+                              : ct == "spot"    ? pl::CapacityPolicy::Spot
+                                                : pl::CapacityPolicy::SpotPreferred;
+    cls.info.doNotDisrupt = s.karpenterDoNotDisrupt;
+    cls.info.containers.push_back(c);
+    cls.requests = pl::podRequests(cls.info);
+    return cls;
+  }
   if (!usesWebhook(s)) {
     // No webhook: requests as written, and a cluster without spot capacity.
     cls.info.capacityPolicy = pl::CapacityPolicy::OnDemand;

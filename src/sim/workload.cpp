@@ -538,7 +538,7 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
   Reader r(rootNode, "", source);
   if (!rootNode.IsMap()) r.fail("expected a mapping with nodePools and workflows");
   r.expectMap({"apiVersion", "kind", "horizon", "drainLimit", "sampleInterval", "seed", "provisioning", "nodePools",
-               "spotMarket", "checkpoint", "clusterAutoscaler", "spotfit", "workflows"});
+               "spotMarket", "checkpoint", "clusterAutoscaler", "spotfit", "karpenter", "workflows"});
   Workload w;
   w.source = source;
   if (r.has("apiVersion") && r["apiVersion"].str() != "spotfit.io/v1alpha1")
@@ -652,6 +652,22 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
     if (c.has("coolOff")) s.coolOff = c["coolOff"].duration();
     if (c.has("rightSizeMargin")) s.rightSizeMargin = c["rightSizeMargin"].number(0, 10);
     if (c.has("scaleDownCooldown")) s.scaleDownCooldown = c["scaleDownCooldown"].duration();
+  }
+  if (r.has("karpenter")) {
+    Reader c = r["karpenter"];
+    c.expectMap({"batchIdle", "batchMax", "consolidateAfter", "disruptionInterval", "validation", "budgetNodes",
+                 "unavailableFor", "spotToSpot"});
+    auto& k = w.karpenter;
+    if (c.has("batchIdle")) k.batchIdle = c["batchIdle"].duration();
+    if (c.has("batchMax")) k.batchMax = c["batchMax"].duration();
+    if (k.batchMax < k.batchIdle) c["batchMax"].fail("must not be below batchIdle");
+    if (c.has("consolidateAfter")) k.consolidateAfter = c["consolidateAfter"].duration();
+    if (c.has("disruptionInterval")) k.disruptionInterval = c["disruptionInterval"].duration();
+    if (k.disruptionInterval < 100) c["disruptionInterval"].fail("must be at least 100ms");
+    if (c.has("validation")) k.validation = c["validation"].duration();
+    if (c.has("budgetNodes")) k.budgetNodes = c["budgetNodes"].number(0, 1);
+    if (c.has("unavailableFor")) k.unavailableFor = c["unavailableFor"].duration();
+    if (c.has("spotToSpot")) k.spotToSpot = c["spotToSpot"].boolean();
   }
   if (!r.has("workflows")) r.fail("missing required key 'workflows'");
   Reader wfs = r["workflows"];

@@ -161,6 +161,20 @@ struct SpotfitSpec {
   double rightSizeMargin = 0.15;  // VPA-like target: usage * (1 + margin)
 };
 
+// The `karpenter` strategy's provisioner and disruption controller (sim/karpenter.cpp), with the real
+// Karpenter's defaults (sigs.k8s.io/karpenter v1: BATCH_IDLE_DURATION 1s, BATCH_MAX_DURATION 10s, disruption
+// polling 10s, 15s consolidation validation, NodePool budget `nodes: 10%` rounded up, ICE cache 3m).
+struct KarpenterSpec {
+  Millis batchIdle = 1 * kSecond;
+  Millis batchMax = 10 * kSecond;
+  Millis consolidateAfter = 0;  // NodePool spec.disruption.consolidateAfter (Karpenter's default: 0s)
+  Millis disruptionInterval = 10 * kSecond;
+  Millis validation = 15 * kSecond;
+  double budgetNodes = 0.10;  // share of a NodePool's nodes disrupted at once
+  Millis unavailableFor = 3 * kMinute;
+  bool spotToSpot = false;  // feature gate SpotToSpotConsolidation (off by default)
+};
+
 struct Workload {
   std::string source;  // file name for messages
   Millis horizon = 24 * kHour;
@@ -173,6 +187,7 @@ struct Workload {
   CheckpointSpec checkpoint;
   ClusterAutoscalerSpec clusterAutoscaler;
   SpotfitSpec spotfit;
+  KarpenterSpec karpenter;
   std::vector<WorkflowSpec> workflows;
 };
 
