@@ -131,17 +131,30 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::string_view rejectionCode(std::string_view reason, bool permanent) {
-  auto starts = [&](std::string_view p) { return reason.substr(0, p.size()) == p; };
-  if (reason == kUnknownNodeReason) return "unknown_node";
-  if (starts("node(s) were unschedulable")) return "unschedulable";
-  if (starts("node(s) didn't match")) return "node_affinity";
-  if (starts("node(s) had untolerated taint")) return "taint";
-  if (starts("gpu product")) return "gpu_product";
-  if (reason.find("workflow over budget") != std::string_view::npos) return "budget";
-  if (reason.find(" node, pod requires ") != std::string_view::npos) return "capacity_type";
-  if (starts("Insufficient ") || starts("Too many pods"))
-    return permanent ? "node_too_small" : "insufficient_resources";
+std::string_view rejectionCode(placement::FitCode code, bool permanent) {
+  using placement::FitCode;
+  switch (code) {
+    case FitCode::UnknownNode:
+      return "unknown_node";
+    case FitCode::Unschedulable:
+      return "unschedulable";
+    case FitCode::NodeAffinity:
+      return "node_affinity";
+    case FitCode::Taint:
+      return "taint";
+    case FitCode::GpuProduct:
+      return "gpu_product";
+    case FitCode::Budget:
+      return "budget";
+    case FitCode::CapacityType:
+      return "capacity_type";
+    case FitCode::Resources:
+      return permanent ? "node_too_small" : "insufficient_resources";
+    case FitCode::Gang:
+      return "gang";
+    case FitCode::Fits:
+      break;
+  }
   return "other";
 }
 
@@ -160,14 +173,17 @@ Extender::Answer Extender::filterBody(std::string_view body) {
   // A gang member stays on the capacity type (and zone) of the nodes the scaler launched for its gang.
   const std::optional<placement::GangRef> gang = placement::detectGang(pod.info);
   std::optional<placement::GangPin> pin;
+  std::vector<std::string_view> rejections;  // metric labels, from the verdicts' codes
   auto judge = [&](std::size_t i, const placement::NodeInfo& node) {
     placement::FitVerdict v = placement::fit(pod.info, pod.requests, node);
     if (v.fits && pin) {
       if (std::string why = placement::gangMismatch(*pin, node); !why.empty()) {
         v.fits = false;
+        v.code = placement::FitCode::Gang;
         v.reason = std::move(why);
       }
     }
+    if (!v.fits && metrics_ != nullptr) rejections.push_back(rejectionCode(v.code, v.permanent));
     if (v.fits) {
       outcome.passed.push_back(i);
     } else if (v.permanent) {
@@ -186,6 +202,7 @@ Extender::Answer Extender::filterBody(std::string_view body) {
       const placement::NodeInfo* node = snap.node(args.nodeNames[i], pod.key, scratch);
       if (node == nullptr) {
         outcome.failed.emplace_back(args.nodeNames[i], std::string(kUnknownNodeReason));
+        if (metrics_ != nullptr) rejections.push_back(rejectionCode(placement::FitCode::UnknownNode, false));
         continue;
       }
       judge(i, *node);
@@ -204,10 +221,8 @@ Extender::Answer Extender::filterBody(std::string_view body) {
     }
   }
 
-  if (metrics_ != nullptr) {
-    for (const auto& [_, reason] : outcome.failed) metrics_->countRejection(rejectionCode(reason, false));
-    for (const auto& [_, reason] : outcome.unresolvable) metrics_->countRejection(rejectionCode(reason, true));
-  }
+  if (metrics_ != nullptr)
+    for (std::string_view label : rejections) metrics_->countRejection(label);
   return {200, encodeFilterResult(args, outcome)};
 }
 

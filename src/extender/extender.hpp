@@ -34,7 +34,7 @@ struct ExtenderOptions {
 inline constexpr std::string_view kUnknownNodeReason = "unknown to spotfit";
 
 // Stable metric label for a filter rejection reason ("insufficient_resources", "gpu_product", ...).
-std::string_view rejectionCode(std::string_view reason, bool permanent);
+std::string_view rejectionCode(placement::FitCode code, bool permanent);
 
 class Extender {
  public:

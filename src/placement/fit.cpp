@@ -12,9 +12,10 @@ bool matchesNodeSelectorAndAffinity(const PodInfo& pod, const Labels& labels, st
 
 namespace {
 
-FitVerdict reject(std::string reason, bool permanent) {
+FitVerdict reject(FitCode code, std::string reason, bool permanent) {
   FitVerdict v;
   v.fits = false;
+  v.code = code;
   v.permanent = permanent;
   v.reason = std::move(reason);
   return v;
@@ -28,24 +29,26 @@ bool tolerateUnschedulable(const PodInfo& pod) {
 // Everything but resources; empty reason when compatible.
 FitVerdict staticCheck(const PodInfo& pod, const NodeInfo& node, bool ignoreUnschedulable) {
   if (node.unschedulable && !ignoreUnschedulable && !tolerateUnschedulable(pod)) {
-    return reject("node(s) were unschedulable", true);
+    return reject(FitCode::Unschedulable, "node(s) were unschedulable", true);
   }
   if (!matchesNodeSelectorAndAffinity(pod, node.labels, node.name)) {
-    return reject("node(s) didn't match Pod's node affinity/selector", true);
+    return reject(FitCode::NodeAffinity, "node(s) didn't match Pod's node affinity/selector", true);
   }
   if (const Taint* t = firstUntoleratedTaint(node.taints, pod.tolerations)) {
-    return reject("node(s) had untolerated taint {" + t->key + ": " + t->value + "}", true);
+    return reject(FitCode::Taint, "node(s) had untolerated taint {" + t->key + ": " + t->value + "}", true);
   }
   if (!pod.gpuProduct.empty() && node.gpuProduct != pod.gpuProduct) {
-    return reject("gpu product " + (node.gpuProduct.empty() ? std::string("none") : node.gpuProduct) +
+    return reject(FitCode::GpuProduct,
+                  "gpu product " + (node.gpuProduct.empty() ? std::string("none") : node.gpuProduct) +
                       ", pod requires " + pod.gpuProduct,
                   true);
   }
   if (!allows(pod.capacityPolicy, node.capacityType)) {
     if (pod.capacityPolicy == CapacityPolicy::SpotOnly) {
-      return reject("on-demand node, workflow over budget: spot only", true);
+      return reject(FitCode::Budget, "on-demand node, workflow over budget: spot only", true);
     }
     return reject(
+        FitCode::CapacityType,
         std::string(toString(node.capacityType)) + " node, pod requires " + std::string(toString(pod.capacityPolicy)),
         true);
   }
@@ -79,7 +82,7 @@ FitVerdict fit(const PodInfo& pod, const Resources& req, const NodeInfo& node, c
     if (!reason.empty()) reason += ", ";
     reason += name == kResourcePods ? std::string("Too many pods") : "Insufficient " + name;
   }
-  return reject(std::move(reason), permanent);
+  return reject(FitCode::Resources, std::move(reason), permanent);
 }
 
 }  // namespace spotfit::placement

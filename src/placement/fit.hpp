@@ -3,6 +3,7 @@
 // simulator. Inter-pod (anti-)affinity and topology spread are not evaluated here (kube-scheduler's
 // in-tree filters run before the extender); see docs/placement.md for how the scaler treats them.
 
+#include <cstdint>
 #include <string>
 
 #include "placement/model.hpp"
@@ -10,12 +11,27 @@
 
 namespace spotfit::placement {
 
+// Why a pod does not fit, as a type (metrics and callers branch on this, never on the reason's wording).
+enum class FitCode : uint8_t {
+  Fits,
+  Unschedulable,  // cordoned
+  NodeAffinity,   // nodeSelector / required node affinity
+  Taint,          // an untolerated NoSchedule/NoExecute taint
+  GpuProduct,
+  CapacityType,  // the pod's capacity policy refuses the node's capacity type
+  Budget,        // on-demand refused because the workflow is over budget (spot only)
+  Resources,     // requests above what is free (or, permanent, above allocatable)
+  Gang,          // a gang member off its gang's capacity type or zone (extender)
+  UnknownNode,   // the extender has no such node
+};
+
 struct FitVerdict {
   bool fits = true;
   // The node cannot take the pod no matter which pods leave it (selector, taint, product, policy,
   // cordon, or a request above the node's allocatable). Maps to FailedAndUnresolvableNodes.
   bool permanent = false;
   std::string reason;  // short, human, empty when it fits
+  FitCode code = FitCode::Fits;
 
   static FitVerdict ok() { return {}; }
 };

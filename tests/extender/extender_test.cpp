@@ -405,17 +405,18 @@ TEST(ExtenderRoutes, ServesTheVerbsAndCountsMetrics) {
 }
 
 TEST(ExtenderReasons, StableMetricCodes) {
-  EXPECT_EQ(rejectionCode("unknown to spotfit", false), "unknown_node");
-  EXPECT_EQ(rejectionCode("node(s) were unschedulable", true), "unschedulable");
-  EXPECT_EQ(rejectionCode("node(s) didn't match Pod's node affinity/selector", true), "node_affinity");
-  EXPECT_EQ(rejectionCode("node(s) had untolerated taint {a: b}", true), "taint");
-  EXPECT_EQ(rejectionCode("gpu product none, pod requires Tesla-T4", true), "gpu_product");
-  EXPECT_EQ(rejectionCode("spot node, pod requires on-demand", true), "capacity_type");
-  EXPECT_EQ(rejectionCode("on-demand node, workflow over budget: spot only", true), "budget");
-  EXPECT_EQ(rejectionCode("Insufficient cpu, Insufficient nvidia.com/gpu", false), "insufficient_resources");
-  EXPECT_EQ(rejectionCode("Insufficient cpu", true), "node_too_small");
-  EXPECT_EQ(rejectionCode("Too many pods", false), "insufficient_resources");
-  EXPECT_EQ(rejectionCode("something new", false), "other");
+  using placement::FitCode;
+  EXPECT_EQ(rejectionCode(FitCode::UnknownNode, false), "unknown_node");
+  EXPECT_EQ(rejectionCode(FitCode::Unschedulable, true), "unschedulable");
+  EXPECT_EQ(rejectionCode(FitCode::NodeAffinity, true), "node_affinity");
+  EXPECT_EQ(rejectionCode(FitCode::Taint, true), "taint");
+  EXPECT_EQ(rejectionCode(FitCode::GpuProduct, true), "gpu_product");
+  EXPECT_EQ(rejectionCode(FitCode::CapacityType, true), "capacity_type");
+  EXPECT_EQ(rejectionCode(FitCode::Budget, true), "budget");
+  EXPECT_EQ(rejectionCode(FitCode::Resources, false), "insufficient_resources");
+  EXPECT_EQ(rejectionCode(FitCode::Resources, true), "node_too_small");
+  EXPECT_EQ(rejectionCode(FitCode::Gang, false), "gang");
+  EXPECT_EQ(rejectionCode(FitCode::Fits, false), "other");
 }
 
 }  // namespace

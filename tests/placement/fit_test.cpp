@@ -15,6 +15,7 @@ TEST(Fit, FitsOnFreeCapacity) {
   FitVerdict v = fit(p, n);
   EXPECT_TRUE(v.fits);
   EXPECT_TRUE(v.reason.empty());
+  EXPECT_EQ(v.code, FitCode::Fits);
 }
 
 TEST(Fit, InsufficientIsTemporaryUnlessAboveAllocatable) {
@@ -25,6 +26,7 @@ TEST(Fit, InsufficientIsTemporaryUnlessAboveAllocatable) {
   EXPECT_FALSE(v.fits);
   EXPECT_FALSE(v.permanent);  // evicting the filler would make room
   EXPECT_EQ(v.reason, "Insufficient cpu, Insufficient memory");
+  EXPECT_EQ(v.code, FitCode::Resources);
   FitVerdict big = fit(testing::pod("b", 8000, kGi), n);
   EXPECT_FALSE(big.fits);
   EXPECT_TRUE(big.permanent);
@@ -43,6 +45,7 @@ TEST(Fit, TooManyPods) {
   FitVerdict v = fit(testing::pod("a", 0, 0), n);
   EXPECT_FALSE(v.fits);
   EXPECT_EQ(v.reason, "Too many pods");
+  EXPECT_EQ(v.code, FitCode::Resources);
   EXPECT_FALSE(v.permanent);
 }
 
@@ -54,6 +57,7 @@ TEST(Fit, CordonedNodeUnlessTolerated) {
   EXPECT_FALSE(v.fits);
   EXPECT_TRUE(v.permanent);
   EXPECT_EQ(v.reason, "node(s) were unschedulable");
+  EXPECT_EQ(v.code, FitCode::Unschedulable);
   EXPECT_TRUE(fit(p, n, FitOptions{.ignoreUnschedulable = true}).fits);
   Toleration t;
   t.key = "node.kubernetes.io/unschedulable";
@@ -71,6 +75,7 @@ TEST(Fit, SelectorAndAffinity) {
   EXPECT_FALSE(v.fits);
   EXPECT_TRUE(v.permanent);
   EXPECT_EQ(v.reason, "node(s) didn't match Pod's node affinity/selector");
+  EXPECT_EQ(v.code, FitCode::NodeAffinity);
   p.nodeSelector["zone"] = "a";
   EXPECT_TRUE(fit(p, n).fits);
   p.requiredNodeAffinity.push_back(NodeSelectorTerm{{{"zone", SelectorOperator::NotIn, {"a"}}}, {}});
@@ -89,6 +94,7 @@ TEST(Fit, TaintsNoScheduleAndNoExecute) {
   EXPECT_FALSE(v.fits);
   EXPECT_TRUE(v.permanent);
   EXPECT_EQ(v.reason, "node(s) had untolerated taint {spot: true}");
+  EXPECT_EQ(v.code, FitCode::Taint);
   Toleration t;
   t.key = "spot";
   t.value = "true";
@@ -105,6 +111,7 @@ TEST(Fit, GpuProduct) {
   EXPECT_FALSE(v.fits);
   EXPECT_TRUE(v.permanent);
   EXPECT_EQ(v.reason, "gpu product Tesla-T4, pod requires NVIDIA-A100-SXM4-80GB");
+  EXPECT_EQ(v.code, FitCode::GpuProduct);
   p.gpuProduct = "Tesla-T4";
   EXPECT_TRUE(fit(p, n).fits);
   NodeInfo cpu = testing::node("c", 8000, 32 * kGi);
@@ -121,6 +128,7 @@ TEST(Fit, CapacityPolicy) {
   p.capacityPolicy = CapacityPolicy::OnDemand;
   EXPECT_FALSE(fit(p, spot).fits);
   EXPECT_EQ(fit(p, spot).reason, "spot node, pod requires on-demand");
+  EXPECT_EQ(fit(p, spot).code, FitCode::CapacityType);
   p.capacityPolicy = CapacityPolicy::Spot;
   EXPECT_EQ(fit(p, od).reason, "on-demand node, pod requires spot");
   p.capacityPolicy = CapacityPolicy::SpotOnly;
@@ -128,6 +136,7 @@ TEST(Fit, CapacityPolicy) {
   EXPECT_FALSE(v.fits);
   EXPECT_TRUE(v.permanent);
   EXPECT_EQ(v.reason, "on-demand node, workflow over budget: spot only");
+  EXPECT_EQ(v.code, FitCode::Budget);
   EXPECT_TRUE(fit(p, spot).fits);
   EXPECT_TRUE(staticallyCompatible(p, spot));
   EXPECT_FALSE(staticallyCompatible(p, od));
