@@ -5,7 +5,7 @@
 
 The image is one layer: BINARY (stripped) at /usr/bin/spotfit, exactly the shared libraries `ldd` says it
 loads (plus the dynamic loader) at the paths the loader looks for them, the Debian copyright file of each
-package they come from, the host's CA bundle, /etc/passwd and /etc/group with user 65532 (nonroot),
+package they come from, the host's CA bundle, Debian's zone files (/usr/share/zoneinfo), /etc/passwd and /etc/group with user 65532 (nonroot),
 /etc/nsswitch.conf and /tmp. No shell. Every byte is a function of those inputs and of the build stamp
 the binary reports (`spotfit version --output json`): tar entries are sorted, owned by 0:0 (the home by
 65532), dated at the build date, with fixed modes; gzip carries no name and mtime 0; JSON is written with
@@ -36,6 +36,10 @@ GROUP = "root:x:0:\nnonroot:x:65532:\n"
 # glibc >= 2.34 has the files and dns sources built in; no libnss_*.so is needed.
 NSSWITCH = "passwd: files\ngroup: files\nhosts: files dns\n"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Time zones for CronJob schedules and BudgetPolicy windows (src/base/tz.cpp reads these TZif files); the
+# posix/ and right/ trees are duplicates and leap-second variants the reader does not use.
+ZONEINFO = "/usr/share/zoneinfo"
+ZONEINFO_SKIP = {"posix", "right", "posixrules", "localtime"}  # localtime: a link to /etc/localtime
 
 
 def die(message):
@@ -126,6 +130,15 @@ class Layer:
         info.size = len(data)
         self.entries[path] = (info, data)
 
+    def symlink(self, path, target):
+        path = path.strip("/")
+        if path in self.entries:
+            die(f"two files for /{path}")
+        self.directory(os.path.dirname(path))
+        info = self._info(path, tarfile.SYMTYPE, 0o777)
+        info.linkname = target
+        self.entries[path] = (info, None)
+
     def tar(self):
         out = io.BytesIO()
         with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tf:
@@ -138,6 +151,23 @@ class Layer:
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def add_zoneinfo(layer):
+    """Debian's tzdata zone files (regular files and their alias symlinks, as installed)."""
+    if not os.path.isfile(os.path.join(ZONEINFO, "UTC")):
+        die(f"{ZONEINFO} is missing (Debian package tzdata)")
+    for root, dirs, files in os.walk(ZONEINFO):
+        rel = os.path.relpath(root, ZONEINFO)
+        dirs[:] = sorted(d for d in dirs if not (rel == "." and d in ZONEINFO_SKIP))
+        for name in sorted(files):
+            if rel == "." and name in ZONEINFO_SKIP:
+                continue
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                layer.symlink(path, os.readlink(path))
+            else:
+                layer.file(path, read(path))
 
 
 def stripped(binary):
@@ -188,6 +218,9 @@ def main():
     if not os.path.isfile(CA_BUNDLE):
         die(f"{CA_BUNDLE} is missing (Debian package ca-certificates)")
     layer.file(CA_BUNDLE, read(CA_BUNDLE))
+    add_zoneinfo(layer)
+    if os.path.isfile("/usr/share/doc/tzdata/copyright") and "tzdata" not in packages:
+        layer.file("/usr/share/doc/tzdata/copyright", read("/usr/share/doc/tzdata/copyright"))
     layer.file("etc/passwd", PASSWD.encode())
     layer.file("etc/group", GROUP.encode())
     layer.file("etc/nsswitch.conf", NSSWITCH.encode())

@@ -246,59 +246,129 @@ Result<CronSchedule> parseCron(std::string_view spec) {
   return s;
 }
 
-std::optional<int64_t> nextFire(const CronSchedule& s, int64_t afterUnix) {
-  if (s.everySeconds > 0) return afterUnix + s.everySeconds;
-  // The first whole minute strictly after `afterUnix`, then skip forward field by field (largest first),
-  // as robfig's SpecSchedule.Next does, giving up five years on.
-  int64_t days = floorDiv(afterUnix, 86400);
-  int64_t minuteOfDay = floorDiv(afterUnix - days * 86400, 60) + 1;
-  if (minuteOfDay == 1440) {
-    minuteOfDay = 0;
-    ++days;
-  }
-  const int64_t yearLimit = civilFromDays(days).y + 5;
-  for (;;) {
-    const Civil c = civilFromDays(days);
-    if (c.y > yearLimit) return std::nullopt;
-    if (!has(s.month, c.m)) {  // first day of the next month
-      days = c.m == 12 ? daysFromCivil(c.y + 1, 1, 1) : daysFromCivil(c.y, c.m + 1, 1);
-      minuteOfDay = 0;
-      continue;
-    }
-    const auto dow = static_cast<unsigned>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday (4)
-    if (!dayMatches(s, c.d, dow)) {
-      ++days;
-      minuteOfDay = 0;
-      continue;
-    }
-    const auto hour = static_cast<unsigned>(minuteOfDay / 60);
-    if (!has(s.hour, hour)) {
-      minuteOfDay = (hour + 1) * 60;
-      if (minuteOfDay >= 1440) {
-        ++days;
-        minuteOfDay = 0;
-      }
-      continue;
-    }
-    if (!has(s.minute, static_cast<unsigned>(minuteOfDay % 60))) {
-      ++minuteOfDay;
-      if (minuteOfDay >= 1440) {
-        ++days;
-        minuteOfDay = 0;
-      }
-      continue;
-    }
-    return days * 86400 + minuteOfDay * 60;
-  }
+namespace {
+
+// A zone's wall clock at an instant, in the fields robfig reads (time.Time's Year, Month, Day, ...).
+struct Wall {
+  int64_t y;
+  unsigned mo, d, h, mi, sec, dow;
+};
+
+Wall wallAt(int64_t unix, const base::TimeZone& zone) {
+  const int64_t local = unix + zone.offsetAt(base::WallTime(std::chrono::seconds(unix))).count();
+  const int64_t days = floorDiv(local, 86400);
+  const int64_t sod = local - days * 86400;
+  const Civil c = civilFromDays(days);
+  return {c.y,
+          c.m,
+          c.d,
+          static_cast<unsigned>(sod / 3600),
+          static_cast<unsigned>(sod / 60 % 60),
+          static_cast<unsigned>(sod % 60),
+          static_cast<unsigned>(((days % 7) + 11) % 7)};
 }
 
-Status checkTimeZone(std::string_view timeZone) {
-  if (timeZone.empty() || timeZone == "UTC" || timeZone == "Etc/UTC") return {};
-  std::string shown(timeZone.substr(0, 128));
-  for (char& c : shown) {
-    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+// Go's time.Date(y, mo, d, h, mi, sec, 0, zone): out-of-range fields normalize (month 13 is January of the
+// next year, day 32 the next month's first); a reading the clocks skip or repeat gets the offset Go picks:
+// the one in force at the reading taken as UTC if that instant keeps it, else the one at the instant found.
+int64_t goDate(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t sec, const base::TimeZone& zone) {
+  int64_t m0 = mo - 1;
+  y += floorDiv(m0, 12);
+  m0 -= floorDiv(m0, 12) * 12;
+  const int64_t wall = (daysFromCivil(y, static_cast<unsigned>(m0 + 1), 1) + d - 1) * 86400 + h * 3600 + mi * 60 + sec;
+  const auto offsetAt = [&](int64_t unix) { return zone.offsetAt(base::WallTime(std::chrono::seconds(unix))).count(); };
+  const int64_t first = offsetAt(wall);
+  const int64_t second = offsetAt(wall - first);
+  return wall - (second == first ? first : second);
+}
+
+}  // namespace
+
+// robfig/cron v3's SpecSchedule.Next step for step, on the zone's wall clock with Go's time arithmetic
+// (AddDate and Date normalize local fields, Add moves the instant), so DST edges come out as the
+// CronJob controller computes them: a reading the clocks skip does not fire, one they repeat fires at both
+// instants, and its own quirks (e.g. a midnight that DST moves) are kept. Checked against robfig's answers
+// in tests/placement/testdata/cron_robfig_tz.tsv.
+std::optional<int64_t> nextFire(const CronSchedule& s, int64_t afterUnix, const base::TimeZone& zone) {
+  if (s.everySeconds > 0) return afterUnix + s.everySeconds;  // @every counts elapsed time, not the clock
+  int64_t t = afterUnix + 1;                                  // the upcoming second
+  bool added = false;
+  Wall w = wallAt(t, zone);
+  const int64_t yearLimit = w.y + 5;
+  for (int wraps = 0; wraps < 100000; ++wraps) {
+    w = wallAt(t, zone);
+    if (w.y > yearLimit) return std::nullopt;
+    bool wrap = false;
+    while (!has(s.month, w.mo)) {
+      if (!added) {
+        added = true;
+        t = goDate(w.y, w.mo, 1, 0, 0, 0, zone);
+        w = wallAt(t, zone);
+      }
+      t = goDate(w.y, w.mo + 1, w.d, w.h, w.mi, w.sec, zone);  // AddDate(0, 1, 0)
+      w = wallAt(t, zone);
+      if (w.mo == 1) {
+        wrap = true;
+        break;
+      }
+    }
+    if (wrap) continue;
+    while (!dayMatches(s, w.d, w.dow)) {
+      if (!added) {
+        added = true;
+        t = goDate(w.y, w.mo, w.d, 0, 0, 0, zone);
+        w = wallAt(t, zone);
+      }
+      t = goDate(w.y, w.mo, w.d + 1, w.h, w.mi, w.sec, zone);  // AddDate(0, 0, 1)
+      w = wallAt(t, zone);
+      if (w.h != 0) {  // DST moved midnight: robfig nudges the hour back to 0
+        t += w.h > 12 ? (24 - static_cast<int64_t>(w.h)) * 3600 : -static_cast<int64_t>(w.h) * 3600;
+        w = wallAt(t, zone);
+      }
+      if (w.d == 1) {
+        wrap = true;
+        break;
+      }
+    }
+    if (wrap) continue;
+    while (!has(s.hour, w.h)) {
+      if (!added) {
+        added = true;
+        t = goDate(w.y, w.mo, w.d, w.h, 0, 0, zone);
+      }
+      t += 3600;
+      w = wallAt(t, zone);
+      if (w.h == 0) {
+        wrap = true;
+        break;
+      }
+    }
+    if (wrap) continue;
+    while (!has(s.minute, w.mi)) {
+      if (!added) {
+        added = true;
+        t -= t - floorDiv(t, 60) * 60;  // Truncate(time.Minute): absolute time
+      }
+      t += 60;
+      w = wallAt(t, zone);
+      if (w.mi == 0) {
+        wrap = true;
+        break;
+      }
+    }
+    if (wrap) continue;
+    if (w.sec != 0) {  // standard specs fire at second 0: robfig steps to the next minute and starts over
+      added = true;
+      t += 60 - static_cast<int64_t>(w.sec);
+      continue;
+    }
+    return t;
   }
-  return makeError("unsupported", "time zone " + shown + " not supported (only UTC and Etc/UTC)");
+  return std::nullopt;
+}
+
+std::optional<int64_t> nextFire(const CronSchedule& s, int64_t afterUnix) {
+  return nextFire(s, afterUnix, base::TimeZone::utc());
 }
 
 }  // namespace spotfit::placement

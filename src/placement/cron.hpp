@@ -12,9 +12,10 @@
 // match both; when both are restricted a day matching either fires ("0 0 13 * fri": every 13th and every
 // Friday). A schedule no date satisfies ("0 0 30 2 *") parses, as Kubernetes accepts it, but never fires.
 //
-// Time zones: the schedule is evaluated in UTC; the CronJob's `timeZone` may be empty, "UTC" or "Etc/UTC"
-// (all the same). Any other zone is refused by checkTimeZone with "time zone X not supported" so the caller
-// can warn instead of pre-warming at the wrong hour. Pure: std only.
+// Time zones: the schedule reads the wall clock of the CronJob's `timeZone` (base::TimeZone: UTC, or the
+// IANA zone from /usr/share/zoneinfo). Across DST, as robfig walks wall-clock hours: a fire time the clocks
+// skip (spring forward: 02:30 on the night 02:00 becomes 03:00) does not fire that day, and one they repeat
+// (fall back) fires once, at its first occurrence. Pure: std and base only.
 
 #include <cstdint>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <string_view>
 
 #include "base/result.hpp"
+#include "base/tz.hpp"
 
 namespace spotfit::placement {
 
@@ -40,8 +42,8 @@ Result<CronSchedule> parseCron(std::string_view spec);
 // fires within five years (robfig's limit; e.g. February 30th).
 std::optional<int64_t> nextFire(const CronSchedule& s, int64_t afterUnix);
 
-// "" / "UTC" / "Etc/UTC": ok. Anything else: an "unsupported" error "time zone X not supported".
-Status checkTimeZone(std::string_view timeZone);
+// The same on the wall clock of `zone`; the result is seconds since the epoch (UTC).
+std::optional<int64_t> nextFire(const CronSchedule& s, int64_t afterUnix, const base::TimeZone& zone);
 
 // The CronJob controller skips a run it could not start within startingDeadlineSeconds of its fire time.
 // The latest time a run fired at `fireUnix` may still start: fire + deadline, or nullopt (no deadline).

@@ -76,7 +76,8 @@ std::vector<PrewarmDue> Prewarmer::due(const std::vector<CronJobInfo>& cronJobs,
     if (!setting->enabled || cj.suspend) continue;
     if (++considered > config_.maxCronJobs) break;
     seen.insert(cj.key());
-    if (auto tz = placement::checkTimeZone(cj.timeZone); !tz) {
+    const Result<base::TimeZone>& tz = zone(cj.timeZone);
+    if (!tz) {
       warn(cj, "no pre-warm: " + tz.error().message);
       continue;
     }
@@ -86,7 +87,7 @@ std::vector<PrewarmDue> Prewarmer::due(const std::vector<CronJobInfo>& cronJobs,
       continue;
     }
     warned_.erase(cj.key());
-    auto next = placement::nextFire(*schedule, nowUnix);
+    auto next = placement::nextFire(*schedule, nowUnix, *tz);
     if (!next) continue;
     const TimePoint fire = fromEpochMs(*next * 1000);
     const Duration lead = setting->fixedLead ? *setting->fixedLead : maxLead;
@@ -110,6 +111,14 @@ std::vector<PrewarmDue> Prewarmer::due(const std::vector<CronJobInfo>& cronJobs,
   }
   std::erase_if(warned_, [&](const auto& kv) { return !seen.count(kv.first); });
   return out;
+}
+
+const Result<base::TimeZone>& Prewarmer::zone(const std::string& name) {
+  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
+  if (zones_.size() >= kMaxZones) zones_.clear();
+  // An empty .spec.timeZone means the controller's local zone, which is UTC for kube-controller-manager's
+  // static-pod and distroless images.
+  return zones_.emplace(name, base::TimeZone::load(name.empty() ? "UTC" : name)).first->second;
 }
 
 }  // namespace spotfit::scaler

@@ -160,6 +160,25 @@ class Image(unittest.TestCase):
         with open(self.archive, "rb") as a, open(second, "rb") as b:
             self.assertEqual(sha256(a.read()), sha256(b.read()))
 
+    def test_zone_files_are_shipped(self):
+        # CronJob time zones and BudgetPolicy windows read /usr/share/zoneinfo (src/base/tz.cpp).
+        with tarfile.open(fileobj=io.BytesIO(self.layer_tar)) as tf:
+            members = {m.name: m for m in tf.getmembers()}
+            ny = members.get("usr/share/zoneinfo/America/New_York")
+            self.assertIsNotNone(ny)
+            data = tf.extractfile(ny).read() if ny.isfile() else None
+            if ny.issym():  # an alias: its target must be shipped too
+                target = os.path.normpath(os.path.join("usr/share/zoneinfo/America", ny.linkname))
+                data = tf.extractfile(members[target]).read()
+            self.assertTrue(data.startswith(b"TZif"))
+            self.assertIn("usr/share/zoneinfo/UTC", members)
+            self.assertFalse(any(n.startswith("usr/share/zoneinfo/right/") for n in members))
+            for name, m in members.items():  # every alias resolves inside the image
+                if m.issym() and name.startswith("usr/share/zoneinfo/"):
+                    target = os.path.normpath(os.path.join(os.path.dirname(name), m.linkname)) \
+                        if not m.linkname.startswith("/") else m.linkname.lstrip("/")
+                    self.assertTrue(target in members, f"{name} -> {m.linkname}")
+
     def test_rootfs_runs_version_and_serve_without_host_libraries(self):
         rootfs = os.path.join(self.tmp, "rootfs")
         os.makedirs(rootfs)
