@@ -20,6 +20,7 @@
 #include "scaler/booking.hpp"
 #include "scaler/checkpoint_moves.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/launch.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
 #include "scaler/nodepool.hpp"
@@ -43,6 +44,15 @@ struct InFlightNode {
   std::set<std::string> extendedRequested;  // extended resources its pods asked for; must be advertised
   std::vector<std::string> podKeys;
   bool providerNamed = false;  // the provider picks the Node name: claim the first new node of the pool
+};
+
+// Scaler::launch's answer: the node in flight (not yet tracked) or why none was created.
+struct LaunchResult {
+  std::optional<InFlightNode> node;
+  LaunchFailure failure;      // when !node
+  std::string requestedName;  // the name asked of the provider (the node's unless the provider names it)
+  std::string offering;       // pool/type/capacity[/zone], for logs and events ("" before a zone is chosen)
+  explicit operator bool() const { return node.has_value(); }
 };
 
 struct Drain {
@@ -115,6 +125,10 @@ class Scaler {
   // Creates the plan's new nodes (tracked in flight like any scale-up). A failed create removes the nodes
   // already created for the plan, marks the offering unavailable and returns the error.
   Result<std::vector<std::string>> launchAtomic(const AtomicPlan& plan, const std::string& forWhat);
+
+  // Launches one planned node (launch.cpp): the step shared by scale-up, gangs, pre-warm and
+  // ProvisioningRequests. Nothing is tracked in flight and no event is emitted; see launch.hpp.
+  LaunchResult launch(const LaunchSpec& spec, TimePoint now);
 
   ScalerMetrics& metrics() { return metrics_; }
   const CostLedger& ledger() const { return ledger_; }

@@ -11,8 +11,6 @@ namespace spotfit::scaler {
 
 namespace {
 
-constexpr Duration kAtomicProviderErrorBackoff = std::chrono::seconds(30);
-
 std::string consumeTarget(const placement::PodInfo& pod) {
   for (const char* key : {kAnnotationConsumeProvReq, kAnnotationConsumeProvReqLegacy}) {
     if (auto it = pod.annotations.find(key); it != pod.annotations.end() && !it->second.empty()) return it->second;
@@ -160,58 +158,22 @@ Result<std::vector<std::string>> Scaler::launchAtomic(const AtomicPlan& plan, co
     return makeError("launch", why);
   };
   for (const auto& pn : plan.newNodes) {
-    auto psIt = pools_.find(pn.pool);
-    if (psIt == pools_.end() || !psIt->second.valid) return rollback("pool " + pn.pool + " is gone or invalid");
-    PoolState& ps = psIt->second;
-    const InstanceType* type = ps.pool.instanceType(pn.instanceType);
-    NodeProvider* provider = providerFor(ps.pool);
-    if (!type || !provider) return rollback("pool " + pn.pool + " has no provider \"" + ps.pool.provider.type + "\"");
-    std::vector<std::string> zones = ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones;
-    auto z = std::find_if(zones.begin(), zones.end(), [&](const std::string& zone) {
-      return !unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, zone}, now);
-    });
-    if (z == zones.end())
-      return rollback("no zone offers " + pn.instanceType + " " + std::string(toString(pn.capacityType)));
-    const std::string zone = *z;
-    const std::string name = newNodeName(pn.pool, now);
-    NodeTemplate tmpl = nodeTemplate(ps.pool, *type, pn.capacityType, zone, name);
-    auto r = timedCreate(*provider, ps.pool, tmpl.request);
-    const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
-                                 (zone.empty() ? "" : "/" + zone);
-    if (!r) {
-      const auto kind = providerErrorKind(r.error());
-      switch (kind) {
-        case ProviderErrorKind::InsufficientCapacity:
-          unavailable_.mark({pn.pool, pn.instanceType, pn.capacityType, zone}, now, r.error().message);
-          break;
-        case ProviderErrorKind::Quota:
-          unavailable_.mark({pn.pool, "", pn.capacityType, ""}, now, r.error().message);
-          break;
-        case ProviderErrorKind::Other:
-          unavailable_.markUntil({pn.pool, "", pn.capacityType, ""}, now + kAtomicProviderErrorBackoff,
-                                 r.error().message);
-          break;
+    LaunchResult launched =
+        launch({pn.pool, pn.instanceType, pn.capacityType, std::nullopt, nullptr, {}, pn.podKeys, {}}, now);
+    if (!launched) {
+      if (launched.failure.kind == LaunchFailureKind::ProviderError) {
+        metrics_.inc(metric::kScaleUpFailures,
+                     {{"pool", pn.pool}, {"reason", toString(launched.failure.providerKind)}});
       }
-      metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", toString(kind)}});
-      return rollback("create " + offering + " failed (" + toString(kind) + "): " + r.error().message);
+      return rollback(launched.failure.message);
     }
-    InFlightNode f;
-    f.name = r->nodeName.empty() ? name : r->nodeName;
-    f.providerNamed = r->nodeName.empty();
-    f.pool = pn.pool;
-    f.instanceType = pn.instanceType;
-    f.zone = zone;
-    f.capacityType = pn.capacityType;
-    f.createdAt = now;
-    f.model = std::move(tmpl.model);
-    f.model.name = f.name;
-    f.podKeys = pn.podKeys;
-    if (type->gpus > 0) f.extendedRequested.insert(kResourceGpu);
+    InFlightNode& f = *launched.node;
+    if (pools_.at(pn.pool).pool.instanceType(pn.instanceType)->gpus > 0) f.extendedRequested.insert(kResourceGpu);
     created.push_back(f.name);
     inFlight_[f.name] = std::move(f);
-    ps.lastScaleUp = now;
+    pools_.at(pn.pool).lastScaleUp = now;
     metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});
-    log("provisioning: " + forWhat + ": created " + name + " (" + offering + ") for " +
+    log("provisioning: " + forWhat + ": created " + launched.requestedName + " (" + launched.offering + ") for " +
         std::to_string(pn.podKeys.size()) + " pod(s)");
   }
   return created;
