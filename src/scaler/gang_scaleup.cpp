@@ -61,6 +61,28 @@ std::vector<placement::NodePool> Scaler::gangPools(TimePoint now, bool zonal) co
   return out;
 }
 
+std::string Scaler::overCostLimit(const std::vector<placement::PlannedNode>& newNodes,
+                                  const std::vector<placement::NodeInfo>& nodes) const {
+  std::map<std::string, double> added;
+  for (const auto& pn : newNodes) added[pn.pool] += pn.hourlyPrice;
+  std::string over;
+  for (const auto& [poolName, cost] : added) {
+    const PoolState* ps = validPool(poolName);
+    if (!ps || ps->pool.limits.costPerHour <= 0) continue;
+    double poolCost = 0;
+    for (const auto& n : nodes) {
+      if (n.pool != poolName) continue;
+      const InstanceType* t = ps->pool.instanceType(n.instanceType);
+      poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
+    }
+    if (poolCost + cost > ps->pool.limits.costPerHour + 1e-9) {
+      over = "pool " + poolName + " would exceed its cost limit of " + std::to_string(ps->pool.limits.costPerHour) +
+             " USD/h";
+    }
+  }
+  return over;
+}
+
 int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
                          std::vector<placement::NodeInfo>& nodes, TimePoint now) {
   std::map<std::string, PendingGang> gangs;  // bounded by the pending pods of this pass
@@ -148,23 +170,10 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       placement::GangPlan plan = placement::planGang(in, g.options);
       // Pool cost limits (USD/h) are the scaler's, not the solver's: the whole gang or nothing here too.
       if (plan.feasible) {
-        std::map<std::string, double> added;
-        for (const auto& pn : plan.plan.newNodes) added[pn.pool] += pn.hourlyPrice;
-        for (const auto& [poolName, cost] : added) {
-          const PoolState* ps = validPool(poolName);
-          if (!ps || ps->pool.limits.costPerHour <= 0) continue;
-          double poolCost = 0;
-          for (const auto& n : nodes) {
-            if (n.pool != poolName) continue;
-            const InstanceType* t = ps->pool.instanceType(n.instanceType);
-            poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-          }
-          if (poolCost + cost > ps->pool.limits.costPerHour + 1e-9) {
-            plan.feasible = false;
-            plan.reason = "gang of " + std::to_string(g.members.size()) + " gets no capacity (all or nothing): pool " +
-                          poolName + " would exceed its cost limit of " + std::to_string(ps->pool.limits.costPerHour) +
-                          " USD/h";
-          }
+        const std::string over = overCostLimit(plan.plan.newNodes, nodes);
+        if (!over.empty()) {
+          plan.feasible = false;
+          plan.reason = "gang of " + std::to_string(g.members.size()) + " gets no capacity (all or nothing): " + over;
         }
       }
       if (!plan.feasible) {

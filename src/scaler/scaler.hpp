@@ -76,6 +76,7 @@ struct AtomicPlan {
   bool ok = false;
   std::string reason, message;  // when !ok: a CamelCase reason and why
   CapacityType capacityType = CapacityType::Spot;
+  std::optional<std::string> zone;  // every new node's, when a pool keeps gangs in one zone
   std::vector<PlannedNode> newNodes;
   std::map<std::string, std::string> onExisting;  // pod key -> existing or in-flight node
 };
@@ -187,6 +188,10 @@ class Scaler {
   int scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
                    std::vector<placement::NodeInfo>& nodes, TimePoint now);
   std::vector<placement::NodePool> gangPools(TimePoint now, bool zonal) const;
+  // Pool cost limits (USD/h) for a whole plan: "" when every pool stays within its limit with `nodes`
+  // (existing and in flight) plus `newNodes`, else which pool would not.
+  std::string overCostLimit(const std::vector<placement::PlannedNode>& newNodes,
+                            const std::vector<placement::NodeInfo>& nodes) const;
   std::vector<PlannerPool> plannerPools(TimePoint now) const;
   // Bookings: held room added to the nodes' requested; whether a node is booked; pods covered by one.
   void applyBookings(std::vector<placement::NodeInfo>& nodes) const;

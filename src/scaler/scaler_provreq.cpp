@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "placement/budget.hpp"
+#include "placement/gang.hpp"
 #include "scaler/provreq.hpp"
 #include "scaler/scaler.hpp"
 
@@ -84,56 +85,42 @@ AtomicPlan Scaler::planAtomic(const ClusterSnapshot& snapshot, const std::vector
                   (plan.unplaceable.empty() ? "" : " (" + firstWhy(plan) + ")");
     return out;
   }
-  std::vector<std::string> why;
-  for (CapacityType ct : {CapacityType::Spot, CapacityType::OnDemand}) {
-    if (ct == CapacityType::OnDemand && spotOnly) {
-      why.push_back("on-demand: the budget allows spot only");
-      break;
-    }
-    std::vector<PlannerPool> pools = plannerPools(now);
-    for (auto& pp : pools) std::erase_if(pp.available, [&](const Offering& o) { return o.capacityType != ct; });
-    PlanResult plan = planner_.plan({pods, nodes, pools});
-    const std::string label(toString(ct));
-    if (!plan.unplaceable.empty()) {
-      why.push_back(label + ": " + std::to_string(plan.unplaceable.size()) + " pod(s) fit no node (" + firstWhy(plan) +
-                    ")");
-      continue;
-    }
-    // The pools' cost ceilings, which the solver does not know: existing nodes plus the new ones.
-    std::string over;
-    std::map<std::string, double> added;
-    for (const auto& pn : plan.newNodes) {
-      auto ps = pools_.find(pn.pool);
-      const InstanceType* t = ps == pools_.end() ? nullptr : ps->second.pool.instanceType(pn.instanceType);
-      if (t) added[pn.pool] += t->price(pn.capacityType);
-    }
-    for (const auto& [poolName, extra] : added) {
-      const NodePool& pool = pools_.at(poolName).pool;
-      if (pool.limits.costPerHour <= 0) continue;
-      double cost = 0;
-      for (const auto& n : nodes) {
-        if (n.pool != poolName) continue;
-        const InstanceType* t = pool.instanceType(n.instanceType);
-        cost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-      }
-      if (cost + extra > pool.limits.costPerHour + 1e-9) {
-        over = "pool " + poolName + " would exceed its cost limit of " + std::to_string(pool.limits.costPerHour) +
-               " USD/h";
-      }
-    }
-    if (!over.empty()) {
-      why.push_back(label + ": " + over);
-      continue;
-    }
+  // Every pod or none, one capacity type, spot first then the whole set on-demand: placement::planGang,
+  // as for gangs (zonal when a pool asks for gangs in one zone). Pool cost limits are the scaler's.
+  const bool zonal =
+      std::any_of(pools_.begin(), pools_.end(), [](const auto& ps) { return ps.second.pool.gangSameZone; });
+  placement::ScaleUpInput in;
+  in.pods = pods;
+  in.nodes = nodes;
+  in.pools = gangPools(now, zonal);
+  placement::GangOptions options;
+  if (spotOnly) options.capacityType = CapacityType::Spot;
+  placement::GangPlan plan = placement::planGang(in, options);
+  std::string over = plan.feasible ? overCostLimit(plan.plan.newNodes, nodes) : "";
+  if (!over.empty() && plan.capacityType == CapacityType::Spot && !spotOnly) {
+    const std::string spotOver = over;
+    options.capacityType = CapacityType::OnDemand;  // the whole set on-demand instead
+    plan = placement::planGang(in, options);
+    over = plan.feasible ? overCostLimit(plan.plan.newNodes, nodes) : "";
+    plan.reason = "spot: " + spotOver + (plan.reason.empty() ? "" : "; " + plan.reason);
+  }
+  if (plan.feasible && over.empty()) {
     out.ok = true;
-    out.capacityType = ct;
-    out.newNodes = std::move(plan.newNodes);
-    out.onExisting = std::move(plan.onExisting);
+    out.capacityType = plan.capacityType.value_or(CapacityType::Spot);
+    if (zonal) out.zone = plan.zone;
+    for (const auto& a : plan.plan.onExisting) out.onExisting[pods[a.pod].key()] = a.node;
+    for (const auto& n : plan.plan.newNodes) {
+      PlannedNode pn{n.pool, n.instanceType, n.capacityType, {}};
+      for (size_t i : n.pods) pn.podKeys.push_back(pods[i].key());
+      out.newNodes.push_back(std::move(pn));
+    }
     return out;
   }
   out.reason = "CapacityIsNotFound";
-  out.message = "not all " + std::to_string(pods.size()) + " pod(s) can be placed at once";
-  for (const auto& w : why) out.message += "; " + w;
+  out.message =
+      "not all " + std::to_string(pods.size()) + " pod(s) can be placed at once; " +
+      (plan.feasible ? std::string(toString(*plan.capacityType)) + ": " + over + "; " + plan.reason : plan.reason);
+  if (spotOnly) out.message += "; on-demand: the budget allows spot only";
   return out;
 }
 
@@ -159,7 +146,7 @@ Result<std::vector<std::string>> Scaler::launchAtomic(const AtomicPlan& plan, co
   };
   for (const auto& pn : plan.newNodes) {
     LaunchResult launched =
-        launch({pn.pool, pn.instanceType, pn.capacityType, std::nullopt, nullptr, {}, pn.podKeys, {}}, now);
+        launch({pn.pool, pn.instanceType, pn.capacityType, plan.zone, nullptr, {}, pn.podKeys, {}}, now);
     if (!launched) {
       if (launched.failure.kind == LaunchFailureKind::ProviderError) {
         metrics_.inc(metric::kScaleUpFailures,
