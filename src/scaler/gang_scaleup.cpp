@@ -160,6 +160,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
         std::any_of(pools_.begin(), pools_.end(), [](const auto& ps) { return ps.second.pool.gangSameZone; });
     if (zonal && g.boundZones.size() == 1) g.options.zone = *g.boundZones.begin();
 
+    bool placed = false;
     std::map<std::string, const placement::PodInfo*> memberByKey;
     for (const auto& m : g.members) memberByKey[m.key()] = &m;
     for (int attempt = 0; attempt < kMaxGangAttempts; ++attempt) {
@@ -245,6 +246,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
           (plan.capacityType ? ", all " + std::string(toString(*plan.capacityType)) : std::string(", mixed capacity")) +
           (zonal ? ", zone " + (plan.zone.empty() ? std::string("(unlabelled)") : plan.zone) : std::string()) +
           (plan.fellBackToOnDemand ? "; spot could not hold the whole gang: " + plan.reason : std::string());
+      placed = true;
       if (!pendingInFlight.empty()) {
         log("scale-up: " + summary);
         notify("Normal", "TriggeredScaleUp", summary);
@@ -253,6 +255,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       }
       break;
     }
+    noteGangPlaced(key, placed, g.bound, now);  // gang_partial.cpp
   }
   return created;
 }

@@ -93,6 +93,8 @@ const char* toString(DrainReason r) {
       return "underused";
     case DrainReason::Replaced:
       return "replaced";
+    case DrainReason::GangIncomplete:
+      return "gang_incomplete";
     case DrainReason::Interrupted:
       break;
   }
@@ -335,6 +337,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
     out.nodesCreated += prewarm(snapshot, idx.nodes, idx.podsByNode, capacityNodes(idx, {}), now, prewarmWake);
   }
   out.drainsStarted = scaleDown(snapshot, idx, now);
+  out.drainsStarted += releaseIncompleteGangs(snapshot, idx.nodes, now, out.wakeAt);  // gang_partial.cpp
   out.nodesRemoved = progressDrains(idx, now, out.wakeAt);
   updateLedger(snapshot, idx, now);
   publish(snapshot, idx, now);

@@ -33,7 +33,7 @@
 
 namespace spotfit::scaler {
 
-enum class DrainReason { Empty, Underused, Replaced, Interrupted };
+enum class DrainReason { Empty, Underused, Replaced, Interrupted, GangIncomplete };
 const char* toString(DrainReason r);
 
 struct InFlightNode {
@@ -188,6 +188,12 @@ class Scaler {
   int scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
                    std::vector<placement::NodeInfo>& nodes, TimePoint now);
   std::vector<placement::NodePool> gangPools(TimePoint now, bool zonal) const;
+  // Partly placed gangs (gang_partial.cpp): a gang with members on nodes whose pending members got no
+  // capacity is recorded; once that lasted config_.gangPartialTimeout, its gang-labelled nodes are
+  // drained (the members come back pending as a whole). Returns drains started; `wake` gets the deadline.
+  void noteGangPlaced(const std::string& gang, bool placed, size_t bound, TimePoint now);
+  int releaseIncompleteGangs(const ClusterSnapshot& snap, const std::map<std::string, const ClusterNode*>& nodes,
+                             TimePoint now, std::optional<TimePoint>& wake);
   // Pool cost limits (USD/h) for a whole plan: "" when every pool stays within its limit with `nodes`
   // (existing and in flight) plus `newNodes`, else which pool would not.
   std::string overCostLimit(const std::vector<placement::PlannedNode>& newNodes,
@@ -227,6 +233,9 @@ class Scaler {
   Prewarmer prewarm_;
 
   std::map<std::string, Booking> bookings_;  // ProvisioningRequest key -> its booking
+  // Gang key -> since when its pending members get no capacity while others hold nodes (bounded by the
+  // pending pods: an entry goes when its gang has no pending member left).
+  std::map<std::string, TimePoint> gangStuckSince_;
   std::map<std::string, InFlightNode> inFlight_;
   std::map<std::string, Drain> drains_;
   std::set<std::string> interrupted_;             // nodes whose notice was handled
