@@ -61,6 +61,28 @@ std::vector<placement::NodePool> Scaler::gangPools(TimePoint now, bool zonal) co
   return out;
 }
 
+std::string Scaler::overCostLimit(const std::vector<placement::PlannedNode>& newNodes,
+                                  const std::vector<placement::NodeInfo>& nodes) const {
+  std::map<std::string, double> added;
+  for (const auto& pn : newNodes) added[pn.pool] += pn.hourlyPrice;
+  std::string over;
+  for (const auto& [poolName, cost] : added) {
+    const PoolState* ps = validPool(poolName);
+    if (!ps || ps->pool.limits.costPerHour <= 0) continue;
+    double poolCost = 0;
+    for (const auto& n : nodes) {
+      if (n.pool != poolName) continue;
+      const InstanceType* t = ps->pool.instanceType(n.instanceType);
+      poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
+    }
+    if (poolCost + cost > ps->pool.limits.costPerHour + 1e-9) {
+      over = "pool " + poolName + " would exceed its cost limit of " + std::to_string(ps->pool.limits.costPerHour) +
+             " USD/h";
+    }
+  }
+  return over;
+}
+
 int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
                          std::vector<placement::NodeInfo>& nodes, TimePoint now) {
   std::map<std::string, PendingGang> gangs;  // bounded by the pending pods of this pass
@@ -138,6 +160,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
         std::any_of(pools_.begin(), pools_.end(), [](const auto& ps) { return ps.second.pool.gangSameZone; });
     if (zonal && g.boundZones.size() == 1) g.options.zone = *g.boundZones.begin();
 
+    bool placed = false;
     std::map<std::string, const placement::PodInfo*> memberByKey;
     for (const auto& m : g.members) memberByKey[m.key()] = &m;
     for (int attempt = 0; attempt < kMaxGangAttempts; ++attempt) {
@@ -148,23 +171,10 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       placement::GangPlan plan = placement::planGang(in, g.options);
       // Pool cost limits (USD/h) are the scaler's, not the solver's: the whole gang or nothing here too.
       if (plan.feasible) {
-        std::map<std::string, double> added;
-        for (const auto& pn : plan.plan.newNodes) added[pn.pool] += pn.hourlyPrice;
-        for (const auto& [poolName, cost] : added) {
-          const PoolState* ps = validPool(poolName);
-          if (!ps || ps->pool.limits.costPerHour <= 0) continue;
-          double poolCost = 0;
-          for (const auto& n : nodes) {
-            if (n.pool != poolName) continue;
-            const InstanceType* t = ps->pool.instanceType(n.instanceType);
-            poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-          }
-          if (poolCost + cost > ps->pool.limits.costPerHour + 1e-9) {
-            plan.feasible = false;
-            plan.reason = "gang of " + std::to_string(g.members.size()) + " gets no capacity (all or nothing): pool " +
-                          poolName + " would exceed its cost limit of " + std::to_string(ps->pool.limits.costPerHour) +
-                          " USD/h";
-          }
+        const std::string over = overCostLimit(plan.plan.newNodes, nodes);
+        if (!over.empty()) {
+          plan.feasible = false;
+          plan.reason = "gang of " + std::to_string(g.members.size()) + " gets no capacity (all or nothing): " + over;
         }
       }
       if (!plan.feasible) {
@@ -175,91 +185,45 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
         break;
       }
       // Launch every node; the first failure rolls back those already created and re-plans.
-      struct Launched {
-        std::string name;
-        const PoolState* ps;
-      };
-      std::vector<Launched> launched;
       std::vector<InFlightNode> pendingInFlight;
       std::string failure;
+      // The extender keeps the gang's members on these nodes' capacity type and zone (gang_detect.hpp).
+      const std::string gangLabel = placement::gangLabelValue(key);
       for (const auto& pn : plan.plan.newNodes) {
-        auto psIt = pools_.find(pn.pool);
-        PoolState* ps = psIt == pools_.end() || !psIt->second.valid ? nullptr : &psIt->second;
-        const InstanceType* type = ps ? ps->pool.instanceType(pn.instanceType) : nullptr;
-        NodeProvider* provider = ps ? providerFor(ps->pool) : nullptr;
-        if (!type || !provider) {
-          failure = "pool " + pn.pool + " has no provider";
-          break;
-        }
-        std::string zone = zonal ? plan.zone : "";
-        if (!zonal && !ps->pool.zones.empty()) {
-          for (const auto& z : ps->pool.zones) {
-            if (!unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, z}, now)) {
-              zone = z;
-              break;
-            }
-          }
-        }
-        const std::string name = newNodeName(pn.pool, now);
-        NodeTemplate tmpl = nodeTemplate(ps->pool, *type, pn.capacityType, zone, name);
-        // The extender keeps the gang's members on these nodes' capacity type and zone (gang_detect.hpp).
-        const std::string gangLabel = placement::gangLabelValue(key);
-        tmpl.request.labels[std::string(placement::kLabelGangNode)] = gangLabel;
-        tmpl.model.labels[std::string(placement::kLabelGangNode)] = gangLabel;
-        auto r = timedCreate(*provider, ps->pool, tmpl.request);
-        const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
-                                     (zone.empty() ? "" : "/" + zone);
-        if (!r) {
-          auto kind = providerErrorKind(r.error());
-          switch (kind) {
-            case ProviderErrorKind::InsufficientCapacity:
-              unavailable_.mark({pn.pool, pn.instanceType, pn.capacityType, zone}, now, r.error().message);
-              break;
-            case ProviderErrorKind::Quota:
-              unavailable_.mark({pn.pool, "", pn.capacityType, ""}, now, r.error().message);
-              break;
-            case ProviderErrorKind::Other:
-              unavailable_.markUntil({pn.pool, "", pn.capacityType, ""}, now + std::chrono::seconds(30),
-                                     r.error().message);
-              break;
-          }
-          metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", toString(kind)}});
-          emit(gangPoolRef(pn.pool), "Warning", "ScaleUpFailed", offering + ": " + r.error().message);
-          failure = "create " + offering + " failed (" + toString(kind) + "): " + r.error().message;
-          break;
-        }
-        InFlightNode f;
-        f.name = r->nodeName.empty() ? name : r->nodeName;
-        f.providerNamed = r->nodeName.empty();
-        f.pool = pn.pool;
-        f.instanceType = pn.instanceType;
-        f.zone = zone;
-        f.capacityType = pn.capacityType;
-        f.createdAt = now;
-        f.model = std::move(tmpl.model);
-        f.model.name = f.name;
+        LaunchSpec spec{pn.pool, pn.instanceType, pn.capacityType, std::nullopt, nullptr, {}, {}, {}};
+        if (zonal) spec.zone = plan.zone;
+        spec.labels[std::string(placement::kLabelGangNode)] = gangLabel;
         for (size_t i : pn.pods) {
-          f.podKeys.push_back(in.pods[i].key());
-          for (const auto& [res, amount] : placement::podRequests(in.pods[i]).extended) {
-            if (amount > 0) f.extendedRequested.insert(res);
-          }
+          spec.podKeys.push_back(in.pods[i].key());
+          spec.pods.push_back(&in.pods[i]);
         }
-        launched.push_back({f.name, ps});
-        pendingInFlight.push_back(std::move(f));
+        LaunchResult launched = launch(spec, now);
+        if (!launched) {
+          if (launched.failure.kind == LaunchFailureKind::ProviderError) {
+            metrics_.inc(metric::kScaleUpFailures,
+                         {{"pool", pn.pool}, {"reason", toString(launched.failure.providerKind)}});
+            emit(gangPoolRef(pn.pool), "Warning", "ScaleUpFailed",
+                 launched.offering + ": " + launched.failure.providerMessage);
+          }
+          failure = launched.failure.message;
+          break;
+        }
+        pendingInFlight.push_back(std::move(*launched.node));
       }
       if (!failure.empty()) {
-        for (const auto& l : launched) {
-          NodeProvider* provider = providerFor(l.ps->pool);
+        for (const auto& f : pendingInFlight) {
+          const PoolState* ps = validPool(f.pool);
+          NodeProvider* provider = ps ? providerFor(ps->pool) : nullptr;
           if (!provider) continue;  // it created the node a moment ago
-          auto st = timedRemove(*provider, l.ps->pool, {l.name, l.ps->pool.name, l.ps->pool.provider.parameters});
-          if (!st) log("scale-up: gang " + key + ": could not roll back node " + l.name + ": " + st.error().message);
+          auto st = timedRemove(*provider, ps->pool, {f.name, ps->pool.name, ps->pool.provider.parameters});
+          if (!st) log("scale-up: gang " + key + ": could not roll back node " + f.name + ": " + st.error().message);
         }
-        log("scale-up: gang " + key + ": " + failure + "; rolled back " + std::to_string(launched.size()) +
+        log("scale-up: gang " + key + ": " + failure + "; rolled back " + std::to_string(pendingInFlight.size()) +
             " node(s) of the gang, re-planning");
         metrics_.inc(metric::kScaleUpFailures, {{"pool", ""}, {"reason", "gang_rolled_back"}});
         // One event per gang, on its first member.
         emit(gangPodRef(g.members.front()), "Warning", "GangRolledBack",
-             "gang " + key + ": " + failure + "; " + std::to_string(launched.size()) +
+             "gang " + key + ": " + failure + "; " + std::to_string(pendingInFlight.size()) +
                  " node(s) already created for the gang deleted, re-planning the whole gang");
         continue;
       }
@@ -282,6 +246,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
           (plan.capacityType ? ", all " + std::string(toString(*plan.capacityType)) : std::string(", mixed capacity")) +
           (zonal ? ", zone " + (plan.zone.empty() ? std::string("(unlabelled)") : plan.zone) : std::string()) +
           (plan.fellBackToOnDemand ? "; spot could not hold the whole gang: " + plan.reason : std::string());
+      placed = true;
       if (!pendingInFlight.empty()) {
         log("scale-up: " + summary);
         notify("Normal", "TriggeredScaleUp", summary);
@@ -290,6 +255,7 @@ int Scaler::scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::Pod
       }
       break;
     }
+    noteGangPlaced(key, placed, g.bound, now);  // gang_partial.cpp
   }
   return created;
 }

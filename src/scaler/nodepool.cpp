@@ -491,6 +491,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
              "batchMax",
              "offeringUnavailableFor",
              "scaleDownCooldown",
+             "gangPartialTimeout",
              "maxParallelDrains",
              "evictionRetry",
              "drainFailureBackoff",
@@ -519,6 +520,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     dur("batchMax", cfg.batchMax);
     dur("offeringUnavailableFor", cfg.offeringUnavailableFor);
     dur("scaleDownCooldown", cfg.scaleDownCooldown);
+    dur("gangPartialTimeout", cfg.gangPartialTimeout);
     dur("provisioningRequestBookingTime", cfg.provisioningRequestBookingTime);
     if (s["watchProvisioningRequests"])
       cfg.watchProvisioningRequests = r.boolean(s["watchProvisioningRequests"], base + ".watchProvisioningRequests")

@@ -120,6 +120,8 @@ struct ScalerConfig {
   Duration batchMax = std::chrono::seconds(10);
   Duration offeringUnavailableFor = std::chrono::minutes(3);
   Duration scaleDownCooldown = std::chrono::minutes(5);  // no scale-down in a pool this long after a scale-up
+  // A gang whose bound members hold nodes while the rest get no capacity this long has its nodes released.
+  Duration gangPartialTimeout = std::chrono::minutes(10);
   int maxParallelDrains = 3;
   Duration evictionRetry = std::chrono::seconds(5);  // between retries of a PDB-refused eviction
   Duration drainFailureBackoff = std::chrono::minutes(5);

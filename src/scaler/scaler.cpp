@@ -17,8 +17,6 @@ namespace spotfit::scaler {
 
 namespace {
 
-// Provider errors that are neither capacity nor quota pause that pool's capacity type this long.
-constexpr Duration kProviderErrorBackoff = std::chrono::seconds(30);
 // Re-plans in one reconcile after offerings fail (each failure removes at least one offering).
 constexpr int kMaxPlanAttempts = 6;
 
@@ -95,6 +93,8 @@ const char* toString(DrainReason r) {
       return "underused";
     case DrainReason::Replaced:
       return "replaced";
+    case DrainReason::GangIncomplete:
+      return "gang_incomplete";
     case DrainReason::Interrupted:
       break;
   }
@@ -337,6 +337,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
     out.nodesCreated += prewarm(snapshot, idx.nodes, idx.podsByNode, capacityNodes(idx, {}), now, prewarmWake);
   }
   out.drainsStarted = scaleDown(snapshot, idx, now);
+  out.drainsStarted += releaseIncompleteGangs(snapshot, idx.nodes, now, out.wakeAt);  // gang_partial.cpp
   out.nodesRemoved = progressDrains(idx, now, out.wakeAt);
   updateLedger(snapshot, idx, now);
   publish(snapshot, idx, now);
@@ -671,98 +672,53 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
     PlanResult plan = planner_.plan(req);
     bool failed = false;
     for (const auto& pn : plan.newNodes) {
-      auto psIt = pools_.find(pn.pool);
-      if (psIt == pools_.end() || !psIt->second.valid) continue;
-      PoolState& ps = psIt->second;
-      const InstanceType* type = ps.pool.instanceType(pn.instanceType);
-      NodeProvider* provider = providerFor(ps.pool);
-      if (!type || !provider) {
-        log("scale-up: pool " + pn.pool + " has no provider \"" + ps.pool.provider.type + "\" configured");
-        metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", "no_provider"}});
+      LaunchSpec spec{pn.pool, pn.instanceType, pn.capacityType, std::nullopt, &nodes, {}, pn.podKeys, {}};
+      for (const auto& key : pn.podKeys) {
+        if (auto p = byKey.find(key); p != byKey.end()) spec.pods.push_back(&p->second->info);
+      }
+      LaunchResult launched = launch(spec, now);
+      if (!launched) {
+        switch (launched.failure.kind) {
+          case LaunchFailureKind::PoolGone:
+          case LaunchFailureKind::NoZone:
+            break;
+          case LaunchFailureKind::NoProvider:
+            log("scale-up: " + launched.failure.message + " configured");
+            metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", "no_provider"}});
+            break;
+          case LaunchFailureKind::CostLimit:
+            for (const auto& key : pn.podKeys) plan.unplaceable[key] = launched.failure.message;
+            break;
+          case LaunchFailureKind::ProviderError:
+            failed = true;
+            metrics_.inc(metric::kScaleUpFailures,
+                         {{"pool", pn.pool}, {"reason", toString(launched.failure.providerKind)}});
+            log("scale-up: " + launched.failure.message + "; offering skipped, re-planning now");
+            emit(poolRef(pn.pool), "Warning", "ScaleUpFailed",
+                 launched.offering + ": " + launched.failure.providerMessage);
+            break;
+        }
         continue;
       }
-      std::vector<std::string> zones = ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones;
-      std::string zone;
-      bool zoneFound = false;
-      for (const auto& z : zones) {
-        if (!unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, z}, now)) {
-          zone = z;
-          zoneFound = true;
-          break;
-        }
-      }
-      if (!zoneFound) continue;
-      const double price = type->price(pn.capacityType);
-      if (ps.pool.limits.costPerHour > 0) {
-        double poolCost = 0;
-        for (const auto& n : nodes) {
-          if (n.pool != pn.pool) continue;
-          const InstanceType* t = ps.pool.instanceType(n.instanceType);
-          poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-        }
-        if (poolCost + price > ps.pool.limits.costPerHour + 1e-9) {
-          for (const auto& key : pn.podKeys) {
-            plan.unplaceable[key] = "pool " + pn.pool + " would exceed its cost limit of " +
-                                    std::to_string(ps.pool.limits.costPerHour) + " USD/h";
-          }
-          continue;
-        }
-      }
-      const std::string name = newNodeName(pn.pool, now);
-      NodeTemplate tmpl = nodeTemplate(ps.pool, *type, pn.capacityType, zone, name);
-      auto r = timedCreate(*provider, ps.pool, tmpl.request);
-      const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
-                                   (zone.empty() ? "" : "/" + zone);
-      if (!r) {
-        failed = true;
-        auto kind = providerErrorKind(r.error());
-        switch (kind) {
-          case ProviderErrorKind::InsufficientCapacity:
-            unavailable_.mark({pn.pool, pn.instanceType, pn.capacityType, zone}, now, r.error().message);
-            break;
-          case ProviderErrorKind::Quota:
-            unavailable_.mark({pn.pool, "", pn.capacityType, ""}, now, r.error().message);
-            break;
-          case ProviderErrorKind::Other:
-            unavailable_.markUntil({pn.pool, "", pn.capacityType, ""}, now + kProviderErrorBackoff, r.error().message);
-            break;
-        }
-        metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", toString(kind)}});
-        log("scale-up: create " + offering + " failed (" + toString(kind) + "): " + r.error().message +
-            "; offering skipped, re-planning now");
-        emit(poolRef(pn.pool), "Warning", "ScaleUpFailed", offering + ": " + r.error().message);
-        continue;
-      }
-      InFlightNode f;
-      f.name = r->nodeName.empty() ? name : r->nodeName;
-      f.providerNamed = r->nodeName.empty();
-      f.pool = pn.pool;
-      f.instanceType = pn.instanceType;
-      f.zone = zone;
-      f.capacityType = pn.capacityType;
-      f.createdAt = now;
-      f.model = std::move(tmpl.model);
-      f.podKeys = pn.podKeys;
+      InFlightNode& f = *launched.node;
+      const std::string& name = launched.requestedName;
       for (const auto& key : pn.podKeys) {
         auto p = byKey.find(key);
         if (p == byKey.end()) continue;
-        for (const auto& [res, amount] : placement::podRequests(p->second->info).extended) {
-          if (amount > 0) f.extendedRequested.insert(res);
-        }
-        const std::string why = "pod triggered scale-up: " + name + " (" + offering + ")";
+        const std::string why = "pod triggered scale-up: " + name + " (" + launched.offering + ")";
         if (podEventReason_[p->second->info.uid] != why) {
           podEventReason_[p->second->info.uid] = why;
           emit(podRef(p->second->info), "Normal", "TriggeredScaleUp", why);
         }
       }
-      f.model.name = f.name;
       nodes.push_back(f.model);
+      const double price = pools_.at(pn.pool).pool.instanceType(pn.instanceType)->price(pn.capacityType);
       inFlight_[f.name] = std::move(f);
-      ps.lastScaleUp = now;
+      pools_.at(pn.pool).lastScaleUp = now;
       ++created;
       metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});
-      log("scale-up: created " + name + " (" + offering + ", " + std::to_string(type->price(pn.capacityType)) +
-          " USD/h) for " + std::to_string(pn.podKeys.size()) + " pod(s)");
+      log("scale-up: created " + name + " (" + launched.offering + ", " + std::to_string(price) + " USD/h) for " +
+          std::to_string(pn.podKeys.size()) + " pod(s)");
     }
     for (const auto& [key, node] : plan.onExisting) {
       auto p = byKey.find(key);

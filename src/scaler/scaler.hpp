@@ -20,6 +20,7 @@
 #include "scaler/booking.hpp"
 #include "scaler/checkpoint_moves.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/launch.hpp"
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
 #include "scaler/nodepool.hpp"
@@ -32,7 +33,7 @@
 
 namespace spotfit::scaler {
 
-enum class DrainReason { Empty, Underused, Replaced, Interrupted };
+enum class DrainReason { Empty, Underused, Replaced, Interrupted, GangIncomplete };
 const char* toString(DrainReason r);
 
 struct InFlightNode {
@@ -43,6 +44,15 @@ struct InFlightNode {
   std::set<std::string> extendedRequested;  // extended resources its pods asked for; must be advertised
   std::vector<std::string> podKeys;
   bool providerNamed = false;  // the provider picks the Node name: claim the first new node of the pool
+};
+
+// Scaler::launch's answer: the node in flight (not yet tracked) or why none was created.
+struct LaunchResult {
+  std::optional<InFlightNode> node;
+  LaunchFailure failure;      // when !node
+  std::string requestedName;  // the name asked of the provider (the node's unless the provider names it)
+  std::string offering;       // pool/type/capacity[/zone], for logs and events ("" before a zone is chosen)
+  explicit operator bool() const { return node.has_value(); }
 };
 
 struct Drain {
@@ -66,6 +76,7 @@ struct AtomicPlan {
   bool ok = false;
   std::string reason, message;  // when !ok: a CamelCase reason and why
   CapacityType capacityType = CapacityType::Spot;
+  std::optional<std::string> zone;  // every new node's, when a pool keeps gangs in one zone
   std::vector<PlannedNode> newNodes;
   std::map<std::string, std::string> onExisting;  // pod key -> existing or in-flight node
 };
@@ -115,6 +126,10 @@ class Scaler {
   // Creates the plan's new nodes (tracked in flight like any scale-up). A failed create removes the nodes
   // already created for the plan, marks the offering unavailable and returns the error.
   Result<std::vector<std::string>> launchAtomic(const AtomicPlan& plan, const std::string& forWhat);
+
+  // Launches one planned node (launch.cpp): the step shared by scale-up, gangs, pre-warm and
+  // ProvisioningRequests. Nothing is tracked in flight and no event is emitted; see launch.hpp.
+  LaunchResult launch(const LaunchSpec& spec, TimePoint now);
 
   ScalerMetrics& metrics() { return metrics_; }
   const CostLedger& ledger() const { return ledger_; }
@@ -173,6 +188,16 @@ class Scaler {
   int scaleUpGangs(const ClusterSnapshot& snap, std::vector<placement::PodInfo>& pods,
                    std::vector<placement::NodeInfo>& nodes, TimePoint now);
   std::vector<placement::NodePool> gangPools(TimePoint now, bool zonal) const;
+  // Partly placed gangs (gang_partial.cpp): a gang with members on nodes whose pending members got no
+  // capacity is recorded; once that lasted config_.gangPartialTimeout, its gang-labelled nodes are
+  // drained (the members come back pending as a whole). Returns drains started; `wake` gets the deadline.
+  void noteGangPlaced(const std::string& gang, bool placed, size_t bound, TimePoint now);
+  int releaseIncompleteGangs(const ClusterSnapshot& snap, const std::map<std::string, const ClusterNode*>& nodes,
+                             TimePoint now, std::optional<TimePoint>& wake);
+  // Pool cost limits (USD/h) for a whole plan: "" when every pool stays within its limit with `nodes`
+  // (existing and in flight) plus `newNodes`, else which pool would not.
+  std::string overCostLimit(const std::vector<placement::PlannedNode>& newNodes,
+                            const std::vector<placement::NodeInfo>& nodes) const;
   std::vector<PlannerPool> plannerPools(TimePoint now) const;
   // Bookings: held room added to the nodes' requested; whether a node is booked; pods covered by one.
   void applyBookings(std::vector<placement::NodeInfo>& nodes) const;
@@ -208,6 +233,9 @@ class Scaler {
   Prewarmer prewarm_;
 
   std::map<std::string, Booking> bookings_;  // ProvisioningRequest key -> its booking
+  // Gang key -> since when its pending members get no capacity while others hold nodes (bounded by the
+  // pending pods: an entry goes when its gang has no pending member left).
+  std::map<std::string, TimePoint> gangStuckSince_;
   std::map<std::string, InFlightNode> inFlight_;
   std::map<std::string, Drain> drains_;
   std::set<std::string> interrupted_;             // nodes whose notice was handled

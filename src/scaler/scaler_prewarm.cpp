@@ -78,62 +78,25 @@ int Scaler::prewarm(const ClusterSnapshot& snap, const std::map<std::string, con
     PlanRequest req{due.pods, capacity, plannerPools(now)};
     PlanResult plan = planner_.plan(req);
     for (const auto& pn : plan.newNodes) {
-      auto psIt = pools_.find(pn.pool);
-      if (psIt == pools_.end() || !psIt->second.valid) continue;
-      PoolState& ps = psIt->second;
-      const InstanceType* type = ps.pool.instanceType(pn.instanceType);
-      NodeProvider* provider = providerFor(ps.pool);
-      if (!type || !provider) continue;
       const Duration lead = prewarm_.lead(pn.pool, pn.instanceType, due.fixedLead);
       if (now < due.fire - lead) {
-        if (!wake || due.fire - lead < *wake) wake = due.fire - lead;
+        if (validPool(pn.pool) && (!wake || due.fire - lead < *wake)) wake = due.fire - lead;
         continue;
       }
-      std::string zone;
-      bool zoneFound = false;
-      for (const auto& z : ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones) {
-        if (!unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, z}, now)) {
-          zone = z;
-          zoneFound = true;
-          break;
+      LaunchSpec spec{pn.pool, pn.instanceType, pn.capacityType, std::nullopt, &capacity, {}, {}, {}};
+      for (const auto& p : due.pods) spec.pods.push_back(&p);
+      LaunchResult launched = launch(spec, now);
+      if (!launched) {
+        if (launched.failure.kind == LaunchFailureKind::ProviderError) {
+          // Pre-warm is best effort: the run's own pods get the normal scale-up and its fallbacks.
+          log("prewarm: create " + pn.pool + "/" + pn.instanceType + " for CronJob " + due.cronJob->key() +
+              " failed: " + launched.failure.providerMessage);
+          metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", "prewarm"}});
         }
-      }
-      if (!zoneFound) continue;
-      const double price = type->price(pn.capacityType);
-      if (ps.pool.limits.costPerHour > 0) {
-        double poolCost = 0;
-        for (const auto& n : capacity) {
-          if (n.pool != pn.pool) continue;
-          const InstanceType* t = ps.pool.instanceType(n.instanceType);
-          poolCost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-        }
-        if (poolCost + price > ps.pool.limits.costPerHour + 1e-9) continue;
-      }
-      const std::string name = newNodeName(pn.pool, now);
-      NodeTemplate tmpl = nodeTemplate(ps.pool, *type, pn.capacityType, zone, name);
-      auto r = timedCreate(*provider, ps.pool, tmpl.request);
-      if (!r) {
-        // Pre-warm is best effort: the run's own pods get the normal scale-up and its fallbacks.
-        log("prewarm: create " + pn.pool + "/" + pn.instanceType + " for CronJob " + due.cronJob->key() +
-            " failed: " + r.error().message);
-        metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", "prewarm"}});
         continue;
       }
-      InFlightNode f;
-      f.name = r->nodeName.empty() ? name : r->nodeName;
-      f.providerNamed = r->nodeName.empty();
-      f.pool = pn.pool;
-      f.instanceType = pn.instanceType;
-      f.zone = zone;
-      f.capacityType = pn.capacityType;
-      f.createdAt = now;
-      f.model = std::move(tmpl.model);
-      f.model.name = f.name;
-      for (const auto& p : due.pods) {
-        for (const auto& [res, amount] : placement::podRequests(p).extended) {
-          if (amount > 0) f.extendedRequested.insert(res);
-        }
-      }
+      InFlightNode& f = *launched.node;
+      PoolState& ps = pools_.at(pn.pool);
       capacity.push_back(f.model);
       PrewarmedNode pw;
       pw.node = f.name;

@@ -4,14 +4,13 @@
 #include <algorithm>
 
 #include "placement/budget.hpp"
+#include "placement/gang.hpp"
 #include "scaler/provreq.hpp"
 #include "scaler/scaler.hpp"
 
 namespace spotfit::scaler {
 
 namespace {
-
-constexpr Duration kAtomicProviderErrorBackoff = std::chrono::seconds(30);
 
 std::string consumeTarget(const placement::PodInfo& pod) {
   for (const char* key : {kAnnotationConsumeProvReq, kAnnotationConsumeProvReqLegacy}) {
@@ -86,56 +85,42 @@ AtomicPlan Scaler::planAtomic(const ClusterSnapshot& snapshot, const std::vector
                   (plan.unplaceable.empty() ? "" : " (" + firstWhy(plan) + ")");
     return out;
   }
-  std::vector<std::string> why;
-  for (CapacityType ct : {CapacityType::Spot, CapacityType::OnDemand}) {
-    if (ct == CapacityType::OnDemand && spotOnly) {
-      why.push_back("on-demand: the budget allows spot only");
-      break;
-    }
-    std::vector<PlannerPool> pools = plannerPools(now);
-    for (auto& pp : pools) std::erase_if(pp.available, [&](const Offering& o) { return o.capacityType != ct; });
-    PlanResult plan = planner_.plan({pods, nodes, pools});
-    const std::string label(toString(ct));
-    if (!plan.unplaceable.empty()) {
-      why.push_back(label + ": " + std::to_string(plan.unplaceable.size()) + " pod(s) fit no node (" + firstWhy(plan) +
-                    ")");
-      continue;
-    }
-    // The pools' cost ceilings, which the solver does not know: existing nodes plus the new ones.
-    std::string over;
-    std::map<std::string, double> added;
-    for (const auto& pn : plan.newNodes) {
-      auto ps = pools_.find(pn.pool);
-      const InstanceType* t = ps == pools_.end() ? nullptr : ps->second.pool.instanceType(pn.instanceType);
-      if (t) added[pn.pool] += t->price(pn.capacityType);
-    }
-    for (const auto& [poolName, extra] : added) {
-      const NodePool& pool = pools_.at(poolName).pool;
-      if (pool.limits.costPerHour <= 0) continue;
-      double cost = 0;
-      for (const auto& n : nodes) {
-        if (n.pool != poolName) continue;
-        const InstanceType* t = pool.instanceType(n.instanceType);
-        cost += n.hourlyPrice > 0 ? n.hourlyPrice : (t ? t->price(n.capacityType) : 0);
-      }
-      if (cost + extra > pool.limits.costPerHour + 1e-9) {
-        over = "pool " + poolName + " would exceed its cost limit of " + std::to_string(pool.limits.costPerHour) +
-               " USD/h";
-      }
-    }
-    if (!over.empty()) {
-      why.push_back(label + ": " + over);
-      continue;
-    }
+  // Every pod or none, one capacity type, spot first then the whole set on-demand: placement::planGang,
+  // as for gangs (zonal when a pool asks for gangs in one zone). Pool cost limits are the scaler's.
+  const bool zonal =
+      std::any_of(pools_.begin(), pools_.end(), [](const auto& ps) { return ps.second.pool.gangSameZone; });
+  placement::ScaleUpInput in;
+  in.pods = pods;
+  in.nodes = nodes;
+  in.pools = gangPools(now, zonal);
+  placement::GangOptions options;
+  if (spotOnly) options.capacityType = CapacityType::Spot;
+  placement::GangPlan plan = placement::planGang(in, options);
+  std::string over = plan.feasible ? overCostLimit(plan.plan.newNodes, nodes) : "";
+  if (!over.empty() && plan.capacityType == CapacityType::Spot && !spotOnly) {
+    const std::string spotOver = over;
+    options.capacityType = CapacityType::OnDemand;  // the whole set on-demand instead
+    plan = placement::planGang(in, options);
+    over = plan.feasible ? overCostLimit(plan.plan.newNodes, nodes) : "";
+    plan.reason = "spot: " + spotOver + (plan.reason.empty() ? "" : "; " + plan.reason);
+  }
+  if (plan.feasible && over.empty()) {
     out.ok = true;
-    out.capacityType = ct;
-    out.newNodes = std::move(plan.newNodes);
-    out.onExisting = std::move(plan.onExisting);
+    out.capacityType = plan.capacityType.value_or(CapacityType::Spot);
+    if (zonal) out.zone = plan.zone;
+    for (const auto& a : plan.plan.onExisting) out.onExisting[pods[a.pod].key()] = a.node;
+    for (const auto& n : plan.plan.newNodes) {
+      PlannedNode pn{n.pool, n.instanceType, n.capacityType, {}};
+      for (size_t i : n.pods) pn.podKeys.push_back(pods[i].key());
+      out.newNodes.push_back(std::move(pn));
+    }
     return out;
   }
   out.reason = "CapacityIsNotFound";
-  out.message = "not all " + std::to_string(pods.size()) + " pod(s) can be placed at once";
-  for (const auto& w : why) out.message += "; " + w;
+  out.message =
+      "not all " + std::to_string(pods.size()) + " pod(s) can be placed at once; " +
+      (plan.feasible ? std::string(toString(*plan.capacityType)) + ": " + over + "; " + plan.reason : plan.reason);
+  if (spotOnly) out.message += "; on-demand: the budget allows spot only";
   return out;
 }
 
@@ -160,58 +145,22 @@ Result<std::vector<std::string>> Scaler::launchAtomic(const AtomicPlan& plan, co
     return makeError("launch", why);
   };
   for (const auto& pn : plan.newNodes) {
-    auto psIt = pools_.find(pn.pool);
-    if (psIt == pools_.end() || !psIt->second.valid) return rollback("pool " + pn.pool + " is gone or invalid");
-    PoolState& ps = psIt->second;
-    const InstanceType* type = ps.pool.instanceType(pn.instanceType);
-    NodeProvider* provider = providerFor(ps.pool);
-    if (!type || !provider) return rollback("pool " + pn.pool + " has no provider \"" + ps.pool.provider.type + "\"");
-    std::vector<std::string> zones = ps.pool.zones.empty() ? std::vector<std::string>{""} : ps.pool.zones;
-    auto z = std::find_if(zones.begin(), zones.end(), [&](const std::string& zone) {
-      return !unavailable_.unavailable({pn.pool, pn.instanceType, pn.capacityType, zone}, now);
-    });
-    if (z == zones.end())
-      return rollback("no zone offers " + pn.instanceType + " " + std::string(toString(pn.capacityType)));
-    const std::string zone = *z;
-    const std::string name = newNodeName(pn.pool, now);
-    NodeTemplate tmpl = nodeTemplate(ps.pool, *type, pn.capacityType, zone, name);
-    auto r = timedCreate(*provider, ps.pool, tmpl.request);
-    const std::string offering = pn.pool + "/" + pn.instanceType + "/" + std::string(toString(pn.capacityType)) +
-                                 (zone.empty() ? "" : "/" + zone);
-    if (!r) {
-      const auto kind = providerErrorKind(r.error());
-      switch (kind) {
-        case ProviderErrorKind::InsufficientCapacity:
-          unavailable_.mark({pn.pool, pn.instanceType, pn.capacityType, zone}, now, r.error().message);
-          break;
-        case ProviderErrorKind::Quota:
-          unavailable_.mark({pn.pool, "", pn.capacityType, ""}, now, r.error().message);
-          break;
-        case ProviderErrorKind::Other:
-          unavailable_.markUntil({pn.pool, "", pn.capacityType, ""}, now + kAtomicProviderErrorBackoff,
-                                 r.error().message);
-          break;
+    LaunchResult launched =
+        launch({pn.pool, pn.instanceType, pn.capacityType, plan.zone, nullptr, {}, pn.podKeys, {}}, now);
+    if (!launched) {
+      if (launched.failure.kind == LaunchFailureKind::ProviderError) {
+        metrics_.inc(metric::kScaleUpFailures,
+                     {{"pool", pn.pool}, {"reason", toString(launched.failure.providerKind)}});
       }
-      metrics_.inc(metric::kScaleUpFailures, {{"pool", pn.pool}, {"reason", toString(kind)}});
-      return rollback("create " + offering + " failed (" + toString(kind) + "): " + r.error().message);
+      return rollback(launched.failure.message);
     }
-    InFlightNode f;
-    f.name = r->nodeName.empty() ? name : r->nodeName;
-    f.providerNamed = r->nodeName.empty();
-    f.pool = pn.pool;
-    f.instanceType = pn.instanceType;
-    f.zone = zone;
-    f.capacityType = pn.capacityType;
-    f.createdAt = now;
-    f.model = std::move(tmpl.model);
-    f.model.name = f.name;
-    f.podKeys = pn.podKeys;
-    if (type->gpus > 0) f.extendedRequested.insert(kResourceGpu);
+    InFlightNode& f = *launched.node;
+    if (pools_.at(pn.pool).pool.instanceType(pn.instanceType)->gpus > 0) f.extendedRequested.insert(kResourceGpu);
     created.push_back(f.name);
     inFlight_[f.name] = std::move(f);
-    ps.lastScaleUp = now;
+    pools_.at(pn.pool).lastScaleUp = now;
     metrics_.inc(metric::kScaleUps, {{"pool", pn.pool}, {"capacity_type", std::string(toString(pn.capacityType))}});
-    log("provisioning: " + forWhat + ": created " + name + " (" + offering + ") for " +
+    log("provisioning: " + forWhat + ": created " + launched.requestedName + " (" + launched.offering + ") for " +
         std::to_string(pn.podKeys.size()) + " pod(s)");
   }
   return created;
