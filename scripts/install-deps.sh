@@ -12,6 +12,7 @@ packages=(
   python3 python3-yaml wrk procps iproute2 util-linux
   clang-14 libclang-rt-14-dev clang-format-14
   skopeo binutils
+  tzdata  # /usr/share/zoneinfo: BudgetPolicy time zones (src/base/tz.cpp reads the TZif files)
   prometheus  # for promtool only: tests/chart checks and unit-tests the shipped alert rules with it
 
 )
