@@ -194,9 +194,10 @@ Status validatePolicy(const BudgetPolicy& p, std::string_view ledgerLabelKey) {
     if (i > 0 && !(t > p.thresholds[i - 1])) return fieldError(f, "thresholds must be ascending and distinct");
   }
   const auto& sel = p.selector;
-  if (!p.clusterScoped() && !sel.namespaces.empty()) {
+  if (!p.teamWide && !sel.namespaces.empty()) {
     return fieldError("spec.selector.namespaces",
-                      "a namespaced BudgetPolicy covers its own namespace only; use a ClusterBudgetPolicy");
+                      "a BudgetPolicy covers its own namespace only; only one in spotfit's namespace (a team policy) "
+                      "names namespaces");
   }
   if (sel.namespaces.size() > kMaxPolicyNamespaces) {
     return fieldError("spec.selector.namespaces", "at most " + std::to_string(kMaxPolicyNamespaces) + " namespaces");
@@ -235,9 +236,9 @@ Status validatePolicy(const BudgetPolicy& p, std::string_view ledgerLabelKey) {
   if (!sel.cronJob.empty() && !validDnsName(sel.cronJob)) {
     return fieldError("spec.selector.cronJob", "not a CronJob name");
   }
-  if (byOwner && p.clusterScoped() && sel.namespaces.size() != 1) {
+  if (byOwner && p.teamWide && sel.namespaces.size() != 1) {
     return fieldError("spec.selector.namespaces",
-                      "a workflow or cronJob selector on a ClusterBudgetPolicy names exactly one namespace");
+                      "a workflow or cronJob selector on a team policy names exactly one namespace");
   }
   if (!byOwner && !sel.labels.empty()) {
     // Spend by label is only known for the ledger's label key, and only cluster-wide.
@@ -248,9 +249,9 @@ Status validatePolicy(const BudgetPolicy& p, std::string_view ledgerLabelKey) {
                                                     std::string(ledgerLabelKey) +
                                                     "\"): a label selector must be one In requirement on that key");
     }
-    if (!p.clusterScoped() || !sel.namespaces.empty()) {
+    if (!p.teamWide || !sel.namespaces.empty()) {
       return fieldError("spec.selector.labels",
-                        "spend by label is cluster-wide: use a ClusterBudgetPolicy without namespaces");
+                        "spend by label is cluster-wide: only a team policy without namespaces selects by label");
     }
   }
   return {};
@@ -280,7 +281,7 @@ bool labelsMatch(const std::vector<LabelRequirement>& reqs, const std::map<std::
 }
 
 bool policyCovers(const BudgetPolicy& p, const BudgetSubject& s) {
-  if (!p.clusterScoped()) {
+  if (!p.teamWide) {
     if (s.namespaceName != p.namespaceName) return false;
   } else if (!p.selector.namespaces.empty() && std::find(p.selector.namespaces.begin(), p.selector.namespaces.end(),
                                                          s.namespaceName) == p.selector.namespaces.end()) {
@@ -296,7 +297,7 @@ SpendScope spendScopeOf(const BudgetPolicy& p) {
   const auto& sel = p.selector;
   if (!sel.workflow.empty() || !sel.cronJob.empty()) {
     sc.kind = SpendScope::Kind::Owner;
-    sc.namespaces = {p.clusterScoped() && !sel.namespaces.empty() ? sel.namespaces.front() : p.namespaceName};
+    sc.namespaces = {p.teamWide && !sel.namespaces.empty() ? sel.namespaces.front() : p.namespaceName};
     sc.owner = sel.workflow.empty() ? sel.cronJob : sel.workflow;
     return sc;
   }
@@ -305,7 +306,7 @@ SpendScope spendScopeOf(const BudgetPolicy& p) {
     sc.labelValues = sel.labels.front().values;
     return sc;
   }
-  sc.namespaces = p.clusterScoped() ? sel.namespaces : std::vector<std::string>{p.namespaceName};
+  sc.namespaces = p.teamWide ? sel.namespaces : std::vector<std::string>{p.namespaceName};
   return sc;
 }
 
@@ -320,7 +321,7 @@ size_t thresholdsReached(const BudgetPolicy& p, double spentUsd) {
 PolicyDecision decidePolicy(const BudgetPolicy& p, std::optional<double> spentUsd, EnforcementPoint at,
                             base::WallTime now) {
   PolicyDecision d;
-  d.policy = p.clusterScoped() ? p.name : p.namespaceName + "/" + p.name;
+  d.policy = p.namespaceName + "/" + p.name;
   d.limitUsd = p.limitUsd;
   if (!spentUsd) return d;
   d.spentUsd = *spentUsd;
@@ -347,18 +348,18 @@ PolicyDecision decidePolicy(const BudgetPolicy& p, std::optional<double> spentUs
     what = "CronJob " + p.selector.cronJob;
   } else if (!p.selector.labels.empty()) {
     what = "label " + p.selector.labels.front().key;
-  } else if (!p.clusterScoped()) {
+  } else if (!p.teamWide) {
     what = "namespace " + p.namespaceName;
   } else {
-    what = "the selected namespaces";
+    what = p.selector.namespaces.empty() ? "the cluster" : "the selected namespaces";
   }
   if (p.window == WindowKind::Lifetime) {
     d.message = budgetSummary(p.selector.workflow, *spentUsd, p.limitUsd);
   } else {
     const WindowSpan w = windowAt(p.window, p.timeZone, now);
-    d.message = (p.clusterScoped() ? "ClusterBudgetPolicy " : "BudgetPolicy ") + d.policy + ": " + what +
-                " has spent " + usd(*spentUsd) + " of its " + usd(p.limitUsd) + " " +
-                std::string(windowKindName(p.window)) + " budget (window ends " + base::formatTime(w.end) + ")";
+    d.message = "BudgetPolicy " + d.policy + ": " + what + " has spent " + usd(*spentUsd) + " of its " +
+                usd(p.limitUsd) + " " + std::string(windowKindName(p.window)) + " budget (window ends " +
+                base::formatTime(w.end) + ")";
   }
   return d;
 }

@@ -62,8 +62,9 @@ struct LabelRequirement {
 };
 
 struct PolicySelector {
-  // Namespaces covered. A namespaced policy covers its own namespace only (this stays empty); a
-  // cluster-scoped policy covers these, or every namespace when empty.
+  // Namespaces covered. A policy covers its own namespace only (this stays empty), except a team policy
+  // (one in spotfit's own namespace, which only cluster admins write): it covers these, or every
+  // namespace when empty.
   std::vector<std::string> namespaces;
   std::vector<LabelRequirement> labels;  // matchLabels and matchExpressions, ANDed, on the Job's/pod's labels
   std::string workflow;                  // one workflow (spotfit.io/workflow or the Job's name)
@@ -72,7 +73,7 @@ struct PolicySelector {
 };
 
 struct BudgetPolicy {
-  std::string namespaceName;  // the policy object's namespace; empty for ClusterBudgetPolicy
+  std::string namespaceName;  // the policy object's namespace
   std::string name;
   PolicySelector selector;
   WindowKind window = WindowKind::Month;
@@ -80,7 +81,7 @@ struct BudgetPolicy {
   double limitUsd = 0;
   std::vector<double> thresholds;  // fractions of the limit in (0, 1], ascending, distinct
   PolicyAction action = PolicyAction::Alert;
-  bool clusterScoped() const { return namespaceName.empty(); }
+  bool teamWide = false;  // a team policy: the object lives in spotfit's own namespace (docs/budgets.md)
 };
 
 inline constexpr size_t kMaxPolicyNamespaces = 100;
@@ -107,7 +108,7 @@ bool policyCovers(const BudgetPolicy& p, const BudgetSubject& s);
 // Where a policy's spend is read from in the ledger's daily windows (validatePolicy guarantees one applies):
 //   Owner      workflow or cronJob set: the (namespace, owner) rows (a CronJob's runs roll up to it)
 //   Label      a label selector on the ledger's label key: the per-label rows (cluster-wide, so only on
-//              cluster-scoped policies without namespaces)
+//              team policies without namespaces)
 //   Namespaces otherwise: the per-namespace rows of the covered namespaces (all of them when empty)
 struct SpendScope {
   enum class Kind { Namespaces, Owner, Label };

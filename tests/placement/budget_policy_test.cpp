@@ -201,7 +201,9 @@ TEST(BudgetPolicyRule, SelectorsCoverWhatTheySay) {
   EXPECT_EQ(spendScopeOf(cron).owner, "nightly");
   EXPECT_EQ(spendScopeOf(cron).namespaces, std::vector<std::string>{"team-a"});
 
-  BudgetPolicy team;  // cluster-scoped, by the ledger's label
+  BudgetPolicy team;  // a team policy, by the ledger's label
+  team.namespaceName = "spotfit-system";
+  team.teamWide = true;
   team.name = "team-ml";
   team.selector.labels = {{"team", LabelRequirement::Op::In, {"ml"}}};
   EXPECT_TRUE(validatePolicy(team, "team").ok());
@@ -211,11 +213,23 @@ TEST(BudgetPolicyRule, SelectorsCoverWhatTheySay) {
   EXPECT_EQ(spendScopeOf(team).kind, SpendScope::Kind::Label);
 
   BudgetPolicy nss;
+  nss.namespaceName = "spotfit-system";
+  nss.teamWide = true;
   nss.name = "platform";
   nss.selector.namespaces = {"a", "b"};
   EXPECT_TRUE(policyCovers(nss, {"b", "w", "", {}}));
   EXPECT_FALSE(policyCovers(nss, {"c", "w", "", {}}));
   EXPECT_EQ(spendScopeOf(nss).namespaces, (std::vector<std::string>{"a", "b"}));
+  nss.action = PolicyAction::Deny;
+  nss.limitUsd = 5;
+  EXPECT_EQ(decidePolicy(nss, 6.0, EnforcementPoint::JobAdmission, at("2024-06-10T00:00:00Z")).message,
+            "BudgetPolicy spotfit-system/platform: the selected namespaces has spent $6.00 of its $5.00 month budget "
+            "(window ends 2024-07-01T00:00:00Z)");
+  // The same selector on a policy outside spotfit's namespace is invalid, and covers its own namespace only.
+  BudgetPolicy plain = nss;
+  plain.namespaceName = "a";
+  plain.teamWide = false;
+  EXPECT_FALSE(validatePolicy(plain, "").ok());
 
   const std::vector<LabelRequirement> reqs = {{"env", LabelRequirement::Op::NotIn, {"prod"}},
                                               {"batch", LabelRequirement::Op::Exists, {}},
@@ -285,8 +299,10 @@ TEST(BudgetPolicyRule, HostilePoliciesNameTheField) {
     EXPECT_EQ(s.error().code, "invalid");
     EXPECT_EQ(s.error().message.rfind(std::string(r.field) + ": ", 0), 0u) << s.error().message;
   }
-  // Cluster-scoped: a label selector on another key than the ledger's, or with namespaces, is refused.
+  // Team policies: a label selector on another key than the ledger's, or with namespaces, is refused.
   BudgetPolicy c;
+  c.namespaceName = "spotfit-system";
+  c.teamWide = true;
   c.name = "c";
   c.selector.labels = {{"owner", LabelRequirement::Op::In, {"x"}}};
   EXPECT_FALSE(validatePolicy(c, "team").ok());
@@ -297,6 +313,8 @@ TEST(BudgetPolicyRule, HostilePoliciesNameTheField) {
   c.selector.namespaces.assign(101, "a");
   EXPECT_FALSE(validatePolicy(c, "team").ok());
   BudgetPolicy cw;
+  cw.namespaceName = "spotfit-system";
+  cw.teamWide = true;
   cw.name = "cw";
   cw.selector.workflow = "etl";
   EXPECT_FALSE(validatePolicy(cw, "team").ok());  // which namespace?
