@@ -212,6 +212,7 @@ TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
   EXPECT_TRUE(grants(o).count("/nodes:create"));
   EXPECT_TRUE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(o.count("CustomResourceDefinition//spotfitpools.spotfit.io"));
+  EXPECT_TRUE(o.count("CustomResourceDefinition//budgetpolicies.spotfit.io")) << "docs/budgets.md";
   ASSERT_TRUE(o.count("Certificate/spotfit-system/spotfit-serving"));
   EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-tls");
   EXPECT_EQ(secretVolume(o, "spotfit"), "spotfit-tls") << "one Secret name, as in manifests/ and certs/README.md";
