@@ -1,0 +1,82 @@
+#pragma once
+// BudgetPolicy objects (budgetpolicies.spotfit.io, docs/budgets.md) as the API server returns them: the
+// decoder every role's informer uses, and the bounded set of policies a role keeps. A policy whose spec the
+// schema let through but placement::validatePolicy (or the time zone reader) refuses decodes with
+// `invalid` set to the message naming the field ("spec.thresholds[1]: ..."): the controller writes it as
+// the Valid=False condition, and the set never enforces it, while every valid policy stays enforced.
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/tz.hpp"
+#include "kube/json.hpp"
+#include "kube/objects.hpp"
+#include "placement/budget_policy.hpp"
+
+namespace spotfit::kube {
+
+struct BudgetPolicyObject {
+  ObjectMeta meta;
+  placement::BudgetPolicy policy;  // meaningful when valid()
+  std::string invalid;             // empty: valid
+  bool valid() const { return invalid.empty(); }
+};
+
+// Where the decoder looks things up: spotfit's namespace (policies there are team policies), the ledger's
+// label key (the only label a policy can be charged by) and the zoneinfo directory.
+struct BudgetPolicyContext {
+  std::string spotfitNamespace = "spotfit-system";
+  std::string ledgerLabelKey;
+  std::string zoneinfoDir = base::kZoneinfoDir;
+};
+
+// An error only when `v` is not a namespaced object with a name (nothing to report a condition on); any
+// problem of its spec decodes with `invalid` set.
+Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx);
+
+// Loaded time zones by name, at most kMaxZones of them (names come from policies, i.e. from users).
+class TimeZoneCache {
+ public:
+  static constexpr size_t kMaxZones = 64;
+  explicit TimeZoneCache(std::string zoneinfoDir = base::kZoneinfoDir) : dir_(std::move(zoneinfoDir)) {}
+  // Failed loads are not cached (a file may appear with a tzdata upgrade); past the cap, zones load uncached.
+  Result<base::TimeZone> get(std::string_view name);
+  size_t size() const { return zones_.size(); }
+
+ private:
+  std::string dir_;
+  std::map<std::string, base::TimeZone, std::less<>> zones_;
+};
+
+Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx,
+                                              TimeZoneCache& zones);
+
+// The policies one role enforces, keyed by namespace/name. Bounded: at most maxPolicies objects are kept;
+// one more is refused (counted in refused()), so a flood of policies cannot grow a role's memory.
+class BudgetPolicySet {
+ public:
+  explicit BudgetPolicySet(size_t maxPolicies = 2000) : max_(maxPolicies) {}
+  // Adds or replaces. False when the set is full and the key is new.
+  bool upsert(BudgetPolicyObject obj);
+  void remove(const std::string& key);
+  const BudgetPolicyObject* find(const std::string& key) const;
+  // The valid policies, for placement::decidePolicies (pointers stay valid until the next change).
+  std::vector<const placement::BudgetPolicy*> enforced() const;
+  std::vector<const BudgetPolicyObject*> all() const;
+  size_t size() const { return objects_.size(); }
+  size_t refused() const { return refused_; }
+
+ private:
+  size_t max_;
+  size_t refused_ = 0;
+  std::map<std::string, BudgetPolicyObject> objects_;
+};
+
+}  // namespace spotfit::kube
