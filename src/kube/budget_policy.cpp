@@ -1,5 +1,7 @@
 #include "kube/budget_policy.hpp"
 
+#include <algorithm>
+
 namespace spotfit::kube {
 namespace {
 
@@ -112,6 +114,31 @@ Result<placement::BudgetPolicy> decodeSpec(const json::Value& spec, TimeZoneCach
   return p;
 }
 
+BudgetPolicyStatusSeen decodeStatus(const json::Value& v) {
+  BudgetPolicyStatusSeen out;
+  const json::Value* st = json::find(v, "status");
+  if (st == nullptr || !st->IsObject()) return out;
+  if (const json::Value* ws = json::find(*st, "windowStart"); ws && ws->IsString()) {
+    if (auto t = base::parseTime(json::view(*ws))) out.windowStart = *t;
+  }
+  if (const json::Value* n = json::find(*st, "thresholdsReached"); n && n->IsInt64() && n->GetInt64() >= 0) {
+    out.thresholdsReached = std::min<int64_t>(n->GetInt64(), 64);
+  }
+  const json::Value* conds = json::find(*st, "conditions");
+  if (conds == nullptr || !conds->IsArray()) return out;
+  for (const auto& c : conds->GetArray()) {
+    const json::Value* type = json::find(c, "type");
+    const json::Value* status = json::find(c, "status");
+    if (!type || !type->IsString() || json::view(*type) != "Valid" || !status || !status->IsString()) continue;
+    out.valid = json::view(*status) == "True";
+    if (const json::Value* t = json::find(c, "lastTransitionTime"); t && t->IsString()) {
+      if (auto w = base::parseTime(json::view(*t))) out.validSince = *w;
+    }
+    break;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<base::TimeZone> TimeZoneCache::get(std::string_view name) {
@@ -131,6 +158,7 @@ Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const Budget
   }
   BudgetPolicyObject out;
   out.meta = std::move(meta);
+  out.status = decodeStatus(v);
   auto spec = json::reqObject(v, "spec", "");
   if (!spec) {
     out.invalid = "spec: required";

@@ -22,8 +22,18 @@
 
 namespace spotfit::kube {
 
+// What the object's status says spotfit last wrote (read leniently: a malformed status is as none), so a
+// new leader announces each threshold once per window and keeps the Valid condition's transition time.
+struct BudgetPolicyStatusSeen {
+  std::optional<base::WallTime> windowStart;
+  int64_t thresholdsReached = 0;
+  std::optional<bool> valid;
+  std::optional<base::WallTime> validSince;  // the Valid condition's lastTransitionTime
+};
+
 struct BudgetPolicyObject {
   ObjectMeta meta;
+  BudgetPolicyStatusSeen status;
   placement::BudgetPolicy policy;  // meaningful when valid()
   std::string invalid;             // empty: valid
   bool valid() const { return invalid.empty(); }
