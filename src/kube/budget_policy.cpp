@@ -1,6 +1,7 @@
 #include "kube/budget_policy.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 namespace spotfit::kube {
 namespace {
@@ -161,20 +162,33 @@ Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const Budget
   out.status = decodeStatus(v);
   auto spec = json::reqObject(v, "spec", "");
   if (!spec) {
-    out.invalid = "spec: required";
-    return out;
+    out.specError = "spec: required";
+  } else if (auto p = decodeSpec(**spec, zones); !p) {
+    out.specError = p.error().message;
+  } else {
+    out.policy = std::move(*p);
   }
-  auto p = decodeSpec(**spec, zones);
-  if (!p) {
-    out.invalid = p.error().message;
-    return out;
-  }
-  out.policy = std::move(*p);
   out.policy.namespaceName = out.meta.namespace_;
   out.policy.name = out.meta.name;
-  out.policy.teamWide = out.meta.namespace_ == ctx.spotfitNamespace;
-  if (auto s = placement::validatePolicy(out.policy, ctx.ledgerLabelKey); !s) out.invalid = s.error().message;
+  applyBudgetPolicyContext(out, ctx);
   return out;
+}
+
+void applyBudgetPolicyContext(BudgetPolicyObject& o, const BudgetPolicyContext& ctx) {
+  o.policy.teamWide = o.meta.namespace_ == ctx.spotfitNamespace;
+  o.invalid = o.specError;
+  if (o.invalid.empty()) {
+    if (auto s = placement::validatePolicy(o.policy, ctx.ledgerLabelKey); !s) o.invalid = s.error().message;
+  }
+}
+
+const ResourceType kBudgetPolicies{"spotfit.io", "v1alpha1", "budgetpolicies", "BudgetPolicy", true};
+
+Result<BudgetPolicyObject> decodeBudgetPolicyObject(const json::Value& v) {
+  static std::mutex mu;
+  static TimeZoneCache zones;
+  std::lock_guard lock(mu);
+  return decodeBudgetPolicy(v, BudgetPolicyContext{}, zones);
 }
 
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx) {

@@ -16,6 +16,7 @@
 
 #include "base/result.hpp"
 #include "base/tz.hpp"
+#include "kube/client.hpp"
 #include "kube/json.hpp"
 #include "kube/objects.hpp"
 #include "placement/budget_policy.hpp"
@@ -35,7 +36,8 @@ struct BudgetPolicyObject {
   ObjectMeta meta;
   BudgetPolicyStatusSeen status;
   placement::BudgetPolicy policy;  // meaningful when valid()
-  std::string invalid;             // empty: valid
+  std::string specError;           // what decoding the spec refused (context-free), empty when none
+  std::string invalid;             // specError, else what validatePolicy refuses in the context; empty: valid
   bool valid() const { return invalid.empty(); }
 };
 
@@ -67,6 +69,15 @@ class TimeZoneCache {
 
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx,
                                               TimeZoneCache& zones);
+
+// budgetpolicies.spotfit.io/v1alpha1, namespaced.
+extern const ResourceType kBudgetPolicies;
+// kube::Decoder for Informer<BudgetPolicyObject>: decodes with the default zoneinfo directory (through one
+// process-wide TimeZoneCache) and the default context; the role then calls applyBudgetPolicyContext with
+// its own spotfit namespace and ledger label before enforcing.
+Result<BudgetPolicyObject> decodeBudgetPolicyObject(const json::Value& v);
+// Sets policy.teamWide and `invalid` for `ctx` (idempotent).
+void applyBudgetPolicyContext(BudgetPolicyObject& o, const BudgetPolicyContext& ctx);
 
 // The policies one role enforces, keyed by namespace/name. Bounded: at most maxPolicies objects are kept;
 // one more is refused (counted in refused()), so a flood of policies cannot grow a role's memory.

@@ -171,4 +171,8 @@ BudgetPolicyController::Output BudgetPolicyController::tick(const std::vector<co
   return out;
 }
 
+void BudgetPolicyController::patchFailed(const std::string& key) {
+  if (auto it = seen_.find(key); it != seen_.end()) it->second.lastBody.clear();
+}
+
 }  // namespace spotfit::scaler

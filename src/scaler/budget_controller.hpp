@@ -54,6 +54,8 @@ class BudgetPolicyController {
   // last one written for that object (spend rounded to cents), so a steady policy costs no API calls.
   // Keys no longer present are forgotten (the controller's maps are bounded by the policy set).
   Output tick(const std::vector<const kube::BudgetPolicyObject*>& objects, const CostLedger& ledger, TimePoint now);
+  // The patch for "namespace/name" failed: the next tick writes the status again.
+  void patchFailed(const std::string& key);
 
  private:
   struct Seen {

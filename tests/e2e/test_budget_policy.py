@@ -1,11 +1,14 @@
 """BudgetPolicy (budgetpolicies.spotfit.io, docs/budgets.md) on a real kube-apiserver: the CRD's schema
 refuses what it can (enums, ranges, sizes, exclusive selectors, In without values), the policy is
 namespaced with its status as a subresource, and kubectl shows the Limit/Spent/Remaining/Window-End/Action
-printer columns."""
+printer columns. With the scaler running: its leader writes each policy's status from the cost ledger
+(spent in the current window, remaining, window end, Valid) and records an Event per threshold crossed;
+an invalid policy gets Valid=False naming the field while the valid one beside it keeps being counted."""
 
+import datetime
 import os
 
-from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, kubeapi, unique, wait_for
+from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, kubeapi, node_pool, unique, wait_for
 
 CRD = os.path.join(SOURCE_DIR, "manifests", "crd", "budgetpolicies.spotfit.io.yaml")
 GROUP = "/apis/spotfit.io/v1alpha1"
@@ -96,3 +99,95 @@ class BudgetPolicyCrdTest(ClusterTestCase):
         self.assertEqual(header, ["NAME", "LIMIT", "SPENT", "REMAINING", "WINDOW-END", "ACTION", "VALID", "AGE"])
         self.assertEqual(row[:7], [name, "40", "41.5", "0", "2026-12-08T00:00:00Z", "suspend", "True"])
         self.assertIn(name, self.cluster.kubectl("get", "sfbudget", "-n", self.ns, "-o", "name").stdout)
+
+
+NAMESPACE = "spotfit-system"
+SCALER_CONFIG = f"""webhook:
+  ownNamespace: {NAMESPACE}
+scaler:
+  namespace: {NAMESPACE}
+  batchIdle: 1s
+  batchMax: 3s
+  ledgerFlushInterval: 1s
+"""
+SPOT_PRICE = 360.0  # USD per hour: 10 cents a second for the whole node
+LIMIT_USD = 0.5
+
+
+def work_pod(name):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name,
+                                                         "annotations": {"spotfit.io/workflow": "work"}},
+            "spec": {"restartPolicy": "Never", "containers": [
+                {"name": "work", "image": "registry.invalid/e2e/work:1",
+                 "resources": {"requests": {"cpu": "3", "memory": "6Gi"}}}]}}
+
+
+class BudgetPolicyStatusTest(ClusterTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # start_scaler applies manifests/crd (BudgetPolicy included) before the scaler starts.
+        cls.start_scaler(SCALER_CONFIG, [node_pool("e2e-cpu", {
+            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 2 * SPOT_PRICE,
+            "spotPrice": SPOT_PRICE}, disruption={"consolidateAfter": "1h", "consolidateUnderused": False})],
+            namespace=NAMESPACE)
+        cls.webhook_name = cls.spotfit.register_webhook()
+        cls.ns = unique("team")
+        cls.kube.create_namespace(cls.ns, {"spotfit.io/enabled": "true"})
+        cls.kube.wait_default_service_account(cls.ns, WAIT)
+
+    def events_of(self, name):
+        return self.kube.get(f"/api/v1/namespaces/{self.ns}/events",
+                             fieldSelector=f"involvedObject.name={name},involvedObject.kind=BudgetPolicy")["items"]
+
+    def test_leader_writes_status_and_threshold_events_from_the_ledger(self):
+        path = f"{GROUP}/namespaces/{self.ns}/budgetpolicies"
+        self.kube.create(path, policy("daily", window="day", limitUSD=LIMIT_USD, thresholds=[0.5], action="alert"))
+        self.kube.create(path, policy("broken", window="day", limitUSD=1, thresholds=[0.9, 0.1]))
+
+        def condition(name):
+            conds = (self.kube.get(f"{path}/{name}").get("status") or {}).get("conditions") or []
+            return next((c for c in conds if c["type"] == "Valid"), None)
+
+        broken = wait_for("Valid=False on the invalid policy", lambda: condition("broken"), WAIT)
+        self.assertEqual(broken["status"], "False")
+        self.assertEqual(broken["reason"], "InvalidSpec")
+        self.assertTrue(broken["message"].startswith("spec.thresholds[1]: "), broken["message"])
+        self.assertTrue(any(e["reason"] == "InvalidBudgetPolicy" for e in self.events_of("broken")))
+
+        status = wait_for("the valid policy's status", lambda: (self.kube.get(f"{path}/daily").get("status") or {})
+                          .get("windowEnd"), WAIT)
+        tomorrow = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        self.assertIn(status, {f"{tomorrow}T00:00:00Z", f"{today}T00:00:00Z"})  # a run across midnight
+        self.assertEqual(condition("daily")["status"], "True")
+
+        # A pod of the namespace runs on a node the scaler creates; the ledger charges it.
+        pods = f"/api/v1/namespaces/{self.ns}/pods"
+        wait_for("the apiserver to call the webhook", lambda: "spotfit.io/mutated" in self.kube.create(
+            pods, work_pod("work-1"), dryRun="All")["metadata"].get("annotations", {}), WAIT)
+        self.kube.create(pods, work_pod("work-1"))
+        wait_for("the pod bound", lambda: self.kube.get(f"{pods}/work-1")["spec"].get("nodeName"), 3 * WAIT)
+        self.kube.set_pod_running(self.ns, "work-1")
+
+        def over():
+            st = self.kube.get(f"{path}/daily").get("status") or {}
+            return st if st.get("spentUSD", 0) >= LIMIT_USD else None
+
+        st = wait_for("the policy's spend past its limit", over, 2 * WAIT)
+        self.assertEqual(st["remainingUSD"], 0)
+        self.assertEqual(st["thresholdsReached"], 2)  # 50% and the limit
+        reasons = wait_for("both Events", lambda: (lambda r: r if {"BudgetThresholdReached", "BudgetExceeded"} <= r
+                                                   else None)({e["reason"] for e in self.events_of("daily")}), WAIT)
+        self.assertIn("BudgetExceeded", reasons)
+        exceeded = [e for e in self.events_of("daily") if e["reason"] == "BudgetExceeded"]
+        self.assertEqual(len(exceeded), 1)
+        self.assertEqual(exceeded[0]["type"], "Warning")
+        self.assertIn(f"BudgetPolicy {self.ns}/daily: spend $", exceeded[0]["message"])
+        self.assertIn(f"reached the limit of its ${LIMIT_USD:.2f} day budget", exceeded[0]["message"])
+        # Spend keeps growing in the status, no second Event for the same window.
+        wait_for("the status to follow the spend", lambda: self.kube.get(f"{path}/daily")["status"]["spentUSD"] >
+                 st["spentUSD"] + 0.2, WAIT)
+        self.assertEqual(len([e for e in self.events_of("daily") if e["reason"] == "BudgetExceeded"]), 1)
+        self.assertEqual((exceeded[0].get("count") or 1), 1)

@@ -167,3 +167,25 @@ TEST(BudgetPolicySet, AnInvalidPolicyNeverStopsTheValidOnes) {
 
 }  // namespace
 }  // namespace spotfit::kube
+
+namespace spotfit::kube {
+namespace {
+
+TEST(BudgetPolicyDecode, TheInformersDecoderThenTheRolesContext) {
+  auto d = json::parse(R"({"metadata":{"name":"ml","namespace":"ops"},
+      "spec":{"window":"day","limitUSD":5,"selector":{"matchLabels":{"team":"ml"}}}})");
+  ASSERT_TRUE(d.ok());
+  auto o = decodeBudgetPolicyObject(*d);
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->valid()) << "in the default context: not spotfit's namespace, no ledger label";
+  EXPECT_TRUE(o->specError.empty());
+  applyBudgetPolicyContext(*o, BudgetPolicyContext{"ops", "team", base::kZoneinfoDir});
+  EXPECT_TRUE(o->valid()) << o->invalid;
+  EXPECT_TRUE(o->policy.teamWide);
+  applyBudgetPolicyContext(*o, BudgetPolicyContext{"ops", "owner", base::kZoneinfoDir});
+  EXPECT_EQ(o->invalid.rfind("spec.selector.labels: ", 0), 0u) << o->invalid;
+  EXPECT_EQ(kBudgetPolicies.collectionPath("ops"), "/apis/spotfit.io/v1alpha1/namespaces/ops/budgetpolicies");
+}
+
+}  // namespace
+}  // namespace spotfit::kube
