@@ -7,6 +7,7 @@ an invalid policy gets Valid=False naming the field while the valid one beside i
 
 import datetime
 import os
+import time
 
 from e2e_common import SOURCE_DIR, WAIT, ClusterTestCase, kubeapi, node_pool, unique, wait_for
 
@@ -191,3 +192,111 @@ class BudgetPolicyStatusTest(ClusterTestCase):
                  st["spentUSD"] + 0.2, WAIT)
         self.assertEqual(len([e for e in self.events_of("daily") if e["reason"] == "BudgetExceeded"]), 1)
         self.assertEqual((exceeded[0].get("count") or 1), 1)
+
+
+ENFORCE_CONFIG = f"""webhook:
+  ownNamespace: {NAMESPACE}
+  budgets:
+    refresh: 1s
+scaler:
+  namespace: {NAMESPACE}
+  batchIdle: 1s
+  batchMax: 3s
+  ledgerFlushInterval: 1s
+"""
+ENFORCE_LIMIT_USD = 0.3
+
+
+def job(name):
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"template": {"metadata": {"annotations": {"spotfit.io/workflow": name}},
+                                  "spec": {"restartPolicy": "Never", "containers": [
+                                      {"name": "work", "image": "registry.invalid/e2e/work:1",
+                                       "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}
+
+
+class BudgetPolicyEnforcementTest(ClusterTestCase):
+    """A namespace's day budget with action suspend: once the scaler's ledger (saved every second) shows the
+    namespace's spend today at the limit, the webhook (re-reading the ledger every second) creates the next
+    Job suspended within 2 s, and the real Job controller starts none of its pods; switched to deny, the next
+    Job is refused with the policy's message."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_scaler(ENFORCE_CONFIG, [node_pool("e2e-cpu", {
+            "name": "m5.xlarge", "cpu": "4", "memory": "16Gi", "onDemandPrice": 2 * SPOT_PRICE,
+            "spotPrice": SPOT_PRICE}, disruption={"consolidateAfter": "1h", "consolidateUnderused": False})],
+            namespace=NAMESPACE)
+        cls.webhook_name = cls.spotfit.register_webhook()
+        cls.ns = unique("team")
+        cls.kube.create_namespace(cls.ns, {"spotfit.io/enabled": "true"})
+        cls.kube.wait_default_service_account(cls.ns, WAIT)
+
+    def ledger_today(self):
+        """The namespace's spend today (UTC) in the ledger ConfigMap as last saved."""
+        import ledger_doc
+        doc = ledger_doc.read(self.kube, NAMESPACE) or {}
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        for d in doc.get("days", []):
+            if d.get("day") == today:
+                return (d.get("namespaces") or {}).get(self.ns, 0.0)
+        return 0.0
+
+    def test_crossing_the_limit_suspends_then_denies_the_next_job(self):
+        path = f"{GROUP}/namespaces/{self.ns}/budgetpolicies"
+        self.kube.create(path, policy("daily", window="day", limitUSD=ENFORCE_LIMIT_USD, action="suspend"))
+        jobs = f"/apis/batch/v1/namespaces/{self.ns}/jobs"
+        pods = f"/api/v1/namespaces/{self.ns}/pods"
+        wait_for("the apiserver to call the webhook", lambda: "spotfit.io/mutated" in self.kube.create(
+            pods, work_pod("work-1"), dryRun="All")["metadata"].get("annotations", {}), WAIT)
+        # Within budget: a Job is created as written (not suspended).
+        first = self.kube.create(jobs, job("before"))
+        self.assertFalse(first["spec"].get("suspend"))
+        self.kube.create(pods, work_pod("work-1"))
+        wait_for("the pod bound", lambda: self.kube.get(f"{pods}/work-1")["spec"].get("nodeName"), 3 * WAIT)
+        self.kube.set_pod_running(self.ns, "work-1")
+
+        over_at = None
+
+        def suspended():
+            nonlocal over_at
+            if over_at is None and self.ledger_today() >= ENFORCE_LIMIT_USD:
+                over_at = time.monotonic()
+            created = self.kube.create(jobs, job("probe"), dryRun="All")
+            return time.monotonic() if created["spec"].get("suspend") else None
+
+        suspended_at = wait_for("the next Job created suspended", suspended, 2 * WAIT, interval=0.05)
+        self.assertIsNotNone(over_at, "suspended before the ledger showed the namespace over its limit")
+        self.assertLess(suspended_at - over_at, 2.0)
+
+        created = self.kube.create(jobs, job("after"))
+        self.assertTrue(created["spec"]["suspend"])
+        self.assertEqual(created["metadata"]["annotations"]["spotfit.io/budget-suspended"], f"{self.ns}/daily")
+        # The real Job controller starts no pod of a suspended Job (and one of the Job before the crossing).
+        wait_for("the first Job's pod", lambda: self.kube.pods(self.ns, "job-name=before") or None, WAIT)
+
+        def suspended_condition():
+            conds = (self.kube.get(f"{jobs}/after").get("status") or {}).get("conditions") or []
+            return next((c for c in conds if c["type"] == "Suspended" and c["status"] == "True"), None)
+
+        cond = wait_for("the Job controller to mark the Job Suspended", suspended_condition, WAIT)
+        self.assertEqual(cond["reason"], "JobSuspended")
+        self.assertEqual(self.kube.pods(self.ns, "job-name=after"), [])
+
+        # Deny: the next Job is refused with the policy's message.
+        self.kube.merge_patch(f"{path}/daily", {"spec": {"action": "deny"}})
+
+        def refused():
+            try:
+                self.kube.create(jobs, job("probe"), dryRun="All")
+                return None
+            except kubeapi.ApiError as error:
+                return error if error.code == 403 else None
+
+        error = wait_for("the next Job refused", refused, WAIT)
+        self.assertIn(f'admission webhook "{self.webhook_name}" denied the request', error.message)
+        self.assertIn(f"BudgetPolicy {self.ns}/daily: namespace {self.ns} has spent $", error.message)
+        self.assertIn(f"of its ${ENFORCE_LIMIT_USD:.2f} day budget", error.message)
+        print(f"\nnamespace {self.ns} over its ${ENFORCE_LIMIT_USD:.2f} day budget in the ledger; next Job created "
+              f"suspended {suspended_at - over_at:.2f}s later; with action deny: {error.message[-120:]}")
