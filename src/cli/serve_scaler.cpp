@@ -69,6 +69,8 @@ const char* helpFor(const std::string& name) {
       {kWorkflowBudget, "USD budget per workflow (spotfit.io/budget)"},
       {kNamespaceCost, "USD spent per namespace since the ledger started"},
       {kOwnerCost, "USD spent per namespace and owner (the CronJob of a Job, else the workflow) in the retained days"},
+      {kBudgetPolicySpent, "USD a BudgetPolicy's scope spent in its current window (docs/budgets.md)"},
+      {kBudgetPolicyLimit, "The limit in USD of a BudgetPolicy's window"},
       {kCostPerHour, "USD per hour of the running pods"},
       {kUnpricedNodes, "Nodes running pods that neither a node pool nor scaler.priceTable prices (not charged)"},
       {kSpotSavings, "USD saved by running on spot instead of on-demand"},
@@ -354,7 +356,10 @@ class ScalerRuntime {
       } else {
         if (provreq) syncProvisioningRequests(*provreq, *snapshot);
         next = sc.reconcile(*snapshot).wakeAt;
-        if (budgets_) budgets_->sync(sc.ledger(), now);
+        if (budgets_) {
+          budgets_->sync(sc.ledger(), now);
+          budgets_->publish(sc.metrics());
+        }
         exporter_.publish(sc.metrics());
         if (now - costCopiedAt_ >= std::chrono::seconds(10)) {  // for /cost: a copy, at most 10 s old
           std::lock_guard lock(costMu_);

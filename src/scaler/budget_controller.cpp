@@ -124,6 +124,9 @@ BudgetPolicyController::Output BudgetPolicyController::tick(const std::vector<co
       }
     }
     const bool valid = o->valid();
+    s.namespaceName = o->meta.namespace_;
+    s.name = o->meta.name;
+    s.figures.reset();
     if (!s.valid || *s.valid != valid) {
       s.valid = valid;
       s.validSince = now;
@@ -148,6 +151,7 @@ BudgetPolicyController::Output BudgetPolicyController::tick(const std::vector<co
         out.events.push_back({o, limit, limit ? "BudgetExceeded" : "BudgetThresholdReached", std::move(msg)});
       }
       s.announced = f.thresholdsReached;
+      s.figures = std::make_pair(f.spentUsd, o->policy.limitUsd);
       s.announcedWindow = f.window.start;
       body += ",\"spentUSD\":" + number(cents(f.spentUsd)) + ",\"remainingUSD\":" + number(cents(f.remainingUsd)) +
               ",\"windowStart\":\"" + base::formatTime(f.window.start) + "\",\"windowEnd\":\"" +
@@ -169,6 +173,15 @@ BudgetPolicyController::Output BudgetPolicyController::tick(const std::vector<co
     it = present.count(it->first) ? std::next(it) : seen_.erase(it);
   }
   return out;
+}
+
+void BudgetPolicyController::publish(ScalerMetrics& m) const {
+  for (const auto& [key, s] : seen_) {
+    if (!s.figures) continue;
+    const MetricLabels labels{{"namespace", s.namespaceName}, {"policy", s.name}};
+    m.set(metric::kBudgetPolicySpent, labels, s.figures->first);
+    m.set(metric::kBudgetPolicyLimit, labels, s.figures->second);
+  }
 }
 
 void BudgetPolicyController::patchFailed(const std::string& key) {

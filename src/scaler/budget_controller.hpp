@@ -13,6 +13,7 @@
 #include "kube/budget_policy.hpp"
 #include "placement/budget_policy.hpp"
 #include "scaler/ledger.hpp"
+#include "scaler/metrics.hpp"
 
 namespace spotfit::scaler {
 
@@ -54,6 +55,9 @@ class BudgetPolicyController {
   // last one written for that object (spend rounded to cents), so a steady policy costs no API calls.
   // Keys no longer present are forgotten (the controller's maps are bounded by the policy set).
   Output tick(const std::vector<const kube::BudgetPolicyObject*>& objects, const CostLedger& ledger, TimePoint now);
+  // The spend and limit of every valid policy of the last tick, as the gauges kBudgetPolicySpent and
+  // kBudgetPolicyLimit {namespace, policy} (at most as many series as policies in the set).
+  void publish(ScalerMetrics& m) const;
   // The patch for "namespace/name" failed: the next tick writes the status again.
   void patchFailed(const std::string& key);
 
@@ -65,6 +69,8 @@ class BudgetPolicyController {
     bool seeded = false;
     std::optional<bool> valid;
     TimePoint validSince{};
+    std::optional<std::pair<double, double>> figures;  // spent, limit (valid policies)
+    std::string namespaceName, name;
   };
   std::map<std::string, Seen> seen_;
 };

@@ -27,6 +27,8 @@ class KubeBudgetPolicies {
   void stop();
   // One pass (the leader's loop): status and Events from the ledger as accrued now. No-op until synced.
   void sync(const CostLedger& ledger, TimePoint now);
+  // The gauges of the last pass (BudgetPolicyController::publish).
+  void publish(ScalerMetrics& m) const { controller_.publish(m); }
   size_t ignored() const { return ignored_; }  // policies past maxPolicies in the last pass
 
  private:

@@ -192,6 +192,10 @@ class BudgetPolicyStatusTest(ClusterTestCase):
                  st["spentUSD"] + 0.2, WAIT)
         self.assertEqual(len([e for e in self.events_of("daily") if e["reason"] == "BudgetExceeded"]), 1)
         self.assertEqual((exceeded[0].get("count") or 1), 1)
+        # The dashboard's burn-down gauges.
+        labels = {"namespace": self.ns, "policy": "daily"}
+        self.assertEqual(self.spotfit.metric("spotfit_budget_policy_limit_usd", **labels), LIMIT_USD)
+        self.assertGreaterEqual(self.spotfit.metric("spotfit_budget_policy_spent_usd", **labels), LIMIT_USD)
 
 
 ENFORCE_CONFIG = f"""webhook:

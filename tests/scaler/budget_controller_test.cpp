@@ -130,6 +130,11 @@ TEST(BudgetController, PatchesOnChangeAndAnnouncesEachThresholdOncePerWindow) {
   EXPECT_NE(out.events[1].message.find("reached the limit"), std::string::npos);
   EXPECT_NE(out.events[1].message.find("; action suspend"), std::string::npos);
   EXPECT_EQ(body(out.patches.at(0))["status"]["thresholdsReached"].GetInt(), 2);
+  ScalerMetrics m;
+  c.publish(m);
+  const MetricLabels labels{{"namespace", "team-a"}, {"policy", "monthly"}};
+  EXPECT_DOUBLE_EQ(m.gauge(metric::kBudgetPolicySpent, labels), 50);
+  EXPECT_DOUBLE_EQ(m.gauge(metric::kBudgetPolicyLimit, labels), 50);
 
   // Later in July: spend grows, status follows, no Event again.
   out = c.tick(objs, ledgerAt("2024-07-01T06:00:00Z"), at("2024-07-01T06:00:00Z"));
@@ -175,6 +180,9 @@ TEST(BudgetController, InvalidPoliciesGetValidFalseAndTheValidOnesStillCount) {
   EXPECT_EQ(out.events[0].reason, "InvalidBudgetPolicy");
   EXPECT_EQ(out.events[1].reason, "BudgetExceeded");
   EXPECT_EQ(out.events[1].object, &good);
+  ScalerMetrics m;
+  c.publish(m);
+  EXPECT_EQ(m.gauges().at(metric::kBudgetPolicySpent).size(), 1u) << "no series for the invalid policy";
   // Invalid stays invalid: announced once.
   out = c.tick({&bad, &good}, ledgerAt("2024-07-01T02:00:00Z"), at("2024-07-01T02:00:00Z"));
   EXPECT_TRUE(out.events.empty());
