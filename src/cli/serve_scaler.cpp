@@ -36,6 +36,7 @@
 #include "scaler/clusterapi_provider.hpp"
 #include "scaler/cost_report.hpp"
 #include "scaler/kube_actions.hpp"
+#include "scaler/kube_budget.hpp"
 #include "scaler/kube_cronjob.hpp"
 #include "scaler/kube_provreq.hpp"
 #include "scaler/kube_snapshot.hpp"
@@ -68,6 +69,8 @@ const char* helpFor(const std::string& name) {
       {kWorkflowBudget, "USD budget per workflow (spotfit.io/budget)"},
       {kNamespaceCost, "USD spent per namespace since the ledger started"},
       {kOwnerCost, "USD spent per namespace and owner (the CronJob of a Job, else the workflow) in the retained days"},
+      {kBudgetPolicySpent, "USD a BudgetPolicy's scope spent in its current window (docs/budgets.md)"},
+      {kBudgetPolicyLimit, "The limit in USD of a BudgetPolicy's window"},
       {kCostPerHour, "USD per hour of the running pods"},
       {kUnpricedNodes, "Nodes running pods that neither a node pool nor scaler.priceTable prices (not charged)"},
       {kSpotSavings, "USD saved by running on spot instead of on-demand"},
@@ -186,6 +189,13 @@ class ScalerRuntime {
     cronJobs_ = std::make_unique<kube::Informer<scaler::CronJobObject>>(*client_, scaler::kCronJobResource,
                                                                         &scaler::decodeCronJobObject);
     cronJobs_->start();
+    if (config_.watchBudgetPolicies) {  // docs/budgets.md: status and Events of BudgetPolicies, by the leader
+      budgets_ = std::make_unique<scaler::KubeBudgetPolicies>(*client_, clock_, config_.namespaceName,
+                                                              config_.ledgerLabel, [this](const std::string& line) {
+                                                                log_.info(line, {{"component", "budgets"}});
+                                                              });
+      budgets_->start();
+    }
     informersStarted_.store(true, std::memory_order_release);
     kube::LeaderElectionConfig lec;
     lec.leaseNamespace = config_.namespaceName;
@@ -232,6 +242,7 @@ class ScalerRuntime {
       thread_.request_stop();
       thread_.join();
     }
+    if (budgets_) budgets_->stop();
     if (provreqs_) provreqs_->stop();
     if (podTemplates_) podTemplates_->stop();
     if (pools_) pools_->stop();
@@ -345,6 +356,10 @@ class ScalerRuntime {
       } else {
         if (provreq) syncProvisioningRequests(*provreq, *snapshot);
         next = sc.reconcile(*snapshot).wakeAt;
+        if (budgets_) {
+          budgets_->sync(sc.ledger(), now);
+          budgets_->publish(sc.metrics());
+        }
         exporter_.publish(sc.metrics());
         if (now - costCopiedAt_ >= std::chrono::seconds(10)) {  // for /cost: a copy, at most 10 s old
           std::lock_guard lock(costMu_);
@@ -412,6 +427,7 @@ class ScalerRuntime {
   std::unique_ptr<scaler::KubeProvReqStatusWriter> provreqStatus_;
   bool provreqsUnavailableLogged_ = false;
   std::unique_ptr<kube::Informer<scaler::CronJobObject>> cronJobs_;
+  std::unique_ptr<scaler::KubeBudgetPolicies> budgets_;
   std::atomic<bool> informersStarted_{false};
   bool poolsUnavailableLogged_ = false;
   std::jthread thread_;

@@ -63,6 +63,9 @@ struct WebhookRuntime {
   std::unique_ptr<scaler::ConfigMapLedgerStore> ledger;
   std::unique_ptr<scaler::LedgerSpend> spend;
   std::unique_ptr<kube::PeriodicRefresh> ledgerRefresh;
+  // BudgetPolicies (docs/budgets.md), decided with the ledger snapshot above.
+  std::unique_ptr<kube::Informer<kube::BudgetPolicyObject>> budgetPolicyInformer;
+  std::unique_ptr<wh::InformerBudgetGate> budgetGate;
   // Right-sizing from workflow profiles: the scaler's learned profiles (key profiles.json of the same
   // ConfigMap), re-read every `webhook.rightSizing.refresh`.
   std::unique_ptr<scaler::ConfigMapProfileStore> profileStore;
@@ -163,6 +166,16 @@ Status configureWebhook(ServeContext& ctx) {
     rt->spend = std::make_unique<scaler::LedgerSpend>(*rt->ledger, kube::SystemClock::instance());
     ports.spend = rt->spend.get();
     scaler::LedgerSpend* spend = rt->spend.get();  // not the shared_ptr: rt owns ledgerRefresh
+    if (cfg->budgets.enabled) {
+      rt->budgetPolicyInformer = std::make_unique<kube::Informer<kube::BudgetPolicyObject>>(
+          *rt->client, kube::kBudgetPolicies, &kube::decodeBudgetPolicyObject);
+      rt->budgetGate = std::make_unique<wh::InformerBudgetGate>(
+          *rt->budgetPolicyInformer, *rt->spend,
+          kube::BudgetPolicyContext{scalerCfg ? scalerCfg->namespaceName : defaults.namespaceName,
+                                    scalerCfg ? scalerCfg->ledgerLabel : defaults.ledgerLabel, base::kZoneinfoDir},
+          kube::SystemClock::instance());
+      ports.budgetPolicies = rt->budgetGate.get();
+    }
     rt->ledgerRefresh = std::make_unique<kube::PeriodicRefresh>(
         kube::SystemClock::instance(), cfg->budgets.refresh, [spend] { return spend->refresh(); },
         [log = ctx.log()](const Error& e) {
@@ -198,11 +211,13 @@ Status configureWebhook(ServeContext& ctx) {
       }
       rt->events->start();
       rt->ledgerRefresh->start();
+      if (rt->budgetPolicyInformer) rt->budgetPolicyInformer->start();
       if (rt->profileRefresh) rt->profileRefresh->start();
       return Status{};
     });
     ctx.onStop([rt] {
       if (rt->profileRefresh) rt->profileRefresh->stop();
+      if (rt->budgetPolicyInformer) rt->budgetPolicyInformer->stop();
       rt->ledgerRefresh->stop();
       rt->events->stop();
       rt->pdbs->stop();

@@ -3,12 +3,20 @@
 #include <mutex>
 #include <string>
 
+#include "scaler/budget_controller.hpp"
+
 namespace spotfit::scaler {
 
 std::optional<double> LedgerSpend::spendUsd(std::string_view ns, std::string_view workflow) const {
   std::shared_lock lock(mu_);
   if (!ledger_) return std::nullopt;
   return ledger_->recordedSpend(WorkflowKey{std::string(ns), std::string(workflow)}, clock_.wallNow());
+}
+
+std::optional<double> LedgerSpend::policySpendUsd(const placement::BudgetPolicy& p) const {
+  std::shared_lock lock(mu_);
+  if (!ledger_) return std::nullopt;
+  return policyFigures(*ledger_, p, clock_.wallNow()).spentUsd;
 }
 
 Status LedgerSpend::refresh() {

@@ -11,6 +11,7 @@
 
 #include "kube/clock.hpp"
 #include "placement/budget.hpp"
+#include "placement/budget_policy.hpp"
 #include "scaler/ledger.hpp"
 
 namespace spotfit::scaler {
@@ -21,6 +22,10 @@ class LedgerSpend final : public placement::SpendSource {
 
   // nullopt until the first successful refresh, and for workflows the ledger does not record.
   std::optional<double> spendUsd(std::string_view ns, std::string_view workflow) const override;
+
+  // The spend of a BudgetPolicy's scope in its current window at the clock's wall time, from the snapshot's
+  // daily windows (scaler/budget_controller.hpp policyFigures); nullopt until the first successful refresh.
+  std::optional<double> policySpendUsd(const placement::BudgetPolicy& p) const;
 
   // One read of the store (nothing stored yet is an empty ledger). On failure the last snapshot stays.
   Status refresh();

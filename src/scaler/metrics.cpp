@@ -26,6 +26,8 @@ std::vector<std::string> allMetricNames() {
           kEvictions,
           kProviderLatency,
           kOwnerCost,
+          kBudgetPolicySpent,
+          kBudgetPolicyLimit,
           kUnpricedNodes,
           kPrewarmNodes};
 }

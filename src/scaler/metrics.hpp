@@ -26,6 +26,9 @@ inline constexpr const char* kWorkflowCost = "spotfit_workflow_cost_usd";      /
 inline constexpr const char* kWorkflowBudget = "spotfit_workflow_budget_usd";  // namespace, workflow
 inline constexpr const char* kNamespaceCost = "spotfit_namespace_cost_usd";    // namespace
 inline constexpr const char* kOwnerCost = "spotfit_owner_cost_usd";            // namespace, owner
+// BudgetPolicies (docs/budgets.md), per valid policy: namespace, policy.
+inline constexpr const char* kBudgetPolicySpent = "spotfit_budget_policy_spent_usd";
+inline constexpr const char* kBudgetPolicyLimit = "spotfit_budget_policy_limit_usd";
 inline constexpr const char* kUnpricedNodes = "spotfit_scaler_unpriced_nodes";
 inline constexpr const char* kCostPerHour = "spotfit_cost_per_hour_usd";
 inline constexpr const char* kSpotSavings = "spotfit_spot_savings_usd";

@@ -510,6 +510,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
              "ledgerLabel",
              "provisioningRequestBookingTime",
              "watchProvisioningRequests",
+             "watchBudgetPolicies",
              "prewarm"})) {
     if (s["namespace"])
       cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
@@ -525,6 +526,9 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
     if (s["watchProvisioningRequests"])
       cfg.watchProvisioningRequests = r.boolean(s["watchProvisioningRequests"], base + ".watchProvisioningRequests")
                                           .value_or(cfg.watchProvisioningRequests);
+    if (s["watchBudgetPolicies"])
+      cfg.watchBudgetPolicies =
+          r.boolean(s["watchBudgetPolicies"], base + ".watchBudgetPolicies").value_or(cfg.watchBudgetPolicies);
     dur("evictionRetry", cfg.evictionRetry);
     dur("drainFailureBackoff", cfg.drainFailureBackoff);
     dur("ledgerFlushInterval", cfg.ledgerFlushInterval);

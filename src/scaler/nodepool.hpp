@@ -147,6 +147,9 @@ struct ScalerConfig {
   // ProvisioningRequests (autoscaling.x-k8s.io/v1, scaler/provreq.hpp): watched when the CRD is installed;
   // capacity stays booked for a Provisioned request this long (Cluster Autoscaler's default, 10 minutes).
   bool watchProvisioningRequests = true;
+  // BudgetPolicy objects (docs/budgets.md): the leader writes their status and threshold Events. A missing
+  // CRD means no policies.
+  bool watchBudgetPolicies = true;
   Duration provisioningRequestBookingTime = std::chrono::minutes(10);
   PrewarmConfig prewarm;  // pre-warmed capacity for CronJobs (scaler.prewarm)
   std::vector<NodePool> nodePools;

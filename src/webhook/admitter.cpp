@@ -247,6 +247,30 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     }
   }
 
+  // BudgetPolicies (budget_gate.hpp): the same rule per namespace, team, CronJob or workflow and window.
+  BudgetGateOutcome policyGate;
+  if (config_.budgets.enabled && ports_.budgetPolicies) {
+    const placement::BudgetSubject subject{ns, in.workflow, cronJobName, metadataLabels(original)};
+    policyGate = gateBudgetPolicies(
+        ports_.budgetPolicies->decide(subject, kind == ObjectKind::Job ? placement::EnforcementPoint::JobAdmission
+                                                                       : placement::EnforcementPoint::PodAdmission),
+        kind == ObjectKind::Job, jobOwner.has_value());
+    if (policyGate.refuse) return refuse(req, ReviewResult::Denied, 403, "Forbidden", *policyGate.refuse);
+    if (policyGate.forceSpot) in.forceSpot = true;
+    if (policyGate.warning) a.response.warnings.push_back(*policyGate.warning);
+    if (policyGate.event && ports_.events && !req.dryRun) {
+      EventRecord e;
+      e.namespace_ = ns;
+      e.involvedKind = jobName.empty() ? "Pod" : "Job";
+      e.involvedName = jobName.empty() ? std::string(objMeta.name()) : jobName;
+      e.involvedUid = jobOwner ? jobOwner->uid : std::string(objMeta.uid());
+      e.type = "Warning";
+      e.reason = "BudgetExceeded";
+      e.message = policyGate.message;
+      ports_.events->record(e);
+    }
+  }
+
   // VPA: targetRef is the Job, or the CronJob that owns it.
   if (config_.rightSizing.enabled && options->rightSize && ports_.vpas) {
     if (!jobName.empty()) in.vpa = ports_.vpas->find(ns, "Job", jobName);
@@ -285,6 +309,9 @@ Admission Admitter::admitChecked(const AdmissionRequest& req) const {
     if (stampIndexedJobGang((*mutated)["spec"], tmplMeta)) inherited = true;  // gang_stamp.hpp
   }
   PolicyOutcome outcome = mutatePodTemplate(tmpl, in);
+  if (policyGate.suspend && suspendForBudget(*mutated, policyGate.policy, mutated->GetAllocator())) {
+    outcome.changes.emplace_back("budget-suspend");
+  }
   if (kind == ObjectKind::Job && addsPodFailurePolicy(config_) &&
       addDisruptionPodFailurePolicy((*mutated)["spec"], mutated->GetAllocator())) {
     outcome.changes.emplace_back("pod-failure-policy");

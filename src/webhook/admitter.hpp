@@ -12,6 +12,7 @@
 
 #include "server/http.hpp"
 #include "webhook/admission.hpp"
+#include "webhook/budget_gate.hpp"
 #include "webhook/config.hpp"
 #include "webhook/metrics.hpp"
 #include "webhook/ports.hpp"
@@ -28,9 +29,10 @@ struct AdmitterPorts {
   PdbEnsurer* pdbs = nullptr;
   EventSink* events = nullptr;
   WebhookMetrics* metrics = nullptr;
-  const CapacityNodes* nodes = nullptr;      // warns when a required capacity term matches no Ready node
-  const SpotCoolOff* spotCoolOff = nullptr;  // the spot circuit breaker without spotfit's scaler
-  const ProfileLookup* profiles = nullptr;   // requests from the workflow's profile when no VPA targets it
+  const CapacityNodes* nodes = nullptr;              // warns when a required capacity term matches no Ready node
+  const SpotCoolOff* spotCoolOff = nullptr;          // the spot circuit breaker without spotfit's scaler
+  const ProfileLookup* profiles = nullptr;           // requests from the workflow's profile when no VPA targets it
+  const BudgetPolicyGate* budgetPolicies = nullptr;  // BudgetPolicies (budget_gate.hpp, docs/budgets.md)
 };
 
 // A patch larger than this is not sent: the object is admitted unchanged with a warning (fail open).

@@ -212,6 +212,7 @@ TEST_F(Chart, DefaultsRunEveryRoleWithCertManager) {
   EXPECT_TRUE(grants(o).count("/nodes:create"));
   EXPECT_TRUE(o.count("Deployment/spotfit-system/spotfit-scaler"));
   EXPECT_TRUE(o.count("CustomResourceDefinition//spotfitpools.spotfit.io"));
+  EXPECT_TRUE(o.count("CustomResourceDefinition//budgetpolicies.spotfit.io")) << "docs/budgets.md";
   ASSERT_TRUE(o.count("Certificate/spotfit-system/spotfit-serving"));
   EXPECT_EQ(str(o["Certificate/spotfit-system/spotfit-serving"]["spec"]["secretName"]), "spotfit-tls");
   EXPECT_EQ(secretVolume(o, "spotfit"), "spotfit-tls") << "one Secret name, as in manifests/ and certs/README.md";
@@ -358,14 +359,16 @@ TEST_F(Chart, ScalerRunsInItsOwnDeploymentAndAccount) {
 
   // Least privilege: the webhook + extender account reads; only the scaler's account writes nodes.
   std::set<std::string> web = grantsOf(o, "spotfit"), scaler = grantsOf(o, "spotfit-scaler");
-  for (const auto& g : {"/nodes:create", "/nodes:delete", "/pods/eviction:create",
-                        "spotfit.io/spotfitpools/status:patch", "cluster.x-k8s.io/machinedeployments/scale:patch",
-                        "coordination.k8s.io/leases:create", "/configmaps:patch", "/configmaps:create"}) {
+  for (const auto& g :
+       {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/spotfitpools/status:patch",
+        "spotfit.io/budgetpolicies/status:patch", "cluster.x-k8s.io/machinedeployments/scale:patch",
+        "coordination.k8s.io/leases:create", "/configmaps:patch", "/configmaps:create"}) {
     EXPECT_FALSE(web.count(g)) << g << " for the spotfit account";
   }
   for (const auto& g :
        {"/nodes:create", "/nodes:delete", "/pods/eviction:create", "spotfit.io/spotfitpools/status:patch",
-        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:patch"}) {
+        "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/configmaps:patch",
+        "spotfit.io/budgetpolicies:watch", "spotfit.io/budgetpolicies/status:patch"}) {
     EXPECT_TRUE(scaler.count(g)) << g << " for the spotfit-scaler account";
   }
   EXPECT_TRUE(web.count("/configmaps:get"));

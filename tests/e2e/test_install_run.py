@@ -56,11 +56,15 @@ NOT_USED_HERE = {
     ("spotfit-scaler", "", "events", "patch"): "the same Event again raises its count (tests/scaler/kube_test.cpp)",
     ("spotfit-scaler", "autoscaling.x-k8s.io", "provisioningrequests/status", None):
         "the conditions of ProvisioningRequests (e2e_provreq)",
+    ("spotfit-scaler", "spotfit.io", "budgetpolicies/status", None):
+        "the status of BudgetPolicies; this install creates none (e2e_budget_policy)",
 }
 READ_VERBS = {"get", "list", "watch"}
 # Metric families an alert uses that have no sample (and so no line in /metrics) until their event happens,
 # which this scenario does not cause, and the e2e test that scrapes them.
-FIRST_SAMPLE_ELSEWHERE = {"spotfit_scaler_interruptions_total": "e2e_scaleup (InterruptionTest)"}
+FIRST_SAMPLE_ELSEWHERE = {"spotfit_scaler_interruptions_total": "e2e_scaleup (InterruptionTest)",
+                          "spotfit_budget_policy_spent_usd": "e2e_budget_policy (a BudgetPolicy exists there)",
+                          "spotfit_budget_policy_limit_usd": "e2e_budget_policy (a BudgetPolicy exists there)"}
 
 
 def alert_metric_names(rule_text):
