@@ -105,11 +105,13 @@ RiskPlan planScaleUpByRisk(const ScaleUpInput& input, const SpotRiskInput& risk,
     std::vector<PlannedNode> kept;
     std::vector<size_t> excess;
     size_t keptPods = 0;
+    double replacedCost = 0;
     bool first = true;
     for (const auto& n : cur.newNodes) {
       const bool capped = n.capacityType == CapacityType::Spot && OfferingId{n.pool, n.instanceType} == over;
       if (capped && !first && keptPods + n.pods.size() > cap) {
         excess.insert(excess.end(), n.pods.begin(), n.pods.end());
+        replacedCost += n.hourlyPrice;
         continue;
       }
       if (capped) {
@@ -149,7 +151,8 @@ RiskPlan planScaleUpByRisk(const ScaleUpInput& input, const SpotRiskInput& risk,
     for (size_t i : excess) sub.pods.push_back(input.pods[i]);
     banned.insert(over);
     ScaleUpPlan sp = plan(sub);
-    if (!sp.unschedulable.empty()) break;  // spreading would strand pods: keep the plan as it is (banned stays)
+    if (!sp.unschedulable.empty()) break;  // spreading would strand pods: keep the plan as it is
+    if (sp.newNodesHourlyCost() > replacedCost * (1 + std::max(risk.maxSpreadPremium, 0.0)) + 1e-12) break;
 
     ScaleUpPlan next;
     next.onExisting = cur.onExisting;

@@ -12,7 +12,8 @@
 // Blast radius: when more than maxOfferingShare of the pods a plan puts on new spot nodes land on one
 // offering (and the plan has at least spreadMinPods of them), the nodes above that share are planned
 // again without the offering, so one interruption wave cannot take the whole phase. A re-plan that
-// leaves any pod without a node is dropped (the cap never strands pods).
+// leaves any pod without a node, or whose new nodes cost more than maxSpreadPremium above the nodes it
+// replaces (at real prices), is dropped: the cap never strands pods and never buys safety at any price.
 
 #include <map>
 #include <string>
@@ -50,6 +51,7 @@ struct SpotRiskInput {
   double resumableLostWork = 0.1;  // share of a resumable pod's progress an interruption loses (non-resumable: 1)
   double maxOfferingShare = 1;     // 1: no spreading
   size_t spreadMinPods = 4;        // smaller plans are not spread
+  double maxSpreadPremium = 0.1;   // a spread costing more than this share above the nodes it replaces is dropped
 };
 
 // The mean over the pods of lostFraction × runtimeHours / 2 (isResumable pods lose resumableLostWork).

@@ -350,7 +350,7 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
     auto& k = pool.spotRisk;
     if (r.map(c, p,
               {"enabled", "priorInterruptionsPerHour", "priorWeight", "resumableLostWork", "defaultRuntime",
-               "maxOfferingShare"})) {
+               "maxOfferingShare", "maxSpreadPremium"})) {
       if (c["enabled"]) k.enabled = r.boolean(c["enabled"], p + ".enabled").value_or(k.enabled);
       if (c["priorInterruptionsPerHour"])
         k.priorInterruptionsPerHour =
@@ -367,6 +367,9 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
             r.number(c["maxOfferingShare"], p + ".maxOfferingShare", 0, 1).value_or(k.maxOfferingShare);
         if (k.maxOfferingShare <= 0) r.issue(c["maxOfferingShare"], p + ".maxOfferingShare", "must be above 0");
       }
+      if (c["maxSpreadPremium"])
+        k.maxSpreadPremium =
+            r.number(c["maxSpreadPremium"], p + ".maxSpreadPremium", 0, 100).value_or(k.maxSpreadPremium);
     }
   }
   if (auto c = n["provider"]) {

@@ -79,6 +79,7 @@ struct SpotRiskSettings {
   double resumableLostWork = 0.1;                   // share of a resumable pod's progress an interruption loses
   Duration defaultRuntime = std::chrono::hours(1);  // pods with no expected-duration and no Job history
   double maxOfferingShare = 1;                      // at most this share of a plan's spot pods on one offering
+  double maxSpreadPremium = 0.1;                    // ... unless spreading costs more than this share extra
 };
 
 struct ProviderSettings {

@@ -118,6 +118,7 @@ std::optional<placement::SpotRiskInput> spotRiskInput(const std::vector<placemen
     if (!any) {
       in.defaultRuntimeHours = hours(s.defaultRuntime);
       in.resumableLostWork = s.resumableLostWork;
+      in.maxSpreadPremium = s.maxSpreadPremium;
     }
     any = true;
     in.maxOfferingShare = std::min(in.maxOfferingShare, s.maxOfferingShare);

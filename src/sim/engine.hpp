@@ -32,9 +32,11 @@ struct StrategyConfig {
   // Consolidation may move running resumable Job pods when the saving over their expected remaining runtime
   // (from the Job's history) beats checkpoint and restart (disruption.disruptCheckpointedJobs).
   bool checkpointMoves = false;
+  // Spot offerings chosen by interruption risk (the pools' spotRisk; scaler/offering_risk.hpp).
+  bool spotRisk = false;
 };
 
-// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves.
+// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves, spotfit-risk.
 const std::vector<StrategyConfig>& builtinStrategies();
 Result<StrategyConfig> strategyByName(const std::string& name);
 

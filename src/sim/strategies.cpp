@@ -7,9 +7,13 @@ namespace spotfit::sim {
 const std::vector<StrategyConfig>& builtinStrategies() {
   static const std::vector<StrategyConfig> s = {
       // name            spot   hooks  right  pack   scaler
-      {"baseline", false, false, false, false, false},   {"spot-only", true, true, false, false, false},
-      {"binpack-only", false, false, false, true, true}, {"rightsize-only", false, false, true, false, false},
-      {"spotfit", true, true, true, true, true},         {"spotfit-moves", true, true, true, true, true, true},
+      {"baseline", false, false, false, false, false},
+      {"spot-only", true, true, false, false, false},
+      {"binpack-only", false, false, false, true, true},
+      {"rightsize-only", false, false, true, false, false},
+      {"spotfit", true, true, true, true, true},
+      {"spotfit-moves", true, true, true, true, true, true},
+      {"spotfit-risk", true, true, true, true, true, false, true},
   };
   return s;
 }

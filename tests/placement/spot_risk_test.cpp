@@ -94,6 +94,7 @@ TEST(SpotRisk, BlastRadiusCapSpreadsAPhaseOverOfferings) {
   ScaleUpInput in = twoOfferings(16);  // four full nodes on the cheap type without a cap
   SpotRiskInput risk;
   risk.maxOfferingShare = 0.5;
+  risk.maxSpreadPremium = 0.2;  // "calm" costs 11% more
   RiskPlan rp = planScaleUpByRisk(in, risk);
   EXPECT_EQ(podsByType(rp.plan), (std::map<std::string, size_t>{{"cheap", 8}, {"calm", 8}}));
   EXPECT_EQ(rp.spreadOfferings, 1);
@@ -123,11 +124,23 @@ TEST(SpotRisk, BlastRadiusCapNeverStrandsPods) {
   EXPECT_EQ(rp.spreadOfferings, 0);
 }
 
+TEST(SpotRisk, BlastRadiusCapDoesNotSpreadAtAnyPrice) {
+  ScaleUpInput in = twoOfferings(16);
+  in.pools[0].instanceTypes[1].offerings[0].hourlyPrice = 0.2;  // "calm" spot now costs 2.2 × "cheap"
+  SpotRiskInput risk;
+  risk.maxOfferingShare = 0.5;
+  risk.maxSpreadPremium = 0.1;
+  EXPECT_EQ(podsByType(planScaleUpByRisk(in, risk).plan), (std::map<std::string, size_t>{{"cheap", 16}}));
+  risk.maxSpreadPremium = 1.5;
+  EXPECT_EQ(podsByType(planScaleUpByRisk(in, risk).plan), (std::map<std::string, size_t>{{"cheap", 8}, {"calm", 8}}));
+}
+
 TEST(SpotRisk, SpreadPodsUseRoomOnExistingNodesFirst) {
   ScaleUpInput in = twoOfferings(16);
   in.nodes.push_back(testing::node("old", 2000, 8 * kGi));
   SpotRiskInput risk;
   risk.maxOfferingShare = 0.5;
+  risk.maxSpreadPremium = 0.2;
   RiskPlan rp = planScaleUpByRisk(in, risk);
   size_t onOld = 0;
   for (const auto& a : rp.plan.onExisting) onOld += a.node == "old";

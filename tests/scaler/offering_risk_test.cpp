@@ -118,7 +118,7 @@ TEST(OfferingRisk, SpotRiskSettingsParse) {
       provider: {type: memory}
       instanceTypes: [{name: m, cpu: 1, memory: 1Gi, onDemandPrice: 1, spotPrice: 0.3}]
       spotRisk: {enabled: true, priorInterruptionsPerHour: 0.05, priorWeight: 20h, resumableLostWork: 0.2,
-                 defaultRuntime: 30m, maxOfferingShare: 0.5}
+                 defaultRuntime: 30m, maxOfferingShare: 0.5, maxSpreadPremium: 0.25}
 )");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   const SpotRiskSettings& s = cfg->nodePools.at(0).spotRisk;
@@ -128,6 +128,7 @@ TEST(OfferingRisk, SpotRiskSettingsParse) {
   EXPECT_DOUBLE_EQ(s.resumableLostWork, 0.2);
   EXPECT_EQ(s.defaultRuntime, 30min);
   EXPECT_DOUBLE_EQ(s.maxOfferingShare, 0.5);
+  EXPECT_DOUBLE_EQ(s.maxSpreadPremium, 0.25);
   for (const char* bad : {"maxOfferingShare: 0", "maxOfferingShare: 1.5", "resumableLostWork: 2", "surprise: 1"}) {
     auto c = parseScalerConfig(std::string("scaler:\n  nodePools:\n    - name: a\n      spotRisk: {") + bad + "}\n");
     ASSERT_FALSE(c.ok()) << bad;
