@@ -29,8 +29,8 @@ int runSimulate(const std::vector<std::string>& args) {
               "Strategies: baseline (on-demand, requests as written, LeastAllocated, Cluster-Autoscaler-like),\n"
               "spot-only, binpack-only, rightsize-only (ablations), spotfit (everything spotfit does) and\n"
               "spotfit-moves (spotfit, plus consolidation that moves resumable running Job pods when it pays),\n"
-              "karpenter and karpenter-dnd (a model of the real Karpenter, without and with do-not-disrupt Job\n"
-              "pods).");
+              "spotfit-risk (spotfit, choosing spot offerings by their learnt interruption rate), karpenter and\n"
+              "karpenter-dnd (a model of the real Karpenter, without and with do-not-disrupt Job pods).");
   flags.string("file", "FILE", "workload file (YAML)");
   flags.string("strategies", "LIST", "comma-separated strategies to compare", std::string("baseline,spotfit"));
   flags.integer("seed", "N", "random seed (overrides the file's seed)", std::nullopt, 0, INT64_MAX);

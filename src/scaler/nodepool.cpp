@@ -234,8 +234,8 @@ void parseInstanceType(Reader& r, const YAML::Node& n, const std::string& path, 
 
 // The NodePool spec fields (plus `name` when reading the config file).
 void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool& pool, bool withName) {
-  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones",      "labels",   "taints",      "minNodes",
-                                "maxNodes",      "limits",        "disruption", "provider", "gangTopology"};
+  std::set<std::string> allowed{"capacityTypes", "instanceTypes", "zones",      "labels",   "taints",       "minNodes",
+                                "maxNodes",      "limits",        "disruption", "provider", "gangTopology", "spotRisk"};
   if (withName) allowed.insert("name");
   if (!r.map(n, path, allowed)) return;
   for (const char* required : {"capacityTypes", "instanceTypes", "provider"}) {
@@ -343,6 +343,33 @@ void parseSpec(Reader& r, const YAML::Node& n, const std::string& path, NodePool
             r.boolean(c["consolidateMultiNode"], p + ".consolidateMultiNode").value_or(d.consolidateMultiNode);
       if (c["drainTimeout"])
         d.drainTimeout = r.duration(c["drainTimeout"], p + ".drainTimeout").value_or(d.drainTimeout);
+    }
+  }
+  if (auto c = n["spotRisk"]) {
+    const std::string p = path + ".spotRisk";
+    auto& k = pool.spotRisk;
+    if (r.map(c, p,
+              {"enabled", "priorInterruptionsPerHour", "priorWeight", "resumableLostWork", "defaultRuntime",
+               "maxOfferingShare", "maxSpreadPremium"})) {
+      if (c["enabled"]) k.enabled = r.boolean(c["enabled"], p + ".enabled").value_or(k.enabled);
+      if (c["priorInterruptionsPerHour"])
+        k.priorInterruptionsPerHour =
+            r.number(c["priorInterruptionsPerHour"], p + ".priorInterruptionsPerHour", 0, 1000)
+                .value_or(k.priorInterruptionsPerHour);
+      if (c["priorWeight"]) k.priorWeight = r.duration(c["priorWeight"], p + ".priorWeight").value_or(k.priorWeight);
+      if (c["resumableLostWork"])
+        k.resumableLostWork =
+            r.number(c["resumableLostWork"], p + ".resumableLostWork", 0, 1).value_or(k.resumableLostWork);
+      if (c["defaultRuntime"])
+        k.defaultRuntime = r.duration(c["defaultRuntime"], p + ".defaultRuntime").value_or(k.defaultRuntime);
+      if (c["maxOfferingShare"]) {
+        k.maxOfferingShare =
+            r.number(c["maxOfferingShare"], p + ".maxOfferingShare", 0, 1).value_or(k.maxOfferingShare);
+        if (k.maxOfferingShare <= 0) r.issue(c["maxOfferingShare"], p + ".maxOfferingShare", "must be above 0");
+      }
+      if (c["maxSpreadPremium"])
+        k.maxSpreadPremium =
+            r.number(c["maxSpreadPremium"], p + ".maxSpreadPremium", 0, 100).value_or(k.maxSpreadPremium);
     }
   }
   if (auto c = n["provider"]) {

@@ -71,6 +71,17 @@ struct DisruptionSettings {
   Duration drainTimeout = std::chrono::minutes(10);  // PDB refusals are retried until this deadline
 };
 
+// Spot offerings chosen by interruption risk (scaler/offering_risk.hpp, placement/spot_risk.hpp).
+struct SpotRiskSettings {
+  bool enabled = false;                             // plan spot on expected cost, not price alone
+  double priorInterruptionsPerHour = 0;             // per node, before the pool has history
+  Duration priorWeight = std::chrono::hours(10);    // node-hours of history the prior is worth
+  double resumableLostWork = 0.1;                   // share of a resumable pod's progress an interruption loses
+  Duration defaultRuntime = std::chrono::hours(1);  // pods with no expected-duration and no Job history
+  double maxOfferingShare = 1;                      // at most this share of a plan's spot pods on one offering
+  double maxSpreadPremium = 0.1;                    // ... unless spreading costs more than this share extra
+};
+
 struct ProviderSettings {
   std::string type;                                 // kwok | clusterapi | memory
   Duration readyTimeout = std::chrono::minutes(5);  // a node not Ready by then marks its offering unavailable
@@ -90,6 +101,7 @@ struct NodePool {
   int64_t maxNodes = 100;
   PoolLimits limits;
   DisruptionSettings disruption;
+  SpotRiskSettings spotRisk;
   ProviderSettings provider;
 
   bool allows(CapacityType t) const;

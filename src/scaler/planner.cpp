@@ -75,7 +75,8 @@ PlanResult PlacementPlanner::plan(const PlanRequest& request) {
   in.pods = request.pods;
   in.nodes = request.nodes;
   for (const auto& pp : request.pools) in.pools.push_back(toPlacementPool(*pp.pool, pp.available));
-  placement::ScaleUpPlan plan = placement::planScaleUp(in, options_);
+  placement::ScaleUpPlan plan = request.risk ? placement::planScaleUpByRisk(in, *request.risk, options_).plan
+                                             : placement::planScaleUp(in, options_);
   PlanResult out;
   for (const auto& a : plan.onExisting) out.onExisting[in.pods[a.pod].key()] = a.node;
   for (const auto& n : plan.newNodes) {

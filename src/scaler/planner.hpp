@@ -4,12 +4,14 @@
 // the scaler creates is capacity the extender accepts (Cluster Autoscaler cannot simulate extenders).
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "placement/model.hpp"
 #include "placement/solver.hpp"
+#include "placement/spot_risk.hpp"
 #include "scaler/nodepool.hpp"
 
 namespace spotfit::scaler {
@@ -29,6 +31,8 @@ struct PlanRequest {
   std::vector<placement::PodInfo> pods;    // pending pods, capacity policy already adjusted for budgets
   std::vector<placement::NodeInfo> nodes;  // schedulable nodes incl. in-flight ones (inFlight = true)
   std::vector<PlannerPool> pools;
+  // Set: spot offerings are chosen by interruption risk (placement::planScaleUpByRisk; offering_risk.hpp).
+  std::optional<placement::SpotRiskInput> risk = std::nullopt;
 };
 
 struct PlannedNode {

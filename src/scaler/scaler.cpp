@@ -241,6 +241,7 @@ Status Scaler::loadScalerState() {
   for (const auto& [pool, until] : m->coolOffUntil) {
     if (until > now) interruptions_.restoreCoolOff(pool, until);
   }
+  for (const auto& r : m->offeringRisk) offeringRisk_.restore(r, now);
   for (const auto& [pool, at] : m->lastScaleUp) {
     if (now - at >= config_.scaleDownCooldown) continue;
     restoredScaleUp_[pool] = at;
@@ -260,6 +261,7 @@ ScalerMemory Scaler::memory(TimePoint now) const {
   m.unavailable = unavailable_.active(now);
   m.interruptions = interruptions_.history(now);
   m.coolOffUntil = interruptions_.coolOffs(now);
+  m.offeringRisk = offeringRisk_.records();
   auto keep = [&](const std::string& pool, TimePoint at) {
     if (at == TimePoint{} || now - at >= config_.scaleDownCooldown) return;
     auto& slot = m.lastScaleUp[pool];
@@ -327,6 +329,7 @@ ReconcileResult Scaler::reconcile(const ClusterSnapshot& snapshot) {
   }
   unavailable_.expire(now);
   jobHistory_.observe(snapshot);
+  offeringRisk_.observe(spotOfferings(snapshot), now);
 
   bool replan = false;
   trackInFlight(idx, now, replan);
@@ -476,6 +479,7 @@ void Scaler::handleInterruptions(const Index& idx, TimePoint now, bool& replan) 
     const std::string pool = node->info.pool, type = node->info.instanceType;
     metrics_.inc(metric::kInterruptions, {{"pool", pool}, {"instance_type", type}});
     bool coolOff = !pool.empty() && interruptions_.record(pool, type, now, name);
+    if (!pool.empty()) offeringRisk_.recordInterruption(offeringOf(node->info), now);
     log("interruption: node " + name + " (pool " + (pool.empty() ? "-" : pool) + ", " + type + ") has notice taint " +
         notice->key + "; requesting replacement and draining");
     emit(nodeRef(name), "Warning", "SpotInterrupted",
@@ -669,6 +673,7 @@ int Scaler::scaleUp(const ClusterSnapshot& snap, const Index& idx, TimePoint now
   int created = scaleUpGangs(snap, pods, nodes, now);  // gang_scaleup.cpp: takes the gangs' members out of pods
   for (int attempt = 0; attempt < kMaxPlanAttempts && !pods.empty(); ++attempt) {
     PlanRequest req{pods, nodes, plannerPools(now)};
+    req.risk = spotRiskInput(req.pods, req.pools, offeringRisk_, jobHistory_, now);
     PlanResult plan = planner_.plan(req);
     bool failed = false;
     for (const auto& pn : plan.newNodes) {

@@ -24,6 +24,7 @@
 #include "scaler/ledger.hpp"
 #include "scaler/metrics.hpp"
 #include "scaler/nodepool.hpp"
+#include "scaler/offering_risk.hpp"
 #include "scaler/offerings.hpp"
 #include "scaler/planner.hpp"
 #include "scaler/prewarm.hpp"
@@ -137,6 +138,7 @@ class Scaler {
   const std::map<std::string, Drain>& drains() const { return drains_; }
   const UnavailableOfferings& unavailableOfferings() const { return unavailable_; }
   const InterruptionTracker& interruptions() const { return interruptions_; }
+  const OfferingRisk& offeringRisk() const { return offeringRisk_; }
   const ScalerConfig& config() const { return config_; }
   const Prewarmer& prewarmer() const { return prewarm_; }
 
@@ -246,6 +248,7 @@ class Scaler {
   std::map<std::string, TimePoint> emptySince_, underusedSince_, nodeBackoff_;
   std::map<std::string, std::string> podEventReason_;  // pod uid -> last scale-up reason reported
   std::map<std::string, std::string> blockedReason_;   // node -> last reported scale-down blocker
+  OfferingRisk offeringRisk_;                          // each spot offering's interruption rate (offering_risk.hpp)
   JobHistory jobHistory_;  // observed runtimes of Job pods: expected remaining runtime of pods consolidation moves
   TimePoint lastFlush_{};
   // Last scale-ups read back from the store, for pools whose NodePool object has not been seen yet.

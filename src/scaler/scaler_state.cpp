@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cmath>
 #include <optional>
 
 #include "kube/json.hpp"
@@ -90,6 +91,23 @@ std::string ScalerMemory::toJson() const {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("offeringRisk");
+  w.StartArray();
+  for (const auto& r : offeringRisk) {
+    w.StartObject();
+    str(w, "pool", r.key.pool);
+    str(w, "instanceType", r.key.instanceType);
+    str(w, "capacityType", std::string(toString(r.key.capacityType)));
+    str(w, "zone", r.key.zone);
+    w.Key("interruptions");
+    w.Double(r.interruptions);
+    w.Key("exposureHours");
+    w.Double(r.exposureHours);
+    w.Key("atMs");
+    w.Int64(toEpochMs(r.at));
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
@@ -152,6 +170,29 @@ Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
       if (!pool || pool->empty() || !at) return bad("malformed scale-up");
       auto& slot = m.lastScaleUp[*pool];
       if (slot < *at) slot = *at;
+    }
+  }
+  if (const auto* v = list("offeringRisk")) {
+    if (!v->IsArray()) return bad("offeringRisk is not a list");
+    if (v->Size() > OfferingRisk::kMaxOfferings) return bad("offeringRisk has more than 1024 offerings");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool"), ct = getString(e, "capacityType");
+      auto at = getTime(e, "atMs");
+      auto number = [&](const char* k) -> std::optional<double> {
+        if (!e.IsObject() || !e.HasMember(k) || !e[k].IsNumber()) return std::nullopt;
+        const double x = e[k].GetDouble();
+        if (!std::isfinite(x) || x < 0) return std::nullopt;
+        return x;
+      };
+      auto interruptions = number("interruptions"), exposure = number("exposureHours");
+      if (!pool || pool->empty() || !ct || !at || !interruptions || !exposure) return bad("malformed offering risk");
+      auto type = placement::parseCapacityType(*ct);
+      if (!type) return bad("unknown capacity type \"" + *ct + "\"");
+      OfferingRiskRecord r{{*pool, "", *type, ""}, *interruptions, *exposure, *at};
+      if (!optString(e, "instanceType", r.key.instanceType) || !optString(e, "zone", r.key.zone)) {
+        return bad("malformed offering risk");
+      }
+      m.offeringRisk.push_back(std::move(r));
     }
   }
   return m;

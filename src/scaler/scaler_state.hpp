@@ -14,6 +14,7 @@
 #include "base/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/offering_risk.hpp"
 #include "scaler/offerings.hpp"
 
 namespace spotfit::scaler {
@@ -23,9 +24,11 @@ struct ScalerMemory {
   std::vector<InterruptionRecord> interruptions;
   std::map<std::string, TimePoint> coolOffUntil;  // pool -> end of its on-demand cool-off
   std::map<std::string, TimePoint> lastScaleUp;   // pool -> its last scale-up, while in scale-down cool-down
+  std::vector<OfferingRiskRecord> offeringRisk;   // each spot offering's interruption history (offering_risk.hpp)
 
   bool empty() const {
-    return unavailable.empty() && interruptions.empty() && coolOffUntil.empty() && lastScaleUp.empty();
+    return unavailable.empty() && interruptions.empty() && coolOffUntil.empty() && lastScaleUp.empty() &&
+           offeringRisk.empty();
   }
   std::string toJson() const;
   // All or nothing: any malformed part rejects the whole document.

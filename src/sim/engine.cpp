@@ -458,7 +458,7 @@ void Cluster::queuePass() {
 void Cluster::taskFinished(uint32_t taskIndex) {
   Task& t = tasks_[taskIndex];
   Node& node = nodes_[static_cast<size_t>(t.node)];
-  if (s_.checkpointMoves) finishedForScaler_.push_back({taskIndex, t.boundAt, now_});
+  if (s_.checkpointMoves || s_.spotRisk) finishedForScaler_.push_back({taskIndex, t.boundAt, now_});
   unbind(taskIndex);
   t.state = TaskState::Done;
   if (++t.completions > 1) ++result_.duplicateCompletions;

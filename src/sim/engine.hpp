@@ -32,6 +32,8 @@ struct StrategyConfig {
   // Consolidation may move running resumable Job pods when the saving over their expected remaining runtime
   // (from the Job's history) beats checkpoint and restart (disruption.disruptCheckpointedJobs).
   bool checkpointMoves = false;
+  // Spot offerings chosen by interruption risk (the pools' spotRisk; scaler/offering_risk.hpp).
+  bool spotRisk = false;
   // The real Karpenter's provisioner and consolidation instead of CA or spotfit's scaler (sim/karpenter.cpp):
   // pods as written (spot allowed, as a NodePool over both capacity types does), the default kube-scheduler.
   bool karpenter = false;
@@ -39,7 +41,8 @@ struct StrategyConfig {
   bool karpenterDoNotDisrupt = false;
 };
 
-// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves, karpenter, karpenter-dnd.
+// baseline, spot-only, binpack-only, rightsize-only, spotfit, spotfit-moves, spotfit-risk, karpenter,
+// karpenter-dnd.
 const std::vector<StrategyConfig>& builtinStrategies();
 Result<StrategyConfig> strategyByName(const std::string& name);
 

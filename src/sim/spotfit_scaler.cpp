@@ -102,6 +102,15 @@ void Cluster::setupSpotfitScaler() {
       p.disruption.checkpointLostWork = w_.checkpoint.lostWithCheckpoint;
       p.disruption.consolidateMultiNode = true;
     }
+    if (s_.spotRisk) {  // expected runtimes come from the pods' Job history (finished tasks are shown)
+      p.spotRisk.enabled = true;
+      p.spotRisk.priorInterruptionsPerHour = w_.spotfit.riskPriorPerHour;
+      p.spotRisk.priorWeight = ms(w_.spotfit.riskPriorWeight);
+      p.spotRisk.defaultRuntime = ms(w_.spotfit.riskDefaultRuntime);
+      p.spotRisk.resumableLostWork = w_.checkpoint.lostWithCheckpoint;
+      p.spotRisk.maxOfferingShare = w_.spotfit.riskMaxOfferingShare;
+      p.spotRisk.maxSpreadPremium = w_.spotfit.riskMaxSpreadPremium;
+    }
     p.provider.type = kProviderType;
     // A node that is not Ready well after the provisioning delay marks its offering unavailable.
     p.provider.readyTimeout =

@@ -13,9 +13,10 @@ const std::vector<StrategyConfig>& builtinStrategies() {
       {"rightsize-only", false, false, true, false, false},
       {"spotfit", true, true, true, true, true},
       {"spotfit-moves", true, true, true, true, true, true},
-      // name           spot   hooks  right  pack   scaler moves  karpenter do-not-disrupt
-      {"karpenter", false, false, false, false, false, false, true, false},
-      {"karpenter-dnd", false, false, false, false, false, false, true, true},
+      {"spotfit-risk", true, true, true, true, true, false, true},
+      // name           spot   hooks  right  pack   scaler moves  risk   karpenter do-not-disrupt
+      {"karpenter", false, false, false, false, false, false, false, true, false},
+      {"karpenter-dnd", false, false, false, false, false, false, false, true, true},
   };
   return s;
 }

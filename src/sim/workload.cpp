@@ -638,7 +638,8 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
   if (r.has("spotfit")) {
     Reader c = r["spotfit"];
     c.expectMap({"batchIdle", "batchMax", "unavailableFor", "consolidateAfter", "consolidationInterval",
-                 "interruptionThreshold", "interruptionWindow", "coolOff", "rightSizeMargin", "scaleDownCooldown"});
+                 "interruptionThreshold", "interruptionWindow", "coolOff", "rightSizeMargin", "scaleDownCooldown",
+                 "spotRisk"});
     auto& s = w.spotfit;
     if (c.has("batchIdle")) s.batchIdle = c["batchIdle"].duration();
     if (c.has("batchMax")) s.batchMax = c["batchMax"].duration();
@@ -652,6 +653,19 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
     if (c.has("coolOff")) s.coolOff = c["coolOff"].duration();
     if (c.has("rightSizeMargin")) s.rightSizeMargin = c["rightSizeMargin"].number(0, 10);
     if (c.has("scaleDownCooldown")) s.scaleDownCooldown = c["scaleDownCooldown"].duration();
+    if (c.has("spotRisk")) {
+      Reader k = c["spotRisk"];
+      k.expectMap(
+          {"priorInterruptionsPerHour", "priorWeight", "defaultRuntime", "maxOfferingShare", "maxSpreadPremium"});
+      if (k.has("maxSpreadPremium")) s.riskMaxSpreadPremium = k["maxSpreadPremium"].number(0, 100);
+      if (k.has("priorInterruptionsPerHour")) s.riskPriorPerHour = k["priorInterruptionsPerHour"].number(0, 1000);
+      if (k.has("priorWeight")) s.riskPriorWeight = k["priorWeight"].duration();
+      if (k.has("defaultRuntime")) s.riskDefaultRuntime = k["defaultRuntime"].duration();
+      if (k.has("maxOfferingShare")) {
+        s.riskMaxOfferingShare = k["maxOfferingShare"].number(0, 1);
+        if (s.riskMaxOfferingShare <= 0) k["maxOfferingShare"].fail("must be above 0");
+      }
+    }
   }
   if (r.has("karpenter")) {
     Reader c = r["karpenter"];

@@ -159,6 +159,13 @@ struct SpotfitSpec {
   Millis interruptionWindow = 1 * kHour;
   Millis coolOff = 30 * kMinute;  // ... send that pool's new capacity on-demand for this long
   double rightSizeMargin = 0.15;  // VPA-like target: usage * (1 + margin)
+  // The pools' spotRisk under the spotfit-risk strategy (scaler/nodepool.hpp SpotRiskSettings); a
+  // resumable pod loses checkpoint.lostWithCheckpoint of its progress, as the simulation charges.
+  double riskPriorPerHour = 0;
+  Millis riskPriorWeight = 10 * kHour;
+  Millis riskDefaultRuntime = 1 * kHour;
+  double riskMaxOfferingShare = 0.5;
+  double riskMaxSpreadPremium = 0.1;
 };
 
 // The `karpenter` strategy's provisioner and disruption controller (sim/karpenter.cpp), with the real
