@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "test_paths.hpp"
+
 namespace spotfit::placement {
 namespace {
 
@@ -26,7 +28,7 @@ constexpr int64_t kDay = 86400;
 // four start times each (leap days, year ends, the epoch). Every row must agree: same parse verdict, same
 // next fire time or the same "never" (nothing within five years).
 TEST(Cron, AgreesWithRobfigCronOnEveryRecordedCase) {
-  std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/placement/testdata/cron_robfig.tsv");
+  std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/placement/testdata/cron_robfig.tsv");
   ASSERT_TRUE(in.good());
   std::string line;
   int rows = 0, errors = 0, nevers = 0;
