@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/vocabulary.hpp"
 #include "placement/cron.hpp"
 #include "placement/model.hpp"
 #include "scaler/duration.hpp"
@@ -27,7 +28,7 @@
 
 namespace spotfit::scaler {
 
-inline constexpr const char* kAnnotationPrewarm = "spotfit.io/prewarm";
+using vocab::kAnnotationPrewarm;
 inline constexpr std::string_view kPrewarmLedgerSuffix = " (prewarm)";
 
 // A CronJob as the scaler needs it (the serve wiring fills it from a CronJob informer).
