@@ -5,6 +5,7 @@
 #include <numeric>
 #include <optional>
 
+#include "base/vocabulary.hpp"
 #include "kube/objects.hpp"
 #include "placement/budget.hpp"
 #include "placement/fit.hpp"
@@ -14,8 +15,8 @@ namespace spotfit::extender {
 namespace {
 
 constexpr std::string_view kNotSynced = "spotfit's node cache has not synced with the API server yet";
-constexpr std::string_view kBudgetActionAnnotation = "spotfit.io/budget-action";
-constexpr std::string_view kBudgetAnnotation = "spotfit.io/budget";
+constexpr std::string_view kBudgetActionAnnotation = vocab::kAnnotationBudgetAction;
+constexpr std::string_view kBudgetAnnotation = vocab::kAnnotationBudget;
 
 // Identity lengths Kubernetes itself allows (apimachinery validation): object names are DNS subdomains
 // (253), namespaces DNS labels (63). Uids are server-generated UUIDs (36); 128 leaves room for any other

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/vocabulary.hpp"
 #include "placement/quantity.hpp"
 
 namespace spotfit::kube {
@@ -116,7 +117,7 @@ Result<T> requireObject(const Value& v, std::string_view kind) {
 
 // ---------------------------------------------------------------------------------------------------
 bool keptAnnotation(std::string_view key) {
-  return key.starts_with("spotfit.io/") || key == "cluster-autoscaler.kubernetes.io/safe-to-evict" ||
+  return key.starts_with(vocab::kPrefix) || key == "cluster-autoscaler.kubernetes.io/safe-to-evict" ||
          key == "karpenter.sh/do-not-disrupt" || key == "kubernetes.io/config.mirror" ||
          // pods that consume a ProvisioningRequest's booked capacity (scaler/provreq.hpp)
          key == "autoscaling.x-k8s.io/consume-provisioning-request" ||

@@ -1,6 +1,7 @@
 // Pod and Node decoding into the placement core's model.
 #include <algorithm>
 
+#include "base/vocabulary.hpp"
 #include "kube/intern.hpp"
 #include "kube/objects.hpp"
 #include "placement/capacity_preset.hpp"
@@ -407,7 +408,7 @@ placement::PodInfo Pod::toPodInfo() const {
     p.ownerName = c->name;
     p.hasController = true;
   }
-  if (auto wf = meta.annotations.get("spotfit.io/workflow"); wf && !wf->empty()) {
+  if (auto wf = meta.annotations.get(vocab::kAnnotationWorkflow); wf && !wf->empty()) {
     p.workflow = std::string(*wf);
   } else if (p.hasController && p.ownerKind == "Job") {
     p.workflow = p.ownerName;
@@ -422,10 +423,10 @@ placement::PodInfo Pod::toPodInfo() const {
   p.requiredNodeAffinity = s.requiredNodeAffinity;
   p.preferredCapacityType = s.preferredCapacityType;
   p.tolerations = s.tolerations;
-  p.gpuProduct = std::string(meta.annotations.getOr("spotfit.io/gpu-product", ""));
+  p.gpuProduct = std::string(meta.annotations.getOr(vocab::kAnnotationGpuProduct, ""));
   // An unparsable capacity-type annotation keeps the default: the webhook reports bad annotations at
   // admission, the cache must not drop the pod over one.
-  if (auto ct = meta.annotations.get("spotfit.io/capacity-type")) {
+  if (auto ct = meta.annotations.get(vocab::kAnnotationCapacityType)) {
     if (auto pol = placement::parseCapacityPolicy(*ct)) p.capacityPolicy = *pol;
   }
   p.doNotDisrupt = doNotDisrupt();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/vocabulary.hpp"
+
 namespace spotfit::placement {
 namespace {
 
@@ -367,7 +369,7 @@ PolicyDecision decidePolicy(const BudgetPolicy& p, std::optional<double> spentUs
 BudgetPolicy fromWorkflowBudget(std::string_view ns, std::string_view workflow, const BudgetRule& rule) {
   BudgetPolicy p;
   p.namespaceName = std::string(ns);
-  p.name = "spotfit.io/budget";
+  p.name = vocab::kAnnotationBudget;
   p.selector.workflow = std::string(workflow);
   p.window = WindowKind::Lifetime;
   p.limitUsd = rule.limitUsd;

@@ -9,15 +9,16 @@
 #include <string_view>
 #include <vector>
 
+#include "base/vocabulary.hpp"
 #include "placement/gang.hpp"
 #include "placement/model.hpp"
 
 namespace spotfit::placement {
 
-inline constexpr std::string_view kAnnotationGang = "spotfit.io/gang";                   // "true" | "false"
-inline constexpr std::string_view kAnnotationGangSize = "spotfit.io/gang-size";          // members, 1..kMaxGangSize
-inline constexpr std::string_view kAnnotationGangTopology = "spotfit.io/gang-topology";  // "zone" | "any"
-inline constexpr std::string_view kAnnotationGangMixedCapacity = "spotfit.io/gang-mixed-capacity";  // "true"
+inline constexpr std::string_view kAnnotationGang = vocab::kAnnotationGang;                  // "true" | "false"
+inline constexpr std::string_view kAnnotationGangSize = vocab::kAnnotationGangSize;          // members, 1..kMaxGangSize
+inline constexpr std::string_view kAnnotationGangTopology = vocab::kAnnotationGangTopology;  // "zone" | "any"
+inline constexpr std::string_view kAnnotationGangMixedCapacity = vocab::kAnnotationGangMixedCapacity;  // "true"
 // A gang larger than this is refused as a size (the gang is still detected, its size left unknown).
 inline constexpr int64_t kMaxGangSize = 10000;
 
@@ -49,7 +50,7 @@ std::optional<GangRef> detectGang(const PodInfo& pod, const GangFacts& facts = {
 
 // The label value (spotfit.io/gang on nodes the scaler launched for a gang) naming the gang of `key`:
 // "g-" + 16 hex digits of a 64-bit FNV-1a hash, a valid label value whatever the key holds.
-inline constexpr std::string_view kLabelGangNode = "spotfit.io/gang";
+inline constexpr std::string_view kLabelGangNode = vocab::kLabelGangNode;
 std::string gangLabelValue(std::string_view key);
 
 // What the extender holds a gang member to (docs/extender.md, "Gangs"): the capacity type and, for a

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/vocabulary.hpp"
 #include "placement/resources.hpp"
 
 namespace spotfit::placement {
@@ -18,13 +19,13 @@ using Labels = std::map<std::string, std::string, std::less<>>;
 
 // Well-known labels and annotations.
 inline constexpr std::string_view kLabelGpuProduct = "nvidia.com/gpu.product";
-inline constexpr std::string_view kLabelCapacityType = "spotfit.io/capacity-type";  // "spot" | "on-demand"
+inline constexpr std::string_view kLabelCapacityType = vocab::kLabelCapacityType;  // "spot" | "on-demand"
 inline constexpr std::string_view kLabelKarpenterCapacityType = "karpenter.sh/capacity-type";
 inline constexpr std::string_view kLabelEksCapacityType = "eks.amazonaws.com/capacityType";  // SPOT | ON_DEMAND
 inline constexpr std::string_view kLabelGkeSpot = "cloud.google.com/gke-spot";               // "true"
-inline constexpr std::string_view kLabelNodePool = "spotfit.io/node-pool";
+inline constexpr std::string_view kLabelNodePool = vocab::kLabelNodePool;
 inline constexpr std::string_view kLabelInstanceType = "node.kubernetes.io/instance-type";
-inline constexpr std::string_view kAnnotationDoNotDisrupt = "spotfit.io/do-not-disrupt";
+inline constexpr std::string_view kAnnotationDoNotDisrupt = vocab::kAnnotationDoNotDisrupt;
 inline constexpr std::string_view kTaintUnschedulable = "node.kubernetes.io/unschedulable";
 
 // ---------------------------------------------------------------------------------------------------

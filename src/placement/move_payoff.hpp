@@ -15,17 +15,18 @@
 #include <string_view>
 #include <vector>
 
+#include "base/vocabulary.hpp"
 #include "placement/model.hpp"
 
 namespace spotfit::placement {
 
 // spotfit.io/checkpoint: the checkpoint command (webhook); non-empty and not "none" marks the pod resumable.
-inline constexpr std::string_view kAnnotationCheckpoint = "spotfit.io/checkpoint";
+inline constexpr std::string_view kAnnotationCheckpoint = vocab::kAnnotationCheckpoint;
 // spotfit.io/resumable: "true" when the program resumes from the site's default checkpoint (no command of
 // its own); "false" marks it not resumable even with a checkpoint command.
-inline constexpr std::string_view kAnnotationResumable = "spotfit.io/resumable";
+inline constexpr std::string_view kAnnotationResumable = vocab::kAnnotationResumable;
 // spotfit.io/expected-duration: how long one pod of the Job runs (Go duration, e.g. "45m", "3h").
-inline constexpr std::string_view kAnnotationExpectedDuration = "spotfit.io/expected-duration";
+inline constexpr std::string_view kAnnotationExpectedDuration = vocab::kAnnotationExpectedDuration;
 
 bool isResumable(const PodInfo& pod);
 

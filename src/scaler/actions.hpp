@@ -5,12 +5,13 @@
 #include <string>
 
 #include "base/result.hpp"
+#include "base/vocabulary.hpp"
 #include "placement/model.hpp"
 
 namespace spotfit::scaler {
 
 // The taint the scaler puts on a node it is removing (Karpenter uses karpenter.sh/disrupted likewise).
-inline constexpr const char* kTaintDisrupting = "spotfit.io/disrupting";
+using vocab::kTaintDisrupting;
 
 enum class EvictOutcome {
   Evicted,  // 201: the eviction was accepted (or the pod is already gone)

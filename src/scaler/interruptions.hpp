@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "base/vocabulary.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/provider.hpp"
 
 namespace spotfit::scaler {
 
 // The taint the kwok provider (and the simulator) put on a node to announce its interruption.
-inline constexpr const char* kKwokInterruptionTaint = "spotfit.io/interruption-notice";
+inline constexpr const char* kKwokInterruptionTaint = vocab::kTaintInterruptionNotice;
 
 // Taint keys treated as interruption notices unless the config says otherwise. Not karpenter.sh/disrupted:
 // Karpenter puts it on every node it disrupts (consolidation, drift, expiry) and drains those nodes itself;

@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include "base/time.hpp"
+#include "base/vocabulary.hpp"
 
 namespace spotfit::scaler {
 
@@ -144,7 +145,7 @@ void KubeClusterActions::event(const ObjectRef& object, const std::string& type,
       (object.name.empty() ? std::string("spotfit") : object.name) + "." +
       std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()) +
       std::to_string(seq_++);
-  std::string apiVersion = object.kind == "SpotfitPool" ? "spotfit.io/v1alpha1" : "v1";
+  std::string apiVersion = object.kind == "SpotfitPool" ? std::string(vocab::kApiVersion) : "v1";
   std::string body = "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":" + kube::json::quoted(name) +
                      ",\"namespace\":" + kube::json::quoted(ns) +
                      "},\"involvedObject\":{\"apiVersion\":" + kube::json::quoted(apiVersion) +

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/vocabulary.hpp"
+
 namespace spotfit::scaler {
 namespace {
 
@@ -71,7 +73,7 @@ void KubeBudgetPolicies::sync(const CostLedger& ledger, TimePoint now) {
     }
   }
   for (const auto& e : out.events) {
-    events_.record(kube::ObjectReference::to(e.object->meta, "spotfit.io/v1alpha1", "BudgetPolicy"),
+    events_.record(kube::ObjectReference::to(e.object->meta, vocab::kApiVersion, "BudgetPolicy"),
                    e.warning ? kube::EventType::Warning : kube::EventType::Normal, e.reason, e.message);
   }
 }

@@ -13,15 +13,16 @@
 #include <set>
 #include <string>
 
+#include "base/vocabulary.hpp"
 #include "kube/client.hpp"
 #include "scaler/provider.hpp"
 
 namespace spotfit::scaler {
 
-inline constexpr const char* kLabelProvider = "spotfit.io/provider";
+using vocab::kLabelProvider;
 // When a kwok node is to turn Ready (RFC 3339): a provider that did not create it (a new leader after a
 // failover) still marks it Ready on time instead of leaving it to time out as not Ready.
-inline constexpr const char* kAnnotationKwokReadyAt = "spotfit.io/kwok-ready-at";
+using vocab::kAnnotationKwokReadyAt;
 
 class KwokProvider final : public NodeProvider {
  public:

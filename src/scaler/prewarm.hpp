@@ -21,6 +21,7 @@
 
 #include "base/result.hpp"
 #include "base/tz.hpp"
+#include "base/vocabulary.hpp"
 #include "placement/cron.hpp"
 #include "placement/model.hpp"
 #include "scaler/duration.hpp"
@@ -28,7 +29,7 @@
 
 namespace spotfit::scaler {
 
-inline constexpr const char* kAnnotationPrewarm = "spotfit.io/prewarm";
+using vocab::kAnnotationPrewarm;
 inline constexpr std::string_view kPrewarmLedgerSuffix = " (prewarm)";
 
 // A CronJob as the scaler needs it (the serve wiring fills it from a CronJob informer).

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/vocabulary.hpp"
 #include "kube/clock.hpp"
 #include "kube/json.hpp"
 #include "kube/objects.hpp"
@@ -45,7 +46,7 @@ inline constexpr const char* kProvReqAtomicScaleUp = "best-effort-atomic-scale-u
 inline constexpr const char* kAnnotationConsumeProvReq = "autoscaling.x-k8s.io/consume-provisioning-request";
 inline constexpr const char* kAnnotationConsumeProvReqLegacy =
     "cluster-autoscaler.kubernetes.io/consume-provisioning-request";
-inline constexpr const char* kProvReqDetailNodes = "spotfit.io/nodes";
+using vocab::kProvReqDetailNodes;
 
 // Bounds on what a request may ask (the CRD allows 32 pod sets; counts are int32).
 inline constexpr size_t kMaxProvReqPodSets = 32;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/vocabulary.hpp"
 #include "placement/consolidation.hpp"
 #include "placement/model.hpp"
 #include "scaler/duration.hpp"
@@ -13,9 +14,9 @@
 
 namespace spotfit::scaler {
 
-inline constexpr const char* kAnnotationBudget = "spotfit.io/budget";
-inline constexpr const char* kAnnotationBudgetAction = "spotfit.io/budget-action";
-inline constexpr const char* kAnnotationCheckpoint = "spotfit.io/checkpoint";
+using vocab::kAnnotationBudget;
+using vocab::kAnnotationBudgetAction;
+using vocab::kAnnotationCheckpoint;
 inline constexpr const char* kAnnotationMirror = "kubernetes.io/config.mirror";
 
 struct ClusterNode {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 
+#include "base/vocabulary.hpp"
 #include "placement/model.hpp"
 #include "placement/quantity.hpp"
 #include "sim/cluster.hpp"
@@ -64,15 +65,15 @@ void basePod(const WorkflowSpec& wf, const JobSpec& job, const std::map<std::str
   p.ownerKind = "Job";
   p.ownerName = job.name;
   p.hasController = true;
-  p.workflow = annotation(ann, "spotfit.io/workflow", wf.name);
+  p.workflow = annotation(ann, vocab::kAnnotationWorkflow, wf.name);
   for (const auto& [k, v] : ann) p.annotations[k] = v;
   for (const auto& [k, v] : job.labels) p.labels[k] = v;
   for (const auto& [k, v] : job.nodeSelector) p.nodeSelector[k] = v;
   for (const auto& t : job.tolerations) p.tolerations.push_back(toPlacement(t));
   // A required GPU product is the user's constraint under every strategy (without spotfit it would be a
   // nodeSelector on nvidia.com/gpu.product).
-  p.gpuProduct = annotation(ann, "spotfit.io/gpu-product", "");
-  p.doNotDisrupt = annotation(ann, "spotfit.io/do-not-disrupt", "false") == "true";
+  p.gpuProduct = annotation(ann, vocab::kAnnotationGpuProduct, "");
+  p.doNotDisrupt = annotation(ann, vocab::kAnnotationDoNotDisrupt, "false") == "true";
 }
 
 json::Value quantities(const pl::Resources& r, json::Allocator& a) {
@@ -267,7 +268,7 @@ Result<PodClass> admitPod(const Workload& w, const StrategyConfig& s, const Work
     // Pods as written under Karpenter: a NodePool over both capacity types launches either, and a workflow
     // that must stay on on-demand says so with a karpenter.sh/capacity-type node selector (here: its
     // spotfit.io/capacity-type annotation read as that selector).
-    auto it = ann.find("spotfit.io/capacity-type");
+    auto it = ann.find(vocab::kAnnotationCapacityType);
     const std::string ct = it == ann.end() ? "" : it->second;
     cls.info.capacityPolicy = ct == "on-demand" ? pl::CapacityPolicy::OnDemand
                               : ct == "spot"    ? pl::CapacityPolicy::Spot
@@ -346,7 +347,7 @@ PodClass mutatePod(const Workload& w, const StrategyConfig& s, const WorkflowSpe
   if (cls) {
     cls->checkpointed = cls->checkpointHook && job.resumable;
     // The program resumes from the site's default checkpoint: what the scaler's consolidation reads.
-    if (cls->checkpointed) cls->info.annotations["spotfit.io/resumable"] = "true";
+    if (cls->checkpointed) cls->info.annotations[vocab::kAnnotationResumable] = "true";
     return *cls;
   }
   // The workload parser validated every annotation the policy reads, so this is a defect; fall back to

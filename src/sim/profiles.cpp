@@ -1,9 +1,11 @@
 #include "sim/profiles.hpp"
 
+#include "base/vocabulary.hpp"
+
 namespace spotfit::sim {
 
 bool profileSized(const StrategyConfig& s, const std::map<std::string, std::string>& annotations) {
-  auto it = annotations.find("spotfit.io/right-size");
+  auto it = annotations.find(vocab::kAnnotationRightSize);
   return s.rightSize && it != annotations.end() && it->second == "profile";
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/duration.hpp"
+#include "base/vocabulary.hpp"
 #include "kube/yaml.hpp"
 #include "placement/cron.hpp"
 #include "placement/quantity.hpp"
@@ -262,21 +263,21 @@ std::vector<Toleration> readTolerations(const Reader& r) {
 }
 
 const std::set<std::string>& knownAnnotations() {
-  static const std::set<std::string> k = {"spotfit.io/capacity-type",
-                                          "spotfit.io/workflow",
-                                          "spotfit.io/budget",
-                                          "spotfit.io/budget-action",
-                                          "spotfit.io/checkpoint",
-                                          "spotfit.io/min-available",
-                                          "spotfit.io/right-size",
-                                          "spotfit.io/gpu-product",
-                                          "spotfit.io/do-not-disrupt",
-                                          "spotfit.io/gang",
-                                          "spotfit.io/gang-size",
-                                          "spotfit.io/gang-topology",
-                                          "spotfit.io/gang-mixed-capacity",
-                                          "spotfit.io/expected-duration",
-                                          "spotfit.io/prewarm"};
+  static const std::set<std::string> k = {vocab::kAnnotationCapacityType,
+                                          vocab::kAnnotationWorkflow,
+                                          vocab::kAnnotationBudget,
+                                          vocab::kAnnotationBudgetAction,
+                                          vocab::kAnnotationCheckpoint,
+                                          vocab::kAnnotationMinAvailable,
+                                          vocab::kAnnotationRightSize,
+                                          vocab::kAnnotationGpuProduct,
+                                          vocab::kAnnotationDoNotDisrupt,
+                                          vocab::kAnnotationGang,
+                                          vocab::kAnnotationGangSize,
+                                          vocab::kAnnotationGangTopology,
+                                          vocab::kAnnotationGangMixedCapacity,
+                                          vocab::kAnnotationExpectedDuration,
+                                          vocab::kAnnotationPrewarm};
   return k;
 }
 
@@ -284,18 +285,18 @@ std::map<std::string, std::string> readAnnotations(const Reader& r) {
   auto m = r.stringMap();
   for (const auto& [k, v] : m) {
     Reader vr = r[k.c_str()];
-    if (k.rfind("spotfit.io/", 0) == 0 && !knownAnnotations().count(k)) vr.fail("unknown spotfit annotation");
-    if (k == "spotfit.io/capacity-type" && v != "spot-preferred" && v != "spot" && v != "on-demand")
+    if (k.rfind(vocab::kPrefix, 0) == 0 && !knownAnnotations().count(k)) vr.fail("unknown spotfit annotation");
+    if (k == vocab::kAnnotationCapacityType && v != "spot-preferred" && v != "spot" && v != "on-demand")
       vr.fail("must be spot-preferred, spot or on-demand, got '" + v + "'");
-    if (k == "spotfit.io/right-size" && v != "profile" && v != "vpa" && v != "off") {
+    if (k == vocab::kAnnotationRightSize && v != "profile" && v != "vpa" && v != "off") {
       vr.fail("must be profile, vpa or off, got '" + v + "'");
     }
-    if (k == "spotfit.io/prewarm") {
+    if (k == vocab::kAnnotationPrewarm) {
       if (auto s = scaler::parsePrewarm(v); !s) vr.fail(s.error().message);
     }
-    if (k == "spotfit.io/do-not-disrupt" && v != "true" && v != "false")
+    if (k == vocab::kAnnotationDoNotDisrupt && v != "true" && v != "false")
       vr.fail("must be true or false, got '" + v + "'");
-    if (k == "spotfit.io/expected-duration") {
+    if (k == vocab::kAnnotationExpectedDuration) {
       auto d = base::parseDuration(v);
       if (!d) vr.fail(d.error().message);
       if (d->count() <= 0) vr.fail("must be positive");
@@ -541,8 +542,8 @@ Workload readWorkload(const YAML::Node& rootNode, const std::string& source) {
                "spotMarket", "checkpoint", "clusterAutoscaler", "spotfit", "karpenter", "workflows"});
   Workload w;
   w.source = source;
-  if (r.has("apiVersion") && r["apiVersion"].str() != "spotfit.io/v1alpha1")
-    r["apiVersion"].fail("must be spotfit.io/v1alpha1");
+  if (r.has("apiVersion") && r["apiVersion"].str() != vocab::kApiVersion)
+    r["apiVersion"].fail(std::string("must be ") + vocab::kApiVersion);
   if (r.has("kind") && r["kind"].str() != "Simulation") r["kind"].fail("must be Simulation");
   if (r.has("horizon")) w.horizon = r["horizon"].duration();
   if (w.horizon <= 0 || w.horizon > 366 * 24 * kHour) r["horizon"].fail("must be between 1ms and 366d");

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "base/vocabulary.hpp"
 #include "kube/budget_policy.hpp"
 #include "kube/clock.hpp"
 #include "kube/informer.hpp"
@@ -17,7 +18,7 @@
 
 namespace spotfit::webhook {
 
-inline constexpr std::string_view kAnnBudgetSuspended = "spotfit.io/budget-suspended";
+inline constexpr std::string_view kAnnBudgetSuspended = vocab::kAnnotationBudgetSuspended;
 
 // The port: what the policies covering `subject` decide at `at` now.
 class BudgetPolicyGate {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/vocabulary.hpp"
 #include "profile/profile.hpp"
 
 namespace YAML {
@@ -67,7 +68,7 @@ struct WebhookConfig {
 
   struct Tolerations {
     bool enabled = true;
-    std::vector<Toleration> add{{"spotfit.io/capacity-type", "Equal", "spot", "NoSchedule", std::nullopt}};
+    std::vector<Toleration> add{{vocab::kTaintCapacityType, "Equal", "spot", "NoSchedule", std::nullopt}};
   } tolerations;
 
   // `capacity.preset`: spotfit | karpenter | eks | gke | aks (placement/capacity_preset.hpp). It sets the
@@ -77,7 +78,7 @@ struct WebhookConfig {
 
   struct Affinity {
     bool enabled = true;
-    std::string capacityTypeLabel = "spotfit.io/capacity-type";
+    std::string capacityTypeLabel = vocab::kLabelCapacityType;
     std::string spotValue = "spot";
     // Empty: on-demand nodes carry no such label (GKE, AKS); required on-demand is `label NotIn [spotValue]`.
     std::string onDemandValue = "on-demand";

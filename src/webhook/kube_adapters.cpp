@@ -1,6 +1,7 @@
 #include "webhook/kube_adapters.hpp"
 
 #include "base/time.hpp"
+#include "base/vocabulary.hpp"
 #include "placement/quantity.hpp"
 #include "webhook/json.hpp"
 
@@ -103,7 +104,7 @@ std::string KubeEventSink::eventJson(const EventRecord& e) const {
   w.String("spotfit-webhook");
   w.EndObject();
   w.Key("reportingComponent");
-  w.String("spotfit.io/webhook");
+  w.String(vocab::kEventReportingComponentWebhook);
   w.Key("firstTimestamp");
   json::write(w, now);
   w.Key("lastTimestamp");

@@ -7,31 +7,32 @@
 #include <string_view>
 
 #include "base/result.hpp"
+#include "base/vocabulary.hpp"
 #include "placement/budget.hpp"
 #include "webhook/config.hpp"
 #include "webhook/pod_template.hpp"
 
 namespace spotfit::webhook {
 
-inline constexpr std::string_view kPrefix = "spotfit.io/";
-inline constexpr std::string_view kAnnCapacityType = "spotfit.io/capacity-type";
-inline constexpr std::string_view kAnnWorkflow = "spotfit.io/workflow";
-inline constexpr std::string_view kAnnBudget = "spotfit.io/budget";
-inline constexpr std::string_view kAnnBudgetAction = "spotfit.io/budget-action";
-inline constexpr std::string_view kAnnCheckpoint = "spotfit.io/checkpoint";
+inline constexpr std::string_view kPrefix = vocab::kPrefix;
+inline constexpr std::string_view kAnnCapacityType = vocab::kAnnotationCapacityType;
+inline constexpr std::string_view kAnnWorkflow = vocab::kAnnotationWorkflow;
+inline constexpr std::string_view kAnnBudget = vocab::kAnnotationBudget;
+inline constexpr std::string_view kAnnBudgetAction = vocab::kAnnotationBudgetAction;
+inline constexpr std::string_view kAnnCheckpoint = vocab::kAnnotationCheckpoint;
 // The checkpoint command is copied into every container's preStop hook: its length is bounded.
 inline constexpr size_t kMaxCheckpointLength = 4096;
-inline constexpr std::string_view kAnnMinAvailable = "spotfit.io/min-available";
-inline constexpr std::string_view kAnnRightSize = "spotfit.io/right-size";
-inline constexpr std::string_view kAnnGpuProduct = "spotfit.io/gpu-product";
-inline constexpr std::string_view kAnnDoNotDisrupt = "spotfit.io/do-not-disrupt";
-inline constexpr std::string_view kAnnMutated = "spotfit.io/mutated";
+inline constexpr std::string_view kAnnMinAvailable = vocab::kAnnotationMinAvailable;
+inline constexpr std::string_view kAnnRightSize = vocab::kAnnotationRightSize;
+inline constexpr std::string_view kAnnGpuProduct = vocab::kAnnotationGpuProduct;
+inline constexpr std::string_view kAnnDoNotDisrupt = vocab::kAnnotationDoNotDisrupt;
+inline constexpr std::string_view kAnnMutated = vocab::kAnnotationMutated;
 inline constexpr std::string_view kAnnKarpenterDoNotDisrupt = "karpenter.sh/do-not-disrupt";
 inline constexpr std::string_view kAnnSafeToEvict = "cluster-autoscaler.kubernetes.io/safe-to-evict";
-inline constexpr std::string_view kLabelWorkflow = "spotfit.io/workflow";
-inline constexpr std::string_view kLabelRun = "spotfit.io/run";  // one run of a CronJob workflow (the Job)
-inline constexpr std::string_view kLabelSkip = "spotfit.io/skip";
-inline constexpr std::string_view kLabelEnabled = "spotfit.io/enabled";
+inline constexpr std::string_view kLabelWorkflow = vocab::kLabelWorkflow;
+inline constexpr std::string_view kLabelRun = vocab::kLabelRun;  // one run of a CronJob workflow (the Job)
+inline constexpr std::string_view kLabelSkip = vocab::kLabelSkip;
+inline constexpr std::string_view kLabelEnabled = vocab::kLabelEnabled;
 
 // Budgets have one definition shared with the extender and the scaler (placement/budget.hpp).
 using placement::BudgetAction;

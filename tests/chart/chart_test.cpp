@@ -21,10 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kSource = SPOTFIT_SOURCE_DIR;
+const std::string kSource = spotfit::testpaths::sourceDir();
 const std::string kChart = kSource + "/charts/spotfit";
 
 struct Result {

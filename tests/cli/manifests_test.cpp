@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kManifests = fs::path(SPOTFIT_SOURCE_DIR) / "manifests";
+const fs::path kManifests = fs::path(spotfit::testpaths::sourceDir()) / "manifests";
 
 std::vector<YAML::Node> docs(const std::string& relative) {
   std::vector<YAML::Node> out;
@@ -136,7 +138,7 @@ TEST(AccessManifests, ScalerAccountWritesOnlyItsLeaseAndLedger) {
 
 TEST(AccessManifests, DeploymentsRunAsTheirOwnAccountsWithAGroupAndTheSecretCertsReadmeCreates) {
   auto objects = kustomizeObjects();
-  std::ifstream readme(fs::path(SPOTFIT_SOURCE_DIR) / "certs/README.md");
+  std::ifstream readme(fs::path(spotfit::testpaths::sourceDir()) / "certs/README.md");
   std::stringstream text;
   text << readme.rdbuf();
   std::smatch created, certManager;

@@ -14,6 +14,7 @@
 
 #include "support/serve_process.hpp"
 #include "support/spotfit_cli.hpp"
+#include "test_paths.hpp"
 
 namespace {
 
@@ -38,7 +39,7 @@ std::string shell(const std::string& command) {
 }
 
 std::string git(const std::string& args) {
-  return shell("TZ=UTC git -C '" + std::string(SPOTFIT_SOURCE_DIR) + "' " + args + " 2>/dev/null");
+  return shell("TZ=UTC git -C '" + spotfit::testpaths::sourceDir() + "' " + args + " 2>/dev/null");
 }
 
 struct Version {
@@ -123,8 +124,8 @@ TEST(BuildStamp, SourceDateEpochSetsTheDateAndAnUnchangedStampIsNotRewritten) {
   fs::path out = dir / "build_stamp.cpp";
   auto stamp = [&](const std::string& epoch) {
     return shell("SOURCE_DATE_EPOCH=" + epoch + " TZ=Pacific/Auckland '" + std::string(SPOTFIT_CMAKE) +
-                 "' -DSOURCE_DIR='" + SPOTFIT_SOURCE_DIR + "' -DOUTPUT='" + out.string() + "' -P '" +
-                 SPOTFIT_SOURCE_DIR + "/cmake/BuildInfo.cmake' && echo ok");
+                 "' -DSOURCE_DIR='" + spotfit::testpaths::sourceDir() + "' -DOUTPUT='" + out.string() + "' -P '" +
+                 spotfit::testpaths::sourceDir() + "/cmake/BuildInfo.cmake' && echo ok");
   };
   ASSERT_EQ(stamp("1700000000"), "ok");
   std::string text = spotfit::testsupport::readFile(out);

@@ -6,11 +6,12 @@
 #include <sstream>
 
 #include "extender/informer_adapter.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::extender::testing {
 
 std::string readTestdata(const std::string& relative) {
-  const std::string path = std::string(SPOTFIT_SOURCE_DIR) + "/tests/extender/testdata/" + relative;
+  const std::string path = spotfit::testpaths::sourceDir() + "/tests/extender/testdata/" + relative;
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in.good()) << "cannot open " << path;
   std::ostringstream ss;

@@ -6,10 +6,12 @@
 
 #include <string>
 
+#include "test_paths.hpp"
+
 namespace {
 
 YAML::Node load(const std::string& relative) {
-  return YAML::LoadFile(std::string(SPOTFIT_SOURCE_DIR) + "/manifests/scheduler/" + relative);
+  return YAML::LoadFile(spotfit::testpaths::sourceDir() + "/manifests/scheduler/" + relative);
 }
 
 void expectExtender(const YAML::Node& config) {

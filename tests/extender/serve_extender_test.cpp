@@ -16,6 +16,7 @@
 #include "support/fake_apiserver.hpp"
 #include "support/serve_process.hpp"
 #include "support/spotfit_cli.hpp"
+#include "test_paths.hpp"
 
 namespace {
 
@@ -68,7 +69,7 @@ TEST(ServeExtender, InformersSyncFromTheApiServer) {
   ASSERT_EQ(runSpotfit("certs --out " + d.path.string() + " --dns localhost").exitCode, 0);
   spotfit::testsupport::FakeApiServer api;
   {
-    std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/extender/testdata/cluster.json");
+    std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/extender/testdata/cluster.json");
     std::stringstream ss;
     ss << in.rdbuf();
     rapidjson::Document doc;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fuzz/targets.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::fuzz {
 namespace {
@@ -26,7 +27,7 @@ std::string slurp(const fs::path& p) {
 class FuzzCorpus : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FuzzCorpus, EveryInputIsHandled) {
-  const fs::path dir = fs::path(SPOTFIT_SOURCE_DIR) / "tests/fuzz/corpus" / GetParam();
+  const fs::path dir = fs::path(spotfit::testpaths::sourceDir()) / "tests/fuzz/corpus" / GetParam();
   Target target = targetNamed(GetParam());
   ASSERT_NE(target, nullptr);
   ASSERT_TRUE(fs::is_directory(dir)) << dir;

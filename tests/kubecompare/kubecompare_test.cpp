@@ -4,6 +4,7 @@
 // spotfit's code (kube::decodePod → requests(), webhook::applyVpa) and compares.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -36,10 +37,17 @@ const Value* byName(const Value& list, const std::string& name) {
   return nullptr;
 }
 
+// The two files come from ctest's ENVIRONMENT (tests/kubecompare/CMakeLists.txt), not from compile
+// definitions, so this object does not depend on the checkout (tests/check_test_objects.py).
+const char* fromEnv(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "(unset: run kubecompare through ctest)";
+}
+
 class KubeCompare : public ::testing::Test {
  protected:
-  rapidjson::Document cases_ = load(KUBECOMPARE_CASES);
-  rapidjson::Document answers_ = load(KUBECOMPARE_ANSWERS);
+  rapidjson::Document cases_ = load(fromEnv("KUBECOMPARE_CASES"));
+  rapidjson::Document answers_ = load(fromEnv("KUBECOMPARE_ANSWERS"));
 };
 
 TEST_F(KubeCompare, PodRequestsMatchComponentHelpers) {

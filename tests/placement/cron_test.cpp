@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.hpp"
+
 namespace spotfit::placement {
 namespace {
 
@@ -28,7 +30,7 @@ constexpr int64_t kDay = 86400;
 // four start times each (leap days, year ends, the epoch). Every row must agree: same parse verdict, same
 // next fire time or the same "never" (nothing within five years).
 TEST(Cron, AgreesWithRobfigCronOnEveryRecordedCase) {
-  std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/placement/testdata/cron_robfig.tsv");
+  std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/placement/testdata/cron_robfig.tsv");
   ASSERT_TRUE(in.good());
   std::string line;
   int rows = 0, errors = 0, nevers = 0;
@@ -120,7 +122,7 @@ TEST(Cron, KubernetesRefusalsAreClearErrors) {
 // 18 schedules × 8 zones (DST north and south, half-hour and 45-minute offsets, Lord Howe's 30-minute DST)
 // × 17 start times around the 2024-2025 transitions.
 TEST(Cron, AgreesWithRobfigCronInTimeZonesAcrossDst) {
-  std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/placement/testdata/cron_robfig_tz.tsv");
+  std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/placement/testdata/cron_robfig_tz.tsv");
   ASSERT_TRUE(in.good());
   std::map<std::string, base::TimeZone> zones;
   std::string line;

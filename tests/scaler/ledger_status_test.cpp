@@ -9,6 +9,7 @@
 
 #include "placement/cost.hpp"
 #include "scaler/scaler_fixture.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::scaler {
 namespace {
@@ -180,7 +181,7 @@ TEST(Metrics, NodeStatesAndUtilizationPerPool) {
 }
 
 std::string readFile(const std::string& rel) {
-  std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/" + rel);
+  std::ifstream in(spotfit::testpaths::sourceDir() + "/" + rel);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "scaler/planner.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::scaler {
 namespace {
@@ -267,7 +268,7 @@ TEST(NodePool, NodeRequestCarriesLabelsTaintsAndCapacity) {
 }
 
 TEST(NodePool, ExampleConfigInDocsParses) {
-  std::ifstream in(std::string(SPOTFIT_SOURCE_DIR) + "/tests/scaler/testdata/scaler-config.yaml");
+  std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/scaler/testdata/scaler-config.yaml");
   ASSERT_TRUE(in.good());
   std::stringstream ss;
   ss << in.rdbuf();

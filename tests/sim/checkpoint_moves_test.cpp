@@ -7,6 +7,7 @@
 
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
+#include "test_paths.hpp"
 #include "test_util.hpp"
 
 namespace spotfit::sim {
@@ -107,7 +108,7 @@ namespace spotfit::sim {
 namespace {
 
 TEST(CheckpointMoves, ConservationOnAShippedExample) {
-  auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/mapreduce.yaml");
+  auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/mapreduce.yaml");
   ASSERT_TRUE(w.ok()) << w.error().message;
   auto s = strategyByName("spotfit-moves");
   ASSERT_TRUE(s.ok());

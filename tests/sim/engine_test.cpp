@@ -8,6 +8,7 @@
 #include "sim/cluster.hpp"
 #include "sim/report.hpp"
 #include "sim/workload.hpp"
+#include "test_paths.hpp"
 #include "test_util.hpp"
 
 namespace spotfit::sim {
@@ -23,7 +24,7 @@ Workload load(const std::string& yaml) {
 }
 
 Workload example(const std::string& name) {
-  auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/" + name);
+  auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/" + name);
   EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
   return w.ok() ? *w : Workload{};
 }

@@ -7,6 +7,7 @@
 
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::sim {
 namespace {
@@ -69,7 +70,7 @@ TEST(SimGang, WithoutTheAnnotationNothingWaits) {
 
 // The targets on examples/gang-training.yaml (docs/benchmarks.md records the figures).
 TEST(SimGang, ExampleSpotfitIdlesFarLessThanTheBaselineAtAlmostTheNonGangCost) {
-  auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/gang-training.yaml");
+  auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/gang-training.yaml");
   ASSERT_TRUE(w.ok()) << w.error().message;
   StrategyResult base = run(*w, "baseline");
   StrategyResult fit = run(*w, "spotfit");

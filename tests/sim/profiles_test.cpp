@@ -5,12 +5,13 @@
 #include "sim/engine.hpp"
 #include "sim/report.hpp"
 #include "sim/workload.hpp"
+#include "test_paths.hpp"
 
 namespace spotfit::sim {
 namespace {
 
 StrategyResult runExample(const std::string& strategy) {
-  auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/profiles.yaml");
+  auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/profiles.yaml");
   EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
   auto s = strategyByName(strategy);
   EXPECT_TRUE(s.ok());

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "test_paths.hpp"
 #include "test_util.hpp"
 
 namespace spotfit::sim {
@@ -141,7 +142,7 @@ TEST(Workload, ArrivalNeedsExactlyOneKind) {
 TEST(Workload, ExamplesParse) {
   for (const char* name : {"mixed-day.yaml", "mapreduce.yaml", "gpu-training.yaml", "profiles.yaml", "cron-day.yaml",
                            "gang-training.yaml"}) {
-    auto w = loadWorkload(std::string(SPOTFIT_SOURCE_DIR) + "/examples/" + name);
+    auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/" + name);
     EXPECT_TRUE(w.ok()) << name << ": " << w.error().message;
   }
 }

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <thread>
 
+#include "test_paths.hpp"
+
 extern char** environ;
 
 namespace spotfit::testsupport {
@@ -52,13 +54,20 @@ std::string httpGet(int port, const std::string& path) {
 }
 
 ServeProcess::ServeProcess(ServeOptions options) : options_(std::move(options)) {
-  std::vector<std::string> args = {SPOTFIT_BINARY,    "serve",
-                                   "--config",        options_.config.string(),
-                                   "--https-addr",    "127.0.0.1:0",
-                                   "--metrics-addr",  "127.0.0.1:0",
-                                   "--tls-cert-file", (options_.certDir / "tls.crt").string(),
-                                   "--tls-key-file",  (options_.certDir / "tls.key").string(),
-                                   "--log-level",     "info"};
+  std::vector<std::string> args = {spotfit::testpaths::spotfitBinary(),
+                                   "serve",
+                                   "--config",
+                                   options_.config.string(),
+                                   "--https-addr",
+                                   "127.0.0.1:0",
+                                   "--metrics-addr",
+                                   "127.0.0.1:0",
+                                   "--tls-cert-file",
+                                   (options_.certDir / "tls.crt").string(),
+                                   "--tls-key-file",
+                                   (options_.certDir / "tls.key").string(),
+                                   "--log-level",
+                                   "info"};
   if (!options_.kubeconfig.empty()) {
     args.push_back("--kubeconfig");
     args.push_back(options_.kubeconfig);

@@ -5,13 +5,15 @@
 #include <array>
 #include <cstdio>
 
+#include "test_paths.hpp"
+
 namespace spotfit::testsupport {
 
 CliRun runSpotfit(const std::string& args, Streams streams) {
   const char* redirect = " 2>&1";
   if (streams == Streams::kStdoutOnly) redirect = " 2>/dev/null";
   if (streams == Streams::kStderrOnly) redirect = " 2>&1 >/dev/null";
-  std::string cmd = std::string(SPOTFIT_BINARY) + " " + args + redirect;
+  std::string cmd = spotfit::testpaths::spotfitBinary() + " " + args + redirect;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return {-1, "popen failed: " + cmd};
   std::string out;

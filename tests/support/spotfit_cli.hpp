@@ -1,6 +1,6 @@
 #pragma once
-// Runs the built `spotfit` binary (SPOTFIT_BINARY) the way a user does from a shell and captures what it
-// printed and how it exited: exit codes and one-line errors are part of the public interface.
+// Runs the built `spotfit` binary (testpaths::spotfitBinary()) the way a user does from a shell and
+// captures what it printed and how it exited: exit codes and one-line errors are part of the public interface.
 //
 // Usage:
 //   auto r = spotfit::testsupport::runSpotfit("mutate -f " + path);   // stdout and stderr together

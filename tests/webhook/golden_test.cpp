@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "base/base64.hpp"
+#include "test_paths.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
@@ -25,7 +26,7 @@ using testing::parseJson;
 using testing::toJson;
 using testing::toPrettyJson;
 
-const fs::path kData = fs::path(SPOTFIT_SOURCE_DIR) / "tests/webhook/testdata";
+const fs::path kData = fs::path(spotfit::testpaths::sourceDir()) / "tests/webhook/testdata";
 
 struct World {
   WebhookConfig config;

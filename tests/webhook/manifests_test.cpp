@@ -6,9 +6,11 @@
 #include <set>
 #include <string>
 
+#include "test_paths.hpp"
+
 namespace {
 
-const std::string kDir = std::string(SPOTFIT_SOURCE_DIR) + "/manifests/webhook/";
+const std::string kDir = spotfit::testpaths::sourceDir() + "/manifests/webhook/";
 
 TEST(WebhookManifest, MutatingWebhookConfigurationIsSafe) {
   YAML::Node cfg = YAML::LoadFile(kDir + "mutatingwebhookconfiguration.yaml");
