@@ -26,6 +26,7 @@
 
 #include "extender/cache.hpp"
 #include "extender/extender.hpp"
+#include "kube/json.hpp"
 #include "kube/objects.hpp"
 
 namespace {
@@ -46,9 +47,9 @@ std::string readFile(const std::string& relative) {
   return ss.str();
 }
 
-std::string toJson(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+std::string toJson(const spotfit::kube::json::Value& v) {
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return {buf.GetString(), buf.GetSize()};
 }
@@ -60,7 +61,7 @@ std::string nodeName(int i) {
 // The golden request: a CPU pod that tolerates the GPU taint (so GPU and CPU nodes both stay candidates)
 // plus the six real-shaped Node objects used as templates.
 struct Templates {
-  rapidjson::Document doc;
+  spotfit::kube::json::Document doc;
   std::string podJson;
   std::vector<spotfit::placement::NodeInfo> nodes;
 };
@@ -120,7 +121,7 @@ std::string objectsRequest() {
   const auto& t = templates();
   const auto& items = t.doc["Nodes"]["items"];
   std::string body = "{\"Pod\":" + t.podJson + ",\"Nodes\":{\"metadata\":{},\"items\":[";
-  rapidjson::Document scratch;
+  spotfit::kube::json::Document scratch;
   for (int i = 0; i < kCandidates; ++i) {
     scratch.CopyFrom(items[static_cast<rapidjson::SizeType>(i % items.Size())], scratch.GetAllocator());
     const std::string name = nodeName(i * (kNodes / kCandidates) + 3);

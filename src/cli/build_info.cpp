@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include "cli/args.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::cli {
 namespace {
@@ -58,8 +59,8 @@ std::string formatBuildInfo(const BuildInfo& info) {
 }
 
 std::string buildInfoJson(const BuildInfo& info) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   w.StartObject();
   for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"version", &info.version},
                                    {"gitCommit", &info.gitCommit},

@@ -38,8 +38,8 @@ bool readInput(const std::string& path, std::string& out, std::string& err) {
 }
 
 std::string pretty(const wh::json::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::PrettyWriter<> w(buf);
   w.SetIndent(' ', 2);
   v.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());

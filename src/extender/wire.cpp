@@ -15,11 +15,11 @@ Error invalid(std::string message) {
   return makeError("invalid", std::move(message));
 }
 
-std::string_view view(const rapidjson::Value& v) {
+std::string_view view(const spotfit::kube::json::Value& v) {
   return {v.GetString(), v.GetStringLength()};
 }
 
-const char* typeName(const rapidjson::Value& v) {
+const char* typeName(const spotfit::kube::json::Value& v) {
   switch (v.GetType()) {
     case rapidjson::kNullType:
       return "null";
@@ -38,12 +38,12 @@ const char* typeName(const rapidjson::Value& v) {
   return "unknown";
 }
 
-const rapidjson::Value* member(const rapidjson::Value& obj, const char* name) {
+const spotfit::kube::json::Value* member(const spotfit::kube::json::Value& obj, const char* name) {
   auto it = obj.FindMember(name);
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = spotfit::kube::json::Writer<>;
 
 void writeKey(Writer& w, std::string_view key) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
@@ -192,7 +192,7 @@ class RawScanner {
 Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   ExtenderArgs args;
   args.buffer_ = std::make_unique<std::string>(body);
-  args.doc_ = std::make_unique<rapidjson::Document>();
+  args.doc_ = std::make_unique<spotfit::kube::json::Document>();
   auto& doc = *args.doc_;
   if (body.find('\0') != std::string_view::npos) return invalid("ExtenderArgs contains a NUL byte");
   if (Status parsed = kube::json::parseInsituInto(doc, *args.buffer_); !parsed) {
@@ -200,13 +200,13 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   }
   if (!doc.IsObject()) return invalid(std::string("ExtenderArgs must be a JSON object, got ") + typeName(doc));
 
-  const rapidjson::Value* pod = member(doc, "Pod");
+  const spotfit::kube::json::Value* pod = member(doc, "Pod");
   if (pod == nullptr || pod->IsNull()) return invalid("ExtenderArgs.Pod is missing");
   if (!pod->IsObject()) return invalid(std::string("ExtenderArgs.Pod must be an object, got ") + typeName(*pod));
   args.pod = pod;
 
-  const rapidjson::Value* nodes = member(doc, "Nodes");
-  const rapidjson::Value* names = member(doc, "NodeNames");
+  const spotfit::kube::json::Value* nodes = member(doc, "Nodes");
+  const spotfit::kube::json::Value* names = member(doc, "NodeNames");
   const bool haveNodes = nodes != nullptr && !nodes->IsNull();
   const bool haveNames = names != nullptr && !names->IsNull();
   if (haveNodes && haveNames) {
@@ -234,7 +234,7 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
   args.original_ = body;
   if (!nodes->IsObject())
     return invalid(std::string("ExtenderArgs.Nodes must be a NodeList object, got ") + typeName(*nodes));
-  const rapidjson::Value* items = member(*nodes, "items");
+  const spotfit::kube::json::Value* items = member(*nodes, "items");
   if (items == nullptr || items->IsNull()) return args;  // an empty NodeList (Go encodes a nil slice as null)
   if (!items->IsArray())
     return invalid(std::string("ExtenderArgs.Nodes.items must be an array, got ") + typeName(*items));
@@ -244,9 +244,9 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
     const auto& node = (*items)[i];
     const std::string where = "ExtenderArgs.Nodes.items[" + std::to_string(i) + "]";
     if (!node.IsObject()) return invalid(where + " must be a Node object, got " + typeName(node));
-    const rapidjson::Value* meta = member(node, "metadata");
+    const spotfit::kube::json::Value* meta = member(node, "metadata");
     if (meta == nullptr || !meta->IsObject()) return invalid(where + ".metadata must be an object");
-    const rapidjson::Value* name = member(*meta, "name");
+    const spotfit::kube::json::Value* name = member(*meta, "name");
     if (name == nullptr || !name->IsString() || name->GetStringLength() == 0) {
       return invalid(where + ".metadata.name must be a non-empty string");
     }
@@ -257,7 +257,7 @@ Result<ExtenderArgs> decodeExtenderArgs(std::string_view body) {
 }
 
 std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& outcome) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("Nodes");
@@ -317,7 +317,7 @@ std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& ou
 }
 
 std::string encodeFilterError(std::string_view message) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("Nodes");
@@ -337,7 +337,7 @@ std::string encodeFilterError(std::string_view message) {
 }
 
 std::string encodeHostPriorityList(const std::vector<HostPriority>& priorities) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartArray();
   for (const auto& p : priorities) {

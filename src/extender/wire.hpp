@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::extender {
 
@@ -48,15 +49,15 @@ class ExtenderArgs {
   ExtenderArgs& operator=(const ExtenderArgs&) = delete;
 
   NodeMode mode = NodeMode::kNames;
-  const rapidjson::Value* pod = nullptr;       // the v1.Pod object (never null after a successful decode)
-  std::vector<std::string_view> nodeNames;     // candidate names in request order (both modes)
-  std::vector<const rapidjson::Value*> nodes;  // kObjects only: nodes[i] is the v1.Node named nodeNames[i]
+  const spotfit::kube::json::Value* pod = nullptr;       // the v1.Pod object (never null after a successful decode)
+  std::vector<std::string_view> nodeNames;               // candidate names in request order (both modes)
+  std::vector<const spotfit::kube::json::Value*> nodes;  // kObjects only: nodes[i] is the v1.Node named nodeNames[i]
 
  private:
   friend Result<ExtenderArgs> decodeExtenderArgs(std::string_view body);
   friend std::string encodeFilterResult(const ExtenderArgs& args, const FilterOutcome& outcome);
   std::unique_ptr<std::string> buffer_;  // the request body, parsed in place
-  std::unique_ptr<rapidjson::Document> doc_;
+  std::unique_ptr<spotfit::kube::json::Document> doc_;
   std::string_view original_;  // the caller's body, untouched (objects mode)
 };
 

@@ -153,7 +153,7 @@ Status parseStream(Document& d, Stream& in, const ParseLimits& limits) {
   std::string refusal;
   auto generate = [&](Document& target) {
     BoundedHandler h(target, limits);
-    rapidjson::Reader reader;
+    spotfit::kube::json::Reader reader;
     result = reader.Parse<kFlags>(in, h);
     refusal = std::move(h.refusal);
     return !result.IsError();
@@ -309,8 +309,8 @@ Result<IntOrString> intOrString(const Value& v, std::string_view path) {
 }
 
 std::string toString(const Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());
 }

@@ -3,11 +3,16 @@
 // it reads and turns a mismatch into an Error naming the JSON path, so untrusted documents never crash us.
 
 #include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,8 +21,91 @@
 
 namespace spotfit::kube::json {
 
-using Value = rapidjson::Value;
-using Document = rapidjson::Document;
+// Fault injection for tests. While a FailAllocationsAfter(n) lives, the first n allocations of the JSON
+// types below on this thread succeed and every later one fails as if the heap were exhausted. Off (the
+// counter is negative) it costs one thread-local compare per allocation from the C heap; the pool
+// allocator asks for 64 KiB chunks, so that is a few per document.
+namespace testing {
+inline thread_local int64_t allocationsLeft = -1;  // negative: no injection
+inline thread_local int64_t allocationsRefused = 0;
+class FailAllocationsAfter {
+ public:
+  explicit FailAllocationsAfter(int64_t n) : saved_(allocationsLeft), refusedBefore_(allocationsRefused) {
+    allocationsLeft = n;
+  }
+  ~FailAllocationsAfter() { allocationsLeft = saved_; }
+  FailAllocationsAfter(const FailAllocationsAfter&) = delete;
+  FailAllocationsAfter& operator=(const FailAllocationsAfter&) = delete;
+  // Allocations refused in this scope so far.
+  int64_t refused() const { return allocationsRefused - refusedBefore_; }
+
+ private:
+  int64_t saved_;
+  int64_t refusedBefore_;
+};
+}  // namespace testing
+}  // namespace spotfit::kube::json
+
+// In a namespace of its own: it is a template argument of Value, so argument-dependent lookup searches its
+// namespace, and kube::json's helpers must not compete with the same-named ones of webhook::json.
+namespace spotfit::kube::json_memory {
+
+// RapidJSON's base allocator (the C heap, as rapidjson::CrtAllocator) except that running out of memory
+// throws std::bad_alloc. RapidJSON 1.1 never checks what its allocators return: with CrtAllocator a failed
+// malloc/realloc (a huge document, or the cgroup limit) is written through as NULL and the process dies
+// of SIGSEGV. The exception unwinds to the handler's catch-all (500, or "admitted unchanged") instead.
+class ThrowingAllocator {
+ public:
+  static const bool kNeedFree = true;
+  void* Malloc(size_t size) {
+    if (size == 0) return nullptr;
+    return checked(refuse() ? nullptr : std::malloc(size));
+  }
+  void* Realloc(void* original, size_t /*originalSize*/, size_t newSize) {
+    if (newSize == 0) {
+      std::free(original);
+      return nullptr;
+    }
+    return checked(refuse() ? nullptr : std::realloc(original, newSize));
+  }
+  static void Free(void* p) { std::free(p); }
+
+ private:
+  static bool refuse() {
+    int64_t& left = json::testing::allocationsLeft;
+    if (left < 0) return false;
+    if (left == 0) {
+      ++json::testing::allocationsRefused;
+      return true;
+    }
+    --left;
+    return false;
+  }
+  static void* checked(void* p) {
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+  }
+};
+
+}  // namespace spotfit::kube::json_memory
+
+namespace spotfit::kube::json {
+
+// The JSON types of spotfit: RapidJSON's, with every allocation (values, the parser's and writers'
+// stacks, string buffers) going through ThrowingAllocator. Spell these, never rapidjson::Value,
+// rapidjson::Document, rapidjson::StringBuffer or rapidjson::Writer (scripts/json-aliases.py rewrites them).
+using ThrowingAllocator = json_memory::ThrowingAllocator;
+using BaseAllocator = ThrowingAllocator;
+using Allocator = rapidjson::MemoryPoolAllocator<BaseAllocator>;
+using Value = rapidjson::GenericValue<rapidjson::UTF8<>, Allocator>;
+using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Allocator, BaseAllocator>;
+using StringBuffer = rapidjson::GenericStringBuffer<rapidjson::UTF8<>, BaseAllocator>;
+template <typename OutputStream = StringBuffer>
+using Writer = rapidjson::Writer<OutputStream, rapidjson::UTF8<>, rapidjson::UTF8<>, BaseAllocator>;
+template <typename OutputStream = StringBuffer>
+using PrettyWriter = rapidjson::PrettyWriter<OutputStream, rapidjson::UTF8<>, rapidjson::UTF8<>, BaseAllocator>;
+using Reader = rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, BaseAllocator>;
+using Pointer = rapidjson::GenericPointer<Value, BaseAllocator>;
 
 // Bounds every JSON decoder applies to untrusted text (webhook, extender, watch frames, API answers,
 // state files, `spotfit mutate`). Kubernetes objects nest fewer than 30 levels; Kubernetes caps the
@@ -89,7 +177,7 @@ std::string quoted(std::string_view s);
 std::string escapePointerToken(std::string_view token);
 
 // Builders that keep string ownership explicit: copies `s` into the document's allocator.
-inline Value str(std::string_view s, Document::AllocatorType& a) {
+inline Value str(std::string_view s, Allocator& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 

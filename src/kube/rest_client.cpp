@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <new>
 
 namespace spotfit::kube {
 
@@ -151,7 +152,16 @@ class RestWatchStream final : public WatchStream {
     if (!line.ok()) return line.error();
     if (!line->has_value()) return std::optional<WatchEvent>{};
     WatchEvent ev;
-    if (Status parsed = json::parseInto(ev.doc, **line, json::kApiServerLimits); !parsed) {
+    Status parsed;
+    try {
+      parsed = json::parseInto(ev.doc, **line, json::kApiServerLimits);
+    } catch (const std::bad_alloc&) {
+      // The frame is dropped and the watch ends with this error: the informer records it (lastError) and
+      // resumes from the last resourceVersion it applied, so the event is delivered again.
+      return makeError("resource",
+                       "out of memory decoding a watch frame of " + std::to_string((*line)->size()) + " bytes");
+    }
+    if (!parsed) {
       return makeError("invalid", "malformed watch frame (" + parsed.error().message + "): " + (*line)->substr(0, 120));
     }
     if (!ev.doc.IsObject()) return makeError("invalid", "malformed watch frame: " + (*line)->substr(0, 120));

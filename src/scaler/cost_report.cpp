@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "kube/json.hpp"
+
 namespace spotfit::scaler {
 
 namespace {
@@ -104,8 +106,8 @@ Result<CostReport> buildCostReport(const CostLedger& ledger, TimePoint now, int 
 }
 
 std::string costReportJson(const CostReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
   w.StartObject();
   w.Key("by");
@@ -149,8 +151,8 @@ std::string costReportJson(const CostReport& r) {
 
 std::pair<int, std::string> costEndpoint(const CostLedger* ledger, TimePoint now, std::string_view query) {
   auto error = [](int status, const std::string& message) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    spotfit::kube::json::StringBuffer buf;
+    spotfit::kube::json::Writer<> w(buf);
     w.StartObject();
     w.Key("error");
     w.String(message.c_str(), static_cast<rapidjson::SizeType>(message.size()));

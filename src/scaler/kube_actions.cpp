@@ -5,6 +5,7 @@
 
 #include "base/time.hpp"
 #include "base/vocabulary.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::scaler {
 
@@ -17,8 +18,8 @@ constexpr size_t kEventsPerSecond = 20;
 constexpr auto kAggregationWindow = std::chrono::minutes(10);
 
 std::string serialize(const kube::json::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return {buf.GetString(), buf.GetSize()};
 }
@@ -29,9 +30,8 @@ KubeClusterActions::KubeClusterActions(kube::KubeClient& client, const kube::Clo
                                        std::string eventNamespace)
     : client_(client), clock_(clock), component_(std::move(component)), eventNamespace_(std::move(eventNamespace)) {}
 
-Status KubeClusterActions::editTaints(
-    const std::string& node,
-    const std::function<bool(kube::json::Value&, kube::json::Document::AllocatorType&)>& edit) {
+Status KubeClusterActions::editTaints(const std::string& node,
+                                      const std::function<bool(kube::json::Value&, kube::json::Allocator&)>& edit) {
   for (int attempt = 0;; ++attempt) {
     auto doc = client_.get(kube::resources::kNodes, "", node);
     if (!doc) return doc.error();
@@ -60,7 +60,7 @@ Status KubeClusterActions::editTaints(
 }
 
 Status KubeClusterActions::taintNode(const std::string& node, const placement::Taint& taint) {
-  return editTaints(node, [&](kube::json::Value& taints, kube::json::Document::AllocatorType& a) {
+  return editTaints(node, [&](kube::json::Value& taints, kube::json::Allocator& a) {
     for (const auto& t : taints.GetArray()) {
       const auto* k = kube::json::find(t, "key");
       if (k && k->IsString() && kube::json::view(*k) == taint.key) return false;
@@ -76,7 +76,7 @@ Status KubeClusterActions::taintNode(const std::string& node, const placement::T
 }
 
 Status KubeClusterActions::untaintNode(const std::string& node, const std::string& taintKey) {
-  auto st = editTaints(node, [&](kube::json::Value& taints, kube::json::Document::AllocatorType&) {
+  auto st = editTaints(node, [&](kube::json::Value& taints, kube::json::Allocator&) {
     bool changed = false;
     for (auto it = taints.Begin(); it != taints.End();) {
       const auto* k = kube::json::find(*it, "key");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kube/client.hpp"
+#include "kube/json.hpp"
 #include "scaler/actions.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/ledger.hpp"
@@ -35,7 +36,7 @@ class KubeClusterActions final : public ClusterActions {
  private:
   // Applies `edit` to the node's spec.taints and writes it back; retried on conflicts.
   Status editTaints(const std::string& node,
-                    const std::function<bool(kube::json::Value& taints, kube::json::Document::AllocatorType&)>& edit);
+                    const std::function<bool(kube::json::Value& taints, kube::json::Allocator&)>& edit);
   kube::KubeClient& client_;
   const kube::Clock& clock_;
   std::string component_, eventNamespace_;

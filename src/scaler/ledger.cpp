@@ -43,7 +43,7 @@ double microUsd(double usd) {
   return std::round(usd * 1e6) / 1e6;
 }
 
-void putString(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& s) {
+void putString(spotfit::kube::json::Writer<>& w, const std::string& s) {
   w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
@@ -282,8 +282,8 @@ std::map<WorkflowKey, double> CostLedger::workflows(TimePoint now) const {
 //    "<8-character pod fingerprints>"], ...], "owners":[[ns, owner], ...],
 //    "days":[{"day":"YYYY-MM-DD", "namespaces":{ns: usd}, "owners":[ownerIndex, usd, ...]}, ...]}
 std::string CostLedger::toJson() const {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   w.StartObject();
   w.Key("version");
   w.Int(2);
@@ -384,24 +384,24 @@ std::string CostLedger::toJson() const {
 }
 
 Result<CostLedger> CostLedger::fromJson(std::string_view json, LedgerLimits limits) {
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   auto bad = [](const std::string& why) { return makeError("invalid", "cost ledger: " + why); };
   if (Status parsed = kube::json::parseInto(d, json); !parsed) return bad(parsed.error().message);
   if (!d.IsObject()) return bad("not a JSON object");
   if (!d.HasMember("version") || !d["version"].IsInt()) return bad("unsupported version");
   const int version = d["version"].GetInt();
   if (version != 1 && version != 2) return bad("unsupported version");
-  auto str = [](const rapidjson::Value& o, const char* k) -> std::optional<std::string> {
+  auto str = [](const spotfit::kube::json::Value& o, const char* k) -> std::optional<std::string> {
     if (!o.IsObject() || !o.HasMember(k) || !o[k].IsString()) return std::nullopt;
     return std::string(o[k].GetString(), o[k].GetStringLength());
   };
-  auto num = [](const rapidjson::Value& o, const char* k) -> std::optional<double> {
+  auto num = [](const spotfit::kube::json::Value& o, const char* k) -> std::optional<double> {
     if (!o.IsObject() || !o.HasMember(k) || !o[k].IsNumber()) return std::nullopt;
     return o[k].GetDouble();
   };
-  auto text = [](const rapidjson::Value& v) { return std::string(v.GetString(), v.GetStringLength()); };
+  auto text = [](const spotfit::kube::json::Value& v) { return std::string(v.GetString(), v.GetStringLength()); };
   // A row [string, string, ...numbers..., (string)]: the layout version 2 stores tuples in.
-  auto row = [](const rapidjson::Value& e, size_t strings, size_t numbers, bool trailingString) {
+  auto row = [](const spotfit::kube::json::Value& e, size_t strings, size_t numbers, bool trailingString) {
     const size_t n = strings + numbers + (trailingString ? 1 : 0);
     if (!e.IsArray() || e.Size() != n) return false;
     for (size_t i = 0; i < n; ++i) {

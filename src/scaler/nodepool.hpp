@@ -153,6 +153,10 @@ struct ScalerConfig {
   int costSeriesTopWorkflows = 200;
   int costSeriesTopOwners = 200;
   Duration costSeriesGrace = std::chrono::minutes(10);
+  // false: no workflow, owner or namespace cost series at all. Building them reads every workflow the
+  // ledger holds, on every reconcile: the simulator, which reconciles on pod events and reads no metrics,
+  // turns this off (it made `spotfit simulate` quadratic in workflows).
+  bool publishCostSeries = true;
   // Prices of nodes no pool prices (instance type × capacity type × zone; scaler/price_table.hpp).
   std::vector<PriceEntry> priceTable;
   bool watchNodePoolObjects = true;  // also use NodePool CRD objects

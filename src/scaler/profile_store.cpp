@@ -14,7 +14,7 @@ namespace spotfit::scaler {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = spotfit::kube::json::Writer<>;
 
 void putString(Writer& w, const std::string& s) {
   w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
@@ -27,7 +27,7 @@ void putRing(Writer& w, const profile::Ring& r) {
 }
 
 std::string profileRow(const profile::ProfileKey& key, const profile::WorkflowProfile& p) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartArray();
   putString(w, key.namespaceName);
@@ -56,7 +56,7 @@ std::string profileRow(const profile::ProfileKey& key, const profile::WorkflowPr
   return {buf.GetString(), buf.GetSize()};
 }
 
-bool readRing(const rapidjson::Value& v, profile::Ring& into) {
+bool readRing(const spotfit::kube::json::Value& v, profile::Ring& into) {
   if (!v.IsArray() || v.Size() > profile::kRing) return false;
   for (const auto& e : v.GetArray()) {
     if (!e.IsInt64()) return false;
@@ -65,7 +65,7 @@ bool readRing(const rapidjson::Value& v, profile::Ring& into) {
   return true;
 }
 
-std::string text(const rapidjson::Value& v) {
+std::string text(const spotfit::kube::json::Value& v) {
   return {v.GetString(), v.GetStringLength()};
 }
 
@@ -91,7 +91,7 @@ std::string profilesToJson(const profile::ProfileBook& book, size_t maxBytes) {
 
 Result<profile::ProfileBook> profilesFromJson(std::string_view json, profile::ProfileLimits limits) {
   auto bad = [](const std::string& why) { return makeError("invalid", "workflow profiles: " + why); };
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   if (Status parsed = kube::json::parseInto(d, json); !parsed) return bad(parsed.error().message);
   if (!d.IsObject() || !d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1) {
     return bad("unsupported version");
@@ -249,7 +249,7 @@ std::string profilesTable(const profile::ProfileBook& book, const profile::Right
 
 std::string profilesReportJson(const profile::ProfileBook& book, const profile::RightSizeConfig& cfg,
                                std::string_view namespaceFilter) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("profiles");

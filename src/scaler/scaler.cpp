@@ -1382,7 +1382,7 @@ void Scaler::publish(const ClusterSnapshot& snap, const Index& idx, TimePoint no
   for (const auto& p : snap.pods) {
     if (auto b = budgetOf(p.info)) budgets[{p.info.namespace_, workflowOf(p.info)}] = b->limitUsd;
   }
-  publishCost(now, budgets);
+  if (config_.publishCostSeries) publishCost(now, budgets);
   for (const auto& [wf, usd] : budgets) {
     metrics_.set(metric::kWorkflowBudget, {{"namespace", wf.namespaceName}, {"workflow", wf.workflow}}, usd);
   }

@@ -12,27 +12,27 @@
 namespace spotfit::scaler {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = spotfit::kube::json::Writer<>;
 
 void str(Writer& w, const char* key, const std::string& v) {
   w.Key(key);
   w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
 }
 
-std::optional<std::string> getString(const rapidjson::Value& o, const char* k) {
+std::optional<std::string> getString(const spotfit::kube::json::Value& o, const char* k) {
   if (!o.IsObject() || !o.HasMember(k) || !o[k].IsString()) return std::nullopt;
   return std::string(o[k].GetString(), o[k].GetStringLength());
 }
 
 // An absent optional string member is "", a present one must be a string.
-bool optString(const rapidjson::Value& o, const char* k, std::string& out) {
+bool optString(const spotfit::kube::json::Value& o, const char* k, std::string& out) {
   if (!o.HasMember(k)) return true;
   if (!o[k].IsString()) return false;
   out.assign(o[k].GetString(), o[k].GetStringLength());
   return true;
 }
 
-std::optional<TimePoint> getTime(const rapidjson::Value& o, const char* k) {
+std::optional<TimePoint> getTime(const spotfit::kube::json::Value& o, const char* k) {
   if (!o.IsObject() || !o.HasMember(k) || !o[k].IsInt64()) return std::nullopt;
   return fromEpochMs(o[k].GetInt64());
 }
@@ -40,7 +40,7 @@ std::optional<TimePoint> getTime(const rapidjson::Value& o, const char* k) {
 }  // namespace
 
 std::string ScalerMemory::toJson() const {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
   w.Key("version");
@@ -113,12 +113,12 @@ std::string ScalerMemory::toJson() const {
 }
 
 Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   auto bad = [](const std::string& why) { return makeError("invalid", "scaler state: " + why); };
   if (Status parsed = kube::json::parseInto(d, json); !parsed) return bad(parsed.error().message);
   if (!d.IsObject()) return bad("not a JSON object");
   if (!d.HasMember("version") || !d["version"].IsInt() || d["version"].GetInt() != 1) return bad("unsupported version");
-  auto list = [&](const char* k) -> const rapidjson::Value* {
+  auto list = [&](const char* k) -> const spotfit::kube::json::Value* {
     if (!d.HasMember(k)) return nullptr;
     return &d[k];
   };

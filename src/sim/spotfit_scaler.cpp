@@ -73,6 +73,7 @@ void Cluster::setupSpotfitScaler() {
   cfg.interruption.threshold = static_cast<int>(w_.spotfit.interruptionThreshold);
   cfg.interruption.coolOff = ms(w_.spotfit.coolOff);
   cfg.watchNodePoolObjects = false;
+  cfg.publishCostSeries = false;  // nothing reads them here, and they cost O(workflows) per reconcile
   for (const NodePoolSpec& spec : w_.nodePools) {
     scaler::NodePool p;
     p.name = spec.name;

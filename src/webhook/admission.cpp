@@ -102,8 +102,8 @@ std::string sanitizeWarning(std::string_view w) {
 }
 
 std::string encodeAdmissionReview(std::string_view apiVersion, const AdmissionResponse& response) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   w.StartObject();
   w.Key("apiVersion");
   json::write(w, apiVersion == kAdmissionV1beta1 ? kAdmissionV1beta1 : kAdmissionV1);

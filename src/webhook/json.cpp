@@ -1,5 +1,7 @@
 #include "webhook/json.hpp"
 
+#include "kube/json.hpp"
+
 namespace spotfit::webhook::json {
 namespace {
 
@@ -33,13 +35,13 @@ void set(Value& obj, std::string_view key, Value value, Allocator& a) {
 }
 
 std::string serialize(const Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-void write(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
+void write(spotfit::kube::json::Writer<>& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 

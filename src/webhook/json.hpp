@@ -2,20 +2,19 @@
 // Small helpers over RapidJSON used by the webhook: type-safe member access (untrusted input never
 // reaches a RapidJSON assertion), string building and serialisation.
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "kube/json.hpp"
+
 namespace spotfit::webhook::json {
 
-using Value = rapidjson::Value;
-using Document = rapidjson::Document;
-using Allocator = rapidjson::Document::AllocatorType;
+// The throwing-allocator types of kube/json.hpp.
+using Value = kube::json::Value;
+using Document = kube::json::Document;
+using Allocator = kube::json::Allocator;
 
 inline std::string_view view(const Value& v) {
   return {v.GetString(), v.GetStringLength()};
@@ -70,6 +69,6 @@ Value& arrayMember(Value& obj, std::string_view key, Allocator& a);
 void set(Value& obj, std::string_view key, Value value, Allocator& a);
 
 std::string serialize(const Value& v);
-void write(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s);
+void write(kube::json::Writer<>& w, std::string_view s);
 
 }  // namespace spotfit::webhook::json

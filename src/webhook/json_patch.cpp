@@ -4,14 +4,17 @@
 #include <utility>
 #include <vector>
 
+#include "kube/json.hpp"
+
 namespace spotfit::webhook {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = spotfit::kube::json::Writer<>;
 
 class Differ {
  public:
-  Differ(Writer& w, const rapidjson::StringBuffer& buf, size_t maxBytes) : w_(w), buf_(buf), maxBytes_(maxBytes) {}
+  Differ(Writer& w, const spotfit::kube::json::StringBuffer& buf, size_t maxBytes)
+      : w_(w), buf_(buf), maxBytes_(maxBytes) {}
 
   void value(const json::Value& a, const json::Value& b, std::string& path) {
     if (overflow_) return;
@@ -147,7 +150,7 @@ class Differ {
   }
 
   Writer& w_;
-  const rapidjson::StringBuffer& buf_;
+  const spotfit::kube::json::StringBuffer& buf_;
   const size_t maxBytes_;
   size_t ops_ = 0;
   int depth_ = 0;
@@ -170,7 +173,7 @@ void appendPointerToken(std::string& pointer, std::string_view token) {
 }
 
 JsonPatch diff(const json::Value& from, const json::Value& to, size_t maxBytes) {
-  rapidjson::StringBuffer buf;
+  spotfit::kube::json::StringBuffer buf;
   Writer w(buf);
   w.StartArray();
   Differ d(w, buf, maxBytes);

@@ -2,6 +2,7 @@
 
 #include "base/time.hpp"
 #include "base/vocabulary.hpp"
+#include "kube/json.hpp"
 #include "placement/quantity.hpp"
 #include "webhook/json.hpp"
 
@@ -63,8 +64,8 @@ size_t KubeEventSink::dropped() const {
 
 std::string KubeEventSink::eventJson(const EventRecord& e) const {
   const std::string now = base::formatTime(clock_.wallNow());
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   w.StartObject();
   w.Key("apiVersion");
   w.String("v1");

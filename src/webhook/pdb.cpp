@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kube/json.hpp"
 #include "webhook/json.hpp"
 #include "webhook/options.hpp"
 
@@ -42,8 +43,8 @@ std::string PdbRequest::pdbName() const {
 }
 
 std::string PdbRequest::manifest() const {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   w.StartObject();
   w.Key("apiVersion");
   w.String("policy/v1");

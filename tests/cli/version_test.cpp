@@ -12,6 +12,7 @@
 #include <regex>
 #include <string>
 
+#include "kube/json.hpp"
 #include "support/serve_process.hpp"
 #include "support/spotfit_cli.hpp"
 #include "test_paths.hpp"
@@ -49,7 +50,7 @@ struct Version {
 Version versionJson() {
   CliRun r = runSpotfit("version --output json", Streams::kStdoutOnly);
   EXPECT_EQ(r.exitCode, 0) << r.out;
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   d.Parse(r.out.c_str());
   EXPECT_FALSE(d.HasParseError()) << r.out;
   EXPECT_TRUE(d.IsObject()) << r.out;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "extender/informer_adapter.hpp"
+#include "kube/json.hpp"
 #include "test_paths.hpp"
 
 namespace spotfit::extender::testing {
@@ -25,8 +26,8 @@ void loadGoldenCluster(ClusterCache& cache) {
   cache.synced();
 }
 
-rapidjson::Document parseJson(const std::string& text) {
-  rapidjson::Document d;
+spotfit::kube::json::Document parseJson(const std::string& text) {
+  spotfit::kube::json::Document d;
   d.Parse(text.c_str(), text.size());
   EXPECT_FALSE(d.HasParseError()) << text.substr(0, 300);
   return d;

@@ -10,6 +10,7 @@
 
 #include "extender/cache.hpp"
 #include "extender/extender.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::extender::testing {
 
@@ -29,6 +30,6 @@ class FakeBudget final : public BudgetStatus {
   }
 };
 
-rapidjson::Document parseJson(const std::string& text);
+spotfit::kube::json::Document parseJson(const std::string& text);
 
 }  // namespace spotfit::extender::testing

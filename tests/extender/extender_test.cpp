@@ -11,6 +11,7 @@
 
 #include "extender/informer_adapter.hpp"
 #include "extender_fixture.hpp"
+#include "kube/json.hpp"
 #include "kube/objects.hpp"
 
 namespace spotfit::extender {
@@ -245,8 +246,8 @@ TEST_F(ExtenderGolden, AssumptionBlocksTheLastGpuUntilBindingThenTheBindingDoes)
   auto args = parseJson(readTestdata("args/t4-names.json"));
   args["Pod"]["metadata"]["name"].SetString("eval-t4-1");
   args["Pod"]["metadata"]["uid"].SetString("99999999-0000-4000-8000-000000000001");
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   args.Accept(w);
   const std::string second(buf.GetString(), buf.GetSize());
   FilterView f = viewFilter(extender.filterBody(second).body, NodeMode::kNames);

@@ -11,6 +11,7 @@
 
 #include "extender/extender.hpp"
 #include "extender_fixture.hpp"
+#include "kube/json.hpp"
 #include "kube/rest_client.hpp"
 #include "support/fake_apiserver.hpp"
 
@@ -21,9 +22,9 @@ using namespace std::chrono_literals;
 using testing::parseJson;
 using testing::readTestdata;
 
-std::string toJson(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+std::string toJson(const spotfit::kube::json::Value& v) {
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return {buf.GetString(), buf.GetSize()};
 }
@@ -63,7 +64,7 @@ TEST(ExtenderInformerFeed, FollowsTheApiServer) {
   EXPECT_EQ(passedNames(extender.filterBody(t4).body), std::vector<std::string>{"ip-10-0-1-12.ec2.internal"});
 
   // Another client binds a 1-GPU pod to the free T4 node; the watch brings it in.
-  rapidjson::Document pod;
+  spotfit::kube::json::Document pod;
   pod.CopyFrom(parseJson(t4)["Pod"], pod.GetAllocator());
   pod["metadata"]["name"].SetString("other-t4-0");
   pod["metadata"]["uid"].SetString("abcdef00-0000-4000-8000-000000000001");

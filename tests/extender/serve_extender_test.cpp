@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "kube/json.hpp"
 #include "support/fake_apiserver.hpp"
 #include "support/serve_process.hpp"
 #include "support/spotfit_cli.hpp"
@@ -72,11 +73,11 @@ TEST(ServeExtender, InformersSyncFromTheApiServer) {
     std::ifstream in(spotfit::testpaths::sourceDir() + "/tests/extender/testdata/cluster.json");
     std::stringstream ss;
     ss << in.rdbuf();
-    rapidjson::Document doc;
+    spotfit::kube::json::Document doc;
     doc.Parse(ss.str().c_str());
     for (const auto& item : doc["items"].GetArray()) {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      spotfit::kube::json::StringBuffer buf;
+      spotfit::kube::json::Writer<> w(buf);
       item.Accept(w);
       api.upsert(std::string(item["kind"].GetString()) == "Node" ? "nodes" : "pods", buf.GetString());
     }

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "kube/json.hpp"
+
 namespace spotfit::extender {
 namespace {
 
-rapidjson::Document parse(const std::string& s) {
-  rapidjson::Document d;
+spotfit::kube::json::Document parse(const std::string& s) {
+  spotfit::kube::json::Document d;
   d.Parse(s.c_str());
   EXPECT_FALSE(d.HasParseError()) << s;
   return d;

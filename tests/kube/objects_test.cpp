@@ -7,6 +7,7 @@
 #include <random>
 
 #include "kube/intern.hpp"
+#include "kube/json.hpp"
 
 namespace spotfit::kube {
 namespace {
@@ -219,7 +220,7 @@ void mutateEverywhere(const char* text, const std::function<void(const json::Val
       doc.CopyFrom(base, doc.GetAllocator());
       json::Document repl;
       repl.Parse(r);
-      rapidjson::Pointer(p.c_str()).Set(doc, repl, doc.GetAllocator());
+      spotfit::kube::json::Pointer(p.c_str()).Set(doc, repl, doc.GetAllocator());
       decode(doc);
     }
   }

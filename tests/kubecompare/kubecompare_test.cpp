@@ -19,15 +19,15 @@
 namespace spotfit {
 namespace {
 
-using rapidjson::Value;
+using spotfit::kube::json::Value;
 
-rapidjson::Document load(const char* path) {
+spotfit::kube::json::Document load(const char* path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   auto d = kube::json::parse(ss.str());
   EXPECT_TRUE(d.ok()) << path << ": " << (d.ok() ? "" : d.error().message);
-  return d.ok() ? std::move(d).value() : rapidjson::Document();
+  return d.ok() ? std::move(d).value() : spotfit::kube::json::Document();
 }
 
 const Value* byName(const Value& list, const std::string& name) {
@@ -46,8 +46,8 @@ const char* fromEnv(const char* name) {
 
 class KubeCompare : public ::testing::Test {
  protected:
-  rapidjson::Document cases_ = load(fromEnv("KUBECOMPARE_CASES"));
-  rapidjson::Document answers_ = load(fromEnv("KUBECOMPARE_ANSWERS"));
+  spotfit::kube::json::Document cases_ = load(fromEnv("KUBECOMPARE_CASES"));
+  spotfit::kube::json::Document answers_ = load(fromEnv("KUBECOMPARE_ANSWERS"));
 };
 
 TEST_F(KubeCompare, PodRequestsMatchComponentHelpers) {

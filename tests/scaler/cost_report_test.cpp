@@ -7,6 +7,7 @@
 #include <rapidjson/document.h>
 
 #include "kube/clock.hpp"
+#include "kube/json.hpp"
 #include "scaler/scaler_fixture.hpp"
 
 namespace spotfit::scaler {
@@ -65,7 +66,7 @@ TEST(CostReport, JsonCsvAndTableCarryTheSameFigures) {
   History h;
   const TimePoint now = h.today + 5h;
   auto r = *buildCostReport(h.ledger, now, 7, {CostGrouping::Owner, ""});
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   const std::string json = costReportJson(r);
   d.Parse(json.c_str());
   ASSERT_FALSE(d.HasParseError()) << json;

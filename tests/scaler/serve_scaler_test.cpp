@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "kube/json.hpp"
 #include "support/fake_apiserver.hpp"
 #include "support/serve_process.hpp"
 #include "support/spotfit_cli.hpp"
@@ -48,7 +49,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 
 }
 
 std::string member(const std::string& json, const char* object, const char* key) {
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   d.Parse(json.c_str());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember(object) || !d[object].IsObject()) return "";
   const auto& o = d[object];
@@ -62,7 +63,7 @@ std::string leaseHolder(const FakeApiServer& api) {
 }
 
 bool nodeReady(const std::string& nodeJson) {
-  rapidjson::Document d;
+  spotfit::kube::json::Document d;
   d.Parse(nodeJson.c_str());
   if (d.HasParseError() || !d.HasMember("status") || !d["status"].HasMember("conditions")) return false;
   for (const auto& c : d["status"]["conditions"].GetArray()) {

@@ -6,11 +6,13 @@
 
 #include <sstream>
 
+#include "kube/json.hpp"
+
 namespace spotfit::server {
 namespace {
 
-rapidjson::Document parseLine(const std::string& line) {
-  rapidjson::Document d;
+spotfit::kube::json::Document parseLine(const std::string& line) {
+  spotfit::kube::json::Document d;
   d.Parse(line.c_str(), line.size());
   EXPECT_FALSE(d.HasParseError()) << line;
   return d;

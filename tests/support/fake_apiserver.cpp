@@ -25,6 +25,8 @@
 #include <set>
 #include <sstream>
 
+#include "kube/json.hpp"
+
 namespace spotfit::testsupport {
 
 namespace asio = boost::asio;
@@ -32,8 +34,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using Doc = rapidjson::Document;
-using Val = rapidjson::Value;
+using Doc = spotfit::kube::json::Document;
+using Val = spotfit::kube::json::Value;
 
 // ---------------------------------------------------------------------------------------------------
 // Test PKI
@@ -129,8 +131,8 @@ TestPki TestPki::generate(const std::string& clientCommonName) {
 namespace {
 
 std::string toJson(const Val& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  spotfit::kube::json::StringBuffer buf;
+  spotfit::kube::json::Writer<> w(buf);
   v.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());
 }
@@ -248,7 +250,7 @@ std::string jsonPatch(Doc& doc, const Val& ops) {
   for (const auto& op : ops.GetArray()) {
     std::string kind = str(op, "op");
     std::string path = str(op, "path");
-    rapidjson::Pointer ptr(path.c_str());
+    spotfit::kube::json::Pointer ptr(path.c_str());
     if (!ptr.IsValid()) return "invalid path " + path;
     const Val* value = member(op, "value");
     if (kind == "add" || kind == "replace") {
@@ -258,7 +260,7 @@ std::string jsonPatch(Doc& doc, const Val& ops) {
       size_t slash = path.rfind('/');
       std::string parentPath = path.substr(0, slash);
       std::string last = path.substr(slash + 1);
-      rapidjson::Pointer parentPtr(parentPath.c_str());
+      spotfit::kube::json::Pointer parentPtr(parentPath.c_str());
       Val* parent = parentPath.empty() ? &doc : parentPtr.Get(doc);
       if (parent == nullptr) return "doc is missing path: " + parentPath;
       Val copy(*value, a);
@@ -282,7 +284,7 @@ std::string jsonPatch(Doc& doc, const Val& ops) {
       const Val* cur = ptr.Get(doc);
       if (cur == nullptr || value == nullptr || *cur != *value) return "test failed at " + path;
     } else if (kind == "copy" || kind == "move") {
-      rapidjson::Pointer from(str(op, "from").c_str());
+      spotfit::kube::json::Pointer from(str(op, "from").c_str());
       const Val* src = from.Get(doc);
       if (src == nullptr) return kind + ": missing from";
       Val copy(*src, a);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string>
 
+#include "kube/json.hpp"
 #include "webhook/json_patch.hpp"
 #include "webhook/test_support.hpp"
 
@@ -45,7 +46,7 @@ TEST(DiffBounds, ManyMembersDiffInLinearTime) {
   EXPECT_LT(seconds, 30.0);
 }
 
-json::Document nestedArrays(int depth, json::Document::AllocatorType* alloc = nullptr) {
+json::Document nestedArrays(int depth, json::Allocator* alloc = nullptr) {
   json::Document d;
   auto& a = alloc ? *alloc : d.GetAllocator();
   json::Value v(rapidjson::kArrayType);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "kube/json.hpp"
 #include "support/spotfit_cli.hpp"
 #include "webhook/test_support.hpp"
 #include "webhook/yaml_json.hpp"
@@ -57,7 +58,7 @@ spec:
       containers: [{name: main, image: busybox, resources: {requests: {cpu: 500m}}}]
 )";
 
-bool toleratesSpot(const rapidjson::Value& podSpec) {
+bool toleratesSpot(const spotfit::kube::json::Value& podSpec) {
   if (!podSpec.HasMember("tolerations")) return false;
   for (const auto& t : podSpec["tolerations"].GetArray()) {
     if (t.HasMember("value") && std::string(t["value"].GetString()) == "spot") return true;

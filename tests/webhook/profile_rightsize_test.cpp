@@ -2,6 +2,7 @@
 // profile has enough runs (docs/profiles.md); a VPA wins; spotfit.io/right-size picks or turns it off.
 #include <gtest/gtest.h>
 
+#include "kube/json.hpp"
 #include "webhook/admitter.hpp"
 #include "webhook/memory_ports.hpp"
 #include "webhook/test_support.hpp"
@@ -65,12 +66,12 @@ struct RightSize : ::testing::Test {
     p.profiles = &profiles;
     return Admitter(config, p).review(body);
   }
-  rapidjson::Document admitted(const std::string& object, const std::string& kind = "Pod") {
+  spotfit::kube::json::Document admitted(const std::string& object, const std::string& kind = "Pod") {
     return patchedBy(object, run(review(object, kind)).body);
   }
 };
 
-const rapidjson::Value& resources(const rapidjson::Value& podSpec) {
+const spotfit::kube::json::Value& resources(const spotfit::kube::json::Value& podSpec) {
   return podSpec["containers"][0]["resources"];
 }
 

@@ -8,17 +8,19 @@
 #include <string>
 #include <string_view>
 
+#include "kube/json.hpp"
+
 namespace spotfit::webhook::testing {
 
 // Applies `patch` (JSON text of an operation array) to `doc`. Returns "" on success or the error.
-std::string applyJsonPatch(rapidjson::Document& doc, std::string_view patch);
+std::string applyJsonPatch(spotfit::kube::json::Document& doc, std::string_view patch);
 
-rapidjson::Document parseJson(std::string_view text);
+spotfit::kube::json::Document parseJson(std::string_view text);
 // `object` with the JSON Patch of the AdmissionReview answer `reviewBody` applied (unchanged when the answer
 // has no patch). A patch that is not base64 or does not apply fails the calling test.
-rapidjson::Document patchedBy(std::string_view object, std::string_view reviewBody);
-std::string toJson(const rapidjson::Value& v);
-std::string toPrettyJson(const rapidjson::Value& v);
+spotfit::kube::json::Document patchedBy(std::string_view object, std::string_view reviewBody);
+std::string toJson(const spotfit::kube::json::Value& v);
+std::string toPrettyJson(const spotfit::kube::json::Value& v);
 std::string readFile(const std::string& path);
 
 }  // namespace spotfit::webhook::testing

@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "base/base64.hpp"
+#include "kube/json.hpp"
 #include "webhook/test_support.hpp"
 
 namespace spotfit::webhook::testing {
 namespace {
 
-using rapidjson::Value;
+using spotfit::kube::json::Value;
 
 struct PatchError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -80,7 +81,7 @@ Value& resolve(Value& root, const std::vector<std::string>& tokens, size_t count
   return *v;
 }
 
-void add(rapidjson::Document& doc, const std::vector<std::string>& tokens, Value value) {
+void add(spotfit::kube::json::Document& doc, const std::vector<std::string>& tokens, Value value) {
   auto& a = doc.GetAllocator();
   if (tokens.empty()) {
     static_cast<Value&>(doc) = value;
@@ -106,7 +107,7 @@ void add(rapidjson::Document& doc, const std::vector<std::string>& tokens, Value
   }
 }
 
-Value remove(rapidjson::Document& doc, const std::vector<std::string>& tokens) {
+Value remove(spotfit::kube::json::Document& doc, const std::vector<std::string>& tokens) {
   if (tokens.empty()) throw PatchError("cannot remove the root");
   Value& parent = resolve(doc, tokens, tokens.size() - 1);
   const std::string& last = tokens.back();
@@ -135,8 +136,8 @@ std::string member(const Value& op, const char* key) {
 
 }  // namespace
 
-std::string applyJsonPatch(rapidjson::Document& doc, std::string_view patchText) {
-  rapidjson::Document patch;
+std::string applyJsonPatch(spotfit::kube::json::Document& doc, std::string_view patchText) {
+  spotfit::kube::json::Document patch;
   patch.Parse(patchText.data(), patchText.size());
   if (patch.HasParseError() || !patch.IsArray()) return "patch is not a JSON array";
   try {
@@ -175,14 +176,14 @@ std::string applyJsonPatch(rapidjson::Document& doc, std::string_view patchText)
   return "";
 }
 
-rapidjson::Document parseJson(std::string_view text) {
-  rapidjson::Document d;
+spotfit::kube::json::Document parseJson(std::string_view text) {
+  spotfit::kube::json::Document d;
   d.Parse(text.data(), text.size());
   if (d.HasParseError()) throw std::runtime_error("bad JSON in test: " + std::string(text.substr(0, 200)));
   return d;
 }
 
-rapidjson::Document patchedBy(std::string_view object, std::string_view reviewBody) {
+spotfit::kube::json::Document patchedBy(std::string_view object, std::string_view reviewBody) {
   auto d = parseJson(object);
   auto resp = parseJson(reviewBody);
   if (resp["response"].HasMember("patch")) {
@@ -196,16 +197,16 @@ rapidjson::Document patchedBy(std::string_view object, std::string_view reviewBo
   return d;
 }
 
-std::string toJson(const rapidjson::Value& v) {
-  rapidjson::StringBuffer b;
-  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+std::string toJson(const spotfit::kube::json::Value& v) {
+  spotfit::kube::json::StringBuffer b;
+  spotfit::kube::json::Writer<> w(b);
   v.Accept(w);
   return b.GetString();
 }
 
-std::string toPrettyJson(const rapidjson::Value& v) {
-  rapidjson::StringBuffer b;
-  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(b);
+std::string toPrettyJson(const spotfit::kube::json::Value& v) {
+  spotfit::kube::json::StringBuffer b;
+  spotfit::kube::json::PrettyWriter<> w(b);
   w.SetIndent(' ', 2);
   v.Accept(w);
   return b.GetString();
