@@ -241,6 +241,7 @@ Status Scaler::loadScalerState() {
   for (const auto& [pool, until] : m->coolOffUntil) {
     if (until > now) interruptions_.restoreCoolOff(pool, until);
   }
+  for (const auto& [key, samples] : m->launchLeads) prewarm_.leads().restore(key, samples);
   for (const auto& [pool, at] : m->lastScaleUp) {
     if (now - at >= config_.scaleDownCooldown) continue;
     restoredScaleUp_[pool] = at;
@@ -267,6 +268,7 @@ ScalerMemory Scaler::memory(TimePoint now) const {
   };
   for (const auto& [pool, at] : restoredScaleUp_) keep(pool, at);
   for (const auto& [name, ps] : pools_) keep(name, ps.lastScaleUp);
+  m.launchLeads = prewarm_.leads().latest(ScalerMemory::kMaxStoredLeadKeys, ScalerMemory::kMaxStoredLeadSamples);
   return m;
 }
 
