@@ -41,6 +41,7 @@
 #include "scaler/kube_provreq.hpp"
 #include "scaler/kube_snapshot.hpp"
 #include "scaler/kwok_provider.hpp"
+#include "scaler/learner_term.hpp"
 #include "scaler/nodepool.hpp"
 #include "scaler/planner.hpp"
 #include "scaler/scaler.hpp"
@@ -168,6 +169,21 @@ class ScalerRuntime {
     nodes_ = kube::makeNodeInformer(*client_);
     pods_ = kube::makePodInformer(*client_);
     pdbs_ = kube::makePdbInformer(*client_);
+    if (config_.profiles.learn) {  // the profile learner (scaler/learner_term.hpp): one more watch, on Jobs
+      profileStore_ = std::make_unique<scaler::ConfigMapProfileStore>(*store_);
+      learner_ = std::make_unique<scaler::ClusterLearner>(*profileStore_, config_.profiles);
+      if (!config_.profiles.metricsServer.empty()) {
+        kube::ClusterConfig metrics;
+        metrics.server = config_.profiles.metricsServer;
+        metrics.source = "scaler.profiles.metricsServer";
+        auto mc = kube::RestClient::create(metrics);
+        if (!mc) return makeError(mc.error().code, "scaler.profiles.metricsServer: " + mc.error().message);
+        metricsClient_ = std::move(*mc);
+      }
+      jobs_ = kube::makeJobInformer(*client_);
+      scaler::attachLearner(*learner_, *pods_, *jobs_);
+      jobs_->start();
+    }
     nodes_->start();
     pods_->start();
     pdbs_->start();
@@ -248,6 +264,7 @@ class ScalerRuntime {
     if (pools_) pools_->stop();
     if (pdbs_) pdbs_->stop();
     if (cronJobs_) cronJobs_->stop();
+    if (jobs_) jobs_->stop();
     if (pods_) pods_->stop();
     if (nodes_) nodes_->stop();
   }
@@ -342,6 +359,16 @@ class ScalerRuntime {
                         log_.info(line, {{"component", "provisioning"}});
                       });
     }
+    std::optional<scaler::LearnerTerm> learning;
+    auto epoch = [this] {
+      return std::chrono::duration_cast<std::chrono::seconds>(clock_.wallNow().time_since_epoch()).count();
+    };
+    if (learner_) {
+      learning.emplace(*learner_, config_.profiles, metricsClient_ ? metricsClient_.get() : client_.get(), *pods_,
+                       epoch(), [this](const std::string& line) {
+                         log_.info(line, {{"component", "profiles"}});
+                       });
+    }
     scaler::SnapshotBuilder builder;
     bool waitLogged = false;
     std::stop_callback wake(stop, [this] { cv_.notify_all(); });
@@ -360,6 +387,7 @@ class ScalerRuntime {
           budgets_->sync(sc.ledger(), now);
           budgets_->publish(sc.metrics());
         }
+        if (learning) learning->tick(epoch());
         exporter_.publish(sc.metrics());
         if (now - costCopiedAt_ >= std::chrono::seconds(10)) {  // for /cost: a copy, at most 10 s old
           std::lock_guard lock(costMu_);
@@ -384,7 +412,9 @@ class ScalerRuntime {
     if (cleanStop) {
       if (auto st = sc.flushLedger(); !st)
         log_.warn("scaler: final ledger save failed", {{"error", st.error().message}});
+      if (learning) learning->finish(epoch());
     }
+    learning.reset();
     {
       std::lock_guard lock(costMu_);
       costLedger_.reset();
@@ -416,6 +446,10 @@ class ScalerRuntime {
   std::unique_ptr<scaler::ClusterApiProvider> capi_;
   std::unique_ptr<scaler::KubeClusterActions> actions_;
   std::unique_ptr<scaler::ConfigMapLedgerStore> store_;
+  std::unique_ptr<scaler::ConfigMapProfileStore> profileStore_;
+  std::unique_ptr<scaler::ClusterLearner> learner_;  // before the informers whose handlers feed it
+  std::unique_ptr<kube::Informer<kube::Job>> jobs_;
+  std::unique_ptr<kube::RestClient> metricsClient_;  // scaler.profiles.metricsServer, when set
   scaler::PlacementPlanner planner_;
   std::unique_ptr<kube::LeaderElector> elector_;
   std::unique_ptr<kube::Informer<kube::Node>> nodes_;

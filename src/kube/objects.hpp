@@ -125,6 +125,12 @@ struct Pod {
   std::string scheduledReason;    // e.g. "Unschedulable"
   std::string scheduledMessage;   // kept only while not scheduled (it can be long)
   bool isMirror = false;          // static pod mirror (annotation kubernetes.io/config.mirror)
+  // For the profile learner (scaler/kube_learner.hpp): status.startTime, the latest
+  // status.containerStatuses[].state.terminated.finishedAt, and the containers whose current or last
+  // termination reason is OOMKilled (at most kMaxContainerStatuses statuses are read).
+  std::optional<base::WallTime> startTime;
+  std::optional<base::WallTime> finishedAt;
+  std::vector<std::string> oomKilled;
 
   // Effective requests as kube-scheduler computes them (placement::podRequests).
   const placement::Resources& requests() const { return spec->requests; }

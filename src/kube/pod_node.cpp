@@ -355,6 +355,49 @@ Status readConditionStatus(const Value& c, const std::string& p, std::optional<b
   return {};
 }
 
+std::optional<base::WallTime> timeAt(const Value& obj, std::string_view key) {
+  const Value* v = json::find(obj, key);
+  if (v == nullptr || !v->IsString()) return std::nullopt;
+  auto t = base::parseTime(std::string_view(v->GetString(), v->GetStringLength()));
+  if (!t.ok()) return std::nullopt;
+  return *t;
+}
+
+bool oomKilledIn(const Value& state) {
+  const Value* term = json::find(state, "terminated");
+  if (term == nullptr || !term->IsObject()) return false;
+  const Value* reason = json::find(*term, "reason");
+  return reason != nullptr && reason->IsString() && std::string_view(reason->GetString()) == "OOMKilled";
+}
+
+// status.startTime and the containers' terminations (Pod::startTime, finishedAt, oomKilled). Lenient:
+// a malformed time or state is skipped, it does not make the pod undecodable (scheduling does not need it).
+constexpr size_t kMaxContainerStatuses = 64;
+Status decodeTerminations(const Value& status, Pod& pod) {
+  pod.startTime = timeAt(status, "startTime");
+  const Value* statuses = json::find(status, "containerStatuses");
+  if (statuses == nullptr || !statuses->IsArray()) return {};
+  for (rapidjson::SizeType i = 0; i < statuses->Size() && i < kMaxContainerStatuses; ++i) {
+    const Value& cs = (*statuses)[i];
+    if (!cs.IsObject()) continue;
+    const Value* name = json::find(cs, "name");
+    if (name == nullptr || !name->IsString()) continue;
+    bool oom = false;
+    if (const Value* state = json::find(cs, "state"); state != nullptr && state->IsObject()) {
+      oom = oomKilledIn(*state);
+      if (const Value* term = json::find(*state, "terminated"); term != nullptr && term->IsObject()) {
+        if (auto at = timeAt(*term, "finishedAt"); at && (!pod.finishedAt || *at > *pod.finishedAt))
+          pod.finishedAt = at;
+      }
+    }
+    if (const Value* last = json::find(cs, "lastState"); !oom && last != nullptr && last->IsObject()) {
+      oom = oomKilledIn(*last);
+    }
+    if (oom) pod.oomKilled.emplace_back(name->GetString(), name->GetStringLength());
+  }
+  return {};
+}
+
 }  // namespace
 
 bool Pod::doNotDisrupt() const {
@@ -389,6 +432,7 @@ Result<Pod> decodePod(const Value& v) {
       return {};
     });
     if (!conds) return conds.error();
+    if (Status st = decodeTerminations(*status, pod); !st) return st.error();
   } else {
     pod.phase = PodPhase::Pending;
   }

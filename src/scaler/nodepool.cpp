@@ -396,6 +396,29 @@ bool isDnsSubdomain(const std::string& s) {
   return alnum(s.front()) && alnum(s.back());
 }
 
+// scaler.profiles (scaler/learner_config.hpp).
+void parseLearnerSection(Reader& r, const YAML::Node& n, const std::string& path, LearnerConfig& cfg) {
+  if (!n || !r.map(n, path, {"learn", "metricsInterval", "metricsTimeout", "saveInterval", "metricsServer"})) return;
+  if (n["metricsServer"]) {
+    cfg.metricsServer = r.string(n["metricsServer"], path + ".metricsServer").value_or("");
+    if (!cfg.metricsServer.empty() && cfg.metricsServer.rfind("http://", 0) != 0 &&
+        cfg.metricsServer.rfind("https://", 0) != 0)
+      r.issue(n["metricsServer"], path + ".metricsServer", "must be an http:// or https:// URL");
+  }
+  if (n["learn"]) cfg.learn = r.boolean(n["learn"], path + ".learn").value_or(cfg.learn);
+  const std::pair<const char*, Duration*> fields[] = {{"metricsInterval", &cfg.metricsInterval},
+                                                      {"metricsTimeout", &cfg.metricsTimeout},
+                                                      {"saveInterval", &cfg.saveInterval}};
+  for (auto [key, into] : fields) {
+    if (!n[key]) continue;
+    const std::string p = path + "." + key;
+    *into = r.duration(n[key], p).value_or(*into);
+    if (*into > std::chrono::hours(24)) r.issue(n[key], p, "must be at most 24h");
+  }
+  if (n["metricsTimeout"] && cfg.metricsTimeout <= Duration::zero())
+    r.issue(n["metricsTimeout"], path + ".metricsTimeout", "must be positive");
+}
+
 }  // namespace
 
 std::vector<ConfigIssue> validateNodePool(const NodePool& pool, const std::string& path) {
@@ -538,7 +561,8 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
              "provisioningRequestBookingTime",
              "watchProvisioningRequests",
              "watchBudgetPolicies",
-             "prewarm"})) {
+             "prewarm",
+             "profiles"})) {
     if (s["namespace"])
       cfg.namespaceName = r.string(s["namespace"], base + ".namespace", true).value_or(cfg.namespaceName);
     auto dur = [&](const char* key, Duration& into) {
@@ -588,6 +612,7 @@ Result<ScalerConfig> parseScalerSection(const YAML::Node& s) {
         if (*into > std::chrono::hours(24)) r.issue(pw[key], p, "must be at most 24h");
       }
     }
+    parseLearnerSection(r, s["profiles"], base + ".profiles", cfg.profiles);
     if (s["ledgerLabel"]) cfg.ledgerLabel = r.string(s["ledgerLabel"], base + ".ledgerLabel").value_or("");
     if (cfg.ledgerLabel.size() > 317)
       r.issue(s["ledgerLabel"], base + ".ledgerLabel", "not a label key (over 317 bytes)");

@@ -13,6 +13,7 @@
 #include "base/result.hpp"
 #include "scaler/duration.hpp"
 #include "scaler/interruptions.hpp"
+#include "scaler/learner_config.hpp"
 #include "scaler/prewarm.hpp"
 #include "scaler/price_table.hpp"
 #include "scaler/provider.hpp"
@@ -167,7 +168,8 @@ struct ScalerConfig {
   // CRD means no policies.
   bool watchBudgetPolicies = true;
   Duration provisioningRequestBookingTime = std::chrono::minutes(10);
-  PrewarmConfig prewarm;  // pre-warmed capacity for CronJobs (scaler.prewarm)
+  PrewarmConfig prewarm;   // pre-warmed capacity for CronJobs (scaler.prewarm)
+  LearnerConfig profiles;  // learning workflow profiles from the cluster (scaler.profiles)
   std::vector<NodePool> nodePools;
 };
 

@@ -37,6 +37,24 @@ void LaunchLeads::observe(const std::string& pool, const std::string& instanceTy
   touched_[key] = ++tick_;
 }
 
+std::map<std::pair<std::string, std::string>, std::vector<Duration>> LaunchLeads::latest(size_t maxKeys,
+                                                                                         size_t maxSamples) const {
+  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> order;
+  for (const auto& [key, tick] : touched_) order.emplace_back(tick, key);
+  std::sort(order.rbegin(), order.rend());
+  std::map<std::pair<std::string, std::string>, std::vector<Duration>> out;
+  for (size_t i = 0; i < order.size() && i < maxKeys; ++i) {
+    const auto& q = samples_.at(order[i].second);
+    const size_t skip = q.size() > maxSamples ? q.size() - maxSamples : 0;
+    out[order[i].second].assign(q.begin() + static_cast<std::ptrdiff_t>(skip), q.end());
+  }
+  return out;
+}
+
+void LaunchLeads::restore(const std::pair<std::string, std::string>& key, const std::vector<Duration>& samples) {
+  for (const auto& d : samples) observe(key.first, key.second, d);
+}
+
 std::optional<Duration> LaunchLeads::p95(const std::string& pool, const std::string& instanceType) const {
   auto it = samples_.find({pool, instanceType});
   if (it == samples_.end() || it->second.empty()) return std::nullopt;

@@ -70,6 +70,10 @@ class LaunchLeads {
   // p95 (nearest rank) of the observations, or nullopt when none.
   std::optional<Duration> p95(const std::string& pool, const std::string& instanceType) const;
   size_t keys() const { return samples_.size(); }
+  // For the scaler's stored memory (scaler_state.hpp): the last `maxSamples` of the `maxKeys` most recently
+  // updated keys, oldest sample first; restore() puts them back as if observed in that order.
+  std::map<std::pair<std::string, std::string>, std::vector<Duration>> latest(size_t maxKeys, size_t maxSamples) const;
+  void restore(const std::pair<std::string, std::string>& key, const std::vector<Duration>& samples);
 
  private:
   std::map<std::pair<std::string, std::string>, std::deque<Duration>> samples_;

@@ -242,6 +242,7 @@ Status Scaler::loadScalerState() {
     if (until > now) interruptions_.restoreCoolOff(pool, until);
   }
   for (const auto& r : m->offeringRisk) offeringRisk_.restore(r, now);
+  for (const auto& [key, samples] : m->launchLeads) prewarm_.leads().restore(key, samples);
   for (const auto& [pool, at] : m->lastScaleUp) {
     if (now - at >= config_.scaleDownCooldown) continue;
     restoredScaleUp_[pool] = at;
@@ -269,6 +270,7 @@ ScalerMemory Scaler::memory(TimePoint now) const {
   };
   for (const auto& [pool, at] : restoredScaleUp_) keep(pool, at);
   for (const auto& [name, ps] : pools_) keep(name, ps.lastScaleUp);
+  m.launchLeads = prewarm_.leads().latest(ScalerMemory::kMaxStoredLeadKeys, ScalerMemory::kMaxStoredLeadSamples);
   return m;
 }
 

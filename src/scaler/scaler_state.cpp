@@ -108,6 +108,19 @@ std::string ScalerMemory::toJson() const {
     w.EndObject();
   }
   w.EndArray();
+  w.Key("launchLeads");
+  w.StartArray();
+  for (const auto& [key, samples] : launchLeads) {
+    w.StartObject();
+    str(w, "pool", key.first);
+    str(w, "instanceType", key.second);
+    w.Key("ms");
+    w.StartArray();
+    for (const auto& d : samples) w.Int64(d.count());
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
@@ -193,6 +206,24 @@ Result<ScalerMemory> ScalerMemory::fromJson(std::string_view json) {
         return bad("malformed offering risk");
       }
       m.offeringRisk.push_back(std::move(r));
+    }
+  }
+  if (const auto* v = list("launchLeads")) {
+    if (!v->IsArray()) return bad("launchLeads is not a list");
+    if (v->Size() > kMaxStoredLeadKeys) return bad("more than " + std::to_string(kMaxStoredLeadKeys) + " launch leads");
+    for (const auto& e : v->GetArray()) {
+      auto pool = getString(e, "pool");
+      std::string type;
+      if (!pool || pool->empty() || !optString(e, "instanceType", type) || !e.HasMember("ms") || !e["ms"].IsArray() ||
+          e["ms"].Size() > kMaxStoredLeadSamples) {
+        return bad("malformed launch lead");
+      }
+      auto& samples = m.launchLeads[{*pool, type}];
+      for (const auto& ms : e["ms"].GetArray()) {
+        if (!ms.IsInt64() || ms.GetInt64() < 0 || ms.GetInt64() > int64_t{24} * 3600 * 1000)
+          return bad("malformed launch lead");
+        samples.emplace_back(ms.GetInt64());
+      }
     }
   }
   return m;

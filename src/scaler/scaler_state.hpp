@@ -25,10 +25,15 @@ struct ScalerMemory {
   std::map<std::string, TimePoint> coolOffUntil;  // pool -> end of its on-demand cool-off
   std::map<std::string, TimePoint> lastScaleUp;   // pool -> its last scale-up, while in scale-down cool-down
   std::vector<OfferingRiskRecord> offeringRisk;   // each spot offering's interruption history (offering_risk.hpp)
+  // Pre-warm leads (LaunchLeads): the latest launch->Ready durations per (pool, instance type), at most
+  // kMaxStoredLeadKeys keys of kMaxStoredLeadSamples each (older ones are not stored; a key of more is refused).
+  static constexpr size_t kMaxStoredLeadKeys = 64;
+  static constexpr size_t kMaxStoredLeadSamples = 16;
+  std::map<std::pair<std::string, std::string>, std::vector<Duration>> launchLeads;
 
   bool empty() const {
     return unavailable.empty() && interruptions.empty() && coolOffUntil.empty() && lastScaleUp.empty() &&
-           offeringRisk.empty();
+           offeringRisk.empty() && launchLeads.empty();
   }
   std::string toJson() const;
   // All or nothing: any malformed part rejects the whole document.

@@ -261,6 +261,55 @@ TEST(ScalerFailover, RestoredCoolDownReachesPoolObjectsSeenLater) {
   EXPECT_EQ(env.actions.deletedNodes, std::vector<std::string>{"idle"});
 }
 
+// Pre-warm leads (issue 18): the launch->Ready times a leader learned are stored with its memory, so the
+// next leader pre-warms with the learned lead instead of scaler.prewarm.defaultLead.
+TEST(ScalerFailover, LearnedPrewarmLeadsSurviveTheLeader) {
+  Env env;
+  env.config.nodePools = {cpuPool()};
+  env.start();
+  env.cluster.snapshot.pods.push_back(pendingPod("warmup", 1500, 1024));
+  env.closeBatch();
+  ASSERT_EQ(env.provider.createRequests().size(), 1u);
+  env.clock.advance(20s);
+  env.cluster.materialize(env.provider);
+  env.reconcile();
+  ASSERT_EQ(env.scaler->prewarmer().leads().p95("cpu", "m5.large"), Duration(20s));
+  auto stored = env.store.loadScalerState();
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_NE((*stored)->find(R"("launchLeads":[{"pool":"cpu","instanceType":"m5.large","ms":[20000]}])"),
+            std::string::npos)
+      << **stored;
+
+  failover(env);
+  EXPECT_EQ(env.scaler->prewarmer().leads().p95("cpu", "m5.large"), Duration(20s));
+}
+
+TEST(ScalerMemory, LaunchLeadsRoundTripBoundedAndRefusedWhenMalformed) {
+  LaunchLeads leads;
+  for (int i = 1; i <= 40; ++i) leads.observe("p", "t", std::chrono::seconds(i));
+  for (size_t k = 0; k < ScalerMemory::kMaxStoredLeadKeys + 10; ++k) leads.observe("q" + std::to_string(k), "", 5s);
+  leads.observe("p", "t", 41s);  // "p" is the most recently updated again
+  ScalerMemory m;
+  m.launchLeads = leads.latest(ScalerMemory::kMaxStoredLeadKeys, ScalerMemory::kMaxStoredLeadSamples);
+  ASSERT_EQ(m.launchLeads.size(), ScalerMemory::kMaxStoredLeadKeys);
+  ASSERT_EQ(m.launchLeads.at({"p", "t"}).size(), ScalerMemory::kMaxStoredLeadSamples);
+  EXPECT_EQ(m.launchLeads.at({"p", "t"}).back(), Duration(41s));
+  EXPECT_EQ(m.launchLeads.count({"q0", ""}), 0u) << "the least recently updated keys are left out";
+  auto back = ScalerMemory::fromJson(m.toJson());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->launchLeads, m.launchLeads);
+  LaunchLeads restored;
+  for (const auto& [key, samples] : back->launchLeads) restored.restore(key, samples);
+  EXPECT_EQ(restored.p95("p", "t"), Duration(41s));  // the nearest-rank p95 of the 16 stored, 26 s .. 41 s
+  for (const char* bad :
+       {R"({"version":1,"launchLeads":{}})", R"({"version":1,"launchLeads":[{"pool":"p","ms":[-1]}]})",
+        R"({"version":1,"launchLeads":[{"pool":"","ms":[1]}]})",
+        R"({"version":1,"launchLeads":[{"pool":"p","ms":"1"}]})",
+        R"({"version":1,"launchLeads":[{"pool":"p","ms":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}]})"}) {
+    EXPECT_FALSE(ScalerMemory::fromJson(bad).ok()) << bad;
+  }
+}
+
 TEST(ScalerFailover, CorruptStoredStateIsIgnoredAndScalingGoesOn) {
   Env env;
   env.config.nodePools = {cpuPool()};
