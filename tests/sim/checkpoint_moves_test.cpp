@@ -14,6 +14,7 @@ namespace spotfit::sim {
 namespace {
 
 using testing::edited;
+using testing::run;
 
 // Two 3-cpu fillers and two 1-cpu 3-hour pods on 4-cpu nodes: two nodes, (3+1) each. After 10 minutes
 // the fillers are done and each node holds one long pod at 25%: one node would do.
@@ -44,14 +45,6 @@ workflows:
         annotations: {spotfit.io/expected-duration: 3h}
         resumable: true
 )";
-
-StrategyResult run(const std::string& yaml, const std::string& strategy) {
-  auto w = parseWorkload(yaml, "test.yaml");
-  EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
-  auto s = strategyByName(strategy);
-  EXPECT_TRUE(s.ok());
-  return simulate(*w, *s, SimulationOptions{1});
-}
 
 TEST(CheckpointMoves, ResumableTailsAreConsolidated) {
   StrategyResult today = run(kTails, "spotfit");

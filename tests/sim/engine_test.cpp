@@ -16,6 +16,7 @@ namespace {
 
 using testing::edited;
 using testing::insertedBefore;
+using testing::run;
 
 Workload load(const std::string& yaml) {
   auto w = parseWorkload(yaml, "test.yaml");
@@ -27,12 +28,6 @@ Workload example(const std::string& name) {
   auto w = loadWorkload(spotfit::testpaths::sourceDir() + "/examples/" + name);
   EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
   return w.ok() ? *w : Workload{};
-}
-
-StrategyResult run(const Workload& w, const std::string& strategy, uint64_t seed = 1) {
-  auto s = strategyByName(strategy);
-  EXPECT_TRUE(s.ok());
-  return simulate(w, *s, SimulationOptions{seed});
 }
 
 // One task of exactly one hour on a $1/h node (spot $0.30), a 60 s boot, no jitter, no pod start-up.

@@ -8,20 +8,17 @@
 #include "sim/engine.hpp"
 #include "sim/workload.hpp"
 #include "test_paths.hpp"
+#include "test_util.hpp"
 
 namespace spotfit::sim {
 namespace {
+
+using testing::run;
 
 Workload load(const std::string& yaml) {
   auto w = parseWorkload(yaml, "test.yaml");
   EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
   return w.ok() ? *w : Workload{};
-}
-
-StrategyResult run(const Workload& w, const std::string& strategy) {
-  auto s = strategyByName(strategy);
-  EXPECT_TRUE(s.ok());
-  return simulate(w, *s, SimulationOptions{1});
 }
 
 // A pool of 2 one-member nodes; a blocker holds one of them for 1 h; a gang of 2 (30 min each) arrives

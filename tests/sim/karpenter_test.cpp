@@ -12,14 +12,7 @@ namespace spotfit::sim {
 namespace {
 
 using testing::edited;
-
-StrategyResult run(const std::string& yaml, const std::string& strategy) {
-  auto w = parseWorkload(yaml, "test.yaml");
-  EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.error().message);
-  auto s = strategyByName(strategy);
-  EXPECT_TRUE(s.ok()) << strategy;
-  return simulate(*w, *s, SimulationOptions{1});
-}
+using testing::run;
 
 // 30 one-cpu pods at once, a small and a large type: Karpenter packs each NodeClaim until no type fits
 // more (first-fit decreasing over the instance types still open) and launches the cheapest offering
