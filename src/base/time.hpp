@@ -4,6 +4,7 @@
 // offsets ("+02:00") are accepted when reading.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,14 @@ using WallTime = std::chrono::system_clock::time_point;
 Result<WallTime> parseTime(std::string_view text);
 std::string formatTime(WallTime t);       // seconds precision, "Z"
 std::string formatMicroTime(WallTime t);  // microseconds precision, "Z"
+
+// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day 1-31), and back (Howard Hinnant's
+// algorithms; no calendar tables, any year).
+int64_t daysFromCivil(int64_t y, unsigned m, unsigned d);
+struct CivilDate {
+  int64_t y;
+  unsigned m, d;
+};
+CivilDate civilFromDays(int64_t days);
 
 }  // namespace spotfit::base

@@ -59,11 +59,6 @@ std::optional<Header> readHeader(Reader& r) {
   return h;
 }
 
-int64_t daysFromCivil(int y, unsigned m, unsigned d) {
-  using namespace std::chrono;
-  return sys_days{year{y} / month{m} / day{d}}.time_since_epoch().count();
-}
-
 bool isLeap(int y) {
   return std::chrono::year{y}.is_leap();
 }

@@ -2,10 +2,10 @@
 
 #include <array>
 #include <cctype>
-#include <chrono>
 #include <vector>
 
 #include "base/duration.hpp"
+#include "base/time.hpp"
 
 namespace spotfit::placement {
 
@@ -163,23 +163,6 @@ Result<CronSchedule> parseDescriptor(std::string_view spec) {
   return bad(spec, "unrecognized descriptor");
 }
 
-// Civil date <-> days since 1970-01-01, proleptic Gregorian (std::chrono's calendar).
-int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  using namespace std::chrono;
-  return sys_days{year{static_cast<int>(y)} / month{m} / day{d}}.time_since_epoch().count();
-}
-
-struct Civil {
-  int64_t y;
-  unsigned m, d;
-};
-
-Civil civilFromDays(int64_t z) {
-  using namespace std::chrono;
-  const year_month_day ymd{sys_days{days{z}}};
-  return Civil{static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day())};
-}
-
 int64_t floorDiv(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
@@ -248,7 +231,7 @@ Wall wallAt(int64_t unix, const base::TimeZone& zone) {
   const int64_t local = unix + zone.offsetAt(base::WallTime(std::chrono::seconds(unix))).count();
   const int64_t days = floorDiv(local, 86400);
   const int64_t sod = local - days * 86400;
-  const Civil c = civilFromDays(days);
+  const base::CivilDate c = base::civilFromDays(days);
   return {c.y,
           c.m,
           c.d,
@@ -265,7 +248,8 @@ int64_t goDate(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t 
   int64_t m0 = mo - 1;
   y += floorDiv(m0, 12);
   m0 -= floorDiv(m0, 12) * 12;
-  const int64_t wall = (daysFromCivil(y, static_cast<unsigned>(m0 + 1), 1) + d - 1) * 86400 + h * 3600 + mi * 60 + sec;
+  const int64_t wall =
+      (base::daysFromCivil(y, static_cast<unsigned>(m0 + 1), 1) + d - 1) * 86400 + h * 3600 + mi * 60 + sec;
   const auto offsetAt = [&](int64_t unix) { return zone.offsetAt(base::WallTime(std::chrono::seconds(unix))).count(); };
   const int64_t first = offsetAt(wall);
   const int64_t second = offsetAt(wall - first);
