@@ -245,7 +245,8 @@ class Cluster {
     bool ok = false;
     int32_t replacement = -1;  // offering of the one replacement node, -1 for a plain delete
   };
-  KarpenterPlan karpenterSimulate(const std::vector<uint32_t>& candidates);
+  // `pending`: the unschedulable pending pods, placed first (computed once per disruption pass).
+  KarpenterPlan karpenterSimulate(const std::vector<uint32_t>& candidates, const std::vector<uint32_t>& pending);
   bool karpenterOfferingUsable(uint32_t offering) const;
   bool karpenterCompatible(uint32_t cls, uint32_t offering);
 

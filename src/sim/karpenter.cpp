@@ -197,7 +197,8 @@ bool Cluster::karpenterCandidate(uint32_t i) const {
 }
 
 // Whether the candidates' pods fit the other nodes plus at most one new node cheaper than the candidates.
-Cluster::KarpenterPlan Cluster::karpenterSimulate(const std::vector<uint32_t>& candidates) {
+Cluster::KarpenterPlan Cluster::karpenterSimulate(const std::vector<uint32_t>& candidates,
+                                                  const std::vector<uint32_t>& pending) {
   KarpenterPlan plan;
   std::vector<char> isCandidate(nodes_.size(), 0);
   double candidatesPrice = 0;
@@ -223,7 +224,7 @@ Cluster::KarpenterPlan Cluster::karpenterSimulate(const std::vector<uint32_t>& c
   // Pending pods are scheduled in the same simulation and come first (Karpenter's SimulateScheduling solves
   // them together with the candidates' pods): room they take is not there for the candidates' pods. Those
   // that fit nowhere would get their own new nodes and do not block the command.
-  for (uint32_t ti : uniquePending(pending_, tasks_)) {
+  for (uint32_t ti : pending) {
     const uint32_t ci = jobs_[tasks_[ti].job].cls;
     const pl::Resources& req = classes_[ci].requests;
     for (size_t k = 0; k < targets.size(); ++k) {
@@ -287,6 +288,7 @@ Cluster::KarpenterPlan Cluster::karpenterSimulate(const std::vector<uint32_t>& c
 }
 
 void Cluster::karpenterDisrupt() {
+  const std::vector<uint32_t> pending = uniquePending(pending_, tasks_);
   // A command in progress: validate it, then wait for its replacement, then drain.
   if (k_.command) {
     KarpenterCommand& cmd = *k_.command;
@@ -294,7 +296,7 @@ void Cluster::karpenterDisrupt() {
       if (now_ - cmd.decidedAt < w_.karpenter.validation) return;
       bool valid = true;
       for (uint32_t i : cmd.candidates) valid = valid && karpenterCandidate(i) && nodes_[i].podEventAt <= cmd.decidedAt;
-      KarpenterPlan again = valid ? karpenterSimulate(cmd.candidates) : KarpenterPlan{};
+      KarpenterPlan again = valid ? karpenterSimulate(cmd.candidates, pending) : KarpenterPlan{};
       if (!valid || !again.ok ||
           (again.replacement >= 0 &&
            (cmd.replacementOffering < 0 || offerings_[static_cast<uint32_t>(again.replacement)].price >
@@ -389,7 +391,7 @@ void Cluster::karpenterDisrupt() {
     size_t bestN = 0;
     while (lo <= hi) {
       size_t mid = (lo + hi) / 2;
-      KarpenterPlan p = karpenterSimulate(std::vector<uint32_t>(busy.begin(), busy.begin() + mid));
+      KarpenterPlan p = karpenterSimulate(std::vector<uint32_t>(busy.begin(), busy.begin() + mid), pending);
       if (p.ok) {
         best = p;
         bestN = mid;
@@ -405,7 +407,7 @@ void Cluster::karpenterDisrupt() {
   }
   // Single node.
   for (uint32_t i : busy) {
-    KarpenterPlan p = karpenterSimulate({i});
+    KarpenterPlan p = karpenterSimulate({i}, pending);
     if (p.ok) {
       decide({i}, p.replacement);
       return;
