@@ -395,4 +395,11 @@ WallTime TimeZone::toUtc(LocalSeconds local) const {
   return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::seconds(*best)));
 }
 
+Result<TimeZone> TimeZoneCache::get(std::string_view name) {
+  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
+  auto z = TimeZone::load(name, dir_);
+  if (z && zones_.size() < kMaxZones) zones_.emplace(std::string(name), *z);
+  return z;
+}
+
 }  // namespace spotfit::base

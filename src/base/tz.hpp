@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,20 @@ class TimeZone {
   int32_t initialOffset_ = 0;         // before the first transition
   bool hasFooter_ = false;
   PosixTz footer_;
+};
+
+// Loaded time zones by name, at most kMaxZones of them (names come from users: BudgetPolicies, CronJobs).
+// Failed loads are not cached (a file may appear with a tzdata upgrade); past the cap, zones load uncached.
+class TimeZoneCache {
+ public:
+  static constexpr size_t kMaxZones = 64;
+  explicit TimeZoneCache(std::string zoneinfoDir = kZoneinfoDir) : dir_(std::move(zoneinfoDir)) {}
+  Result<TimeZone> get(std::string_view name);
+  size_t size() const { return zones_.size(); }
+
+ private:
+  std::string dir_;
+  std::map<std::string, TimeZone, std::less<>> zones_;
 };
 
 }  // namespace spotfit::base

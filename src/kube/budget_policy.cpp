@@ -78,7 +78,7 @@ Result<placement::PolicySelector> decodeSelector(const json::Value& sel) {
 }
 
 // The first problem of the spec, as "<field>: <what>"; validatePolicy checks the rest.
-Result<placement::BudgetPolicy> decodeSpec(const json::Value& spec, TimeZoneCache& zones) {
+Result<placement::BudgetPolicy> decodeSpec(const json::Value& spec, base::TimeZoneCache& zones) {
   placement::BudgetPolicy p;
   KUBE_TRY(auto window, json::reqString(spec, "window", "spec"));
   auto w = placement::parseWindowKind(window);
@@ -142,15 +142,8 @@ BudgetPolicyStatusSeen decodeStatus(const json::Value& v) {
 
 }  // namespace
 
-Result<base::TimeZone> TimeZoneCache::get(std::string_view name) {
-  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
-  auto z = base::TimeZone::load(name, dir_);
-  if (z && zones_.size() < kMaxZones) zones_.emplace(std::string(name), *z);
-  return z;
-}
-
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx,
-                                              TimeZoneCache& zones) {
+                                              base::TimeZoneCache& zones) {
   if (!v.IsObject()) return json::invalid("", "a BudgetPolicy must be a JSON object");
   KUBE_TRY(const json::Value* md, json::reqObject(v, "metadata", ""));
   KUBE_TRY(ObjectMeta meta, decodeMeta(*md));
@@ -186,13 +179,13 @@ const ResourceType kBudgetPolicies{"spotfit.io", "v1alpha1", "budgetpolicies", "
 
 Result<BudgetPolicyObject> decodeBudgetPolicyObject(const json::Value& v) {
   static std::mutex mu;
-  static TimeZoneCache zones;
+  static base::TimeZoneCache zones;
   std::lock_guard lock(mu);
   return decodeBudgetPolicy(v, BudgetPolicyContext{}, zones);
 }
 
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx) {
-  TimeZoneCache zones(ctx.zoneinfoDir);
+  base::TimeZoneCache zones(ctx.zoneinfoDir);
   return decodeBudgetPolicy(v, ctx, zones);
 }
 

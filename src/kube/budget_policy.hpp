@@ -53,22 +53,8 @@ struct BudgetPolicyContext {
 // problem of its spec decodes with `invalid` set.
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx);
 
-// Loaded time zones by name, at most kMaxZones of them (names come from policies, i.e. from users).
-class TimeZoneCache {
- public:
-  static constexpr size_t kMaxZones = 64;
-  explicit TimeZoneCache(std::string zoneinfoDir = base::kZoneinfoDir) : dir_(std::move(zoneinfoDir)) {}
-  // Failed loads are not cached (a file may appear with a tzdata upgrade); past the cap, zones load uncached.
-  Result<base::TimeZone> get(std::string_view name);
-  size_t size() const { return zones_.size(); }
-
- private:
-  std::string dir_;
-  std::map<std::string, base::TimeZone, std::less<>> zones_;
-};
-
 Result<BudgetPolicyObject> decodeBudgetPolicy(const json::Value& v, const BudgetPolicyContext& ctx,
-                                              TimeZoneCache& zones);
+                                              base::TimeZoneCache& zones);
 
 // budgetpolicies.spotfit.io/v1alpha1, namespaced.
 extern const ResourceType kBudgetPolicies;

@@ -94,7 +94,9 @@ std::vector<PrewarmDue> Prewarmer::due(const std::vector<CronJobInfo>& cronJobs,
     if (!setting->enabled || cj.suspend) continue;
     if (++considered > config_.maxCronJobs) break;
     seen.insert(cj.key());
-    const Result<base::TimeZone>& tz = zone(cj.timeZone);
+    // An empty .spec.timeZone means the controller's local zone, which is UTC for kube-controller-manager's
+    // static-pod and distroless images.
+    const Result<base::TimeZone> tz = zones_.get(cj.timeZone.empty() ? "UTC" : cj.timeZone);
     if (!tz) {
       warn(cj, "no pre-warm: " + tz.error().message);
       continue;
@@ -129,14 +131,6 @@ std::vector<PrewarmDue> Prewarmer::due(const std::vector<CronJobInfo>& cronJobs,
   }
   std::erase_if(warned_, [&](const auto& kv) { return !seen.count(kv.first); });
   return out;
-}
-
-const Result<base::TimeZone>& Prewarmer::zone(const std::string& name) {
-  if (auto it = zones_.find(name); it != zones_.end()) return it->second;
-  if (zones_.size() >= kMaxZones) zones_.clear();
-  // An empty .spec.timeZone means the controller's local zone, which is UTC for kube-controller-manager's
-  // static-pod and distroless images.
-  return zones_.emplace(name, base::TimeZone::load(name.empty() ? "UTC" : name)).first->second;
 }
 
 }  // namespace spotfit::scaler

@@ -128,11 +128,7 @@ class Prewarmer {
   LaunchLeads leads_;
   std::map<std::string, PrewarmedNode> nodes_;
   std::map<std::string, std::string> warned_;  // cronjob key -> last warning (bounded by maxCronJobs)
-  // A CronJob's .spec.timeZone, loaded once (the zone file read from /usr/share/zoneinfo) with its error;
-  // bounded: cleared when it reaches kMaxZones distinct names.
-  static constexpr size_t kMaxZones = 64;
-  const Result<base::TimeZone>& zone(const std::string& name);
-  std::map<std::string, Result<base::TimeZone>> zones_;
+  base::TimeZoneCache zones_;                  // CronJobs' .spec.timeZone (zone files read once, bounded)
 };
 
 }  // namespace spotfit::scaler

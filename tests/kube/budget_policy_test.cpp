@@ -123,7 +123,7 @@ TEST(BudgetPolicyDecode, HostileSizesAreBounded) {
   o = decoded(object("spotfit-system", "p", R"({"window":"day","limitUSD":1,"selector":{"namespaces":)" + ns + "}}"));
   EXPECT_EQ(o.invalid, "spec.selector.namespaces: at most 100 items");
 
-  TimeZoneCache zones;
+  base::TimeZoneCache zones;
   for (int h = -12; h <= 12; ++h) {
     for (int m : {0, 15, 30, 45}) {
       char name[16];
@@ -131,9 +131,9 @@ TEST(BudgetPolicyDecode, HostileSizesAreBounded) {
       EXPECT_TRUE(zones.get(name).ok()) << name;
     }
   }
-  EXPECT_EQ(zones.size(), TimeZoneCache::kMaxZones);
+  EXPECT_EQ(zones.size(), base::TimeZoneCache::kMaxZones);
   EXPECT_FALSE(zones.get("Nowhere/Land").ok());
-  EXPECT_EQ(zones.size(), TimeZoneCache::kMaxZones);
+  EXPECT_EQ(zones.size(), base::TimeZoneCache::kMaxZones);
 }
 
 TEST(BudgetPolicySet, AnInvalidPolicyNeverStopsTheValidOnes) {
